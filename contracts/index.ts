@@ -1,0 +1,4 @@
+export * from './artifacts';
+export * from './errors';
+export * from './pipeline-input';
+export * from './stages';

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { ArtifactUri } from './artifacts';
+import { describeZodIssues, type FieldProblem } from './errors';
+
+/** Model names become registry keys and search-attribute values: keep them simple. */
+export const ModelName = z
+  .string()
+  .min(1, { message: 'model name must not be empty' })
+  .max(64, { message: 'model name must be at most 64 characters' })
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, {
+    message: 'model name must be lowercase letters, digits, "-" or "_", starting with a letter or digit',
+  });
+
+export const TaskType = z.enum(['binary', 'multiclass', 'regression']);
+
+/**
+ * The pipeline input: small JSON that a person can paste into the Temporal UI.
+ * Only `model`, `dataset.uri`, `task.type` and `task.label` are required; everything else has a default.
+ */
+export const PipelineInput = z
+  .object({
+    model: ModelName,
+    dataset: z
+      .object({
+        uri: ArtifactUri,
+        format: z.enum(['auto', 'csv', 'tsv', 'parquet', 'json', 'jsonl']).default('auto'),
+      })
+      .strict(),
+    task: z
+      .object({
+        type: TaskType,
+        label: z.string().min(1, { message: 'label column name must not be empty' }).max(256),
+      })
+      .strict(),
+    seed: z.number().int().nonnegative().default(42),
+  })
+  .strict();
+
+export type PipelineInput = z.output<typeof PipelineInput>;
+/** What a caller may send: defaults not yet applied. */
+export type PipelineInputDraft = z.input<typeof PipelineInput>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
+
+export function parsePipelineInput(raw: unknown): ParseResult<PipelineInput> {
+  const result = PipelineInput.safeParse(raw);
+  return result.success ? { ok: true, value: result.data } : { ok: false, problems: describeZodIssues(result.error) };
+}
+
+export function pipelineInputJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(PipelineInput, { io: 'input' }) as Record<string, unknown>;
+}
