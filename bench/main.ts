@@ -1,0 +1,34 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatTable, writeResult, type Suite } from './harness';
+
+const suitesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'suites');
+
+async function availableSuites(): Promise<string[]> {
+  return (await readdir(suitesDir)).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+}
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const known = await availableSuites();
+  if (names.length === 0 || names.some((n) => !known.includes(n))) {
+    const unknown = names.filter((n) => !known.includes(n));
+    if (unknown.length > 0) console.error(`Unknown suite(s): ${unknown.join(', ')}`);
+    console.error(`Usage: npm run bench -- <suite>\nSuites: ${known.join(', ')}`);
+    process.exit(2);
+  }
+  for (const name of names) {
+    const suite = (await import(path.join(suitesDir, `${name}.ts`))).default as Suite;
+    console.log(`\n== ${name}: ${suite.description}\n`);
+    const result = await suite.run();
+    console.log(formatTable(result.rows));
+    for (const note of result.notes ?? []) console.log(`- ${note}`);
+    console.log(`\nwrote ${path.relative(process.cwd(), await writeResult(name, result))}`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
