@@ -32,3 +32,21 @@ export function describeZodIssues(error: z.ZodError): FieldProblem[] {
 export function formatFieldProblems(problems: FieldProblem[]): string {
   return problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
 }
+
+/**
+ * What went wrong, from a Temporal failure chain: the innermost ApplicationFailure carries the type and
+ * message a person can act on; the ActivityFailure / WorkflowFailedError wrappers only say where.
+ * Duck-typed so this module stays free of SDK imports.
+ */
+export function rootFailure(error: unknown): { type: string; message: string } {
+  let current: unknown = error;
+  while (current instanceof Error && current.name !== 'ApplicationFailure' && current.cause instanceof Error) {
+    current = current.cause;
+  }
+  if (current instanceof Error && current.name === 'ApplicationFailure') {
+    const type = (current as Error & { type?: string | null }).type;
+    return { type: type ?? 'ApplicationFailure', message: current.message };
+  }
+  const outer = error instanceof Error ? error : new Error(String(error));
+  return { type: outer.name, message: outer.message };
+}

@@ -5,7 +5,6 @@ import { describeZodIssues, type FieldProblem } from './errors';
 /** Model names become registry keys and search-attribute values: keep them simple. */
 export const ModelName = z
   .string()
-  .min(1, { message: 'model name must not be empty' })
   .max(64, { message: 'model name must be at most 64 characters' })
   .regex(/^[a-z0-9][a-z0-9_-]*$/, {
     message: 'model name must be lowercase letters, digits, "-" or "_", starting with a letter or digit',

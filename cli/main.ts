@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { dataCommand } from './commands/data';
+import { devCommand } from './commands/dev';
+import { doctorCommand } from './commands/doctor';
+import { runCommand } from './commands/run';
+import { schemaCommand } from './commands/schema';
+import { workerCommand } from './commands/worker';
+import { ExitCode, UsageError } from './config-edge';
+
+const program = new Command('trainyard')
+  .description('Durable ML training pipelines on Temporal')
+  .showHelpAfterError()
+  .exitOverride()
+  .addCommand(devCommand())
+  .addCommand(workerCommand())
+  .addCommand(runCommand())
+  .addCommand(dataCommand())
+  .addCommand(schemaCommand())
+  .addCommand(doctorCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(ExitCode.usage);
+  }
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(ExitCode.failed);
+}

@@ -1,0 +1,15 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import { UsageError } from './config-edge';
+
+export async function connectClient(config: Config): Promise<Client> {
+  try {
+    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
+    return new Client({ connection, namespace: config.temporal.namespace });
+  } catch (error) {
+    throw new UsageError(
+      `Temporal is not reachable at ${config.temporal.address} (${(error as Error).message}).\n` +
+        'Start the dev services with "trainyard dev up", or set TEMPORAL_ADDRESS.',
+    );
+  }
+}

@@ -1,0 +1,40 @@
+// Installs npm dependencies when they are missing or older than the lockfile, so that `npm test` and
+// `npm run demo` are the only two commands a fresh machine needs. Plain Node: runs before any install.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+export function ensureInstalled(root) {
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  const lock = path.join(root, 'package-lock.json');
+  const fresh = existsSync(marker) && existsSync(path.join(root, 'node_modules', 'tsx'))
+    && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs);
+  if (fresh) return;
+  const args = existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  console.log(`[trainyard] installing dependencies: npm ${args.join(' ')}`);
+  const result = spawnSync('npm', args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error('[trainyard] npm install failed; see the output above.');
+    process.exit(result.status ?? 1);
+  }
+}
+
+/** Runs the trainyard CLI (TypeScript through tsx) and returns its exit status. */
+export function trainyard(root, args, options = {}) {
+  const result = spawnSync(process.execPath, [path.join(root, 'bin', 'trainyard.mjs'), ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    ...options,
+  });
+  return result.status ?? 1;
+}
+
+/** The environment that points the CLI, worker and tests at the dev services. */
+export function devServicesEnv(base = process.env) {
+  return {
+    TEMPORAL_ADDRESS: '127.0.0.1:7233',
+    S3_ENDPOINT: 'http://127.0.0.1:9000',
+    TRAINYARD_STORE: 's3',
+    ...base,
+  };
+}

@@ -1,0 +1,2 @@
+export { trainingPipeline } from './training-pipeline';
+export type { PipelineResult } from './training-pipeline';
