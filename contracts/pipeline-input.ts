@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { ArtifactUri } from './artifacts';
 import { describeZodIssues, type FieldProblem } from './errors';
+import {
+  DerivedLabel,
+  EvaluateConfig,
+  PreprocessConfig,
+  PromotionConfig,
+  SamplingConfig,
+  SplitConfig,
+  TrainConfig,
+  ValidationConfig,
+} from './stage-config';
 
 /** Model names become registry keys and search-attribute values: keep them simple. */
 export const ModelName = z
@@ -28,10 +38,18 @@ export const PipelineInput = z
     task: z
       .object({
         type: TaskType,
-        label: z.string().min(1, { message: 'label column name must not be empty' }).max(256),
+        /** The label column, or a label derived declaratively from one. */
+        label: z.union([z.string().min(1, { message: 'label column name must not be empty' }).max(10_000), DerivedLabel]),
       })
       .strict(),
     seed: z.number().int().nonnegative().default(42),
+    validation: ValidationConfig.prefault({}),
+    split: SplitConfig.prefault({}),
+    sampling: SamplingConfig.prefault({}),
+    preprocess: PreprocessConfig.prefault({}),
+    train: TrainConfig.prefault({}),
+    evaluate: EvaluateConfig.prefault({}),
+    promotion: PromotionConfig.prefault({}),
   })
   .strict();
 

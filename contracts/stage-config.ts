@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { ArtifactUri } from './artifacts';
+
+/**
+ * Per-stage configuration inside the pipeline input. Every field has a default, so a run needs only
+ * model, dataset.uri, task.type and task.label. Column names are plain strings here; they are data,
+ * always quoted as identifiers by lib/data's single helper, never spliced into SQL.
+ */
+const ColumnName = z.string().min(1).max(10_000);
+const Fraction = z.number().min(0).max(1);
+
+/** A label derived declaratively from a column: `{ column: "delay", op: ">", value: 15 }`. Never an expression string. */
+export const DerivedLabel = z
+  .object({
+    column: ColumnName,
+    op: z.enum(['>', '>=', '<', '<=', '==', '!=']),
+    value: z.union([z.number(), z.string(), z.boolean()]),
+    name: z.string().min(1).max(256).default('label'),
+  })
+  .strict();
+
+export const ValidationConfig = z
+  .object({
+    /** Validate against this schema artifact instead of the inferred / champion's one. */
+    schemaUri: ArtifactUri.optional(),
+    /** Drift reference; default: the champion's training statistics when a champion exists. */
+    referenceStatisticsUri: ArtifactUri.optional(),
+    minRows: z.number().int().min(1).default(20),
+    maxMissingFraction: Fraction.default(0.3),
+    maxUnseenCategoryShare: Fraction.default(0.05),
+    maxDuplicateShare: Fraction.default(0.2),
+    /** majority / minority class count above this ratio is a warning handed to sampling. */
+    imbalanceRatioWarning: z.number().min(1).default(5),
+    leakage: z
+      .object({
+        aucThreshold: z.number().min(0.5).max(1).default(0.99),
+        correlationThreshold: Fraction.default(0.98),
+        /** Columns allowed to predict the label almost perfectly (reported as warnings). */
+        allow: z.array(ColumnName).default([]),
+      })
+      .strict()
+      .prefault({}),
+    drift: z
+      .object({
+        psiThreshold: z.number().positive().default(0.2),
+        jensenShannonThreshold: Fraction.default(0.1),
+        /** Drift is an error (fails the stage) or only a warning. */
+        severity: z.enum(['error', 'warning']).default('warning'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const SplitConfig = z
+  .object({
+    /** Default: `time` when `timeColumn` is set, else `stratified` for classification, else `random`. */
+    strategy: z.enum(['auto', 'random', 'stratified', 'time']).default('auto'),
+    fractions: z
+      .object({ train: Fraction.default(0.7), validation: Fraction.default(0.15), test: Fraction.default(0.15) })
+      .strict()
+      .prefault({})
+      .refine((f) => Math.abs(f.train + f.validation + f.test - 1) < 1e-9, { message: 'train + validation + test must equal 1' }),
+    /** Columns whose values identify a row, for stable hash-based membership; default: all columns. */
+    keyColumns: z.array(ColumnName).optional(),
+    stratifyBy: ColumnName.optional(),
+    timeColumn: ColumnName.optional(),
+    /** Time split boundaries (ISO dates or numbers); default: quantiles of the time column by fractions. */
+    validationStart: z.union([z.string(), z.number()]).optional(),
+    testStart: z.union([z.string(), z.number()]).optional(),
+  })
+  .strict();
+
+export const SamplingConfig = z
+  .object({
+    strategy: z
+      .enum(['none', 'uniform', 'stratified', 'weighted', 'reservoir', 'undersample', 'oversample', 'class-weights'])
+      .default('none'),
+    fraction: Fraction.optional(),
+    n: z.number().int().positive().optional(),
+    weightColumn: ColumnName.optional(),
+    /** minority / majority ratio to reach when under- or oversampling. */
+    targetRatio: z.number().positive().max(1).default(1),
+  })
+  .strict();
+
+export const PreprocessConfig = z
+  .object({
+    impute: z
+      .object({
+        numeric: z.enum(['median', 'mean', 'constant']).default('median'),
+        categorical: z.enum(['mode', 'constant']).default('mode'),
+        numericConstant: z.number().default(0),
+        categoricalConstant: z.string().default('__missing__'),
+      })
+      .strict()
+      .prefault({}),
+    standardize: z.boolean().default(true),
+    oneHotMaxCardinality: z.number().int().min(2).default(20),
+    hashBuckets: z.number().int().min(2).max(4096).default(32),
+    logTransform: z.array(ColumnName).default([]),
+    exclude: z.array(ColumnName).default([]),
+  })
+  .strict();
+
+export const TrainConfig = z
+  .object({
+    model: z.enum(['logistic', 'mlp']).default('mlp'),
+    hiddenLayers: z.array(z.number().int().min(1).max(4096)).max(8).default([64, 64]),
+    activation: z.enum(['relu', 'tanh', 'sigmoid', 'elu']).default('relu'),
+    dropout: z.number().min(0).max(0.9).default(0),
+    optimizer: z.enum(['adam', 'sgd', 'rmsprop']).default('adam'),
+    learningRate: z.number().positive().max(10).default(0.01),
+    epochs: z.number().int().min(1).max(10_000).default(50),
+    batchSize: z.number().int().min(1).max(65_536).default(64),
+    earlyStopping: z
+      .object({ enabled: z.boolean().default(true), patience: z.number().int().min(1).default(5) })
+      .strict()
+      .prefault({}),
+    /** Start from the champion's weights when its schema and preprocessor are compatible. */
+    warmStart: z.boolean().default(false),
+  })
+  .strict();
+
+const MetricBound = z.object({ metric: z.string().min(1), op: z.enum(['>=', '<=']), value: z.number() }).strict();
+
+export const EvaluateConfig = z
+  .object({
+    decisionThreshold: Fraction.default(0.5),
+    /** Value thresholds, e.g. `{ metric: "accuracy", op: ">=", value: 0.9 }`. */
+    thresholds: z.array(MetricBound).default([]),
+    /** The model must beat the zero-rule baseline on the task's main metric by this margin. */
+    mustBeatZeroRuleBy: z.number().min(0).default(0),
+    /** TFMA-style change thresholds against the champion; a negative bound tolerates a small loss. */
+    championChange: z
+      .array(z.object({ metric: z.string().min(1), minAbsolute: z.number().optional(), minRelative: z.number().optional() }).strict())
+      .default([]),
+    slices: z
+      .array(z.object({ column: ColumnName, metric: z.string().min(1), floor: z.number(), minSize: z.number().int().min(1).default(20) }).strict())
+      .default([]),
+    invariance: z.array(z.object({ column: ColumnName, epsilon: z.number().positive().default(0.05) }).strict()).default([]),
+    directional: z.array(z.object({ column: ColumnName, direction: z.enum(['increase', 'decrease']) }).strict()).default([]),
+  })
+  .strict();
+
+export const PromotionConfig = z
+  .object({
+    policy: z.enum(['auto', 'manual']).default('auto'),
+    alias: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).default('champion'),
+    /** How long a manual promotion waits for approve / reject, e.g. "24h". */
+    approvalTimeout: z.string().regex(/^\d+\s*(ms|s|m|h|d)$/, { message: 'expected a duration like 30m, 24h or 7d' }).default('24h'),
+  })
+  .strict();
