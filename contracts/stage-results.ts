@@ -88,3 +88,15 @@ export interface PromoteResult {
   version: number;
   previousVersion?: number;
 }
+
+/** The current champion's artifacts, as the registry records them; stages compare against it. */
+export interface ChampionRefs {
+  model: string;
+  version: number;
+  modelRef: ArtifactRef;
+  schema: ArtifactRef;
+  statistics: ArtifactRef;
+  preprocessor: ArtifactRef;
+  evaluation?: ArtifactRef;
+  metrics: Record<string, number>;
+}
