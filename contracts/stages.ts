@@ -1,7 +1,18 @@
 import type { ArtifactRef } from './artifacts';
 
-/** Names of the pipeline's stages, in order. The stage issues grow this list. */
-export const STAGES = ['validateInput', 'fingerprintDataset'] as const;
+/** The pipeline's stages, in order. */
+export const STAGES = [
+  'validateInput',
+  'fingerprintDataset',
+  'validateData',
+  'splitAndSample',
+  'fitPreprocessor',
+  'train',
+  'evaluate',
+  'register',
+  'approve',
+  'promote',
+] as const;
 export type StageName = (typeof STAGES)[number];
 
 export type StageState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
@@ -9,10 +20,11 @@ export type StageState = 'pending' | 'running' | 'completed' | 'failed' | 'skipp
 export interface StageStatus {
   name: StageName;
   state: StageState;
-  attempt: number;
   startedAt?: string;
   durationMs?: number;
   artifacts: ArtifactRef[];
+  /** Why a stage was skipped or what it decided, in words. */
+  note?: string;
   error?: { type: string; message: string };
 }
 

@@ -1,22 +1,20 @@
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { rootFailure } from '../contracts/errors';
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { ArtifactRef } from '../contracts/artifacts';
+import { rootFailure } from '../contracts/errors';
 import type { StageName, StageStatus } from '../contracts/stages';
-import type { PipelineStatus } from './messages';
+import type { PipelineOutcome, PipelineStatus } from './messages';
 import { TrainyardOutcome, TrainyardStage } from './search-attributes';
 
 /**
- * Keeps the per-stage status that the `status` query returns and the TrainyardStage / TrainyardOutcome
- * search attributes current, so the pipeline itself can read as a list of stages.
+ * Keeps what the `status` query returns and the TrainyardStage / TrainyardOutcome search attributes
+ * current, so the pipeline itself reads as a list of stages.
  */
 export class StageTracker {
   readonly status: PipelineStatus = { outcome: 'running', stages: [] };
 
+  /** Runs one stage (usually an activity); `artifactsOf` lists the refs it produced for the status query. */
   async run<T>(name: StageName, stage: () => Promise<T>, artifactsOf: (result: T) => ArtifactRef[] = () => []): Promise<T> {
-    const entry: StageStatus = { name, state: 'running', attempt: 1, startedAt: new Date().toISOString(), artifacts: [] };
-    this.status.stages.push(entry);
-    this.status.currentStage = name;
-    upsertSearchAttributes([{ key: TrainyardStage, value: name }]);
+    const entry = this.begin(name);
     const startedMs = Date.now();
     try {
       const result = await stage();
@@ -24,9 +22,7 @@ export class StageTracker {
       entry.artifacts = artifactsOf(result);
       return result;
     } catch (error) {
-      entry.state = 'failed';
-      entry.error = rootFailure(error);
-      this.finish('failed');
+      this.fail(entry, error);
       throw error;
     } finally {
       // Workflow time is deterministic: this is the duration as the workflow observed it.
@@ -34,27 +30,47 @@ export class StageTracker {
     }
   }
 
-  /** A stage that runs inside the workflow itself (no activity), e.g. input validation. */
+  /** A stage that runs inside the workflow itself, e.g. input validation. */
   runInline<T>(name: StageName, stage: () => T): T {
-    const entry: StageStatus = { name, state: 'running', attempt: 1, startedAt: new Date().toISOString(), artifacts: [], durationMs: 0 };
-    this.status.stages.push(entry);
-    this.status.currentStage = name;
+    const entry = this.begin(name);
+    entry.durationMs = 0;
     try {
       const result = stage();
       entry.state = 'completed';
       return result;
     } catch (error) {
-      entry.state = 'failed';
-      entry.error = rootFailure(error);
-      this.finish('failed');
+      this.fail(entry, error);
       throw error;
     }
   }
 
-  finish(outcome: 'completed' | 'failed'): void {
+  skip(name: StageName, note: string): void {
+    this.status.stages.push({ name, state: 'skipped', artifacts: [], note });
+  }
+
+  /** Notes what a completed stage decided (e.g. the gate's reasons). */
+  note(name: StageName, note: string): void {
+    const entry = this.status.stages.findLast((s) => s.name === name);
+    if (entry) entry.note = note;
+  }
+
+  setOutcome(outcome: PipelineOutcome): void {
+    if (this.status.outcome === outcome) return;
     this.status.outcome = outcome;
-    if (workflowInfo().typedSearchAttributes.get(TrainyardOutcome) !== outcome) {
-      upsertSearchAttributes([{ key: TrainyardOutcome, value: outcome }]);
-    }
+    upsertSearchAttributes([{ key: TrainyardOutcome, value: outcome }]);
+  }
+
+  private begin(name: StageName): StageStatus {
+    const entry: StageStatus = { name, state: 'running', startedAt: new Date().toISOString(), artifacts: [] };
+    this.status.stages.push(entry);
+    this.status.currentStage = name;
+    upsertSearchAttributes([{ key: TrainyardStage, value: name }]);
+    return entry;
+  }
+
+  private fail(entry: StageStatus, error: unknown): void {
+    entry.state = 'failed';
+    entry.error = rootFailure(error);
+    this.setOutcome('failed');
   }
 }

@@ -21,7 +21,7 @@ const { fingerprintDataset } = proxyActivities<Activities>({
 });
 
 export interface PipelineResult {
-  outcome: 'completed';
+  outcome: 'registered';
   model: string;
   dataset: DatasetFingerprint;
   stages: StageStatus[];
@@ -47,8 +47,8 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
     (fp) => [{ kind: 'dataset', uri: fp.uri, sha256: fp.sha256, bytes: fp.bytes }],
   );
 
-  tracker.finish('completed');
-  return { outcome: 'completed', model: input.model, dataset, stages: tracker.status.stages };
+  tracker.setOutcome('registered');
+  return { outcome: 'registered', model: input.model, dataset, stages: tracker.status.stages };
 }
 
 /** The input may come from the Temporal UI as hand-written JSON: check every field before any work. */

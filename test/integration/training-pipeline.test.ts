@@ -50,14 +50,14 @@ describe('trainingPipeline on the real Temporal dev server and MinIO', () => {
     );
 
     const status = await handle.query(statusQuery);
-    assert.equal(status.outcome, 'completed');
+    assert.equal(status.outcome, 'registered');
     assert.equal(status.model, 'penguins');
 
     const description = await handle.describe();
     const attributes = description.searchAttributes as Record<string, unknown[]>;
     assert.deepEqual(attributes.TrainyardModel, ['penguins']);
     assert.deepEqual(attributes.TrainyardStage, ['fingerprintDataset']);
-    assert.deepEqual(attributes.TrainyardOutcome, ['completed']);
+    assert.deepEqual(attributes.TrainyardOutcome, ['registered']);
   });
 
   it('fails fast with InvalidPipelineConfig naming every bad field, before any activity', async () => {
