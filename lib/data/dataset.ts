@@ -1,0 +1,217 @@
+import { listValue, type DuckDBValue } from '@duckdb/node-api';
+import type { z } from 'zod';
+import type { DerivedLabel } from '../../contracts/stage-config';
+import type { DuckDbSession } from './duckdb';
+import { datasetUnreadable, invalidConfig } from './failures';
+import { preview, quoteIdentifier } from './identifiers';
+import type { DatasetFormat, LocalDataset } from './materialize';
+
+export type DerivedLabelSpec = z.output<typeof DerivedLabel>;
+export type LabelSpec = string | DerivedLabelSpec;
+
+export type ColumnKind = 'numeric' | 'categorical' | 'boolean' | 'timestamp' | 'text';
+
+export interface DatasetColumn {
+  name: string;
+  type: ColumnKind;
+  duckdbType: string;
+}
+
+export interface DatasetTable {
+  /** The table's name, already quoted for SQL. */
+  table: string;
+  columns: DatasetColumn[];
+  rowCount: number;
+  /** The label column when it exists (a derived label is a computed column of this name). */
+  labelColumn?: string;
+}
+
+export interface LoadDatasetOptions {
+  label?: LabelSpec;
+  /** Unquoted table name; default "dataset". */
+  tableName?: string;
+}
+
+/** A VARCHAR column with at most this many distinct values (or few relative to its rows) is categorical, else text. */
+export const CATEGORICAL_MAX_DISTINCT = 1000;
+const CATEGORICAL_ALWAYS_DISTINCT = 20;
+const CATEGORICAL_MAX_DISTINCT_SHARE = 0.5;
+/** Strings read as missing in CSV/TSV, as pandas and R do. */
+const CSV_NULL_STRINGS = ['', 'NA', 'N/A', 'NULL', 'null', 'None'];
+
+/**
+ * Loads a materialised dataset into a DuckDB table. A table rather than a view over the files: CSV and
+ * JSON are parsed once instead of once per statistics pass, a derived label can be computed with a bound
+ * parameter (DuckDB views cannot hold parameters), and DuckDB spills the table to its temp directory
+ * when it outgrows the memory limit. See bench/suites/data.ts for the measured cost.
+ */
+export async function loadDataset(session: DuckDbSession, local: LocalDataset, options: LoadDatasetOptions = {}): Promise<DatasetTable> {
+  const table = quoteIdentifier(options.tableName ?? 'dataset');
+  const sourceColumns = await describeSource(session, local);
+  const derived = typeof options.label === 'object' ? options.label : undefined;
+  const labelSql = derived ? derivedLabelSql(derived, sourceColumns) : undefined;
+
+  await createTable(session, local, table, labelSql);
+  const described = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`);
+  const rowCount = (await session.all<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? 0;
+  const columns = await classifyColumns(session, table, described.map((c) => ({ name: c.column_name, duckdbType: c.column_type })));
+
+  const labelName = derived ? (labelSql ? derived.name : undefined) : typeof options.label === 'string' ? options.label : undefined;
+  const labelColumn = labelName !== undefined && columns.some((c) => c.name === labelName) ? labelName : undefined;
+  return { table, columns, rowCount, ...(labelColumn !== undefined ? { labelColumn } : {}) };
+}
+
+interface SourceColumn {
+  name: string;
+  duckdbType: string;
+}
+
+/** The SQL that reads the files, with the file list as parameter $1. `fullSniff` scans every row to infer types. */
+function readerSql(format: DatasetFormat, fileCount: number, fullSniff: boolean): string {
+  const sample = fullSniff ? ', sample_size = -1' : '';
+  const union = fileCount > 1 ? ', union_by_name = true' : '';
+  switch (format) {
+    case 'csv':
+    case 'tsv':
+      return `read_csv($1, header = true${format === 'tsv' ? ", delim = '\\t'" : ''}, nullstr = $2${sample}${union})`;
+    case 'parquet':
+      return `read_parquet($1${union})`;
+    case 'json':
+      return `read_json($1, format = 'array'${sample}${union})`;
+    case 'jsonl':
+      return `read_json($1, format = 'newline_delimited'${sample}${union})`;
+  }
+}
+
+function readerParams(local: LocalDataset): DuckDBValue[] {
+  const files = listValue(local.files);
+  return local.format === 'csv' || local.format === 'tsv' ? [files, listValue(CSV_NULL_STRINGS)] : [files];
+}
+
+async function describeSource(session: DuckDbSession, local: LocalDataset): Promise<SourceColumn[]> {
+  const rows = await withReader(local, (reader) =>
+    session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`, readerParams(local)),
+  );
+  return rows.map((r) => ({ name: r.column_name, duckdbType: r.column_type }));
+}
+
+async function createTable(session: DuckDbSession, local: LocalDataset, table: string, label: LabelSql | undefined): Promise<void> {
+  const params = readerParams(local);
+  const labelParam = `$${params.length + 1}`;
+  await withReader(local, (reader) =>
+    session.run(
+      `CREATE OR REPLACE TABLE ${table} AS SELECT *${label ? `, ${label.expression(labelParam)} AS ${quoteIdentifier(label.name)}` : ''} FROM ${reader}`,
+      label ? [...params, label.value] : params,
+    ),
+  );
+}
+
+/**
+ * Runs `use` with the default reader; when type inference from a sample fails (a stray string deep in
+ * a numeric column), retries once inferring from every row; anything else unreadable becomes a
+ * non-retryable DatasetUnreadable with DuckDB's reason.
+ */
+async function withReader<T>(local: LocalDataset, use: (reader: string) => Promise<T>): Promise<T> {
+  try {
+    return await use(readerSql(local.format, local.files.length, false));
+  } catch (error) {
+    if (!isDataError(error)) throw error;
+    if (local.format !== 'parquet' && /conver|sniff|cast/i.test(errorMessage(error))) {
+      try {
+        return await use(readerSql(local.format, local.files.length, true));
+      } catch (retryError) {
+        if (!isDataError(retryError)) throw retryError;
+        throw datasetUnreadable(local.uri, readerReason(retryError));
+      }
+    }
+    throw datasetUnreadable(local.uri, readerReason(error));
+  }
+}
+
+/** DuckDB errors that mean "these bytes are not a dataset", as opposed to interrupts, memory or bugs. */
+function isDataError(error: unknown): boolean {
+  const message = errorMessage(error);
+  if (/^(Interrupt|Out of Memory|FATAL|INTERNAL)/i.test(message)) return false;
+  return /^(Invalid Input|Conversion|IO|Parser|Binder|Invalid) Error|Could not|No files found|not a valid|Invalid|Error/i.test(message);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function readerReason(error: unknown): string {
+  const lines = errorMessage(error).split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const reason = lines.slice(0, 3).join(' ');
+  return reason.length > 600 ? `${reason.slice(0, 600)}…` : reason;
+}
+
+interface LabelSql {
+  name: string;
+  value: DuckDBValue;
+  expression(valueParam: string): string;
+}
+
+/** Whitelisted comparison operators: the config's `op` selects one of these, it is never spliced in. */
+const OPERATORS: Record<DerivedLabelSpec['op'], string> = { '>': '>', '>=': '>=', '<': '<', '<=': '<=', '==': '=', '!=': '<>' };
+
+/** Both sides are cast to one canonical type picked from the column's kind: a fixed set of type names. */
+const COMPARISON_TYPE: Record<ColumnKind, string> = { numeric: 'DOUBLE', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP', categorical: 'VARCHAR', text: 'VARCHAR' };
+
+function derivedLabelSql(label: DerivedLabelSpec, columns: SourceColumn[]): LabelSql | undefined {
+  const source = columns.find((c) => c.name === label.column);
+  if (!source) return undefined; // reported as a "label-missing" anomaly by validation
+  if (columns.some((c) => c.name === label.name)) {
+    throw invalidConfig('task.label.name', `"${preview(label.name)}" already names a column of the dataset: choose another name for the derived label`);
+  }
+  const operator = OPERATORS[label.op];
+  if (!operator) throw invalidConfig('task.label.op', `unknown operator ${JSON.stringify(label.op)}`);
+  const kind = kindOfType(source.duckdbType) ?? 'text';
+  if (kind === 'numeric' && typeof label.value !== 'number') {
+    throw invalidConfig('task.label.value', `column "${preview(label.column)}" is numeric (${source.duckdbType}), so the value must be a number, got ${JSON.stringify(label.value)}`);
+  }
+  if (kind === 'boolean' && typeof label.value !== 'boolean') {
+    throw invalidConfig('task.label.value', `column "${preview(label.column)}" is boolean, so the value must be true or false, got ${JSON.stringify(label.value)}`);
+  }
+  const type = COMPARISON_TYPE[kind];
+  const value: DuckDBValue = typeof label.value === 'number' || typeof label.value === 'boolean' ? label.value : String(label.value);
+  return {
+    name: label.name,
+    value,
+    expression: (param) => `(CAST(${quoteIdentifier(label.column)} AS ${type}) ${operator} CAST(${param} AS ${type}))`,
+  };
+}
+
+const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?)$/i;
+const TIMESTAMP_TYPE = /^(DATE|TIMESTAMP( WITH TIME ZONE)?|TIMESTAMP_(S|MS|NS)|TIMESTAMPTZ)$/i;
+
+/** The kind a DuckDB type implies, or undefined for VARCHAR (categorical or text: decided by cardinality). */
+export function kindOfType(duckdbType: string): ColumnKind | undefined {
+  if (NUMERIC_TYPE.test(duckdbType)) return 'numeric';
+  if (duckdbType.toUpperCase() === 'BOOLEAN') return 'boolean';
+  if (TIMESTAMP_TYPE.test(duckdbType)) return 'timestamp';
+  if (duckdbType.toUpperCase() === 'VARCHAR') return undefined;
+  return 'text'; // lists, structs, blobs, intervals, times of day: kept, but not modelled
+}
+
+/** One pass over the VARCHAR columns (approximate distinct counts) decides categorical vs text. */
+async function classifyColumns(session: DuckDbSession, table: string, columns: SourceColumn[]): Promise<DatasetColumn[]> {
+  const strings = columns.filter((c) => kindOfType(c.duckdbType) === undefined);
+  const distinct = new Map<string, { distinct: number; nonNull: number }>();
+  if (strings.length > 0) {
+    const selects = strings.flatMap((c, i) => [
+      `approx_count_distinct(${quoteIdentifier(c.name)}) AS d${i}`,
+      `count(${quoteIdentifier(c.name)}) AS n${i}`,
+    ]);
+    const row = (await session.all<Record<string, number>>(`SELECT ${selects.join(', ')} FROM ${table}`))[0] ?? {};
+    strings.forEach((c, i) => distinct.set(c.name, { distinct: row[`d${i}`] ?? 0, nonNull: row[`n${i}`] ?? 0 }));
+  }
+  return columns.map((c) => {
+    const kind = kindOfType(c.duckdbType) ?? stringKind(distinct.get(c.name) ?? { distinct: 0, nonNull: 0 });
+    return { name: c.name, type: kind, duckdbType: c.duckdbType };
+  });
+}
+
+export function stringKind({ distinct, nonNull }: { distinct: number; nonNull: number }): 'categorical' | 'text' {
+  if (distinct <= CATEGORICAL_ALWAYS_DISTINCT) return 'categorical';
+  return distinct <= CATEGORICAL_MAX_DISTINCT && distinct <= CATEGORICAL_MAX_DISTINCT_SHARE * nonNull ? 'categorical' : 'text';
+}
