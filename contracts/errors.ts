@@ -11,6 +11,10 @@ export const FailureType = {
   DatasetUnreadable: 'DatasetUnreadable',
   DataValidationFailed: 'DataValidationFailed',
   IncompatibleSchema: 'IncompatibleSchema',
+  /** promote named a version the registry does not have. */
+  ModelVersionNotFound: 'ModelVersionNotFound',
+  /** A registry document in the store does not parse; a person must repair it. */
+  RegistryCorrupt: 'RegistryCorrupt',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
