@@ -11,6 +11,8 @@ export const ArtifactKind = z.enum([
   'preprocessor',
   'checkpoint',
   'model',
+  /** Per-epoch training history (losses, timings, attempts). */
+  'history',
   'evaluation',
   'report',
   'registry',
