@@ -100,6 +100,8 @@ export const PreprocessConfig = z
     hashBuckets: z.number().int().min(2).max(4096).default(32),
     logTransform: z.array(ColumnName).default([]),
     exclude: z.array(ColumnName).default([]),
+    /** Regression: train on (y − mean) / std of the train split; the preprocessor records both to invert predictions. */
+    standardizeTarget: z.boolean().default(false),
   })
   .strict();
 
