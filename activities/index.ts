@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { fingerprintDatasetActivity } from './fingerprint-dataset';
+import { getChampionActivity, promoteActivity, registerModelActivity } from './registry';
 
 export type { ActivityDeps } from './deps';
 
@@ -7,6 +8,9 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     fingerprintDataset: fingerprintDatasetActivity(deps),
+    getChampion: getChampionActivity(deps),
+    registerModel: registerModelActivity(deps),
+    promote: promoteActivity(deps),
   };
 }
 
