@@ -1,0 +1,59 @@
+import { EvaluateConfig } from '../../contracts/stage-config';
+import type { EvaluationDocument } from '../../lib/evaluation/evaluation-document';
+import { decideGate, MAIN_METRIC } from '../../lib/evaluation/gate';
+import { evaluatePredictions } from '../../lib/evaluation/metrics';
+import { groupRowsByValue, measureSlices } from '../../lib/evaluation/slices';
+
+/** Text that breaks out of HTML if any path forgets to escape it. */
+export const HOSTILE = `<script>alert("x")</script><img src=x onerror=alert(1)>'&amp;`;
+const fakeRef = (kind: 'model' | 'preprocessor' | 'split', name: string) => ({ kind, uri: `s3://trainyard/runs/m/w/${name}`, sha256: 'a'.repeat(64), bytes: 1 });
+
+/** A binary evaluation built from real metric code over 200 synthetic rows. */
+export function sampleDocument(options: { hostile?: boolean } = {}): EvaluationDocument {
+  const rows = 200;
+  const labels = Array.from({ length: rows }, (_, i) => (i * 7919) % 3 === 0 ? 1 : 0);
+  const scores = labels.map((y, i) => Math.min(0.99, Math.max(0.01, 0.3 + 0.4 * y + 0.25 * Math.sin(i * 1.7))));
+  const classes = options.hostile ? ['no', HOSTILE] : ['no', 'yes'];
+  const column = options.hostile ? HOSTILE : 'island';
+  const sliceValues = labels.map((_, i) => (i % 5 === 0 ? 'Torgersen' : i % 2 === 0 ? 'Biscoe' : options.hostile ? HOSTILE : 'Dream'));
+  const challenger = evaluatePredictions('binary', labels, scores, { threshold: 0.5, classes });
+  const zeroRule = evaluatePredictions('binary', labels, labels.map(() => 1 / 3), { threshold: 0.5, classes });
+  const random = evaluatePredictions('binary', labels, labels.map((_, i) => (i % 3 === 1 ? 1 : 0)), { threshold: 0.5, classes });
+  const championScores = scores.map((s, i) => (i % 4 === 0 ? 1 - s : s));
+  const championEvaluation = evaluatePredictions('binary', labels, championScores, { threshold: 0.5, classes });
+  const config = EvaluateConfig.parse({
+    thresholds: [{ metric: 'accuracy', op: '>=', value: 0.9 }],
+    championChange: [{ metric: 'roc_auc', minAbsolute: 0 }],
+    slices: [{ column, metric: 'accuracy', floor: 0.8, minSize: 30 }],
+  });
+  const slices = [
+    measureSlices({ task: 'binary', column, metric: 'accuracy', floor: 0.8, minSize: 30, groups: groupRowsByValue(sliceValues), labels, outputs: scores, threshold: 0.5 }),
+  ];
+  const invariance = [{ column, epsilon: 0.05, perturbation: 'shuffled across rows', rows, meanAbsChange: 0.01, maxAbsChange: 0.2 }];
+  const directional = [{ column: 'flipper_length_mm', direction: 'increase' as const, delta: 14.1, rows, meanChange: 0.03, wrongWayShare: 0.12 }];
+  const champion = { version: 3, metrics: championEvaluation.metrics };
+  const gate = decideGate({ task: 'binary', config, metrics: challenger.metrics, zeroRule: zeroRule.metrics, champion, slices, invariance, directional, nonFiniteOutputs: 0 });
+  return {
+    format: 'trainyard-evaluation',
+    formatVersion: 1,
+    model: 'penguins',
+    workflowId: options.hostile ? `wf-${HOSTILE}` : 'wf-1',
+    task: 'binary',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    testRows: rows,
+    classes,
+    decisionThreshold: 0.5,
+    mainMetric: MAIN_METRIC.binary,
+    decision: gate.decision,
+    reasons: gate.reasons,
+    rules: gate.rules,
+    challenger,
+    baselines: { zeroRule, random, champion: { ...champion, evaluation: championEvaluation } },
+    slices,
+    invariance,
+    directional,
+    nonFiniteOutputs: 0,
+    inputs: { model: fakeRef('model', 'model'), preprocessor: fakeRef('preprocessor', 'pre'), testSplit: fakeRef('split', 'test'), history: fakeRef('model', 'history') },
+    evaluateMs: 1234,
+  };
+}
