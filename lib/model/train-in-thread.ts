@@ -1,0 +1,98 @@
+import { Worker } from 'node:worker_threads';
+import type { ArtifactRef } from '../../contracts/artifacts';
+import type { StoreSettings } from '../config';
+import type { BatchSource } from '../data/batches';
+import type { ArtifactStore } from '../store/artifact-store';
+import type { TfjsBackendName } from '../tfjs-backend';
+import type { EpochReport, TrainJob, TrainOutcome } from './trainer';
+
+export interface TrainingSourceRefs {
+  train: ArtifactRef;
+  validation: ArtifactRef;
+  preprocessor: ArtifactRef;
+}
+
+/** A module the thread imports to turn refs into batch sources (default: the split artifacts). */
+export interface TrainingSourcesModule {
+  openTrainingSources(store: ArtifactStore, refs: TrainingSourceRefs): Promise<{ train: BatchSource; validation: BatchSource }>;
+}
+
+/** Everything the thread needs, as plain data: refs and settings, never rows or weights. */
+export interface ThreadRequest {
+  job: TrainJob;
+  store: StoreSettings;
+  sources: TrainingSourceRefs;
+  /** URL of a TrainingSourcesModule; tests point it at generated data. */
+  sourcesModule: string;
+}
+
+export type ThreadMessage =
+  | { type: 'ready'; backend: TfjsBackendName; fallbackReasons: string[] }
+  | { type: 'resumed'; epoch: number; source: string }
+  | { type: 'progress'; epoch: number; rowsDone: number; rowsTotal: number }
+  | { type: 'epoch'; report: EpochReport }
+  | { type: 'done'; outcome: TrainOutcome }
+  | {
+      type: 'failed';
+      error: { name: string; message: string; stack?: string; failureType?: string; nonRetryable?: boolean; details?: unknown[] };
+    };
+
+export const DEFAULT_SOURCES_MODULE = new URL('./split-sources.ts', import.meta.url).href;
+const THREAD_ENTRY = new URL('./train-thread.mjs', import.meta.url);
+
+/** A failure inside the training thread, with the ApplicationFailure fields it carried (if any). */
+export class TrainThreadError extends Error {
+  readonly failureType?: string;
+  readonly nonRetryable?: boolean;
+  readonly details?: unknown[];
+  constructor(error: Extract<ThreadMessage, { type: 'failed' }>['error']) {
+    super(error.message);
+    this.name = error.name === 'Error' ? 'TrainThreadError' : error.name;
+    if (error.stack) this.stack = error.stack;
+    if (error.failureType !== undefined) this.failureType = error.failureType;
+    if (error.nonRetryable !== undefined) this.nonRetryable = error.nonRetryable;
+    if (error.details !== undefined) this.details = error.details;
+  }
+}
+
+/**
+ * Runs `trainModel` in a worker thread so the caller's event loop (heartbeats, cancellation) stays free.
+ * Aborting `signal` terminates the thread at once; the newest checkpoint in the store survives it.
+ */
+export function trainInThread(
+  request: Omit<ThreadRequest, 'sourcesModule'> & { sourcesModule?: string },
+  options: { signal?: AbortSignal; onMessage?: (message: ThreadMessage) => void } = {},
+): Promise<TrainOutcome> {
+  const workerData: ThreadRequest = { ...request, sourcesModule: request.sourcesModule ?? DEFAULT_SOURCES_MODULE };
+  return new Promise<TrainOutcome>((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(options.signal.reason);
+      return;
+    }
+    const worker = new Worker(THREAD_ENTRY, { workerData, stdout: false, stderr: false });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = () => {
+      settle(() => reject(options.signal?.reason ?? new Error('training cancelled')));
+      void worker.terminate();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (message: ThreadMessage) => {
+      options.onMessage?.(message);
+      if (message.type === 'done') {
+        settle(() => resolve(message.outcome));
+        void worker.terminate();
+      } else if (message.type === 'failed') {
+        settle(() => reject(new TrainThreadError(message.error)));
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (error) => settle(() => reject(error)));
+    worker.on('exit', (code) => settle(() => reject(new Error(`the training thread exited (code ${code}) before reporting a result`))));
+  });
+}

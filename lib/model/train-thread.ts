@@ -1,0 +1,59 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { createArtifactStore } from '../store/create-store';
+import { loadTfjs } from '../tfjs-backend';
+import type { TrainingSourcesModule, ThreadMessage, ThreadRequest } from './train-in-thread';
+import { trainModel } from './trainer';
+
+/**
+ * The training thread: opens its own store and batch sources from the refs it was given, runs the
+ * epoch loop, and reports to the activity by message. The activity ends it with terminate() on cancel.
+ */
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('train-thread must run as a worker thread');
+  const post = (message: ThreadMessage) => port.postMessage(message);
+  const request = workerData as ThreadRequest;
+  try {
+    const tfjs = await loadTfjs();
+    post({ type: 'ready', backend: tfjs.backend, fallbackReasons: tfjs.fallbackReasons });
+    const store = createArtifactStore(request.store);
+    const sourcesModule = (await import(request.sourcesModule)) as TrainingSourcesModule;
+    const sources = await sourcesModule.openTrainingSources(store, request.sources);
+    try {
+      const outcome = await trainModel({ tfjs, store, train: sources.train, validation: sources.validation }, request.job, {
+        onEpoch: (report) => post({ type: 'epoch', report }),
+        onProgress: (progress) => post({ type: 'progress', ...progress }),
+        onResume: (info) => post({ type: 'resumed', ...info }),
+      });
+      post({ type: 'done', outcome });
+    } finally {
+      await Promise.allSettled([sources.train.close(), sources.validation.close()]);
+    }
+  } catch (error) {
+    post({ type: 'failed', error: describeError(error) });
+  }
+}
+
+/** Errors cross the thread boundary as plain data; ApplicationFailure-like fields are kept. */
+function describeError(error: unknown): Extract<ThreadMessage, { type: 'failed' }>['error'] {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const e = error as Error & { type?: unknown; nonRetryable?: unknown; details?: unknown };
+  return {
+    name: e.name,
+    message: e.message,
+    ...(e.stack ? { stack: e.stack } : {}),
+    ...(typeof e.type === 'string' ? { failureType: e.type } : {}),
+    ...(typeof e.nonRetryable === 'boolean' ? { nonRetryable: e.nonRetryable } : {}),
+    ...(Array.isArray(e.details) ? { details: safeClone(e.details) } : {}),
+  };
+}
+
+function safeClone(value: unknown): unknown[] {
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown[];
+  } catch {
+    return [];
+  }
+}
+
+await main();

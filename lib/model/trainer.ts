@@ -1,0 +1,356 @@
+import { createHash } from 'node:crypto';
+import type { ArtifactRef } from '../../contracts/artifacts';
+import type { BatchSource } from '../data/batches';
+import type { ArtifactStore } from '../store/artifact-store';
+import type { LoadedTfjs, TfjsBackendName } from '../tfjs-backend';
+import { buildModel, createOptimizer, deriveSeed, meanLoss, rowLosses, type Task, type TrainSettings } from './build-model';
+import {
+  epochFolder,
+  findResumePoint,
+  loadWeightsInto,
+  restoreOptimizer,
+  writeCheckpoint,
+  type AttemptRecord,
+  type CheckpointState,
+  type EpochRecord,
+  type WarmStartRecord,
+} from './checkpoint';
+import type { ModelMeta } from './model-meta';
+import { readModelMeta, StoreModelHandler, writeModelMeta } from './store-io';
+
+type Tf = LoadedTfjs['tf'];
+type Tensor = ReturnType<Tf['tensor']>;
+type LayersModel = ReturnType<Tf['sequential']>;
+type Variable = ReturnType<Tf['variable']>;
+
+/** What to train and where its outputs go. Plain data: it crosses into the training thread as is. */
+export interface TrainJob {
+  task: Task;
+  settings: TrainSettings;
+  seed: number;
+  /** Per-class loss weights by class label (sampling's `class-weights`); batches' own weights win. */
+  classWeights?: Record<string, number>;
+  preprocessor?: ArtifactRef;
+  /** Identity of the inputs (split and preprocessor sha256s); part of the resume fingerprint. */
+  inputsFingerprint: string;
+  keys: { checkpoints: string; model: string; history: string };
+  runId: string;
+  attempt: number;
+  /** The checkpoint named by the last heartbeat of an earlier attempt, if any. */
+  heartbeatCheckpoint?: ArtifactRef;
+  /** The champion to warm-start from (stateful training), when requested. */
+  warmStart?: { modelFolderKey: string; version: number };
+}
+
+export interface EpochReport {
+  epoch: number;
+  checkpoint: ArtifactRef;
+  record: EpochRecord;
+  bestEpoch: number;
+  bestValidationLoss: number | null;
+}
+
+export interface TrainHooks {
+  onEpoch?(report: EpochReport): void;
+  /** Within an epoch, every few batches: proof of life for the heartbeat. */
+  onProgress?(progress: { epoch: number; rowsDone: number; rowsTotal: number }): void;
+  onResume?(info: { epoch: number; source: string }): void;
+}
+
+export interface TrainOutcome {
+  model: ArtifactRef;
+  history: ArtifactRef;
+  meta: ModelMeta;
+  backend: TfjsBackendName;
+  epochsRun: number;
+  bestEpoch: number;
+  resumedFromEpoch: number;
+  stoppedEarly: boolean;
+  warmStart: WarmStartRecord;
+  trainMs: number;
+  records: EpochRecord[];
+}
+
+export interface TrainDeps {
+  tfjs: Pick<LoadedTfjs, 'tf' | 'backend'>;
+  store: ArtifactStore;
+  train: BatchSource;
+  validation: BatchSource;
+}
+
+const PROGRESS_EVERY_MS = 1000;
+
+/**
+ * The epoch loop, on whatever thread calls it: streamed, shuffled batches; class weights; validation
+ * loss; early stopping that keeps the best weights; a checkpoint each epoch; resume from the newest
+ * checkpoint of this run; warm start from a compatible champion. Ends with the model, its meta and the
+ * history in the store.
+ */
+export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  const startedMs = performance.now();
+  const { tf, backend } = deps.tfjs;
+  const { store, train, validation } = deps;
+  const classes = train.classes;
+  const shape = { task: job.task, featureCount: train.featureCount, ...(classes ? { classCount: classes.length } : {}) };
+  const fingerprint = jobFingerprint(job, train);
+
+  const model = buildModel(tf, shape, job.settings, job.seed);
+  const optimizer = createOptimizer(tf, job.settings);
+  const variables = model.trainableWeights.map((w) => (w as unknown as { read(): Variable }).read());
+  const rowWeightsFor = classWeightLookup(job.classWeights, classes);
+
+  let state: Omit<CheckpointState, 'formatVersion' | 'epoch' | 'model' | 'optimizer'> & { epoch: number };
+  let bestWeights: Tensor[] | undefined;
+  const resume = await findResumePoint(store, job.keys.checkpoints, { runId: job.runId, fingerprint }, job.heartbeatCheckpoint);
+  if (resume) {
+    await loadWeightsInto(tf, store, resume.folderKey, model, resume.state.model);
+    await restoreOptimizer(tf, store, resume.state, optimizer);
+    state = { ...resume.state };
+    if (resume.state.bestEpoch > 0 && resume.state.bestEpoch !== resume.state.epoch) {
+      bestWeights = await weightsOfCheckpoint(tf, store, epochFolder(job.keys.checkpoints, resume.state.bestEpoch), model);
+    } else if (resume.state.bestEpoch === resume.state.epoch) {
+      bestWeights = model.getWeights().map((t) => t.clone());
+    }
+    hooks.onResume?.({ epoch: resume.state.epoch, source: resume.source });
+  } else {
+    const warmStart = job.settings.warmStart && job.warmStart ? await tryWarmStart(tf, store, model, job.warmStart, job.task, train) : coldStart(job);
+    state = {
+      epoch: 0,
+      runId: job.runId,
+      fingerprint,
+      bestEpoch: 0,
+      bestValidationLoss: null,
+      epochsWithoutImprovement: 0,
+      stoppedEarly: false,
+      history: [],
+      attempts: [],
+      warmStart,
+    };
+  }
+  const resumedFromEpoch = state.epoch;
+  const attempt: AttemptRecord = { attempt: job.attempt, resumedFromEpoch, startedAt: new Date().toISOString(), backend };
+  state.attempts = [...state.attempts, attempt];
+
+  try {
+    for (let epoch = state.epoch + 1; epoch <= job.settings.epochs && !state.stoppedEarly; epoch++) {
+      const epochStartMs = performance.now();
+      const trainLoss = await runTrainEpoch(tf, job, deps.train, model, optimizer, variables, rowWeightsFor, epoch, hooks);
+      const trainMs = performance.now() - epochStartMs;
+      const scored = validation.rows > 0 ? await scoreSource(tf, job.task, model, validation, job.settings.batchSize) : undefined;
+      const validationLoss = scored?.loss ?? trainLoss;
+      const record: EpochRecord = {
+        epoch,
+        attempt: job.attempt,
+        trainLoss,
+        validationLoss,
+        ...(scored?.accuracy !== undefined ? { validationAccuracy: scored.accuracy } : {}),
+        trainRows: train.rows,
+        epochMs: performance.now() - epochStartMs,
+        samplesPerSecond: trainMs > 0 ? (train.rows / trainMs) * 1000 : 0,
+      };
+      const improved = state.bestValidationLoss === null || validationLoss < state.bestValidationLoss;
+      if (improved) {
+        bestWeights?.forEach((t) => t.dispose());
+        bestWeights = model.getWeights().map((t) => t.clone());
+      }
+      const epochsWithoutImprovement = improved ? 0 : state.epochsWithoutImprovement + 1;
+      state = {
+        ...state,
+        epoch,
+        bestEpoch: improved ? epoch : state.bestEpoch,
+        bestValidationLoss: improved ? validationLoss : state.bestValidationLoss,
+        epochsWithoutImprovement,
+        stoppedEarly: job.settings.earlyStopping.enabled && epochsWithoutImprovement >= job.settings.earlyStopping.patience,
+        history: [...state.history, record],
+      };
+      const { epoch: _epoch, ...draft } = state;
+      const { ref } = await writeCheckpoint(tf, store, job.keys.checkpoints, epoch, model, optimizer, draft);
+      hooks.onEpoch?.({ epoch, checkpoint: ref, record, bestEpoch: state.bestEpoch, bestValidationLoss: state.bestValidationLoss });
+    }
+
+    if (job.settings.earlyStopping.enabled && bestWeights) model.setWeights(bestWeights);
+    const finalEpoch = job.settings.earlyStopping.enabled ? state.bestEpoch : state.epoch;
+    const handler = new StoreModelHandler(store, job.keys.model);
+    await model.save(handler);
+    const { meta, put } = await writeModelMeta(store, handler, {
+      task: job.task,
+      ...(classes ? { classes } : {}),
+      featureCount: train.featureCount,
+      featureNames: train.featureNames,
+      ...(job.preprocessor ? { preprocessor: job.preprocessor } : {}),
+      backend,
+      train: job.settings,
+      seed: job.seed,
+      epochsRun: state.epoch,
+      bestEpoch: finalEpoch,
+    });
+    const history = {
+      epochs: state.history,
+      attempts: state.attempts,
+      bestEpoch: state.bestEpoch,
+      bestValidationLoss: state.bestValidationLoss,
+      stoppedEarly: state.stoppedEarly,
+      warmStart: state.warmStart,
+      backend,
+    };
+    const historyPut = await store.put(job.keys.history, JSON.stringify(history, null, 2), { contentType: 'application/json' });
+    return {
+      model: { kind: 'model', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { format: meta.format, task: job.task, backend } },
+      history: { kind: 'history', uri: historyPut.uri, sha256: historyPut.sha256, bytes: historyPut.bytes, metadata: { content: 'training-history' } },
+      meta,
+      backend,
+      epochsRun: state.epoch,
+      bestEpoch: finalEpoch,
+      resumedFromEpoch,
+      stoppedEarly: state.stoppedEarly,
+      warmStart: state.warmStart,
+      trainMs: performance.now() - startedMs,
+      records: state.history,
+    };
+  } finally {
+    bestWeights?.forEach((t) => t.dispose());
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/** One pass over the training split in a seeded order; returns the row-weighted mean training loss. */
+async function runTrainEpoch(
+  tf: Tf,
+  job: TrainJob,
+  source: BatchSource,
+  model: LayersModel,
+  optimizer: ReturnType<typeof createOptimizer>,
+  variables: Variable[],
+  rowWeightsFor: ((y: Float32Array) => Float32Array) | undefined,
+  epoch: number,
+  hooks: TrainHooks,
+): Promise<number> {
+  let lossSum = 0;
+  let rowsDone = 0;
+  let batchIndex = 0;
+  let lastProgressMs = performance.now();
+  for await (const batch of source.batches(job.settings.batchSize, { shuffleSeed: deriveSeed(job.seed, 10_000 + epoch) })) {
+    if (batch.rows === 0) continue;
+    const stepSeed = deriveSeed(job.seed, epoch * 1_000_003 + batchIndex++);
+    const weights = batch.weights ?? rowWeightsFor?.(batch.y);
+    const cost = tf.tidy(() => {
+      const x = tf.tensor2d(batch.x, [batch.rows, source.featureCount]);
+      const y = tf.tensor1d(batch.y);
+      const w = weights ? tf.tensor1d(weights) : undefined;
+      return optimizer.minimize(() => meanLoss(tf, job.task, forward(tf, model, x, job.settings.dropout, stepSeed), y, w) as never, true, variables) as Tensor;
+    });
+    lossSum += cost.dataSync()[0]! * batch.rows;
+    cost.dispose();
+    rowsDone += batch.rows;
+    if (hooks.onProgress && performance.now() - lastProgressMs >= PROGRESS_EVERY_MS) {
+      lastProgressMs = performance.now();
+      hooks.onProgress({ epoch, rowsDone, rowsTotal: source.rows });
+    }
+  }
+  return rowsDone > 0 ? lossSum / rowsDone : Number.NaN;
+}
+
+/**
+ * The model's forward pass, applying dropout ourselves in training: tfjs's seeded Dropout layer draws
+ * the same mask on every call, so each step gets its own seed here and the Dropout layers (kept in the
+ * saved topology) are skipped.
+ */
+export function forward(tf: Tf, model: LayersModel, x: Tensor, dropoutRate: number, stepSeed: number | undefined): Tensor {
+  let h = x;
+  model.layers.forEach((layer, i) => {
+    if (layer.getClassName() === 'Dropout') {
+      if (stepSeed !== undefined && dropoutRate > 0) h = tf.dropout(h, dropoutRate, undefined, deriveSeed(stepSeed, i));
+      return;
+    }
+    h = layer.apply(h) as Tensor;
+  });
+  return h;
+}
+
+/** Mean loss (and accuracy, for classification) of the model over a whole split, in inference mode. */
+export async function scoreSource(tf: Tf, task: Task, model: LayersModel, source: BatchSource, batchSize: number): Promise<{ loss: number; accuracy?: number }> {
+  let lossSum = 0;
+  let correct = 0;
+  let rows = 0;
+  for await (const batch of source.batches(Math.max(batchSize, 1024))) {
+    if (batch.rows === 0) continue;
+    const [batchLoss, batchCorrect] = tf.tidy(() => {
+      const x = tf.tensor2d(batch.x, [batch.rows, source.featureCount]);
+      const y = tf.tensor1d(batch.y);
+      const predictions = forward(tf, model, x, 0, undefined);
+      const loss = tf.sum(rowLosses(tf, task, predictions, y)).dataSync()[0]!;
+      if (task === 'regression') return [loss, 0];
+      const predicted = task === 'binary' ? tf.greaterEqual(predictions.reshape([-1]), 0.5).toFloat() : tf.argMax(predictions, 1).toFloat();
+      return [loss, tf.sum(tf.equal(predicted, y).toFloat()).dataSync()[0]!];
+    });
+    lossSum += batchLoss;
+    correct += batchCorrect;
+    rows += batch.rows;
+  }
+  if (rows === 0) return { loss: Number.NaN };
+  return task === 'regression' ? { loss: lossSum / rows } : { loss: lossSum / rows, accuracy: correct / rows };
+}
+
+function classWeightLookup(classWeights: Record<string, number> | undefined, classes: string[] | undefined) {
+  if (!classWeights || !classes) return undefined;
+  const byIndex = classes.map((label) => classWeights[label] ?? 1);
+  return (y: Float32Array) => Float32Array.from(y, (label) => byIndex[label] ?? 1);
+}
+
+async function weightsOfCheckpoint(tf: Tf, store: ArtifactStore, folderKey: string, model: LayersModel): Promise<Tensor[]> {
+  const current = model.getWeights().map((t) => t.clone());
+  try {
+    await loadWeightsInto(tf, store, folderKey, model);
+    return model.getWeights().map((t) => t.clone());
+  } finally {
+    model.setWeights(current);
+    current.forEach((t) => t.dispose());
+  }
+}
+
+/** Starts from the champion's weights when the features, classes and architecture all match. */
+async function tryWarmStart(
+  tf: Tf,
+  store: ArtifactStore,
+  model: LayersModel,
+  champion: NonNullable<TrainJob['warmStart']>,
+  task: Task,
+  train: BatchSource,
+): Promise<WarmStartRecord> {
+  const cold = (reason: string): WarmStartRecord => ({ used: false, reason: `cold start: ${reason}` });
+  const meta = await readModelMeta(store, champion.modelFolderKey);
+  if (meta.task !== task) return cold(`the champion (v${champion.version}) is a ${meta.task} model, this run trains ${task}`);
+  if (meta.featureCount !== train.featureCount || meta.featureNames.join('\u0000') !== train.featureNames.join('\u0000')) {
+    return cold(`the champion (v${champion.version}) was trained on ${meta.featureCount} features, this run's preprocessor gives ${train.featureCount} (or other names/order)`);
+  }
+  if ((meta.classes ?? []).join('\u0000') !== (train.classes ?? []).join('\u0000')) {
+    return cold(`the champion's classes [${(meta.classes ?? []).join(', ')}] differ from this run's [${(train.classes ?? []).join(', ')}]`);
+  }
+  try {
+    await loadWeightsInto(tf, store, champion.modelFolderKey, model, meta.files);
+  } catch (error) {
+    return cold(`the champion's architecture does not match: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { used: true, parentVersion: champion.version, reason: `warm start from champion v${champion.version}: same features, classes and architecture` };
+}
+
+function coldStart(job: TrainJob): WarmStartRecord {
+  if (!job.settings.warmStart) return { used: false, reason: 'cold start: warm start not requested' };
+  return { used: false, reason: 'cold start: no champion to start from' };
+}
+
+/** Everything that decides what training computes; a checkpoint of a different job is never resumed. */
+export function jobFingerprint(job: TrainJob, train: Pick<BatchSource, 'featureCount' | 'featureNames' | 'classes' | 'rows'>): string {
+  const identity = {
+    task: job.task,
+    settings: job.settings,
+    seed: job.seed,
+    classWeights: job.classWeights ?? null,
+    inputs: job.inputsFingerprint,
+    features: [train.featureCount, train.featureNames, train.classes ?? null, train.rows],
+    warmStart: job.settings.warmStart ? (job.warmStart?.version ?? null) : null,
+  };
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}
+
