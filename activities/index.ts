@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { fingerprintDatasetActivity } from './fingerprint-dataset';
 import { getChampionActivity, promoteActivity, registerModelActivity } from './registry';
+import { trainActivity } from './train';
 
 export type { ActivityDeps } from './deps';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     getChampion: getChampionActivity(deps),
     registerModel: registerModelActivity(deps),
     promote: promoteActivity(deps),
+    train: trainActivity(deps),
   };
 }
 
