@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { trainActivity, type TrainArgs, type TrainHeartbeat } from '../../activities/train';
+import type { ArtifactRef } from '../../contracts/artifacts';
+import { PipelineInput } from '../../contracts/pipeline-input';
+import type { ChampionRefs, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
+import { loadConfig } from '../../lib/config';
+import { createLogger } from '../../lib/logger';
+import { loadTrainedModel } from '../../lib/model/load-model';
+import { readObject } from '../../lib/model/store-io';
+import { stageKey } from '../../lib/run-keys';
+import type { ArtifactStore } from '../../lib/store/artifact-store';
+import { createArtifactStore } from '../../lib/store/create-store';
+
+/**
+ * The train activity against the real MinIO: checkpoints, model and history land in the bucket, and a
+ * retried attempt resumes from what the earlier attempt's heartbeat named. The batches are generated
+ * (the thread loads test/support/generated-training-sources.ts), so this test needs no split artifacts.
+ */
+const sourcesModule = new URL('../support/generated-training-sources.ts', import.meta.url).href;
+
+function generatedRef(metadata: Record<string, string | number>): ArtifactRef {
+  return { kind: 'split', uri: 's3://trainyard/generated/none', sha256: '1'.repeat(64), bytes: 0, metadata };
+}
+
+function trainArgs(model: string, train: Record<string, unknown>, classes = ['no', 'yes'], task: 'binary' | 'multiclass' = 'binary'): TrainArgs {
+  const split: SplitAndSampleResult = {
+    manifest: generatedRef({}),
+    splits: { train: generatedRef({ kind: 'binary', rows: 1500, seed: 1 }), validation: generatedRef({ kind: 'binary', rows: 300, seed: 2 }), test: generatedRef({}) },
+    rows: { train: 1500, validation: 300, test: 0 },
+    strategy: 'generated',
+  };
+  return {
+    input: PipelineInput.parse({ model, dataset: { uri: 's3://trainyard/generated/data.csv' }, task: { type: task, label: 'y' }, train }),
+    split,
+    preprocessor: { preprocessor: generatedRef({}), featureCount: 4, classes },
+  };
+}
+
+describe('train activity (real MinIO)', () => {
+  let store: ArtifactStore;
+  let train: ReturnType<typeof trainActivity>;
+  const model = `train-it-${randomUUID().slice(0, 8)}`;
+
+  before(async () => {
+    const config = loadConfig();
+    if (config.store.kind !== 's3') throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
+    store = createArtifactStore(config.store);
+    await store.ensureReady();
+    train = trainActivity({ store, logger: createLogger({ level: 'warn', format: 'json' }) }, { sourcesModule });
+  });
+
+  function environment(workflowId: string, info: Record<string, unknown> = {}) {
+    return new MockActivityEnvironment({ workflowExecution: { workflowId, runId: 'run-a' }, ...info } as never);
+  }
+
+  let first: TrainResult;
+  const firstWorkflow = `wf-${randomUUID().slice(0, 8)}`;
+
+  it('trains, heartbeating each epoch with its checkpoint, and stores model, meta, history and checkpoints', async () => {
+    const env = environment(firstWorkflow);
+    const beats: TrainHeartbeat[] = [];
+    env.on('heartbeat', (details: TrainHeartbeat) => beats.push(details));
+    first = await env.run(train, trainArgs(model, { hiddenLayers: [16], epochs: 4, batchSize: 64, earlyStopping: { enabled: false } }));
+
+    assert.equal(first.epochsRun, 4);
+    assert.equal(first.resumedFromEpoch, 0);
+    assert.equal(first.backend, 'wasm');
+    assert.match(first.model.uri, new RegExp(`^s3://trainyard/runs/${model}/${firstWorkflow}/train/model/model-meta\\.json$`));
+    const epochBeats = beats.filter((b) => b.checkpoint);
+    assert.deepEqual([...new Set(epochBeats.map((b) => b.epoch))], [1, 2, 3, 4]);
+    assert.equal(epochBeats.at(-1)!.checkpoint!.kind, 'checkpoint');
+    assert.ok(epochBeats.at(-1)!.metricsSoFar.validationAccuracy! > 0.9);
+
+    const checkpoints = stageKey(model, firstWorkflow, 'train', 'checkpoints');
+    const keys: string[] = [];
+    for await (const info of store.list(`${checkpoints}/`)) keys.push(info.key.slice(checkpoints.length + 1));
+    for (const epoch of [1, 2, 3, 4]) {
+      for (const file of ['model.json', 'weights.bin', 'optimizer.bin', 'state.json']) assert.ok(keys.includes(`epoch-${epoch}/${file}`), `epoch-${epoch}/${file}`);
+    }
+    const latest = JSON.parse((await readObject(store, `${checkpoints}/latest.json`)).toString('utf8'));
+    assert.equal(latest.epoch, 4);
+
+    const history = JSON.parse((await readObject(store, store.keyFor(first.history.uri))).toString('utf8'));
+    assert.equal(history.epochs.length, 4);
+    assert.equal(history.backend, 'wasm');
+
+    const loaded = await loadTrainedModel(store, first.model);
+    assert.equal(loaded.meta.backend, 'wasm');
+    assert.deepEqual(loaded.meta.classes, ['no', 'yes']);
+    const p = loaded.predict(new Float32Array([3, 1.5, 1.5, 1.5, -3, -1.5, -1.5, -1.5]), 2);
+    assert.ok(p[0]! > 0.9 && p[1]! < 0.1);
+    loaded.dispose();
+  });
+
+  it('on cancellation ends the thread; the retried attempt resumes from the heartbeat’s checkpoint', async () => {
+    const workflowId = `wf-${randomUUID().slice(0, 8)}`;
+    const args = trainArgs(model, { hiddenLayers: [32, 32], epochs: 6, batchSize: 16, earlyStopping: { enabled: false } });
+    const env = environment(workflowId);
+    let lastBeat: TrainHeartbeat | undefined;
+    env.on('heartbeat', (details: TrainHeartbeat) => {
+      lastBeat = details;
+      if (details.epoch === 2 && details.checkpoint) env.cancel();
+    });
+    await assert.rejects(env.run(train, args), (error) => error instanceof CancelledFailure);
+    assert.equal(lastBeat?.epoch, 2);
+
+    const retry = environment(workflowId, { attempt: 2, heartbeatDetails: lastBeat });
+    const result = await retry.run(train, args);
+    assert.equal(result.resumedFromEpoch, 2);
+    assert.equal(result.epochsRun, 6);
+    const history = JSON.parse((await readObject(store, store.keyFor(result.history.uri))).toString('utf8'));
+    assert.deepEqual(history.epochs.map((e: { attempt: number }) => e.attempt), [1, 1, 2, 2, 2, 2]);
+
+    // Without heartbeat details (e.g. the details were lost), the latest.json pointer is the fallback.
+    const third = await environment(workflowId, { attempt: 3 }).run(train, args);
+    assert.equal(third.resumedFromEpoch, 6);
+    assert.equal(third.epochsRun, 6);
+  });
+
+  it('warm-starts from a compatible champion and cold-starts, with the reason, from an incompatible one', async () => {
+    const champion: ChampionRefs = {
+      model,
+      version: 1,
+      modelRef: first.model,
+      schema: generatedRef({}),
+      statistics: generatedRef({}),
+      preprocessor: generatedRef({}),
+      metrics: {},
+    };
+    const warm = await environment(`wf-${randomUUID().slice(0, 8)}`).run(train, {
+      ...trainArgs(model, { hiddenLayers: [16], epochs: 1, warmStart: true }),
+      champion,
+    });
+    assert.deepEqual(warm.warmStart, { used: true, parentVersion: 1, reason: 'warm start from champion v1: same features, classes and architecture' });
+
+    const otherArchitecture = await environment(`wf-${randomUUID().slice(0, 8)}`).run(train, {
+      ...trainArgs(model, { hiddenLayers: [8, 8], epochs: 1, warmStart: true }),
+      champion,
+    });
+    assert.equal(otherArchitecture.warmStart.used, false);
+    assert.match(otherArchitecture.warmStart.reason, /cold start: the champion's architecture does not match/);
+  });
+
+  it('refuses a binary task whose label has three classes, without retrying', async () => {
+    await assert.rejects(
+      environment(`wf-${randomUUID().slice(0, 8)}`).run(train, trainArgs(model, { epochs: 1 }, ['a', 'b', 'c'])),
+      (error) => error instanceof ApplicationFailure && error.type === 'InvalidPipelineConfig' && error.nonRetryable === true && /multiclass/.test(error.message),
+    );
+  });
+
+  after(async () => {
+    for await (const info of store.list(`runs/${model}/`)) await store.delete(info.key);
+  });
+});
