@@ -1,0 +1,44 @@
+import { Context } from '@temporalio/activity';
+import type { ArtifactRef } from '../contracts/artifacts';
+import type { EvaluateResult } from '../contracts/stage-results';
+import { evaluateModel, type EvaluateArgs } from '../lib/evaluation/evaluate-model';
+import { headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
+import { stageKey } from '../lib/run-keys';
+import type { ActivityDeps } from './deps';
+
+/** The longest a presigned S3 link may live (SigV4): the report link in the memo works for a week. */
+const REPORT_LINK_SECONDS = 7 * 24 * 60 * 60;
+const MAX_REASONS = 20;
+
+/**
+ * The gate: scores the trained model on the test split against the zero-rule, a stratified random
+ * baseline and the champion, applies `input.evaluate`'s rules, and writes `report.html` then
+ * `evaluation.json` (last, so a reader that finds it finds both). A rejected model is a result, not a
+ * failure. Re-running overwrites the same keys with the same content (up to createdAt and timings).
+ */
+export function evaluateActivity({ store }: ActivityDeps) {
+  return async function evaluate(args: EvaluateArgs): Promise<EvaluateResult> {
+    const ctx = Context.current();
+    const workflowId = ctx.info.workflowExecution?.workflowId;
+    if (!workflowId) throw new Error('evaluate must run as part of a workflow: its outputs are keyed by the workflow id');
+    const { document, html } = await evaluateModel(
+      { store, workflowId, heartbeat: (progress) => ctx.heartbeat(progress), signal: ctx.cancellationSignal },
+      args,
+    );
+    const key = (file: string) => stageKey(args.input.model, workflowId, 'evaluate', file);
+    const reportPut = await store.put(key('report.html'), html, { contentType: 'text/html; charset=utf-8' });
+    const metadata = { decision: document.decision, task: document.task, testRows: document.testRows };
+    const report: ArtifactRef = { kind: 'report', uri: reportPut.uri, sha256: reportPut.sha256, bytes: reportPut.bytes, metadata };
+    const evaluationPut = await store.put(key('evaluation.json'), serializeEvaluation(document), { contentType: 'application/json' });
+    const evaluation: ArtifactRef = { kind: 'evaluation', uri: evaluationPut.uri, sha256: evaluationPut.sha256, bytes: evaluationPut.bytes, metadata };
+    const reportUrl = await store.presignedGetUrl(key('report.html'), REPORT_LINK_SECONDS);
+    ctx.log.info('model evaluated', { decision: document.decision, reasons: document.reasons.length, testRows: document.testRows, evaluateMs: Math.round(document.evaluateMs) });
+    return { evaluation, report, reportUrl, decision: document.decision, reasons: boundedReasons(document.reasons), metrics: headlineMetrics(document.challenger) };
+  };
+}
+
+/** Reasons travel in the workflow result: a bounded list (the full list is in evaluation.json). */
+function boundedReasons(reasons: string[]): string[] {
+  if (reasons.length <= MAX_REASONS) return reasons;
+  return [...reasons.slice(0, MAX_REASONS - 1), `… and ${reasons.length - MAX_REASONS + 1} more (see the evaluation report)`];
+}

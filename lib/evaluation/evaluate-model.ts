@@ -1,0 +1,271 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ArtifactRef } from '../../contracts/artifacts';
+import { FailureType, type FieldProblem } from '../../contracts/errors';
+import type { PipelineInput } from '../../contracts/pipeline-input';
+import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
+import { ArtifactChecksumError } from '../data/artifact-files';
+import { categoryKey, type CellValue } from '../data/column-values';
+import { numericValue } from '../data/encode-columns';
+import { readSplitColumns } from '../data/split-batches';
+import { readObject } from '../model/store-io';
+import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store';
+import { evaluateBaselines, trainLabelStats, type TrainLabelStats } from './baselines';
+import { measureDirectional, measureInvariance, type RawColumns } from './behavioural';
+import type { EvaluationDocument } from './evaluation-document';
+import { decideGate, MAIN_METRIC, unknownMetricProblems, type ChampionComparison, type GateConfig } from './gate';
+import { evaluatePredictions, type TaskEvaluation } from './metrics';
+import { parseLossHistory, renderReport, type LossPoint } from './report';
+import { loadScorer, type Scorer } from './scorer';
+import { groupRowsByValue, measureSlices, numericValues } from './slices';
+
+/**
+ * The evaluate stage's work, apart from Temporal: score the challenger on the test split, score the
+ * baselines and the champion on the same rows, measure slices and behaviour, decide, and render the
+ * report. The activity wraps this with keys, writes and the presigned link.
+ */
+
+export interface EvaluateArgs {
+  input: PipelineInput;
+  split: SplitAndSampleResult;
+  preprocessor: FitPreprocessorResult;
+  trained: TrainResult;
+  champion?: ChampionRefs;
+}
+
+export interface EvaluationProgress {
+  step: string;
+  [key: string]: string | number;
+}
+
+export interface EvaluateContext {
+  store: ArtifactStore;
+  workflowId: string;
+  heartbeat?: (progress: EvaluationProgress) => void;
+  signal?: AbortSignal;
+  /** Injected clock, for tests; default Date.now. */
+  now?: () => Date;
+}
+
+export interface EvaluationOutcome {
+  document: EvaluationDocument;
+  html: string;
+}
+
+/** Up to this many (actual, predicted) pairs go into the regression scatter plot. */
+const REGRESSION_SAMPLE_ROWS = 400;
+
+export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs): Promise<EvaluationOutcome> {
+  const startedMs = performance.now();
+  const { store } = context;
+  const config = args.input.evaluate;
+  const task = args.input.task.type;
+  const step = async (name: string, details: Record<string, string | number> = {}) => {
+    context.signal?.throwIfAborted();
+    context.heartbeat?.({ step: name, ...details });
+    await yieldToEventLoop();
+  };
+
+  throwIfConfigProblems(unknownMetricProblems(task, config));
+  await step('load-model');
+  const scorer = await loadScorer(store, args.trained.model, args.preprocessor.preprocessor);
+  try {
+    if (scorer.task !== task) throw configFailure([{ path: 'task.type', message: `the trained model is a ${scorer.task} model, but the pipeline's task is ${task}` }]);
+    await step('read-test-split', { rows: args.split.rows.test });
+    const { columns, rows } = await readSplitColumns(store, args.split.splits.test);
+    throwIfConfigProblems(columnProblems(config, columns, scorer.labelColumn));
+    const classes = scorer.classes;
+    const metricOptions = { threshold: config.decisionThreshold, classes };
+
+    await step('score-model', { rows });
+    const { outputs, labels } = scorer.score(columns, rows);
+    const nonFiniteOutputs = countNonFinite(outputs);
+    const challenger = evaluatePredictions(task, labels, nonFiniteOutputs === 0 ? outputs : finiteOrZero(outputs), metricOptions);
+
+    await step('baselines');
+    const stats = await readTrainLabelStats(store, args.split.splits.train, scorer);
+    const baselines = evaluateBaselines(labels, stats, { threshold: config.decisionThreshold, classes, seed: args.input.seed });
+
+    await step('champion');
+    const champion = args.champion ? await evaluateChampion(store, args.champion, columns, rows, config.decisionThreshold, task) : undefined;
+
+    await step('slices');
+    const slices = config.slices.map((s) =>
+      measureSlices({ task, column: s.column, metric: s.metric, floor: s.floor, minSize: s.minSize, groups: groupRowsByValue(columns[s.column] ?? []), labels, outputs, classes, threshold: config.decisionThreshold }),
+    );
+
+    const predict = async (perturbed: RawColumns) => {
+      await step('behavioural-predict');
+      return scorer.predictColumns(perturbed, rows);
+    };
+    const invariance = [];
+    for (const [i, test] of config.invariance.entries()) {
+      invariance.push(await measureInvariance({ columns, column: test.column, epsilon: test.epsilon, task, classCount: classes?.length ?? 1, baseline: outputs, predict, seed: args.input.seed + i }));
+    }
+    const directional = [];
+    for (const test of config.directional) {
+      directional.push(await measureDirectional({ columns, column: test.column, direction: test.direction, task, baseline: outputs, predict }));
+    }
+
+    const gate = decideGate({
+      task,
+      config,
+      metrics: challenger.metrics,
+      zeroRule: baselines.zeroRule.metrics,
+      champion: champion ? { version: champion.version, metrics: champion.metrics, error: champion.error } : undefined,
+      slices,
+      invariance,
+      directional,
+      nonFiniteOutputs,
+    });
+
+    await step('report');
+    const history = await readLossHistory(store, args.trained.history);
+    const document: EvaluationDocument = {
+      format: 'trainyard-evaluation',
+      formatVersion: 1,
+      model: args.input.model,
+      workflowId: context.workflowId,
+      task,
+      createdAt: (context.now?.() ?? new Date()).toISOString(),
+      testRows: rows,
+      classes,
+      decisionThreshold: config.decisionThreshold,
+      mainMetric: MAIN_METRIC[task],
+      decision: gate.decision,
+      reasons: gate.reasons,
+      rules: gate.rules,
+      challenger,
+      baselines: { ...baselines, champion },
+      slices,
+      invariance,
+      directional,
+      nonFiniteOutputs,
+      regressionSample: task === 'regression' ? regressionSample(labels, outputs) : undefined,
+      inputs: { model: args.trained.model, preprocessor: args.preprocessor.preprocessor, testSplit: args.split.splits.test, history: args.trained.history },
+      evaluateMs: performance.now() - startedMs,
+    };
+    return { document, html: renderReport(document, history) };
+  } finally {
+    scorer.dispose();
+  }
+}
+
+/**
+ * The champion scored on this run's test rows with ITS model and ITS preprocessor. Data it cannot
+ * handle (a column it needs is gone, a class it never saw) is recorded as the reason it could not be
+ * evaluated; store and network errors propagate (the activity retries them).
+ */
+export async function evaluateChampion(
+  store: ArtifactStore,
+  champion: ChampionRefs,
+  columns: RawColumns,
+  rows: number,
+  threshold: number,
+  task: PipelineInput['task']['type'],
+): Promise<ChampionComparison & { evaluation?: TaskEvaluation }> {
+  const base = { version: champion.version };
+  let scorer: Scorer;
+  try {
+    scorer = await loadScorer(store, champion.modelRef, champion.preprocessor);
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError || isArtifactFormatError(error)) return { ...base, error: messageOf(error) };
+    throw error;
+  }
+  try {
+    if (scorer.task !== task) return { ...base, error: `the champion is a ${scorer.task} model, this run trains ${task}` };
+    const { outputs, labels } = scorer.score(columns, rows);
+    if (countNonFinite(outputs) > 0) return { ...base, error: 'the champion produced non-finite outputs on this split' };
+    const evaluation = evaluatePredictions(task, labels, outputs, { threshold, classes: scorer.classes });
+    return { ...base, metrics: evaluation.metrics, evaluation };
+  } catch (error) {
+    return { ...base, error: messageOf(error) };
+  } finally {
+    scorer.dispose();
+  }
+}
+
+/** Train label distribution for the baselines: one column of the train split, mapped like the encoder maps labels. */
+async function readTrainLabelStats(store: ArtifactStore, trainRef: ArtifactRef, scorer: Scorer): Promise<TrainLabelStats> {
+  const { columns, rows } = await readSplitColumns(store, trainRef, [scorer.labelColumn]);
+  const values = (columns[scorer.labelColumn] ?? []) as readonly CellValue[];
+  const labels = new Float64Array(rows);
+  if (scorer.task === 'regression') {
+    for (let i = 0; i < rows; i++) labels[i] = numericValue(values[i] ?? null, scorer.spec.label.source);
+    return trainLabelStats('regression', labels.filter(Number.isFinite), 0);
+  }
+  const index = new Map((scorer.classes ?? []).map((c, i) => [c, i]));
+  for (let i = 0; i < rows; i++) labels[i] = index.get(categoryKey(values[i] ?? null) ?? '') ?? -1;
+  return trainLabelStats(scorer.task, labels, scorer.classes?.length ?? 0);
+}
+
+async function readLossHistory(store: ArtifactStore, ref: ArtifactRef): Promise<LossPoint[]> {
+  try {
+    return parseLossHistory(JSON.parse((await readObject(store, store.keyFor(ref.uri))).toString('utf8')));
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError || error instanceof SyntaxError) return [];
+    throw error;
+  }
+}
+
+/** Columns named by slice, invariance and directional rules must exist; behavioural tests may not perturb the label. */
+export function columnProblems(config: GateConfig, columns: RawColumns, labelColumn: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const names = Object.keys(columns);
+  const missing = (column: string) => `column "${column.slice(0, 80)}" is not in the test split (its columns: ${names.slice(0, 20).map((n) => `"${n.slice(0, 40)}"`).join(', ')}${names.length > 20 ? ', …' : ''})`;
+  const has = (column: string) => Object.hasOwn(columns, column);
+  config.slices.forEach((s, i) => {
+    if (!has(s.column)) problems.push({ path: `evaluate.slices.${i}.column`, message: missing(s.column) });
+  });
+  config.invariance.forEach((t, i) => {
+    if (!has(t.column)) problems.push({ path: `evaluate.invariance.${i}.column`, message: missing(t.column) });
+    else if (t.column === labelColumn) problems.push({ path: `evaluate.invariance.${i}.column`, message: 'the label cannot be perturbed by a behavioural test' });
+  });
+  config.directional.forEach((t, i) => {
+    if (!has(t.column)) problems.push({ path: `evaluate.directional.${i}.column`, message: missing(t.column) });
+    else if (t.column === labelColumn) problems.push({ path: `evaluate.directional.${i}.column`, message: 'the label cannot be perturbed by a behavioural test' });
+    else if (!numericValues(columns[t.column] ?? [])) problems.push({ path: `evaluate.directional.${i}.column`, message: `column "${t.column.slice(0, 80)}" is not numeric, so it cannot be raised` });
+  });
+  return problems;
+}
+
+function throwIfConfigProblems(problems: FieldProblem[]): void {
+  if (problems.length > 0) throw configFailure(problems);
+}
+
+function configFailure(problems: FieldProblem[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.InvalidPipelineConfig,
+    nonRetryable: true,
+    message: `The evaluate configuration does not fit this run:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
+    details: [problems],
+  });
+}
+
+function countNonFinite(values: Float32Array): number {
+  let count = 0;
+  for (const v of values) if (!Number.isFinite(v)) count++;
+  return count;
+}
+
+/** Metrics still describe the finite part when a few outputs are NaN; the gate rejects the model anyway. */
+function finiteOrZero(values: Float32Array): Float32Array {
+  return values.map((v) => (Number.isFinite(v) ? v : 0));
+}
+
+function regressionSample(labels: Float32Array, outputs: Float32Array): [number, number][] {
+  const step = Math.max(1, Math.ceil(labels.length / REGRESSION_SAMPLE_ROWS));
+  const sample: [number, number][] = [];
+  for (let i = 0; i < labels.length; i += step) sample.push([labels[i] as number, outputs[i] as number]);
+  return sample;
+}
+
+/** The champion's artifacts are gone, changed or unreadable: a fact about the champion, not a transient error. */
+function isArtifactFormatError(error: unknown): boolean {
+  if (error instanceof ArtifactChecksumError) return true;
+  return error instanceof Error && /is not a valid|is not a trainyard model meta|was changed after it was saved/.test(error.message);
+}
+
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]?.slice(0, 300) ?? '';
+}
