@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { evaluateActivity } from './evaluate';
 import { fingerprintDatasetActivity } from './fingerprint-dataset';
 import { getChampionActivity, promoteActivity, registerModelActivity } from './registry';
 import { trainActivity } from './train';
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     registerModel: registerModelActivity(deps),
     promote: promoteActivity(deps),
     train: trainActivity(deps),
+    evaluate: evaluateActivity(deps),
   };
 }
 
