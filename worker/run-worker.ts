@@ -17,19 +17,24 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
   process.once('SIGINT', abortStartup);
   process.once('SIGTERM', abortStartup);
 
+  const untilReady = <T>(operation: () => Promise<T>, what: string) =>
+    retryWithBackoff(operation, {
+      signal: startup.signal,
+      onRetry: (error, attempt, delayMs) =>
+        logger.warn({ attempt, retryInMs: delayMs, err: errorMessage(error) }, `${what} not reachable yet; retrying`),
+    });
+
   const store = createArtifactStore(config.store);
   const storeDescription = config.store.kind === 's3' ? `s3 ${config.store.s3.endPoint}:${config.store.s3.port}/${config.store.s3.bucket}` : `fs ${config.store.root}`;
-  await retryWithBackoff(() => store.ensureReady(), {
-    signal: startup.signal,
-    onRetry: (error, attempt, delayMs) =>
-      logger.warn({ attempt, retryInMs: delayMs, err: errorMessage(error) }, `artifact store (${storeDescription}) not reachable yet; retrying`),
-  });
-
-  const connection = await retryWithBackoff(() => NativeConnection.connect({ address: config.temporal.address }), {
-    signal: startup.signal,
-    onRetry: (error, attempt, delayMs) =>
-      logger.warn({ attempt, retryInMs: delayMs, err: errorMessage(error) }, `Temporal at ${config.temporal.address} not reachable yet; retrying`),
-  });
+  let connection: NativeConnection;
+  try {
+    await untilReady(() => store.ensureReady(), `artifact store (${storeDescription})`);
+    connection = await untilReady(() => NativeConnection.connect({ address: config.temporal.address }), `Temporal at ${config.temporal.address}`);
+  } catch (error) {
+    if (!startup.signal.aborted) throw error;
+    logger.info('trainyard worker stopped before it was ready');
+    return;
+  }
   process.off('SIGINT', abortStartup);
   process.off('SIGTERM', abortStartup);
 
