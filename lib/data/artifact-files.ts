@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { z } from 'zod';
+import type { ArtifactRef } from '../../contracts/artifacts';
+import type { ArtifactStore } from '../store/artifact-store';
+
+/** Thrown when an artifact's bytes are not the ones its ref names: a corrupted or overwritten object. */
+export class ArtifactChecksumError extends Error {
+  constructor(readonly uri: string, readonly expected: string, readonly actual: string) {
+    super(`Artifact ${uri} has sha256 ${actual}, but its ref says ${expected}: it was changed or corrupted after it was written`);
+    this.name = 'ArtifactChecksumError';
+  }
+}
+
+/** Streams an artifact to a local file, checking its sha256 against the ref on the way. */
+export async function downloadArtifact(store: ArtifactStore, ref: ArtifactRef, filePath: string, signal?: AbortSignal): Promise<void> {
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(await store.get(store.keyFor(ref.uri)), tap, createWriteStream(filePath), signal ? { signal } : {});
+  const actual = hash.digest('hex');
+  if (actual !== ref.sha256) throw new ArtifactChecksumError(ref.uri, ref.sha256, actual);
+}
+
+/** Reads a JSON artifact, checks its sha256 and validates it with `schema` (files from the store are validated at the edge). */
+export async function readJsonArtifact<S extends z.ZodType>(store: ArtifactStore, ref: ArtifactRef, schema: S): Promise<z.output<S>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(store.keyFor(ref.uri))) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== ref.sha256) throw new ArtifactChecksumError(ref.uri, ref.sha256, actual);
+  const parsed = schema.safeParse(JSON.parse(bytes.toString('utf8')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`Artifact ${ref.uri} is not a valid ${ref.kind}: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,232 @@
+import type { z } from 'zod';
+import type { SamplingConfig } from '../../contracts/stage-config';
+import { categoryKey, freshColumnName, streamChunks, valueExpression, type ValueSource } from './column-values';
+import type { DuckDbSession, SqlValue } from './duckdb';
+import { invalidConfig } from './failures';
+import { preview, quoteIdentifier } from './identifiers';
+import { balancedClassWeights, oversampleFloor, undersampleCap, type ClassCounts } from './rebalance';
+import { Reservoir } from './reservoir';
+import { createSeededRandom } from './seeded-random';
+import type { TaskType } from './split-plan';
+import type { SplitTable } from './split';
+
+export type SamplingSettings = z.output<typeof SamplingConfig>;
+export type SamplingStrategy = SamplingSettings['strategy'];
+
+/**
+ * Resamples the TRAIN split only (validation and test are never resampled), in DuckDB, seeded and
+ * deterministic: the draws come from a hash of (row hash, seed), never from a clock or `Math.random`.
+ */
+export interface SamplingRequest {
+  split: SplitTable;
+  columns: { name: string; source: ValueSource }[];
+  labelColumn: string;
+  taskType: TaskType;
+  sampling: SamplingSettings;
+  seed: number;
+  /** Name of the table (or view) to create; default "train_rows". */
+  outputTable?: string;
+}
+
+export interface SampledTrain {
+  /** Quoted table or view: the data columns, the split's hash columns and a copy index. */
+  table: string;
+  /** `ORDER BY` terms for a stable order of the sampled rows. */
+  orderBy: string;
+  strategy: SamplingStrategy;
+  rowsBefore: number;
+  rowsAfter: number;
+  /** Train rows per class before sampling (classification). */
+  classCountsBefore?: ClassCounts;
+  classWeights?: Record<string, number>;
+  /** What the strategy resolved to: sample size, fraction, cap or floor per class, weight column. */
+  parameters: Record<string, number | string>;
+}
+
+const CLASS_STRATEGIES: readonly SamplingStrategy[] = ['stratified', 'undersample', 'oversample', 'class-weights'];
+
+export async function sampleTrainRows(session: DuckDbSession, request: SamplingRequest): Promise<SampledTrain> {
+  const { split, sampling, labelColumn } = request;
+  const strategy = sampling.strategy;
+  if (CLASS_STRATEGIES.includes(strategy) && request.taskType === 'regression') {
+    throw invalidConfig('sampling.strategy', `"${strategy}" needs classes, but task.type is regression; use "uniform", "weighted", "reservoir" or "none"`);
+  }
+  const names = request.columns.map((c) => c.name);
+  const data = names.map(quoteIdentifier).join(', ');
+  const internal = (base: string) => quoteIdentifier(freshColumnName(`__trainyard_${base}`, names));
+  const copy = internal('copy');
+  const sampleHashColumn = internal('sample_hash');
+  const output = quoteIdentifier(request.outputTable ?? 'train_rows');
+  const label = quoteIdentifier(labelColumn);
+  const labelSource = request.columns.find((c) => c.name === labelColumn)?.source ?? 'string';
+  const train = `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'train')`;
+  const kept = `${data}, ${split.rowHashColumn}, ${split.tieHashColumn}`;
+  const sampleHash = `hash(${split.rowHashColumn}, ${split.tieHashColumn}, CAST($1 AS BIGINT), 'trainyard-sample')`;
+  const withSampleHash = `(SELECT *, ${sampleHash} AS ${sampleHashColumn} FROM ${train})`;
+  const seed: SqlValue = request.seed;
+
+  await dropRelation(session, request.outputTable ?? 'train_rows');
+  const rowsBefore = await countRows(session, train);
+  const classCountsBefore = request.taskType === 'regression' ? undefined : await classCounts(session, train, valueExpression(labelColumn, labelSource));
+  const result = (parameters: Record<string, number | string>, extra: Partial<SampledTrain> = {}) => ({ parameters, extra });
+  let outcome: ReturnType<typeof result>;
+
+  const createTable = (select: string, params: SqlValue[]) => session.run(`CREATE OR REPLACE TEMP TABLE ${output} AS ${select}`, params);
+
+  switch (strategy) {
+    case 'none':
+    case 'class-weights': {
+      await session.run(`CREATE OR REPLACE TEMP VIEW ${output} AS SELECT ${kept}, 0 AS ${copy} FROM ${train}`);
+      outcome =
+        strategy === 'class-weights'
+          ? result({}, { classWeights: balancedClassWeights(classCountsBefore ?? {}) })
+          : result({});
+      break;
+    }
+    case 'uniform': {
+      const k = sampleSize(sampling, rowsBefore, 'uniform');
+      await createTable(`SELECT ${kept}, 0 AS ${copy} FROM ${withSampleHash} ORDER BY ${sampleHashColumn} LIMIT $2`, [seed, k]);
+      outcome = result({ k });
+      break;
+    }
+    case 'stratified': {
+      const fraction = sampling.fraction ?? (sampling.n !== undefined ? Math.min(1, sampling.n / Math.max(rowsBefore, 1)) : undefined);
+      if (fraction === undefined) throw invalidConfig('sampling.fraction', 'stratified sampling needs sampling.fraction (the share of each class to keep) or sampling.n');
+      await createTable(
+        `SELECT ${kept}, 0 AS ${copy} FROM ${withSampleHash}
+         QUALIFY row_number() OVER (PARTITION BY ${label} ORDER BY ${sampleHashColumn}) <= round(count(*) OVER (PARTITION BY ${label}) * $2)`,
+        [seed, fraction],
+      );
+      outcome = result({ fraction });
+      break;
+    }
+    case 'weighted': {
+      const weightColumn = sampling.weightColumn;
+      if (weightColumn === undefined) throw invalidConfig('sampling.weightColumn', 'weighted sampling needs sampling.weightColumn: a numeric column of non-negative weights');
+      const weight = request.columns.find((c) => c.name === weightColumn);
+      if (!weight) throw invalidConfig('sampling.weightColumn', `column "${preview(weightColumn)}" is not in the dataset`);
+      if (weight.source !== 'number') throw invalidConfig('sampling.weightColumn', `column "${preview(weightColumn)}" is not numeric, so it cannot weight rows`);
+      const k = sampleSize(sampling, rowsBefore, 'weighted');
+      const w = valueExpression(weightColumn, 'number');
+      // Efraimidis–Spirakis: keep the k largest u^(1/w), i.e. ln(u)/w, with u uniform from the row's hash.
+      await createTable(
+        `SELECT ${kept}, 0 AS ${copy} FROM ${withSampleHash}
+         WHERE ${w} > 0 AND isfinite(${w})
+         ORDER BY ln((CAST(${sampleHashColumn} AS DOUBLE) + 0.5) / 18446744073709551616.0) / ${w} DESC, ${sampleHashColumn}
+         LIMIT $2`,
+        [seed, k],
+      );
+      outcome = result({ k, weightColumn });
+      break;
+    }
+    case 'reservoir': {
+      const k = sampleSize(sampling, rowsBefore, 'reservoir');
+      await reservoirSample(session, { train, kept, copy, output, orderBy: split.orderBy, k, seed: request.seed, position: internal('position') });
+      outcome = result({ k });
+      break;
+    }
+    case 'undersample': {
+      const cap = undersampleCap(classCountsBefore ?? {}, sampling.targetRatio);
+      await createTable(
+        `SELECT ${kept}, 0 AS ${copy} FROM ${withSampleHash}
+         QUALIFY row_number() OVER (PARTITION BY ${label} ORDER BY ${sampleHashColumn}) <= $2`,
+        [seed, cap],
+      );
+      outcome = result({ targetRatio: sampling.targetRatio, capPerClass: cap });
+      break;
+    }
+    case 'oversample': {
+      const floor = oversampleFloor(classCountsBefore ?? {}, sampling.targetRatio);
+      // A class of n rows grown to target repeats each row target // n times, and the first target % n
+      // rows by sample hash once more (rebalance.copiesOfRow).
+      const [rank, n, target, copies] = [internal('rank'), internal('class_rows'), internal('target'), internal('copies')];
+      await createTable(
+        `SELECT ${kept}, unnest(range(CAST(${copies} AS BIGINT))) AS ${copy} FROM (
+           SELECT *, (${target} // ${n}) + CASE WHEN ${rank} - 1 < ${target} % ${n} THEN 1 ELSE 0 END AS ${copies} FROM (
+             SELECT *, greatest(${n}, $2) AS ${target} FROM (
+               SELECT *, row_number() OVER (PARTITION BY ${label} ORDER BY ${sampleHashColumn}) AS ${rank},
+                      count(*) OVER (PARTITION BY ${label}) AS ${n}
+               FROM ${withSampleHash})))`,
+        [seed, floor],
+      );
+      outcome = result({ targetRatio: sampling.targetRatio, floorPerClass: floor });
+      break;
+    }
+  }
+
+  const rowsAfter = await countRows(session, output);
+  return {
+    table: output,
+    orderBy: `${split.rowHashColumn}, ${split.tieHashColumn}, ${copy}`,
+    strategy,
+    rowsBefore,
+    rowsAfter,
+    ...(classCountsBefore ? { classCountsBefore } : {}),
+    parameters: outcome.parameters,
+    ...outcome.extra,
+  };
+}
+
+/** Rows per class key (categoryKey of the label's value), for any relation. */
+export async function classCounts(session: DuckDbSession, relation: string, labelExpression: string, params: SqlValue[] = []): Promise<ClassCounts> {
+  const rows = await session.all<{ label: number | string | boolean | null; n: number }>(
+    `SELECT ${labelExpression} AS label, count(*) AS n FROM ${relation} GROUP BY 1`,
+    params,
+  );
+  const counts: ClassCounts = {};
+  for (const row of rows) {
+    const key = categoryKey(row.label);
+    if (key !== null) counts[key] = (counts[key] ?? 0) + row.n;
+  }
+  return counts;
+}
+
+/** Drops a table or view of this name if one exists (DuckDB refuses DROP VIEW on a table and vice versa). */
+async function dropRelation(session: DuckDbSession, name: string): Promise<void> {
+  const found = await session.all<{ kind: string }>(
+    `SELECT 'VIEW' AS kind FROM duckdb_views() WHERE view_name = $1 UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $1`,
+    [name],
+  );
+  for (const { kind } of found) await session.run(`DROP ${kind === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS ${quoteIdentifier(name)}`);
+}
+
+async function countRows(session: DuckDbSession, relation: string): Promise<number> {
+  return (await session.all<{ n: number }>(`SELECT count(*) AS n FROM ${relation}`))[0]?.n ?? 0;
+}
+
+function sampleSize(sampling: SamplingSettings, rows: number, strategy: string): number {
+  if (sampling.n !== undefined) return Math.min(sampling.n, rows);
+  if (sampling.fraction !== undefined) return Math.round(sampling.fraction * rows);
+  throw invalidConfig('sampling.n', `${strategy} sampling needs sampling.n (rows to keep) or sampling.fraction`);
+}
+
+/**
+ * Reservoir sampling as it is meant to run: one pass over the train rows as DuckDB streams them (in
+ * their stable hash order), O(k) memory in JS for the chosen positions, seeded. The positions chosen
+ * are appended to a table and joined back.
+ */
+async function reservoirSample(
+  session: DuckDbSession,
+  options: { train: string; kept: string; copy: string; output: string; orderBy: string; k: number; seed: number; position: string },
+): Promise<void> {
+  const numbered = quoteIdentifier('reservoir_numbered_train');
+  const chosen = 'reservoir_chosen_positions';
+  await session.run(`CREATE OR REPLACE TEMP TABLE ${numbered} AS SELECT *, row_number() OVER (ORDER BY ${options.orderBy}) AS ${options.position} FROM ${options.train}`);
+  const reservoir = new Reservoir<number>(options.k, createSeededRandom(options.seed));
+  for await (const chunk of streamChunks(session, `SELECT ${options.position} FROM ${numbered} ORDER BY ${options.position}`)) {
+    for (const position of chunk.columns[0] ?? []) reservoir.offer(position as number);
+  }
+  await session.run(`CREATE OR REPLACE TABLE ${quoteIdentifier(chosen)} (position BIGINT)`);
+  const appender = await session.connection.createAppender(chosen);
+  for (const position of reservoir.sample()) {
+    appender.appendBigInt(BigInt(position));
+    appender.endRow();
+  }
+  appender.closeSync();
+  await session.run(
+    `CREATE OR REPLACE TEMP TABLE ${options.output} AS
+     SELECT ${options.kept}, 0 AS ${options.copy} FROM ${numbered} WHERE ${options.position} IN (SELECT position FROM ${quoteIdentifier(chosen)})`,
+  );
+  await session.run(`DROP TABLE ${numbered}`);
+  await session.run(`DROP TABLE ${quoteIdentifier(chosen)}`);
+}
