@@ -1,7 +1,9 @@
 import type { ActivityDeps } from './deps';
 import { evaluateActivity } from './evaluate';
 import { fingerprintDatasetActivity } from './fingerprint-dataset';
+import { fitPreprocessorActivity } from './fit-preprocessor';
 import { getChampionActivity, promoteActivity, registerModelActivity } from './registry';
+import { splitAndSampleActivity } from './split-and-sample';
 import { trainActivity } from './train';
 
 export type { ActivityDeps } from './deps';
@@ -10,6 +12,8 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     fingerprintDataset: fingerprintDatasetActivity(deps),
+    splitAndSample: splitAndSampleActivity(deps),
+    fitPreprocessor: fitPreprocessorActivity(deps),
     getChampion: getChampionActivity(deps),
     registerModel: registerModelActivity(deps),
     promote: promoteActivity(deps),
