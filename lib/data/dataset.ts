@@ -131,7 +131,7 @@ async function withReader<T>(local: LocalDataset, use: (reader: string) => Promi
 /** DuckDB errors that mean "these bytes are not a dataset", as opposed to interrupts, memory or bugs. */
 function isDataError(error: unknown): boolean {
   const message = errorMessage(error);
-  if (/^(Interrupt|Out of Memory|FATAL|INTERNAL)/i.test(message)) return false;
+  if (/^(Interrupt|Out of Memory|FATAL|INTERNAL|Permission)/i.test(message)) return false;
   return /^(Invalid Input|Conversion|IO|Parser|Binder|Invalid) Error|Could not|No files found|not a valid|Invalid|Error/i.test(message);
 }
 

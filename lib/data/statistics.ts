@@ -1,0 +1,374 @@
+import { listValue, type DuckDBValue } from '@duckdb/node-api';
+import type { ColumnKind, DatasetColumn, DatasetTable } from './dataset';
+import type { DuckDbSession } from './duckdb';
+import { quoteIdentifier } from './identifiers';
+import { measureLabelAssociation, type LabelAssociation, type TaskType } from './label-association';
+
+export const STATISTICS_VERSION = 1;
+export const DEFAULT_HISTOGRAM_BINS = 20;
+/** Category frequencies kept per column; the rest are summed into `otherCount`. */
+export const MAX_CATEGORIES = 1000;
+export const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
+
+/**
+ * Counts per bin. Bin j holds values in (edges[j], edges[j+1]]; the first bin also holds everything at
+ * or below edges[0] and the last everything above its upper edge, so values outside the range a
+ * histogram was built on are still counted (which is what drift on a reference's bins needs).
+ */
+export interface Histogram {
+  edges: number[];
+  counts: number[];
+}
+
+export interface NumericStatistics {
+  /** Over finite values; null when there are none. */
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  std: number | null;
+  /** Approximate quantiles (t-digest) of the finite values. */
+  quantiles: { q: number; value: number }[];
+  nanCount: number;
+  infinityCount: number;
+  histogram: Histogram;
+  /** This dataset's counts on the drift reference's bins, when a reference was given. */
+  histogramOnReferenceBins?: Histogram;
+}
+
+export interface CategoryCount {
+  value: string;
+  count: number;
+}
+
+export interface CategoricalStatistics {
+  /** Most frequent first, at most MAX_CATEGORIES. */
+  categories: CategoryCount[];
+  /** Non-missing values in categories beyond the kept ones. */
+  otherCount: number;
+  otherShare: number;
+  /** Share of non-missing values that parse as numbers: high means "a numeric column with a few bad values". */
+  numericShare: number;
+}
+
+export interface ColumnStatistics {
+  name: string;
+  type: ColumnKind;
+  duckdbType: string;
+  /** Non-missing values. */
+  count: number;
+  missingCount: number;
+  missingFraction: number;
+  /** Approximate (HyperLogLog). */
+  distinctCount: number;
+  numeric?: NumericStatistics;
+  categorical?: CategoricalStatistics;
+  boolean?: { trueCount: number; falseCount: number };
+  timestamp?: { min: string | null; max: string | null };
+  text?: { minLength: number | null; maxLength: number | null; meanLength: number | null };
+  labelAssociation?: LabelAssociation;
+}
+
+export interface LabelStatistics {
+  column: string;
+  /** Classification: each class (as text) and its count, most frequent first. */
+  classes?: CategoryCount[];
+  missingCount: number;
+}
+
+/** Everything validation, schema inference and drift need to know about a dataset. JSON-serialisable. */
+export interface DatasetStatistics {
+  version: typeof STATISTICS_VERSION;
+  rowCount: number;
+  columnCount: number;
+  /** Rows that repeat an earlier row exactly (by a 64-bit hash of every column). */
+  duplicateRowCount: number;
+  duplicateRowShare: number;
+  columns: ColumnStatistics[];
+  label?: LabelStatistics;
+}
+
+export interface ComputeStatisticsOptions {
+  task?: TaskType;
+  /** Columns not checked for leakage (e.g. the source of a derived label). */
+  leakageSkip?: string[];
+  /** Drift reference bin edges per numeric column: counts on these bins land in `histogramOnReferenceBins`. */
+  referenceEdges?: Record<string, number[]>;
+  histogramBins?: number;
+  associationSampleRows?: number;
+  seed?: number;
+}
+
+/**
+ * Profiles a loaded dataset in a few vectorised SQL passes (never row by row in JS):
+ * 1. one scan for counts, missing, approximate distinct counts, NaN/Infinity, min/max/mean/std,
+ *    approximate quantiles, category frequencies, booleans, timestamps, text lengths, duplicate rows and
+ *    label classes;
+ * 2. one scan for numeric histograms (on this dataset's bins, and on the reference's when given);
+ * 3. label association (correlation over every row, AUC on a seeded sample), see label-association.ts.
+ */
+export async function computeStatistics(
+  session: DuckDbSession,
+  dataset: DatasetTable,
+  options: ComputeStatisticsOptions = {},
+): Promise<DatasetStatistics> {
+  const { table, columns } = dataset;
+  const profile = await profileColumns(session, dataset, options.task);
+  const histograms = await computeHistograms(session, table, columns, profile.columns, options);
+
+  const stats: ColumnStatistics[] = profile.columns.map((c) => {
+    const h = histograms.get(c.name);
+    return c.numeric && h ? { ...c, numeric: { ...c.numeric, histogram: h.own, ...(h.reference ? { histogramOnReferenceBins: h.reference } : {}) } } : c;
+  });
+
+  const label = profile.label;
+  if (label && options.task) {
+    const classes = (label.classes ?? []).map((c) => c.value);
+    const associations = await measureLabelAssociation(session, table, columns, {
+      task: options.task,
+      labelColumn: label.column,
+      classes,
+      skip: options.leakageSkip,
+      sampleRows: options.associationSampleRows,
+      seed: options.seed,
+    });
+    for (const column of stats) {
+      const association = associations.get(column.name);
+      if (association) column.labelAssociation = association;
+    }
+  }
+  return {
+    version: STATISTICS_VERSION,
+    rowCount: profile.rowCount,
+    columnCount: columns.length,
+    duplicateRowCount: profile.duplicateRowCount,
+    duplicateRowShare: profile.rowCount > 0 ? profile.duplicateRowCount / profile.rowCount : 0,
+    columns: stats,
+    ...(label ? { label } : {}),
+  };
+}
+
+type Aggregates = Record<string, unknown>;
+
+interface Profile {
+  rowCount: number;
+  duplicateRowCount: number;
+  columns: ColumnStatistics[];
+  label?: LabelStatistics;
+}
+
+async function profileColumns(session: DuckDbSession, dataset: DatasetTable, task: TaskType | undefined): Promise<Profile> {
+  const { table, columns } = dataset;
+  const selects = ['count(*) AS "rows"'];
+  if (columns.length > 0) selects.push(`count(DISTINCT hash(${columns.map((c) => quoteIdentifier(c.name)).join(', ')})) AS "distinctRows"`);
+  columns.forEach((c, i) => selects.push(...profileSelects(c, i)));
+  const withClasses = dataset.labelColumn !== undefined && task !== undefined && task !== 'regression';
+  if (dataset.labelColumn !== undefined) {
+    const label = quoteIdentifier(dataset.labelColumn);
+    selects.push(`count(*) - count(${label}) AS "labelMissing"`);
+  }
+  const row = (await session.all<Aggregates>(`SELECT ${selects.join(',\n  ')} FROM ${table}`))[0] ?? {};
+  const rowCount = num(row.rows) ?? 0;
+  const profile: Profile = {
+    rowCount,
+    duplicateRowCount: columns.length > 0 ? rowCount - (num(row.distinctRows) ?? rowCount) : 0,
+    columns: columns.map((c, i) => columnStatistics(c, i, row, rowCount)),
+  };
+  if (dataset.labelColumn !== undefined) {
+    profile.label = {
+      column: dataset.labelColumn,
+      missingCount: num(row.labelMissing) ?? 0,
+      ...(withClasses ? { classes: await labelClasses(session, table, dataset.labelColumn) } : {}),
+    };
+  }
+  return profile;
+}
+
+/** Class counts, most frequent first; a GROUP BY (which DuckDB can spill), capped at MAX_CATEGORIES classes. */
+async function labelClasses(session: DuckDbSession, table: string, labelColumn: string): Promise<CategoryCount[]> {
+  const label = `CAST(${quoteIdentifier(labelColumn)} AS VARCHAR)`;
+  return session.all<CategoryCount>(
+    `SELECT ${label} AS value, count(*) AS count FROM ${table} WHERE ${label} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${MAX_CATEGORIES}`,
+  );
+}
+
+function profileSelects(column: DatasetColumn, i: number): string[] {
+  const q = quoteIdentifier(column.name);
+  const base = [`count(${q}) AS "c${i}_count"`, `approx_count_distinct(${q}) AS "c${i}_distinct"`];
+  switch (column.type) {
+    case 'numeric': {
+      const x = `CAST(${q} AS DOUBLE)`;
+      const finite = `FILTER (WHERE isfinite(${x}))`;
+      return [
+        ...base,
+        `count_if(isnan(${x})) AS "c${i}_nan"`,
+        `count_if(isinf(${x})) AS "c${i}_inf"`,
+        `min(${x}) ${finite} AS "c${i}_min"`,
+        `max(${x}) ${finite} AS "c${i}_max"`,
+        `avg(${x}) ${finite} AS "c${i}_mean"`,
+        `stddev_samp(${x}) ${finite} AS "c${i}_std"`,
+        `approx_quantile(${x}, [${QUANTILES.join(', ')}]) ${finite} AS "c${i}_quantiles"`,
+      ];
+    }
+    case 'categorical':
+      return [...base, `histogram(CAST(${q} AS VARCHAR)) AS "c${i}_histogram"`, `count(TRY_CAST(${q} AS DOUBLE)) AS "c${i}_numeric"`];
+    case 'boolean':
+      return [...base, `count_if(${q}) AS "c${i}_true"`, `count_if(NOT ${q}) AS "c${i}_false"`];
+    case 'timestamp':
+      return [...base, `CAST(min(${q}) AS VARCHAR) AS "c${i}_min"`, `CAST(max(${q}) AS VARCHAR) AS "c${i}_max"`];
+    case 'text': {
+      const length = `length(CAST(${q} AS VARCHAR))`;
+      return [...base, `min(${length}) AS "c${i}_minLength"`, `max(${length}) AS "c${i}_maxLength"`, `avg(${length}) AS "c${i}_meanLength"`];
+    }
+  }
+}
+
+function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, rowCount: number): ColumnStatistics {
+  const get = (name: string) => row[`c${i}_${name}`];
+  const count = num(get('count')) ?? 0;
+  const stats: ColumnStatistics = {
+    name: column.name,
+    type: column.type,
+    duckdbType: column.duckdbType,
+    count,
+    missingCount: rowCount - count,
+    missingFraction: rowCount > 0 ? (rowCount - count) / rowCount : 0,
+    distinctCount: Math.min(num(get('distinct')) ?? 0, count),
+  };
+  switch (column.type) {
+    case 'numeric': {
+      const quantiles = Array.isArray(get('quantiles')) ? (get('quantiles') as unknown[]) : [];
+      stats.numeric = {
+        min: num(get('min')),
+        max: num(get('max')),
+        mean: num(get('mean')),
+        std: num(get('std')),
+        quantiles: QUANTILES.flatMap((q, k) => {
+          const value = num(quantiles[k]);
+          return value === null ? [] : [{ q, value }];
+        }),
+        nanCount: num(get('nan')) ?? 0,
+        infinityCount: num(get('inf')) ?? 0,
+        histogram: { edges: [], counts: [] },
+      };
+      break;
+    }
+    case 'categorical': {
+      const all = sortedCounts(get('histogram'));
+      const kept = all.slice(0, MAX_CATEGORIES);
+      const otherCount = all.slice(MAX_CATEGORIES).reduce((s, c) => s + c.count, 0);
+      stats.categorical = {
+        categories: kept,
+        otherCount,
+        otherShare: count > 0 ? otherCount / count : 0,
+        numericShare: count > 0 ? (num(get('numeric')) ?? 0) / count : 0,
+      };
+      break;
+    }
+    case 'boolean':
+      stats.boolean = { trueCount: num(get('true')) ?? 0, falseCount: num(get('false')) ?? 0 };
+      break;
+    case 'timestamp':
+      stats.timestamp = { min: str(get('min')), max: str(get('max')) };
+      break;
+    case 'text':
+      stats.text = { minLength: num(get('minLength')), maxLength: num(get('maxLength')), meanLength: num(get('meanLength')) };
+      break;
+  }
+  return stats;
+}
+
+/** Equal-width bins over [min, max]; integer columns with a small range get one bin per integer. */
+export function histogramEdges(min: number, max: number, bins: number, integral: boolean): number[] {
+  if (!(max > min)) return [min, max];
+  if (integral && max - min + 1 <= bins) {
+    return Array.from({ length: max - min + 2 }, (_, j) => min - 0.5 + j);
+  }
+  const width = (max - min) / bins;
+  return Array.from({ length: bins + 1 }, (_, j) => (j === bins ? max : min + j * width));
+}
+
+const INTEGRAL_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/i;
+
+async function computeHistograms(
+  session: DuckDbSession,
+  table: string,
+  columns: DatasetColumn[],
+  stats: ColumnStatistics[],
+  options: ComputeStatisticsOptions,
+): Promise<Map<string, { own: Histogram; reference?: Histogram }>> {
+  const bins = options.histogramBins ?? DEFAULT_HISTOGRAM_BINS;
+  const selects: string[] = [];
+  const params: DuckDBValue[] = [];
+  const plans: { name: string; own: number[]; ownAlias?: string; reference?: number[]; referenceAlias?: string; finiteCount: number }[] = [];
+  const histogramSelect = (column: string, edges: number[], alias: string) => {
+    params.push(listValue(edges.slice(1, -1)));
+    const x = `CAST(${quoteIdentifier(column)} AS DOUBLE)`;
+    selects.push(`histogram(${x}, CAST($${params.length} AS DOUBLE[])) FILTER (WHERE isfinite(${x})) AS "${alias}"`);
+  };
+  columns.forEach((column, i) => {
+    const numeric = stats[i]?.numeric;
+    if (!numeric) return;
+    const finiteCount = (stats[i]?.count ?? 0) - numeric.nanCount - numeric.infinityCount;
+    const plan: (typeof plans)[number] = { name: column.name, own: [], finiteCount };
+    if (numeric.min !== null && numeric.max !== null) {
+      plan.own = histogramEdges(numeric.min, numeric.max, bins, INTEGRAL_TYPE.test(column.duckdbType));
+      if (plan.own.length > 2) histogramSelect(column.name, plan.own, (plan.ownAlias = `h${i}`));
+    }
+    const reference = options.referenceEdges?.[column.name];
+    if (reference && reference.length >= 2) {
+      plan.reference = reference;
+      if (reference.length > 2) histogramSelect(column.name, reference, (plan.referenceAlias = `r${i}`));
+    }
+    plans.push(plan);
+  });
+  const row = selects.length > 0 ? ((await session.all<Aggregates>(`SELECT ${selects.join(',\n  ')} FROM ${table}`, params))[0] ?? {}) : {};
+  const result = new Map<string, { own: Histogram; reference?: Histogram }>();
+  for (const plan of plans) {
+    const own = plan.ownAlias ? binCounts(plan.own, row[plan.ownAlias]) : singleBin(plan.own, plan.finiteCount);
+    const reference = plan.reference && (plan.referenceAlias ? binCounts(plan.reference, row[plan.referenceAlias]) : singleBin(plan.reference, plan.finiteCount));
+    result.set(plan.name, reference ? { own, reference } : { own });
+  }
+  return result;
+}
+
+function singleBin(edges: number[], count: number): Histogram {
+  return edges.length >= 2 ? { edges, counts: [count] } : { edges: [], counts: [] };
+}
+
+/** DuckDB's histogram(x, boundaries) keys each bucket by its upper boundary, the last by +Infinity. */
+function binCounts(edges: number[], value: unknown): Histogram {
+  const interior = edges.slice(1, -1);
+  const counts = new Array<number>(edges.length - 1).fill(0);
+  for (const entry of mapEntries(value)) {
+    const key = Number(entry.key);
+    const index = key === Number.POSITIVE_INFINITY ? counts.length - 1 : interior.indexOf(key);
+    if (index >= 0) counts[index] = (counts[index] ?? 0) + (num(entry.value) ?? 0);
+  }
+  return { edges, counts };
+}
+
+function mapEntries(value: unknown): { key: unknown; value: unknown }[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((e): e is { key: unknown; value: unknown } => e !== null && typeof e === 'object' && 'key' in e);
+}
+
+function sortedCounts(value: unknown): CategoryCount[] {
+  return mapEntries(value)
+    .map((e) => ({ value: String(e.key), count: num(e.value) ?? 0 }))
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+}
+
+function num(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'bigint') return Number(value);
+  return null;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : null;
+}
+
+/** Finds a column's statistics by name. */
+export function columnStats(statistics: DatasetStatistics, name: string): ColumnStatistics | undefined {
+  return statistics.columns.find((c) => c.name === name);
+}
