@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { approveCommand, rejectCommand } from './commands/approve';
 import { dataCommand } from './commands/data';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
+import { modelsCommand } from './commands/models';
 import { runCommand } from './commands/run';
 import { schemaCommand } from './commands/schema';
 import { workerCommand } from './commands/worker';
@@ -15,6 +17,9 @@ const program = new Command('trainyard')
   .addCommand(workerCommand())
   .addCommand(runCommand())
   .addCommand(dataCommand())
+  .addCommand(modelsCommand())
+  .addCommand(approveCommand())
+  .addCommand(rejectCommand())
   .addCommand(schemaCommand())
   .addCommand(doctorCommand());
 
