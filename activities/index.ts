@@ -5,6 +5,7 @@ import { fitPreprocessorActivity } from './fit-preprocessor';
 import { getChampionActivity, promoteActivity, registerModelActivity } from './registry';
 import { splitAndSampleActivity } from './split-and-sample';
 import { trainActivity } from './train';
+import { validateDataActivity } from './validate-data';
 
 export type { ActivityDeps } from './deps';
 
@@ -12,6 +13,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     fingerprintDataset: fingerprintDatasetActivity(deps),
+    validateData: validateDataActivity(deps),
     splitAndSample: splitAndSampleActivity(deps),
     fitPreprocessor: fitPreprocessorActivity(deps),
     getChampion: getChampionActivity(deps),
