@@ -57,6 +57,8 @@ describe('train activity (real MinIO)', () => {
     return new MockActivityEnvironment({ workflowExecution: { workflowId, runId: 'run-a' }, ...info } as never);
   }
 
+  const runTrain = (env: MockActivityEnvironment, args: TrainArgs) => env.run(train, args) as Promise<TrainResult>;
+
   let first: TrainResult;
   const firstWorkflow = `wf-${randomUUID().slice(0, 8)}`;
 
@@ -64,7 +66,7 @@ describe('train activity (real MinIO)', () => {
     const env = environment(firstWorkflow);
     const beats: TrainHeartbeat[] = [];
     env.on('heartbeat', (details: TrainHeartbeat) => beats.push(details));
-    first = await env.run(train, trainArgs(model, { hiddenLayers: [16], epochs: 4, batchSize: 64, earlyStopping: { enabled: false } }));
+    first = await runTrain(env, trainArgs(model, { hiddenLayers: [16], epochs: 4, batchSize: 64, earlyStopping: { enabled: false } }));
 
     assert.equal(first.epochsRun, 4);
     assert.equal(first.resumedFromEpoch, 0);
@@ -109,14 +111,14 @@ describe('train activity (real MinIO)', () => {
     assert.equal(lastBeat?.epoch, 2);
 
     const retry = environment(workflowId, { attempt: 2, heartbeatDetails: lastBeat });
-    const result = await retry.run(train, args);
+    const result = await runTrain(retry, args);
     assert.equal(result.resumedFromEpoch, 2);
     assert.equal(result.epochsRun, 6);
     const history = JSON.parse((await readObject(store, store.keyFor(result.history.uri))).toString('utf8'));
     assert.deepEqual(history.epochs.map((e: { attempt: number }) => e.attempt), [1, 1, 2, 2, 2, 2]);
 
     // Without heartbeat details (e.g. the details were lost), the latest.json pointer is the fallback.
-    const third = await environment(workflowId, { attempt: 3 }).run(train, args);
+    const third = await runTrain(environment(workflowId, { attempt: 3 }), args);
     assert.equal(third.resumedFromEpoch, 6);
     assert.equal(third.epochsRun, 6);
   });
@@ -131,13 +133,13 @@ describe('train activity (real MinIO)', () => {
       preprocessor: generatedRef({}),
       metrics: {},
     };
-    const warm = await environment(`wf-${randomUUID().slice(0, 8)}`).run(train, {
+    const warm = await runTrain(environment(`wf-${randomUUID().slice(0, 8)}`), {
       ...trainArgs(model, { hiddenLayers: [16], epochs: 1, warmStart: true }),
       champion,
     });
     assert.deepEqual(warm.warmStart, { used: true, parentVersion: 1, reason: 'warm start from champion v1: same features, classes and architecture' });
 
-    const otherArchitecture = await environment(`wf-${randomUUID().slice(0, 8)}`).run(train, {
+    const otherArchitecture = await runTrain(environment(`wf-${randomUUID().slice(0, 8)}`), {
       ...trainArgs(model, { hiddenLayers: [8, 8], epochs: 1, warmStart: true }),
       champion,
     });
