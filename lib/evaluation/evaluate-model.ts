@@ -4,10 +4,11 @@ import type { ArtifactRef } from '../../contracts/artifacts';
 import { FailureType, type FieldProblem } from '../../contracts/errors';
 import type { PipelineInput } from '../../contracts/pipeline-input';
 import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
-import { ArtifactChecksumError } from '../data/artifact-files';
+import { ArtifactChecksumError, readJsonArtifact } from '../data/artifact-files';
 import { categoryKey, type CellValue } from '../data/column-values';
 import { numericValue } from '../data/encode-columns';
 import { readSplitColumns } from '../data/split-batches';
+import { SplitManifest } from '../data/split-manifest';
 import { readObject } from '../model/store-io';
 import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store';
 import { evaluateBaselines, trainLabelStats, type TrainLabelStats } from './baselines';
@@ -83,7 +84,7 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
     const challenger = evaluatePredictions(task, labels, nonFiniteOutputs === 0 ? outputs : finiteOrZero(outputs), metricOptions);
 
     await step('baselines');
-    const stats = await readTrainLabelStats(store, args.split.splits.train, scorer);
+    const stats = await readTrainLabelStats(store, args.split, scorer);
     const baselines = evaluateBaselines(labels, stats, { threshold: config.decisionThreshold, classes, seed: args.input.seed });
 
     await step('champion');
@@ -185,18 +186,31 @@ export async function evaluateChampion(
   }
 }
 
-/** Train label distribution for the baselines: one column of the train split, mapped like the encoder maps labels. */
-async function readTrainLabelStats(store: ArtifactStore, trainRef: ArtifactRef, scorer: Scorer): Promise<TrainLabelStats> {
-  const { columns, rows } = await readSplitColumns(store, trainRef, [scorer.labelColumn]);
+/**
+ * Train label distribution for the baselines. Classification: the split manifest's train class counts
+ * before sampling — the population the model will meet, not the rebalanced sample it trained on.
+ * Regression (or a manifest without counts): the train split's label column, mapped like the encoder maps it.
+ */
+async function readTrainLabelStats(store: ArtifactStore, split: SplitAndSampleResult, scorer: Scorer): Promise<TrainLabelStats> {
+  const classes = scorer.classes ?? [];
+  if (scorer.task !== 'regression') {
+    const manifest = await readJsonArtifact(store, split.manifest, SplitManifest);
+    const counts = manifest.classCounts?.trainBeforeSampling ?? manifest.classCounts?.train;
+    if (counts) {
+      const classCounts = classes.map((c) => counts[c] ?? 0);
+      return { task: scorer.task, rows: classCounts.reduce((a, b) => a + b, 0), classCounts };
+    }
+  }
+  const { columns, rows } = await readSplitColumns(store, split.splits.train, [scorer.labelColumn]);
   const values = (columns[scorer.labelColumn] ?? []) as readonly CellValue[];
   const labels = new Float64Array(rows);
   if (scorer.task === 'regression') {
     for (let i = 0; i < rows; i++) labels[i] = numericValue(values[i] ?? null, scorer.spec.label.source);
     return trainLabelStats('regression', labels.filter(Number.isFinite), 0);
   }
-  const index = new Map((scorer.classes ?? []).map((c, i) => [c, i]));
+  const index = new Map(classes.map((c, i) => [c, i]));
   for (let i = 0; i < rows; i++) labels[i] = index.get(categoryKey(values[i] ?? null) ?? '') ?? -1;
-  return trainLabelStats(scorer.task, labels, scorer.classes?.length ?? 0);
+  return trainLabelStats(scorer.task, labels, classes.length);
 }
 
 async function readLossHistory(store: ArtifactStore, ref: ArtifactRef): Promise<LossPoint[]> {

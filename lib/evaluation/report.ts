@@ -201,7 +201,7 @@ function sliceChart(measurement: EvaluationDocument['slices'][number]): string {
       label: slice.value,
       value: slice.metricValue,
       status: passed === true ? ('pass' as const) : passed === false ? ('fail' as const) : ('not-judged' as const),
-      note: `n=${slice.size}${slice.size < measurement.minSize ? ', not judged' : ''}`,
+      note: `n=${slice.size}${passed === null ? ' · not judged' : ''}`,
     };
   });
   const domain: [number, number] | undefined = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'macro_f1', 'micro_f1'].includes(measurement.metric) ? [0, 1] : undefined;

@@ -151,7 +151,7 @@ const BAR_COLORS = { pass: '#2563eb', fail: '#dc2626', 'not-judged': '#94a3b8' }
 export function barChart(spec: BarChartSpec): string {
   const barHeight = 22;
   const labelWidth = 150;
-  const frame: Frame = { width: 560, height: 48 + spec.bars.length * (barHeight + 6) + 48, left: labelWidth + 12, right: 110, top: 48, bottom: 48 };
+  const frame: Frame = { width: 600, height: 48 + spec.bars.length * (barHeight + 6) + 48, left: labelWidth + 12, right: 150, top: 48, bottom: 48 };
   const values = spec.bars.map((b) => b.value).filter(Number.isFinite);
   const domain = spec.domain ?? [Math.min(0, ...values, spec.reference?.value ?? 0), Math.max(...values, spec.reference?.value ?? 0, 1e-9)];
   const sx = scale(domain, [frame.left, frame.width - frame.right]);
@@ -171,7 +171,7 @@ export function barChart(spec: BarChartSpec): string {
     parts.push(`<text x="${frame.left - 6}" y="${y + barHeight / 2 + 4}" text-anchor="end" font-size="11" fill="${AXIS}"><title>${tooltip}</title>${escapeXml(shorten(bar.label, 22))}</text>`);
     parts.push(`<rect x="${n(Math.min(x0, x1))}" y="${y}" width="${n(Math.max(1, Math.abs(x1 - x0)))}" height="${barHeight}" fill="${BAR_COLORS[bar.status]}"><title>${tooltip}</title></rect>`);
     const valueText = Number.isFinite(bar.value) ? formatTick(bar.value) : 'n/a';
-    parts.push(`<text x="${frame.width - frame.right + 8}" y="${y + barHeight / 2 + 4}" font-size="11" fill="#0f172a">${valueText}${bar.note ? ` ${escapeXml(shorten(bar.note, 16))}` : ''}</text>`);
+    parts.push(`<text x="${frame.width - frame.right + 8}" y="${y + barHeight / 2 + 4}" font-size="11" fill="#0f172a">${valueText}${bar.note ? ` ${escapeXml(shorten(bar.note, 24))}` : ''}</text>`);
   });
   if (spec.reference) {
     const x = n(sx(spec.reference.value));
