@@ -144,7 +144,10 @@ function nonNumericExamples(stats: ColumnStatistics): string {
 function checkColumns(input: AnomalyInput): Anomaly[] {
   const { statistics, config, schema, schemaSource } = input;
   const label = labelName(input.task.label);
-  const domains = new Map((schemaSource !== 'inferred' ? schema?.columns ?? [] : []).filter((c) => c.domain).map((c) => [c.name, new Set(c.domain)]));
+  const schemaColumns = schemaSource !== 'inferred' ? schema?.columns ?? [] : [];
+  const domains = new Map(schemaColumns.filter((c) => c.domain).map((c) => [c.name, new Set(c.domain)]));
+  // A column the schema types is judged by the type-mismatch check, which gives the same hint.
+  const typedBySchema = new Set(schemaColumns.map((c) => c.name));
   const found: Anomaly[] = [];
   for (const c of statistics.columns) {
     if (statistics.rowCount > 0 && c.missingFraction > config.maxMissingFraction) {
@@ -170,7 +173,7 @@ function checkColumns(input: AnomalyInput): Anomaly[] {
     if (c.name !== label && c.count > 0 && c.distinctCount <= 1 && statistics.rowCount >= config.minRows) {
       found.push(anomaly('warning', 'constant-column', `Column ${q(c.name)} has a single value in every non-missing row: it carries no information; exclude it (preprocess.exclude) or check the export.`, { column: c.name, observed: c.distinctCount, threshold: 2 }));
     }
-    if (c.categorical && c.categorical.numericShare >= NUMERIC_AS_TEXT_SHARE && c.categorical.numericShare < 1 && !domains.has(c.name)) {
+    if (c.categorical && c.categorical.numericShare >= NUMERIC_AS_TEXT_SHARE && c.categorical.numericShare < 1 && !typedBySchema.has(c.name)) {
       found.push(
         anomaly('warning', 'numeric-as-text', `Column ${q(c.name)} was read as text although ${formatShare(c.categorical.numericShare)} of its values are numbers: fix values like ${nonNumericExamples(c)} so it is read as numeric.`, {
           column: c.name,
@@ -180,7 +183,7 @@ function checkColumns(input: AnomalyInput): Anomaly[] {
       );
     }
     const domain = domains.get(c.name);
-    if (domain && c.categorical && c.count > 0) {
+    if (domain && c.categorical && c.count > 0 && c.name !== label) { // the label's classes: see label-classes
       const unseen = c.categorical.categories.filter((k) => !domain.has(k.value));
       // Values beyond the kept categories were not compared: count them as unseen, the cautious reading.
       const unseenCount = unseen.reduce((s, k) => s + k.count, 0) + c.categorical.otherCount;

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { listValue } from '@duckdb/node-api';
+import type { DatasetColumn, DatasetTable } from '../../lib/data/dataset';
+import { openDuckDb, type DuckDbSession } from '../../lib/data/duckdb';
+import { aucFromScoredGroups, measureLabelAssociation, rankAuc } from '../../lib/data/label-association';
+import { computeStatistics, histogramEdges } from '../../lib/data/statistics';
+import { DatasetStatisticsSchema } from '../../lib/data/statistics-schema';
+
+const close = (actual: number | null | undefined, expected: number, tolerance = 1e-9) =>
+  assert.ok(actual !== null && actual !== undefined && Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);
+
+/** The definition, O(n²): P(score⁺ > score⁻) + ½ P(tie), folded to max(AUC, 1 − AUC). */
+function pairwiseAuc(scores: number[], labels: boolean[]): number | undefined {
+  let wins = 0;
+  let pairs = 0;
+  scores.forEach((p, i) => {
+    if (!labels[i]) return;
+    scores.forEach((n, j) => {
+      if (labels[j]) return;
+      pairs += 1;
+      wins += p > n ? 1 : p === n ? 0.5 : 0;
+    });
+  });
+  if (pairs === 0) return undefined;
+  return Math.max(wins / pairs, 1 - wins / pairs);
+}
+
+describe('statistics over DuckDB', () => {
+  let session: DuckDbSession;
+  before(async () => {
+    session = await openDuckDb({ threads: 1, memoryLimit: '256MB' });
+    // 6 rows: x has a NULL, a NaN and an Infinity; c has a NULL; row 6 repeats row 5.
+    await session.run(`CREATE TABLE t AS SELECT * FROM (VALUES
+      (1.0, 'a', true, 'yes'),
+      (2.0, 'b', false, 'no'),
+      (NULL, 'a', true, 'yes'),
+      ('nan'::DOUBLE, NULL, true, 'no'),
+      ('inf'::DOUBLE, 'a', false, 'yes'),
+      ('inf'::DOUBLE, 'a', false, 'yes')) AS v(x, c, b, y)`);
+  });
+  after(() => session.close());
+
+  const columns: DatasetColumn[] = [
+    { name: 'x', type: 'numeric', duckdbType: 'DOUBLE' },
+    { name: 'c', type: 'categorical', duckdbType: 'VARCHAR' },
+    { name: 'b', type: 'boolean', duckdbType: 'BOOLEAN' },
+    { name: 'y', type: 'categorical', duckdbType: 'VARCHAR' },
+  ];
+  const table: DatasetTable = { table: '"t"', columns, rowCount: 6, labelColumn: 'y' };
+
+  it('counts missing, NaN, Infinity, duplicates and categories as computed by hand', async () => {
+    const stats = await computeStatistics(session, table, { task: 'binary' });
+    assert.equal(stats.rowCount, 6);
+    assert.equal(stats.duplicateRowCount, 1);
+    close(stats.duplicateRowShare, 1 / 6);
+    const [x, c, b] = stats.columns;
+    assert.equal(x?.missingCount, 1);
+    close(x?.missingFraction, 1 / 6);
+    assert.equal(x?.numeric?.nanCount, 1);
+    assert.equal(x?.numeric?.infinityCount, 2);
+    // Finite values are 1 and 2 only.
+    assert.equal(x?.numeric?.min, 1);
+    assert.equal(x?.numeric?.max, 2);
+    close(x?.numeric?.mean, 1.5);
+    close(x?.numeric?.std, Math.SQRT1_2); // sample std of {1, 2}
+    assert.deepEqual(x?.numeric?.histogram.counts.reduce((s, v) => s + v, 0), 2);
+    assert.deepEqual(c?.categorical?.categories, [{ value: 'a', count: 4 }, { value: 'b', count: 1 }]);
+    assert.equal(c?.missingCount, 1);
+    assert.deepEqual(b?.boolean, { trueCount: 3, falseCount: 3 });
+    assert.deepEqual(stats.label?.classes, [{ value: 'yes', count: 4 }, { value: 'no', count: 2 }]);
+    // The artifact reads back through its zod schema.
+    assert.deepEqual(DatasetStatisticsSchema.parse(JSON.parse(JSON.stringify(stats))), JSON.parse(JSON.stringify(stats)));
+  });
+
+  it('bins right-closed with open outer bins, on its own edges and on reference edges', async () => {
+    await session.run('CREATE TABLE h AS SELECT unnest([0, 1, 1.5, 2, 3, 4, 10, -5]::DOUBLE[]) AS v');
+    const hTable: DatasetTable = { table: '"h"', columns: [{ name: 'v', type: 'numeric', duckdbType: 'DOUBLE' }], rowCount: 8 };
+    const stats = await computeStatistics(session, hTable, { histogramBins: 3, referenceEdges: { v: [0, 1, 2, 3] } });
+    const numeric = stats.columns[0]?.numeric;
+    // Own edges: -5, 0, 5, 10 → (-∞,0] {-5,0}, (0,5] {1,1.5,2,3,4}, (5,∞) {10}
+    assert.deepEqual(numeric?.histogram, { edges: [-5, 0, 5, 10], counts: [2, 5, 1] });
+    // Reference edges 0..3 → (-∞,1] {-5,0,1}, (1,2] {1.5,2}, (2,∞) {3,4,10}
+    assert.deepEqual(numeric?.histogramOnReferenceBins, { edges: [0, 1, 2, 3], counts: [3, 2, 3] });
+  });
+
+  it('gives small-range integer columns one bin per integer', () => {
+    assert.deepEqual(histogramEdges(1, 3, 20, true), [0.5, 1.5, 2.5, 3.5]);
+    assert.deepEqual(histogramEdges(0, 10, 5, false), [0, 2, 4, 6, 8, 10]);
+    assert.deepEqual(histogramEdges(4, 4, 20, false), [4, 4]);
+  });
+
+  it('rank AUC in SQL equals the pairwise definition, ties included (property)', async () => {
+    const rows = fc.array(fc.tuple(fc.integer({ min: -5, max: 5 }), fc.boolean()), { minLength: 2, maxLength: 60 });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(rows, async (data) => {
+        run += 1;
+        const name = `auc_${run}`;
+        await session.run(`CREATE TABLE ${name} AS SELECT unnest($1::DOUBLE[]) AS x, unnest($2::VARCHAR[]) AS y`, [
+          listValue(data.map(([x]) => x)),
+          listValue(data.map(([, y]) => (y ? 'p' : 'n'))),
+        ]);
+        const result = await measureLabelAssociation(session, `"${name}"`, [{ name: 'x', type: 'numeric', duckdbType: 'DOUBLE' }, { name: 'y', type: 'categorical', duckdbType: 'VARCHAR' }], {
+          task: 'binary',
+          labelColumn: 'y',
+          classes: ['p', 'n'],
+        });
+        await session.run(`DROP TABLE ${name}`);
+        const expected = pairwiseAuc(data.map(([x]) => x), data.map(([, y]) => y));
+        const measured = result.get('x')?.auc;
+        if (expected === undefined) assert.equal(measured, undefined);
+        else close(measured, expected, 1e-9);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('target-encoded AUC flags a category that is pure in one class, and multiclass uses the macro average', async () => {
+    // 'leak' = the class itself; 'noise' = unrelated; 'code' = a class code hidden in a number.
+    await session.run(`CREATE TABLE m AS SELECT i % 3 AS k, ['r', 'g', 'b'][i % 3 + 1] AS y, ['r', 'g', 'b'][i % 3 + 1] || '!' AS leak,
+      ['u', 'v'][i % 2 + 1] AS noise, CAST(i % 3 AS DOUBLE) AS code, CAST(i % 5 AS DOUBLE) AS other FROM range(300) r(i)`);
+    const cols: DatasetColumn[] = [
+      { name: 'y', type: 'categorical', duckdbType: 'VARCHAR' },
+      { name: 'leak', type: 'categorical', duckdbType: 'VARCHAR' },
+      { name: 'noise', type: 'categorical', duckdbType: 'VARCHAR' },
+      { name: 'code', type: 'numeric', duckdbType: 'DOUBLE' },
+      { name: 'other', type: 'numeric', duckdbType: 'DOUBLE' },
+    ];
+    const result = await measureLabelAssociation(session, '"m"', cols, { task: 'multiclass', labelColumn: 'y', classes: ['r', 'g', 'b'] });
+    close(result.get('leak')?.auc, 1);
+    close(result.get('code')?.auc, 1);
+    assert.equal(result.get('code')?.aucMethod, 'binned-target-encoded');
+    assert.ok((result.get('noise')?.auc ?? 1) < 0.6);
+    assert.ok((result.get('other')?.auc ?? 1) < 0.6);
+  });
+});
+
+describe('AUC arithmetic', () => {
+  it('rankAuc: Mann–Whitney from rank sums, by hand', () => {
+    // scores 1, 2, 3, 4 with labels n, p, n, p: positive ranks 2 + 4 = 6, U = 6 − 3 = 3, AUC = 3/4
+    assert.equal(rankAuc([{ label: 'p', rankSum: 6, n: 2 }, { label: 'n', rankSum: 4, n: 2 }], 'p'), 0.75);
+    // A perfect inverse predictor folds to 1.
+    assert.equal(rankAuc([{ label: 'p', rankSum: 3, n: 2 }, { label: 'n', rankSum: 7, n: 2 }], 'p'), 1);
+    assert.equal(rankAuc([{ label: 'p', rankSum: 3, n: 2 }], 'p'), undefined);
+  });
+
+  it('aucFromScoredGroups: ties within and across groups count one half', () => {
+    // Scores: group A 0.2 (1 pos, 3 neg), group B 0.8 (4 pos, 1 neg).
+    // Pairs 5×4 = 20: B⁺ vs A⁻: 4·3 = 12 wins; B⁺ vs B⁻: 4·1·½ = 2; A⁺ vs A⁻: 1·3·½ = 1.5 → 15.5/20
+    assert.equal(aucFromScoredGroups([{ score: 0.2, positives: 1, negatives: 3 }, { score: 0.8, positives: 4, negatives: 1 }]), 0.775);
+    assert.equal(aucFromScoredGroups([{ score: 0.5, positives: 2, negatives: 0 }]), undefined);
+  });
+});
