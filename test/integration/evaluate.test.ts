@@ -83,9 +83,9 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
       preprocess: { exclude: ['noise'], ...overrides.preprocess },
     });
     const env = environment(workflowId);
-    const split = await env.run(splitAndSampleActivity(deps()), { input, dataset: datasets[dataset] });
-    const preprocessor = await env.run(fitPreprocessorActivity(deps()), { input, split });
-    const trained = await env.run(trainActivity(deps()), { input, split, preprocessor });
+    const split: SplitAndSampleResult = await env.run(splitAndSampleActivity(deps()), { input, dataset: datasets[dataset] });
+    const preprocessor: FitPreprocessorResult = await env.run(fitPreprocessorActivity(deps()), { input, split });
+    const trained: TrainResult = await env.run(trainActivity(deps()), { input, split, preprocessor });
     return { input, split, preprocessor, trained, workflowId };
   }
 
