@@ -1,0 +1,29 @@
+// Workflows used only by test/integration/registry-activities.test.ts: they drive the registry
+// activities through a real Temporal server the way trainingPipeline does.
+import { proxyActivities } from '@temporalio/workflow';
+import { NON_RETRYABLE_FAILURE_TYPES, rootFailure } from '../../contracts/errors';
+import type { Activities } from '../../activities';
+import type { RegisterModelArgs } from '../../activities/registry';
+
+const { registerModel, promote, getChampion } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '100 ms', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
+});
+
+export async function registryScenario(outputs: RegisterModelArgs) {
+  const model = outputs.input.model;
+  const championBefore = await getChampion({ model });
+  const registered = await registerModel(outputs);
+  // What a retried attempt sees: the same run registering the same model again.
+  const registeredAgain = await registerModel(outputs);
+  const promoted = await promote({ model, version: registered.version, alias: 'champion', by: 'pipeline', reason: 'blessed by the gate' });
+  const promotedAgain = await promote({ model, version: registered.version, alias: 'champion', by: 'pipeline', reason: 'blessed by the gate' });
+  const champion = await getChampion({ model });
+  let missingVersion: { type: string; message: string } | undefined;
+  try {
+    await promote({ model, version: 999, alias: 'champion', by: 'pipeline', reason: 'typo' });
+  } catch (error) {
+    missingVersion = rootFailure(error);
+  }
+  return { championBefore, registered, registeredAgain, promoted, promotedAgain, champion, missingVersion };
+}
