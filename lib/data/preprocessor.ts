@@ -154,7 +154,7 @@ async function fitNumeric(
   // Pass 2: center and scale of the values the model will see (imputed, then log1p'd).
   const transformed = columns.map(({ column, source }, i) => {
     const imputed = `coalesce(${finiteNumber(column, source)}, CAST(${`$${first + i}`} AS DOUBLE))`;
-    return logged[i] ? `log1p(greatest(${imputed}, 0))` : imputed;
+    return logged[i] ? `ln(1 + greatest(${imputed}, 0))` : imputed;
   });
   const scaling = config.standardize
     ? ((

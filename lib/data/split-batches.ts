@@ -8,7 +8,7 @@ import type { Batch, BatchSource } from './batches';
 import { streamChunks, valueExpression, valueSourceOf, type CellValue, type ValueSource } from './column-values';
 import { openDuckDb, type DuckDbSession } from './duckdb';
 import { encodeColumns, type ColumnValues } from './encode-columns';
-import { preview, quoteIdentifier } from './identifiers';
+import { preview } from './identifiers';
 import { PreprocessorSpec } from './preprocessor-spec';
 
 export interface SplitBatchOptions {
