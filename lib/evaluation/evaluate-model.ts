@@ -79,7 +79,7 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
     const metricOptions = { threshold: config.decisionThreshold, classes };
 
     await step('score-model', { rows });
-    const { outputs, labels } = scorer.score(columns, rows);
+    const { outputs, labels } = await scorer.score(columns, rows, context.signal);
     const nonFiniteOutputs = countNonFinite(outputs);
     const challenger = evaluatePredictions(task, labels, nonFiniteOutputs === 0 ? outputs : finiteOrZero(outputs), metricOptions);
 
@@ -88,7 +88,7 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
     const baselines = evaluateBaselines(labels, stats, { threshold: config.decisionThreshold, classes, seed: args.input.seed });
 
     await step('champion');
-    const champion = args.champion ? await evaluateChampion(store, args.champion, columns, rows, config.decisionThreshold, task) : undefined;
+    const champion = args.champion ? await evaluateChampion(store, args.champion, columns, rows, config.decisionThreshold, task, context.signal) : undefined;
 
     await step('slices');
     const slices = config.slices.map((s) =>
@@ -97,7 +97,7 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
 
     const predict = async (perturbed: RawColumns) => {
       await step('behavioural-predict');
-      return scorer.predictColumns(perturbed, rows);
+      return scorer.predictColumns(perturbed, rows, context.signal);
     };
     const invariance = [];
     for (const [i, test] of config.invariance.entries()) {
@@ -164,6 +164,7 @@ export async function evaluateChampion(
   rows: number,
   threshold: number,
   task: PipelineInput['task']['type'],
+  signal?: AbortSignal,
 ): Promise<ChampionComparison & { evaluation?: TaskEvaluation }> {
   const base = { version: champion.version };
   let scorer: Scorer;
@@ -175,11 +176,12 @@ export async function evaluateChampion(
   }
   try {
     if (scorer.task !== task) return { ...base, error: `the champion is a ${scorer.task} model, this run trains ${task}` };
-    const { outputs, labels } = scorer.score(columns, rows);
+    const { outputs, labels } = await scorer.score(columns, rows, signal);
     if (countNonFinite(outputs) > 0) return { ...base, error: 'the champion produced non-finite outputs on this split' };
     const evaluation = evaluatePredictions(task, labels, outputs, { threshold, classes: scorer.classes });
     return { ...base, metrics: evaluation.metrics, evaluation };
   } catch (error) {
+    if (signal?.aborted) throw error;
     return { ...base, error: messageOf(error) };
   } finally {
     scorer.dispose();

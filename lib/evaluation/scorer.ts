@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import { decodeTarget, encodeColumns, type ColumnValues } from '../data/encode-columns';
 import type { PreprocessorSpec } from '../data/preprocessor-spec';
@@ -22,9 +23,9 @@ export interface Scorer {
   classes?: string[];
   labelColumn: string;
   /** Outputs and labels for raw columns that include the label column. */
-  score(columns: RawColumns, rows: number): { outputs: Float32Array; labels: Float32Array };
+  score(columns: RawColumns, rows: number, signal?: AbortSignal): Promise<{ outputs: Float32Array; labels: Float32Array }>;
   /** Outputs for raw columns (binary P(positive), multiclass rows × k, regression values); the label is ignored. */
-  predictColumns(columns: RawColumns, rows: number): Float32Array;
+  predictColumns(columns: RawColumns, rows: number, signal?: AbortSignal): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -43,8 +44,11 @@ export function scorerFor(spec: PreprocessorSpec, model: TrainedModel): Scorer {
   checkCompatible(spec, model);
   const task = spec.task;
   const width = task === 'multiclass' ? (spec.label.classes?.length ?? 0) : 1;
-  /** One encodeColumns call per chunk: features and (when the label column is given) labels together. */
-  const encodeAndPredict = (columns: RawColumns, rows: number, withLabels: boolean) => {
+  /**
+   * One encodeColumns call per chunk: features and (when the label column is given) labels together.
+   * Between chunks the event loop gets a turn, so heartbeats flow and cancellation is seen.
+   */
+  const encodeAndPredict = async (columns: RawColumns, rows: number, withLabels: boolean, signal: AbortSignal | undefined) => {
     const outputs = new Float32Array(rows * width);
     const labels = withLabels ? new Float32Array(rows) : undefined;
     for (let start = 0; start < rows; start += PREDICT_CHUNK_ROWS) {
@@ -52,6 +56,10 @@ export function scorerFor(spec: PreprocessorSpec, model: TrainedModel): Scorer {
       const { x, y } = encodeColumns(spec, sliceColumns(columns, start, count), count);
       outputs.set(model.predict(x, count), start * width);
       if (labels && y) labels.set(y, start);
+      if (start + count < rows) {
+        await yieldToEventLoop();
+        signal?.throwIfAborted();
+      }
     }
     if (task === 'regression') {
       for (let i = 0; i < outputs.length; i++) outputs[i] = decodeTarget(spec, outputs[i] as number);
@@ -65,12 +73,13 @@ export function scorerFor(spec: PreprocessorSpec, model: TrainedModel): Scorer {
     model,
     classes: spec.label.classes,
     labelColumn: spec.label.column,
-    score(columns, rows) {
+    async score(columns, rows, signal) {
       if (!Object.hasOwn(columns, spec.label.column)) throw new Error(`the test split has no label column "${spec.label.column.slice(0, 80)}"`);
-      return encodeAndPredict(columns, rows, true) as { outputs: Float32Array; labels: Float32Array };
+      const { outputs, labels } = await encodeAndPredict(columns, rows, true, signal);
+      return { outputs, labels: labels as Float32Array };
     },
-    predictColumns(columns, rows) {
-      return encodeAndPredict(withoutLabel(columns, spec.label.column), rows, false).outputs;
+    async predictColumns(columns, rows, signal) {
+      return (await encodeAndPredict(withoutLabel(columns, spec.label.column), rows, false, signal)).outputs;
     },
     dispose: () => model.dispose(),
   };

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { evaluateActivity } from '../../activities/evaluate';
 import { fitPreprocessorActivity } from '../../activities/fit-preprocessor';
@@ -180,6 +180,17 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     const result = await evaluate(good, { championChange: [{ metric: 'roc_auc' }] }, missing);
     assert.equal(result.decision, 'rejected');
     assert.match(result.reasons.join('\n'), /the champion \(version 3\) could not be evaluated on this test split/);
+  });
+
+  it('stops when cancelled', async () => {
+    const env = environment(good.workflowId);
+    env.on('heartbeat', (details: { step?: string }) => {
+      if (details.step === 'score-model') env.cancel();
+    });
+    await assert.rejects(
+      env.run(evaluateActivity(deps()), { input: good.input, split: good.split, preprocessor: good.preprocessor, trained: good.trained }),
+      (error: unknown) => error instanceof CancelledFailure,
+    );
   });
 
   it('names unknown metrics and columns as a non-retryable configuration error', async () => {
