@@ -10,6 +10,10 @@ import { createSeededRandom } from '../../lib/data/seeded-random';
 import { splitRows, type SplitOutcome } from '../../lib/data/split';
 import { createTableFromRows, type TestRow } from '../support/duckdb-rows';
 
+const bump = (counts: number[], index: number) => {
+  counts[index] = (counts[index] ?? 0) + 1;
+};
+
 /** Pearson's chi-square statistic of observed counts against equal expected counts. */
 function chiSquare(observed: number[], expected: number): number {
   return observed.reduce((sum, o) => sum + (o - expected) ** 2 / expected, 0);
@@ -32,7 +36,7 @@ describe('seeded random', () => {
   it('is uniform: 100 000 draws over 50 bins pass chi-square at 0.1%', () => {
     const random = createSeededRandom(7);
     const bins = new Array<number>(50).fill(0);
-    for (let i = 0; i < 100_000; i += 1) bins[Math.floor(random() * 50)] += 1;
+    for (let i = 0; i < 100_000; i += 1) bump(bins, Math.floor(random() * 50));
     assert.ok(chiSquare(bins, 2000) < CHI_SQUARE_999[49], `chi-square ${chiSquare(bins, 2000)}`);
   });
 });
@@ -54,7 +58,7 @@ describe('reservoir sampling (Algorithm L)', () => {
     const random = createSeededRandom(2024);
     const counts = new Array<number>(20).fill(0);
     const items = Array.from({ length: 20 }, (_, i) => i);
-    for (let run = 0; run < 20_000; run += 1) for (const item of reservoirSample(items, 5, random)) counts[item] += 1;
+    for (let run = 0; run < 20_000; run += 1) for (const item of reservoirSample(items, 5, random)) bump(counts, item);
     const statistic = chiSquare(counts, (20_000 * 5) / 20);
     assert.ok(statistic < CHI_SQUARE_999[19], `chi-square ${statistic.toFixed(1)} ≥ ${CHI_SQUARE_999[19]}: counts ${counts.join(' ')}`);
   });
@@ -65,7 +69,7 @@ describe('reservoir sampling (Algorithm L)', () => {
     for (let run = 0; run < 3000; run += 1) {
       const reservoir = new Reservoir<number>(10, random);
       for (let i = 0; i < 10_000; i += 1) reservoir.offer(i);
-      for (const item of reservoir.sample()) bins[Math.floor(item / 1000)] += 1;
+      for (const item of reservoir.sample()) bump(bins, Math.floor(item / 1000));
     }
     const statistic = chiSquare(bins, 3000);
     assert.ok(statistic < CHI_SQUARE_999[9], `chi-square ${statistic.toFixed(1)}: bins ${bins.join(' ')}`);
