@@ -14,6 +14,7 @@ import { readObject } from '../../lib/model/store-io';
 import { stageKey } from '../../lib/run-keys';
 import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';
+import { loadTfjs } from '../../lib/tfjs-backend';
 
 /**
  * The train activity against the real MinIO: checkpoints, model and history land in the bucket, and a
@@ -70,7 +71,7 @@ describe('train activity (real MinIO)', () => {
 
     assert.equal(first.epochsRun, 4);
     assert.equal(first.resumedFromEpoch, 0);
-    assert.equal(first.backend, 'wasm');
+    assert.equal(first.backend, (await loadTfjs()).backend);
     assert.match(first.model.uri, new RegExp(`^s3://trainyard/runs/${model}/${firstWorkflow}/train/model/model-meta\\.json$`));
     const epochBeats = beats.filter((b) => b.checkpoint);
     assert.deepEqual([...new Set(epochBeats.map((b) => b.epoch))], [1, 2, 3, 4]);
@@ -88,10 +89,10 @@ describe('train activity (real MinIO)', () => {
 
     const history = JSON.parse((await readObject(store, store.keyFor(first.history.uri))).toString('utf8'));
     assert.equal(history.epochs.length, 4);
-    assert.equal(history.backend, 'wasm');
+    assert.equal(history.backend, first.backend);
 
     const loaded = await loadTrainedModel(store, first.model);
-    assert.equal(loaded.meta.backend, 'wasm');
+    assert.equal(loaded.meta.backend, first.backend);
     assert.deepEqual(loaded.meta.classes, ['no', 'yes']);
     const p = loaded.predict(new Float32Array([3, 1.5, 1.5, 1.5, -3, -1.5, -1.5, -1.5]), 2);
     assert.ok(p[0]! > 0.9 && p[1]! < 0.1);
