@@ -108,10 +108,11 @@ function checkSchema({ statistics, schema, schemaSource }: AnomalyInput): Anomal
 function compareToColumnSchema(stats: ColumnStatistics, column: ColumnSchema, source: string, strict: Severity): Anomaly[] {
   const found: Anomaly[] = [];
   if (typeFamily(stats.type) !== typeFamily(column.type)) {
+    const numericShare = numericLooking(stats)?.numericShare ?? 0;
     const hint =
-      column.type === 'numeric' && stats.categorical && stats.categorical.numericShare > 0
-        ? ` ${formatShare(stats.categorical.numericShare)} of its values are numbers; fix values like ${nonNumericExamples(stats)}`
-        : ' Fix the column at the source';
+      column.type === 'numeric' && numericShare > 0
+        ? ` ${formatShare(numericShare)} of its values are numbers; fix values like ${nonNumericExamples(stats)}`
+        : ' fix the column at the source';
     found.push(
       anomaly('error', 'type-mismatch', `Column ${q(column.name)} is ${stats.type} (${stats.duckdbType}) but ${source} says ${column.type}:${hint}, or update the schema.`, {
         column: column.name,
@@ -136,9 +137,13 @@ function compareToColumnSchema(stats: ColumnStatistics, column: ColumnSchema, so
   return found;
 }
 
+function numericLooking(stats: ColumnStatistics): { numericShare: number; nonNumericExamples: string[] } | undefined {
+  return stats.categorical ?? stats.text;
+}
+
 function nonNumericExamples(stats: ColumnStatistics): string {
-  const examples = (stats.categorical?.categories ?? []).filter((c) => Number.isNaN(Number(c.value)) || c.value.trim() === '').slice(0, 3);
-  return examples.length > 0 ? examples.map((c) => JSON.stringify(preview(c.value, 30))).join(', ') : 'the non-numeric ones';
+  const examples = numericLooking(stats)?.nonNumericExamples ?? [];
+  return examples.length > 0 ? examples.map((v) => JSON.stringify(preview(v, 30))).join(', ') : 'the non-numeric ones';
 }
 
 function checkColumns(input: AnomalyInput): Anomaly[] {
@@ -173,11 +178,12 @@ function checkColumns(input: AnomalyInput): Anomaly[] {
     if (c.name !== label && c.count > 0 && c.distinctCount <= 1 && statistics.rowCount >= config.minRows) {
       found.push(anomaly('warning', 'constant-column', `Column ${q(c.name)} has a single value in every non-missing row: it carries no information; exclude it (preprocess.exclude) or check the export.`, { column: c.name, observed: c.distinctCount, threshold: 2 }));
     }
-    if (c.categorical && c.categorical.numericShare >= NUMERIC_AS_TEXT_SHARE && c.categorical.numericShare < 1 && !typedBySchema.has(c.name)) {
+    const looking = numericLooking(c);
+    if (looking && looking.numericShare >= NUMERIC_AS_TEXT_SHARE && looking.numericShare < 1 && !typedBySchema.has(c.name)) {
       found.push(
-        anomaly('warning', 'numeric-as-text', `Column ${q(c.name)} was read as text although ${formatShare(c.categorical.numericShare)} of its values are numbers: fix values like ${nonNumericExamples(c)} so it is read as numeric.`, {
+        anomaly('warning', 'numeric-as-text', `Column ${q(c.name)} was read as text although ${formatShare(looking.numericShare)} of its values are numbers: fix values like ${nonNumericExamples(c)} so it is read as numeric.`, {
           column: c.name,
-          observed: c.categorical.numericShare,
+          observed: looking.numericShare,
           threshold: NUMERIC_AS_TEXT_SHARE,
         }),
       );

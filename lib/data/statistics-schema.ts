@@ -31,11 +31,13 @@ const ColumnStatisticsSchema = z.object({
     })
     .optional(),
   categorical: z
-    .object({ categories: z.array(CategoryCount), otherCount: Count, otherShare: z.number(), numericShare: z.number() })
+    .object({ categories: z.array(CategoryCount), otherCount: Count, otherShare: z.number(), numericShare: z.number(), nonNumericExamples: z.array(z.string()) })
     .optional(),
   boolean: z.object({ trueCount: Count, falseCount: Count }).optional(),
   timestamp: z.object({ min: z.string().nullable(), max: z.string().nullable() }).optional(),
-  text: z.object({ minLength: MaybeNumber, maxLength: MaybeNumber, meanLength: MaybeNumber }).optional(),
+  text: z
+    .object({ minLength: MaybeNumber, maxLength: MaybeNumber, meanLength: MaybeNumber, numericShare: z.number(), nonNumericExamples: z.array(z.string()) })
+    .optional(),
   labelAssociation: z
     .object({
       auc: z.number().optional(),

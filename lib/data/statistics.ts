@@ -48,6 +48,8 @@ export interface CategoricalStatistics {
   otherShare: number;
   /** Share of non-missing values that parse as numbers: high means "a numeric column with a few bad values". */
   numericShare: number;
+  /** The most frequent values that do not parse as numbers (at most 3), for messages. */
+  nonNumericExamples: string[];
 }
 
 export interface ColumnStatistics {
@@ -64,7 +66,7 @@ export interface ColumnStatistics {
   categorical?: CategoricalStatistics;
   boolean?: { trueCount: number; falseCount: number };
   timestamp?: { min: string | null; max: string | null };
-  text?: { minLength: number | null; maxLength: number | null; meanLength: number | null };
+  text?: { minLength: number | null; maxLength: number | null; meanLength: number | null; numericShare: number; nonNumericExamples: string[] };
   labelAssociation?: LabelAssociation;
 }
 
@@ -210,16 +212,24 @@ function profileSelects(column: DatasetColumn, i: number): string[] {
       ];
     }
     case 'categorical':
-      return [...base, `histogram(CAST(${q} AS VARCHAR)) AS "c${i}_histogram"`, `count(TRY_CAST(${q} AS DOUBLE)) AS "c${i}_numeric"`];
+      return [...base, `histogram(CAST(${q} AS VARCHAR)) AS "c${i}_histogram"`, ...numericLookingSelects(q, i)];
     case 'boolean':
       return [...base, `count_if(${q}) AS "c${i}_true"`, `count_if(NOT ${q}) AS "c${i}_false"`];
     case 'timestamp':
       return [...base, `CAST(min(${q}) AS VARCHAR) AS "c${i}_min"`, `CAST(max(${q}) AS VARCHAR) AS "c${i}_max"`];
     case 'text': {
       const length = `length(CAST(${q} AS VARCHAR))`;
-      return [...base, `min(${length}) AS "c${i}_minLength"`, `max(${length}) AS "c${i}_maxLength"`, `avg(${length}) AS "c${i}_meanLength"`];
+      return [...base, `min(${length}) AS "c${i}_minLength"`, `max(${length}) AS "c${i}_maxLength"`, `avg(${length}) AS "c${i}_meanLength"`, ...numericLookingSelects(q, i)];
     }
   }
+}
+
+/** How many values parse as numbers, and the commonest that do not: "a number column with a few bad values". */
+function numericLookingSelects(q: string, i: number): string[] {
+  return [
+    `count(TRY_CAST(${q} AS DOUBLE)) AS "c${i}_numeric"`,
+    `approx_top_k(CAST(${q} AS VARCHAR), 3) FILTER (WHERE ${q} IS NOT NULL AND TRY_CAST(${q} AS DOUBLE) IS NULL) AS "c${i}_nonNumeric"`,
+  ];
 }
 
 function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, rowCount: number): ColumnStatistics {
@@ -261,6 +271,7 @@ function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, row
         otherCount,
         otherShare: count > 0 ? otherCount / count : 0,
         numericShare: count > 0 ? (num(get('numeric')) ?? 0) / count : 0,
+        nonNumericExamples: strings(get('nonNumeric')),
       };
       break;
     }
@@ -271,7 +282,13 @@ function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, row
       stats.timestamp = { min: str(get('min')), max: str(get('max')) };
       break;
     case 'text':
-      stats.text = { minLength: num(get('minLength')), maxLength: num(get('maxLength')), meanLength: num(get('meanLength')) };
+      stats.text = {
+        minLength: num(get('minLength')),
+        maxLength: num(get('maxLength')),
+        meanLength: num(get('meanLength')),
+        numericShare: count > 0 ? (num(get('numeric')) ?? 0) / count : 0,
+        nonNumericExamples: strings(get('nonNumeric')),
+      };
       break;
   }
   return stats;
@@ -362,6 +379,10 @@ function num(value: unknown): number | null {
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (typeof value === 'bigint') return Number(value);
   return null;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 function str(value: unknown): string | null {

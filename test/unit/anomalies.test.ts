@@ -43,7 +43,7 @@ function categorical(name: string, categories: Record<string, number>, over: Par
     missingCount: 0,
     missingFraction: 0,
     distinctCount: list.length,
-    categorical: { categories: list, otherCount: 0, otherShare: 0, numericShare: 0 },
+    categorical: { categories: list, otherCount: 0, otherShare: 0, numericShare: 0, nonNumericExamples: [] },
     ...over,
   };
 }
@@ -154,7 +154,7 @@ describe('detectAnomalies', () => {
       const current = dataset([
         numeric('age', {}, { min: 0, max: 99 }),
         categorical('city', { paris: 50, rome: 50 }),
-        categorical('income', { '100': 95, 'n/a': 5 }, { categorical: { categories: [{ value: '100', count: 95 }, { value: 'n/a', count: 5 }], otherCount: 0, otherShare: 0, numericShare: 0.95 } }),
+        categorical('income', { '100': 95, 'n/a': 5 }, { categorical: { categories: [{ value: '100', count: 95 }, { value: 'n/a', count: 5 }], otherCount: 0, otherShare: 0, numericShare: 0.95, nonNumericExamples: ['n/a'] } }),
         numeric('extra'),
         label,
       ]);

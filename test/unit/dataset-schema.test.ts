@@ -50,8 +50,8 @@ describe('DatasetSchema (zod)', () => {
       duplicateRowShare: 0,
       columns: [
         { name: 'x', type: 'numeric', duckdbType: 'DOUBLE', count: 9, missingCount: 1, missingFraction: 0.1, distinctCount: 9, numeric: { min: -1, max: 4, mean: 1, std: 1, quantiles: [], nanCount: 0, infinityCount: 0, histogram: { edges: [-1, 4], counts: [9] } } },
-        { name: 'c', type: 'categorical', duckdbType: 'VARCHAR', count: 10, missingCount: 0, missingFraction: 0, distinctCount: 2, categorical: { categories: [{ value: 'b', count: 6 }, { value: 'a', count: 4 }], otherCount: 0, otherShare: 0, numericShare: 0 } },
-        { name: 'open', type: 'categorical', duckdbType: 'VARCHAR', count: 10, missingCount: 0, missingFraction: 0, distinctCount: 2000, categorical: { categories: [{ value: 'z', count: 1 }], otherCount: 9, otherShare: 0.9, numericShare: 0 } },
+        { name: 'c', type: 'categorical', duckdbType: 'VARCHAR', count: 10, missingCount: 0, missingFraction: 0, distinctCount: 2, categorical: { categories: [{ value: 'b', count: 6 }, { value: 'a', count: 4 }], otherCount: 0, otherShare: 0, numericShare: 0, nonNumericExamples: [] } },
+        { name: 'open', type: 'categorical', duckdbType: 'VARCHAR', count: 10, missingCount: 0, missingFraction: 0, distinctCount: 2000, categorical: { categories: [{ value: 'z', count: 1 }], otherCount: 9, otherShare: 0.9, numericShare: 0, nonNumericExamples: [] } },
         { name: 'y', type: 'boolean', duckdbType: 'BOOLEAN', count: 10, missingCount: 0, missingFraction: 0, distinctCount: 2, boolean: { trueCount: 4, falseCount: 6 } },
       ],
       label: { column: 'y', classes: [{ value: 'false', count: 6 }, { value: 'true', count: 4 }], missingCount: 0 },

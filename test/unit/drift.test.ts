@@ -102,7 +102,7 @@ function categoricalColumn(name: string, categories: Record<string, number>, oth
     missingCount: 0,
     missingFraction: 0,
     distinctCount: list.length,
-    categorical: { categories: list, otherCount, otherShare: otherCount / count, numericShare: 0 },
+    categorical: { categories: list, otherCount, otherShare: otherCount / count, numericShare: 0, nonNumericExamples: [] },
   };
 }
 
