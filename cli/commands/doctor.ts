@@ -72,8 +72,9 @@ async function checkStore(config: Config): Promise<Check> {
   const name = 'artifact store';
   const store = createArtifactStore(config.store);
   try {
-    await store.exists('doctor/probe');
-    return { name, ok: true, detail: `${store.kind} reachable (${store.uriFor('')})` };
+    const probe = 'doctor/probe';
+    await store.exists(probe);
+    return { name, ok: true, detail: `${store.kind} reachable (${store.uriFor(probe).replace(/doctor\/probe$/, '')})` };
   } catch (error) {
     return {
       name,
