@@ -80,38 +80,30 @@ export interface TaskEvaluation {
 
 /**
  * ROC-AUC as the Mann-Whitney U statistic: the probability that a random positive scores above a
- * random negative, ties counting one half (average ranks). Exact, O(n log n). NaN with one class only.
+ * random negative, ties counting one half. Exact, O(n log n). NaN with one class only.
  */
 export function rocAuc(labels: Numbers, scores: Numbers): number {
-  const n = checkSameLength(labels, scores);
-  const ranks = averageRanks(scores);
-  let positives = 0;
-  let positiveRankSum = 0;
-  for (let i = 0; i < n; i++) {
-    if (isPositive(labels[i])) {
-      positives++;
-      positiveRankSum += ranks[i] as number;
-    }
-  }
-  const negatives = n - positives;
-  if (positives === 0 || negatives === 0) return Number.NaN;
-  return (positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+  checkSameLength(labels, scores);
+  return aucOfSteps(thresholdSteps(labels, scores));
 }
 
-/** 1-based ranks of `values` ascending, tied values sharing the mean of their ranks. */
-export function averageRanks(values: Numbers): Float64Array {
-  const order = sortedIndices(values, 'ascending');
-  const ranks = new Float64Array(values.length);
-  let start = 0;
-  while (start < order.length) {
-    let end = start + 1;
-    const value = values[order[start] as number];
-    while (end < order.length && values[order[end] as number] === value) end++;
-    const meanRank = (start + 1 + end) / 2;
-    for (let k = start; k < end; k++) ranks[order[k] as number] = meanRank;
-    start = end;
+/**
+ * Σ over distinct scores (high to low) of negatives_here × (positives above + positives_here / 2) —
+ * each negative is beaten by every positive above it and ties those beside it — over positives × negatives.
+ */
+function aucOfSteps({ steps, positives, negatives }: ThresholdSteps): number {
+  if (positives === 0 || negatives === 0) return Number.NaN;
+  let pairs = 0;
+  let tpAbove = 0;
+  let fpAbove = 0;
+  for (const step of steps) {
+    const tpHere = step.truePositives - tpAbove;
+    const fpHere = step.falsePositives - fpAbove;
+    pairs += fpHere * (tpAbove + tpHere / 2);
+    tpAbove = step.truePositives;
+    fpAbove = step.falsePositives;
   }
-  return ranks;
+  return pairs / (positives * negatives);
 }
 
 /** Cumulative true/false positives at each distinct score, from the highest score down. */
@@ -121,22 +113,49 @@ interface ThresholdStep {
   falsePositives: number;
 }
 
-function thresholdSteps(labels: Numbers, scores: Numbers): { steps: ThresholdStep[]; positives: number; negatives: number } {
-  const order = sortedIndices(scores, 'descending');
+interface ThresholdSteps {
+  steps: ThresholdStep[];
+  positives: number;
+  negatives: number;
+}
+
+/**
+ * The one sort behind every ranking metric. Positive and negative scores go into two Float64Arrays
+ * sorted natively (no comparator: ~10× faster than sorting indices), then merge from the top.
+ */
+function thresholdSteps(labels: Numbers, scores: Numbers): ThresholdSteps {
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) if (isPositive(labels[i])) positives++;
+  const positive = new Float64Array(positives);
+  const negative = new Float64Array(labels.length - positives);
+  let p = 0;
+  let q = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const score = scores[i] as number;
+    if (Number.isNaN(score)) throw new RangeError(`score ${i} is NaN: ranking metrics need numbers`);
+    if (isPositive(labels[i])) positive[p++] = score;
+    else negative[q++] = score;
+  }
+  positive.sort();
+  negative.sort();
   const steps: ThresholdStep[] = [];
+  let i = positive.length - 1;
+  let j = negative.length - 1;
   let tp = 0;
   let fp = 0;
-  let k = 0;
-  while (k < order.length) {
-    const threshold = scores[order[k] as number] as number;
-    while (k < order.length && scores[order[k] as number] === threshold) {
-      if (isPositive(labels[order[k] as number])) tp++;
-      else fp++;
-      k++;
+  while (i >= 0 || j >= 0) {
+    const threshold = Math.max(i >= 0 ? (positive[i] as number) : Number.NEGATIVE_INFINITY, j >= 0 ? (negative[j] as number) : Number.NEGATIVE_INFINITY);
+    while (i >= 0 && positive[i] === threshold) {
+      tp++;
+      i--;
+    }
+    while (j >= 0 && negative[j] === threshold) {
+      fp++;
+      j--;
     }
     steps.push({ threshold, truePositives: tp, falsePositives: fp });
   }
-  return { steps, positives: tp, negatives: fp };
+  return { steps, positives, negatives: negative.length };
 }
 
 /**
@@ -145,7 +164,10 @@ function thresholdSteps(labels: Numbers, scores: Numbers): { steps: ThresholdSte
  */
 export function averagePrecision(labels: Numbers, scores: Numbers): number {
   checkSameLength(labels, scores);
-  const { steps, positives } = thresholdSteps(labels, scores);
+  return averagePrecisionOfSteps(thresholdSteps(labels, scores));
+}
+
+function averagePrecisionOfSteps({ steps, positives }: ThresholdSteps): number {
   if (positives === 0) return Number.NaN;
   let ap = 0;
   let previousRecall = 0;
@@ -160,7 +182,10 @@ export function averagePrecision(labels: Numbers, scores: Numbers): number {
 
 export function rocCurve(labels: Numbers, scores: Numbers, maxPoints = MAX_CURVE_POINTS): RocPoint[] {
   checkSameLength(labels, scores);
-  const { steps, positives, negatives } = thresholdSteps(labels, scores);
+  return rocCurveOfSteps(thresholdSteps(labels, scores), maxPoints);
+}
+
+function rocCurveOfSteps({ steps, positives, negatives }: ThresholdSteps, maxPoints: number): RocPoint[] {
   if (positives === 0 || negatives === 0) return [];
   const points: RocPoint[] = [{ fpr: 0, tpr: 0, threshold: Number.POSITIVE_INFINITY }];
   for (const s of steps) points.push({ fpr: s.falsePositives / negatives, tpr: s.truePositives / positives, threshold: s.threshold });
@@ -169,7 +194,10 @@ export function rocCurve(labels: Numbers, scores: Numbers, maxPoints = MAX_CURVE
 
 export function precisionRecallCurve(labels: Numbers, scores: Numbers, maxPoints = MAX_CURVE_POINTS): PrPoint[] {
   checkSameLength(labels, scores);
-  const { steps, positives } = thresholdSteps(labels, scores);
+  return precisionRecallCurveOfSteps(thresholdSteps(labels, scores), maxPoints);
+}
+
+function precisionRecallCurveOfSteps({ steps, positives }: ThresholdSteps, maxPoints: number): PrPoint[] {
   if (positives === 0) return [];
   const points: PrPoint[] = [{ recall: 0, precision: 1, threshold: Number.POSITIVE_INFINITY }];
   for (const s of steps) {
@@ -203,9 +231,13 @@ export function calibrationCurve(labels: Numbers, probabilities: Numbers, bins =
 /** Expected calibration error: Σ (n_b / n)·|mean predicted_b − observed rate_b| over equal-width bins. */
 export function expectedCalibrationError(labels: Numbers, probabilities: Numbers, bins = CALIBRATION_BINS): number {
   const n = checkSameLength(labels, probabilities);
+  return eceOfBins(calibrationCurve(labels, probabilities, bins), n);
+}
+
+function eceOfBins(bins: CalibrationBin[], n: number): number {
   if (n === 0) return Number.NaN;
   let ece = 0;
-  for (const bin of calibrationCurve(labels, probabilities, bins)) ece += (bin.count / n) * Math.abs(bin.meanPredicted - bin.observedRate);
+  for (const bin of bins) ece += (bin.count / n) * Math.abs(bin.meanPredicted - bin.observedRate);
   return ece;
 }
 
@@ -254,26 +286,24 @@ export function evaluateBinary(labels: Numbers, probabilities: Numbers, options:
   const { tp, fp, tn, fn } = binaryCounts(labels, probabilities, options.threshold);
   const precision = safeRatio(tp, tp + fp);
   const recall = safeRatio(tp, tp + fn);
+  const steps = thresholdSteps(labels, probabilities);
+  const calibration = calibrationCurve(labels, probabilities);
   return {
     task: 'binary',
     rows: n,
     metrics: {
-      roc_auc: rocAuc(labels, probabilities),
-      pr_auc: averagePrecision(labels, probabilities),
+      roc_auc: aucOfSteps(steps),
+      pr_auc: averagePrecisionOfSteps(steps),
       log_loss: binaryLogLoss(labels, probabilities),
       accuracy: n === 0 ? Number.NaN : (tp + tn) / n,
       precision,
       recall,
       f1: f1Of(precision, recall),
       brier: brierScore(labels, probabilities),
-      ece: expectedCalibrationError(labels, probabilities),
+      ece: eceOfBins(calibration, n),
     },
     confusion: { labels: options.classes ?? ['0', '1'], counts: [[tn, fp], [fn, tp]] },
-    curves: {
-      roc: rocCurve(labels, probabilities),
-      pr: precisionRecallCurve(labels, probabilities),
-      calibration: calibrationCurve(labels, probabilities),
-    },
+    curves: { roc: rocCurveOfSteps(steps, MAX_CURVE_POINTS), pr: precisionRecallCurveOfSteps(steps, MAX_CURVE_POINTS), calibration },
   };
 }
 
@@ -442,13 +472,6 @@ function classIndex(value: number | undefined, classCount: number): number {
 function checkSameLength(a: Numbers, b: Numbers): number {
   if (a.length !== b.length) throw new RangeError(`labels (${a.length}) and predictions (${b.length}) differ in length`);
   return a.length;
-}
-
-function sortedIndices(values: Numbers, direction: 'ascending' | 'descending'): Uint32Array {
-  const order = new Uint32Array(values.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  const sign = direction === 'ascending' ? 1 : -1;
-  return order.sort((a, b) => sign * ((values[a] as number) - (values[b] as number)));
 }
 
 /** Keeps the first and last point and evenly spaced ones between, so a chart needs few points. */

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   averagePrecision,
-  averageRanks,
   calibrationCurve,
   evaluateBinary,
   evaluateMulticlass,
@@ -39,8 +38,12 @@ describe('binary metrics (hand-computed)', () => {
     assert.ok(Number.isNaN(rocAuc([0, 0], [0.2, 0.3])));
   });
 
-  it('average ranks share tied positions', () => {
-    assert.deepEqual([...averageRanks([10, 20, 10, 30, 20])], [1.5, 3.5, 1.5, 5, 3.5]);
+  it('ranking metrics refuse NaN scores instead of ranking them anywhere', () => {
+    assert.throws(() => rocAuc([1, 0], [Number.NaN, 0.5]), /score 0 is NaN/);
+  });
+
+  it('infinite scores rank at the ends', () => {
+    assert.equal(rocAuc([1, 0, 1, 0], [Infinity, -Infinity, 0.5, 0.2]), 1);
   });
 
   it('average precision sums ΔR·P over thresholds: 1/3·1 + 1/3·2/3 + 1/3·3/4 = 29/36', () => {
