@@ -28,9 +28,9 @@ export function valueSourceOf(duckdbType: string): ValueSource {
   }
 }
 
-/** The SQL expression that reads `column` as its value source (the name is quoted here). */
-export function valueExpression(column: string, source: ValueSource): string {
-  const q = quoteIdentifier(column);
+/** The SQL expression that reads `column` (of the table aliased `qualifier`, if given) as its value source; the name is quoted here. */
+export function valueExpression(column: string, source: ValueSource, qualifier?: string): string {
+  const q = qualifier === undefined ? quoteIdentifier(column) : `${qualifier}.${quoteIdentifier(column)}`;
   switch (source) {
     case 'number':
       return `CAST(${q} AS DOUBLE)`;

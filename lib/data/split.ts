@@ -39,9 +39,9 @@ export interface SplitRequest {
 }
 
 export interface SplitTable {
-  /** Quoted name of the table holding every kept row, the data columns plus the internal ones below. */
+  /** Quoted name of the relation (a view) holding every kept row: the data columns plus the internal ones below. */
   table: string;
-  /** Quoted internal column names: the split name, the row hash and a tie-breaking hash of the whole row. */
+  /** Quoted internal column names: the split name, the row hash and a tie-breaking hash of the whole row (the row hash itself when the key is every column). */
   splitColumn: string;
   rowHashColumn: string;
   tieHashColumn: string;
@@ -77,14 +77,21 @@ export async function splitRows(session: DuckDbSession, request: SplitRequest): 
 
   const splitName = quoteIdentifier(freshColumnName('__trainyard_split', names));
   const rowHash = quoteIdentifier(freshColumnName('__trainyard_row_hash', names));
-  const tieHash = quoteIdentifier(freshColumnName('__trainyard_tie_hash', names));
-  const table = quoteIdentifier(request.outputTable ?? 'split_rows');
-  const rowsTable = quoteIdentifier(`${request.outputTable ?? 'split_rows'}_distinct`);
+  const baseName = request.outputTable ?? 'split_rows';
+  const view = quoteIdentifier(baseName);
+  const rowsTable = quoteIdentifier(`${baseName}_distinct`);
+  const parametersTable = quoteIdentifier(`${baseName}_parameters`);
   const allColumns = names.map(quoteIdentifier).join(', ');
   const label = quoteIdentifier(request.labelColumn);
   const time = timeColumn !== undefined ? valueExpression(timeColumn, timeSource as ValueSource) : undefined;
   const keep = [`${label} IS NOT NULL`, ...(time ? [`${time} IS NOT NULL`] : [])].join(' AND ');
   const seed: SqlValue = request.seed;
+  // With the key = every column, the key hash already tells rows apart; otherwise a hash of the whole
+  // row breaks ties between rows that share a key, so ranks (stratified) stay deterministic.
+  const keyIsWholeRow = new Set(keyColumns).size === names.length;
+  const tieHash = keyIsWholeRow ? rowHash : quoteIdentifier(freshColumnName('__trainyard_tie_hash', names));
+  const orderKey = (alias: string) =>
+    keyIsWholeRow ? `${alias}.${rowHash}` : `((CAST(${alias}.${rowHash} AS UHUGEINT) << 64) + CAST(${alias}.${tieHash} AS UHUGEINT))`;
 
   const counts = (
     await session.all<{ input: number; missing_label: number; missing_time: number }>(
@@ -94,64 +101,73 @@ export async function splitRows(session: DuckDbSession, request: SplitRequest): 
     )
   )[0] ?? { input: 0, missing_label: 0, missing_time: 0 };
 
-  const keyHash = `hash(CAST($1 AS BIGINT), ${keyColumns.map(quoteIdentifier).join(', ')})`;
-  const wholeRowHash = `hash(CAST($1 AS BIGINT), ${allColumns})`;
+  // The one wide pass: deduplicate and hash. Everything after reads a few narrow columns of it.
+  await dropSplitRelations(session, baseName);
   await session.run(
-    `CREATE OR REPLACE TEMP TABLE ${rowsTable} AS
-     SELECT *, ${keyHash} AS ${rowHash}, ${wholeRowHash} AS ${tieHash}
+    `CREATE TEMP TABLE ${rowsTable} AS
+     SELECT *, hash(CAST($1 AS BIGINT), ${keyColumns.map(quoteIdentifier).join(', ')}) AS ${rowHash}
+            ${keyIsWholeRow ? '' : `, hash(CAST($1 AS BIGINT), ${allColumns}) AS ${tieHash}`}
      FROM (SELECT DISTINCT ${allColumns} FROM ${request.table} WHERE ${keep})`,
     [seed],
   );
 
+  // The assignment rule's parameters go to a small table, so the split can be a view (views hold no
+  // bound parameters) that computes each row's split on the fly instead of copying every row again.
   const bounds = cumulativeBounds(request.fractions);
-  let assignment: { sql: string; params: SqlValue[] };
+  let assignment: string;
+  let join: string;
   let timeOutcome: SplitOutcome['time'];
   switch (request.strategy) {
     case 'random': {
-      const u = `(${rowHash} / 18446744073709551616.0)`;
-      assignment = {
-        sql: `CASE WHEN ${u} < $1 THEN 'train' WHEN ${u} < $2 THEN 'validation' ELSE 'test' END`,
-        params: [bounds.train, bounds.validation],
-      };
+      await session.run(`CREATE TEMP TABLE ${parametersTable} AS SELECT CAST($1 AS DOUBLE) AS train_end, CAST($2 AS DOUBLE) AS validation_end`, [bounds.train, bounds.validation]);
+      const u = `(r.${rowHash} / 18446744073709551616.0)`;
+      assignment = `CASE WHEN ${u} < p.train_end THEN 'train' WHEN ${u} < p.validation_end THEN 'validation' ELSE 'test' END`;
+      join = `CROSS JOIN ${parametersTable} AS p`;
       break;
     }
     case 'stratified': {
+      // Ranking by hash within a stratum and cutting at round(n × bound) is the same as comparing each
+      // row's hash with the hash at that rank: computed here from three narrow columns.
       const stratum = quoteIdentifier(stratifyBy as string);
-      const rank = `row_number() OVER (PARTITION BY ${stratum} ORDER BY ${rowHash}, ${tieHash})`;
-      const size = `count(*) OVER (PARTITION BY ${stratum})`;
-      assignment = {
-        sql: `CASE WHEN ${rank} <= round(${size} * $1) THEN 'train' WHEN ${rank} <= round(${size} * $2) THEN 'validation' ELSE 'test' END`,
-        params: [bounds.train, bounds.validation],
-      };
+      await session.run(
+        `CREATE TEMP TABLE ${parametersTable} AS
+         SELECT stratum, max(k) FILTER (WHERE rank <= round(n * $1)) AS train_end, max(k) FILTER (WHERE rank <= round(n * $2)) AS validation_end
+         FROM (SELECT r.${stratum} AS stratum, ${orderKey('r')} AS k,
+                      row_number() OVER (PARTITION BY r.${stratum} ORDER BY ${orderKey('r')}) AS rank,
+                      count(*) OVER (PARTITION BY r.${stratum}) AS n
+               FROM ${rowsTable} AS r)
+         GROUP BY stratum`,
+        [bounds.train, bounds.validation],
+      );
+      assignment = `CASE WHEN ${orderKey('r')} <= p.train_end THEN 'train' WHEN ${orderKey('r')} <= p.validation_end THEN 'validation' ELSE 'test' END`;
+      join = `JOIN ${parametersTable} AS p ON r.${stratum} IS NOT DISTINCT FROM p.stratum`;
       break;
     }
     case 'time': {
       timeOutcome = await timeBoundaries(session, rowsTable, request, time as string, timeColumn as string, timeSource as ValueSource);
       const cast = timeSource === 'string' ? 'VARCHAR' : 'DOUBLE';
-      assignment = {
-        sql: `CASE WHEN $1 IS NULL OR ${time} < CAST($1 AS ${cast}) THEN 'train'
-                   WHEN $2 IS NULL OR ${time} < CAST($2 AS ${cast}) THEN 'validation' ELSE 'test' END`,
-        params: [timeOutcome.validationStart, timeOutcome.testStart],
-      };
+      await session.run(`CREATE TEMP TABLE ${parametersTable} AS SELECT CAST($1 AS ${cast}) AS validation_start, CAST($2 AS ${cast}) AS test_start`, [
+        timeOutcome.validationStart,
+        timeOutcome.testStart,
+      ]);
+      const t = valueExpression(timeColumn as string, timeSource as ValueSource, 'r');
+      assignment = `CASE WHEN p.validation_start IS NULL OR ${t} < p.validation_start THEN 'train'
+                         WHEN p.test_start IS NULL OR ${t} < p.test_start THEN 'validation' ELSE 'test' END`;
+      join = `CROSS JOIN ${parametersTable} AS p`;
       break;
     }
   }
+  await session.run(`CREATE TEMP VIEW ${view} AS SELECT r.*, ${assignment} AS ${splitName} FROM ${rowsTable} AS r ${join}`);
 
-  await session.run(
-    `CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, ${assignment.sql} AS ${splitName} FROM ${rowsTable}`,
-    assignment.params,
-  );
-  await session.run(`DROP TABLE ${rowsTable}`);
-
-  const perSplit = await session.all<{ split: string; n: number }>(`SELECT ${splitName} AS split, count(*) AS n FROM ${table} GROUP BY 1`);
+  const perSplit = await session.all<{ split: string; n: number }>(`SELECT ${splitName} AS split, count(*) AS n FROM ${view} GROUP BY 1`);
   const rows = Object.fromEntries(SPLIT_NAMES.map((s) => [s, perSplit.find((r) => r.split === s)?.n ?? 0])) as Record<SplitName, number>;
   const kept = rows.train + rows.validation + rows.test;
   return {
-    table,
+    table: view,
     splitColumn: splitName,
     rowHashColumn: rowHash,
     tieHashColumn: tieHash,
-    orderBy: `${rowHash}, ${tieHash}`,
+    orderBy: keyIsWholeRow ? rowHash : `${rowHash}, ${tieHash}`,
     strategy: request.strategy,
     inputRows: counts.input,
     missingLabelRows: counts.missing_label,
@@ -162,6 +178,13 @@ export async function splitRows(session: DuckDbSession, request: SplitRequest): 
     ...(stratifyBy !== undefined ? { stratifyBy } : {}),
     ...(timeOutcome ? { time: timeOutcome } : {}),
   };
+}
+
+/** Drops an earlier split of this name (view first: it depends on the tables). */
+async function dropSplitRelations(session: DuckDbSession, baseName: string): Promise<void> {
+  await session.run(`DROP VIEW IF EXISTS ${quoteIdentifier(baseName)}`);
+  await session.run(`DROP TABLE IF EXISTS ${quoteIdentifier(`${baseName}_parameters`)}`);
+  await session.run(`DROP TABLE IF EXISTS ${quoteIdentifier(`${baseName}_distinct`)}`);
 }
 
 /**
