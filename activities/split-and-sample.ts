@@ -103,45 +103,48 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         const rows = { train: sampled.rowsAfter, validation: split.rows.validation, test: split.rows.test };
         requireRows(rows, input.split.fractions, split);
 
-        step = 'writing the splits';
-        const data = columns.map((c) => quoteIdentifier(c.name)).join(', ');
-        const relations: Record<SplitName, { relation: string; orderBy: string }> = {
-          train: { relation: sampled.table, orderBy: sampled.orderBy },
-          validation: { relation: `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'validation')`, orderBy: split.orderBy },
-          test: { relation: `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'test')`, orderBy: split.orderBy },
-        };
-        const splits = {} as Record<SplitName, ArtifactRef>;
-        for (const name of SPLIT_NAMES) {
-          ctx.cancellationSignal.throwIfAborted();
-          const file = path.join(outputDirectory, `${name}.parquet`);
-          const { relation, orderBy } = relations[name];
-          await session.run(`COPY (SELECT ${data} FROM ${relation} ORDER BY ${orderBy}) TO ${quoteStringLiteral(file)} (FORMAT PARQUET)`);
-          step = `uploading the ${name} split`;
-          const put = await store.putFile(keyOf(`${name}.parquet`), file, { contentType: 'application/vnd.apache.parquet' });
-          splits[name] = { kind: 'split', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { split: name, rows: rows[name] } };
-        }
-
+        const validationRelation = `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'validation')`;
+        const testRelation = `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'test')`;
         step = 'counting classes';
         const classification = input.task.type !== 'regression';
         const labelExpression = valueExpression(labelColumn, columns.find((c) => c.name === labelColumn)?.source ?? 'string');
         const classCountsBySplit = classification
           ? {
               train: await classCounts(session, sampled.table, labelExpression),
-              validation: await classCounts(session, relations.validation.relation, labelExpression),
-              test: await classCounts(session, relations.test.relation, labelExpression),
+              validation: await classCounts(session, validationRelation, labelExpression),
+              test: await classCounts(session, testRelation, labelExpression),
               trainBeforeSampling: sampled.classCountsBefore ?? {},
             }
           : undefined;
         const classes = classCountsBySplit
           ? [...new Set(Object.values(classCountsBySplit).flatMap((counts) => Object.keys(counts)))].sort(compareCodeUnits)
           : undefined;
-        if (classes && classes.length < 2) {
+        if (classes && (classes.length < 2 || (input.task.type === 'binary' && classes.length > 2))) {
+          const needs = input.task.type === 'binary' ? 'binary needs exactly two (use task.type "multiclass", or derive a two-valued label)' : 'multiclass needs at least two';
           throw ApplicationFailure.create({
             type: FailureType.DataValidationFailed,
             nonRetryable: true,
-            message: `The label "${labelColumn}" has ${classes.length} class${classes.length === 1 ? '' : 'es'} (${classes.join(', ')}) after removing duplicates and missing labels; ${input.task.type} needs at least two.`,
-            details: [{ labelColumn, classes }],
+            message: `The label "${labelColumn}" has ${classes.length} class${classes.length === 1 ? '' : 'es'} (${classes.slice(0, 10).join(', ')}${classes.length > 10 ? ', …' : ''}) after removing duplicates and missing labels; ${needs}.`,
+            details: [{ labelColumn, classes: classes.slice(0, 100), classCount: classes.length }],
           });
+        }
+
+        const data = columns.map((c) => quoteIdentifier(c.name)).join(', ');
+        const relations: Record<SplitName, { relation: string; orderBy: string }> = {
+          train: { relation: sampled.table, orderBy: sampled.orderBy },
+          validation: { relation: validationRelation, orderBy: split.orderBy },
+          test: { relation: testRelation, orderBy: split.orderBy },
+        };
+        const splits = {} as Record<SplitName, ArtifactRef>;
+        for (const name of SPLIT_NAMES) {
+          ctx.cancellationSignal.throwIfAborted();
+          step = `writing the ${name} split`;
+          const file = path.join(outputDirectory, `${name}.parquet`);
+          const { relation, orderBy } = relations[name];
+          await session.run(`COPY (SELECT ${data} FROM ${relation} ORDER BY ${orderBy}) TO ${quoteStringLiteral(file)} (FORMAT PARQUET)`);
+          step = `uploading the ${name} split`;
+          const put = await store.putFile(keyOf(`${name}.parquet`), file, { contentType: 'application/vnd.apache.parquet' });
+          splits[name] = { kind: 'split', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { split: name, rows: rows[name] } };
         }
 
         const version = (await session.all<{ v: string }>('SELECT version() AS v'))[0]?.v ?? 'unknown';

@@ -296,6 +296,11 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
       assert.match(error.message, /1 class/);
       return true;
     });
+    await assert.rejects(split({ task: { type: 'binary', label: 'Species' } }, dataset), (error: Error & { type?: string }) => {
+      assert.equal(error.type, 'DataValidationFailed');
+      assert.match(error.message, /3 classes \(Adelie, Chinstrap, Gentoo\).*binary needs exactly two/);
+      return true;
+    });
     await assert.rejects(split({ task: { type: 'regression', label: 'Body Mass (g)' }, sampling: { strategy: 'undersample' } }, dataset), (error: Error & { type?: string }) => {
       assert.equal(error.type, 'InvalidPipelineConfig');
       return true;
