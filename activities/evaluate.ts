@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { ArtifactRef } from '../contracts/artifacts';
 import type { EvaluateResult } from '../contracts/stage-results';
-import { evaluateModel, type EvaluateArgs } from '../lib/evaluation/evaluate-model';
+import { evaluateModel, type EvaluateArgs, type EvaluationProgress } from '../lib/evaluation/evaluate-model';
 import { headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
 import { stageKey } from '../lib/run-keys';
 import type { ActivityDeps } from './deps';
@@ -9,6 +9,7 @@ import type { ActivityDeps } from './deps';
 /** The longest a presigned S3 link may live (SigV4): the report link in the memo works for a week. */
 const REPORT_LINK_SECONDS = 7 * 24 * 60 * 60;
 const MAX_REASONS = 20;
+const HEARTBEAT_EVERY_MS = 5_000;
 
 /**
  * The gate: scores the trained model on the test split against the zero-rule, a stratified random
@@ -21,10 +22,21 @@ export function evaluateActivity({ store }: ActivityDeps) {
     const ctx = Context.current();
     const workflowId = ctx.info.workflowExecution?.workflowId;
     if (!workflowId) throw new Error('evaluate must run as part of a workflow: its outputs are keyed by the workflow id');
+    // A beat on every step, and between steps on a timer: reading a large split or loading a model is one long step.
+    let progress: EvaluationProgress = { step: 'starting' };
+    const timer = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
     const { document, html } = await evaluateModel(
-      { store, workflowId, heartbeat: (progress) => ctx.heartbeat(progress), signal: ctx.cancellationSignal },
+      {
+        store,
+        workflowId,
+        heartbeat: (next) => {
+          progress = next;
+          ctx.heartbeat(next);
+        },
+        signal: ctx.cancellationSignal,
+      },
       args,
-    );
+    ).finally(() => clearInterval(timer));
     const key = (file: string) => stageKey(args.input.model, workflowId, 'evaluate', file);
     const reportPut = await store.put(key('report.html'), html, { contentType: 'text/html; charset=utf-8' });
     const metadata = { decision: document.decision, task: document.task, testRows: document.testRows };

@@ -99,7 +99,7 @@ function section(title: string, body: string): string {
 function metricsTable(d: EvaluationDocument): string {
   const champion = d.baselines.champion;
   const names = METRIC_NAMES[d.task];
-  const head = ['metric', 'challenger', 'zero-rule', 'random (stratified)'];
+  const head = ['metric', 'challenger', `zero-rule (${d.task === 'regression' ? 'train mean' : 'train class frequencies'})`, `random (${d.task === 'regression' ? 'normal, train mean and sd' : 'stratified'})`];
   if (champion) head.push(`champion v${champion.version}`, 'change vs champion');
   const rows = names.map((name) => {
     const value = d.challenger.metrics[name];

@@ -29,7 +29,9 @@ import { createArtifactStore } from '../../lib/store/create-store';
  */
 const require = createRequire(import.meta.url);
 // The package's exports map hides data/, so find the folder from its entry point.
-const PENGUINS = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'penguins.json');
+const DATA = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data');
+const PENGUINS = path.join(DATA, 'penguins.json');
+const CARS = path.join(DATA, 'cars.json');
 const BODY_MASS = 'Body Mass (g)';
 const BEAK_DEPTH = 'Beak Depth (mm)';
 
@@ -47,7 +49,8 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
   let store: ArtifactStore;
   const prefix = `test/evaluate-${randomUUID().slice(0, 8)}`;
   const deps = () => ({ store, logger: createLogger({ level: 'warn', format: 'json' }) });
-  const datasets: Record<'real' | 'shuffled', { uri: string; sha256: string; bytes: number }> = {} as never;
+  type DatasetName = 'real' | 'shuffled' | 'cars';
+  const datasets: Record<DatasetName, { uri: string; sha256: string; bytes: number }> = {} as never;
 
   before(async () => {
     const config = loadConfig();
@@ -63,7 +66,8 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
       [sexes[i], sexes[j]] = [sexes[j], sexes[i]];
     }
     const shuffled = rows.map((row, i) => ({ ...row, Sex: sexes[i] }));
-    for (const [name, data] of [['real', rows], ['shuffled', shuffled]] as const) {
+    const cars = JSON.parse(await readFile(CARS, 'utf8')) as Row[];
+    for (const [name, data] of [['real', rows], ['shuffled', shuffled], ['cars', cars]] as const) {
       const put = await store.put(`${prefix}/${name}.json`, JSON.stringify(data), { contentType: 'application/json' });
       datasets[name] = { uri: put.uri, sha256: put.sha256, bytes: put.bytes };
     }
@@ -71,7 +75,7 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
 
   const environment = (workflowId: string) => new MockActivityEnvironment({ workflowExecution: { workflowId, runId: 'run-1' } } as never);
 
-  async function trainOn(dataset: 'real' | 'shuffled', overrides: Partial<PipelineInputDraft> = {}): Promise<Trained> {
+  async function trainOn(dataset: DatasetName, overrides: Partial<PipelineInputDraft> = {}): Promise<Trained> {
     const workflowId = `wf-${randomUUID().slice(0, 8)}`;
     const input = PipelineInput.parse({
       model: 'penguin-sex',
@@ -180,6 +184,36 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     const result = await evaluate(good, { championChange: [{ metric: 'roc_auc' }] }, missing);
     assert.equal(result.decision, 'rejected');
     assert.match(result.reasons.join('\n'), /the champion \(version 3\) could not be evaluated on this test split/);
+  });
+
+  it('regression (cars → miles per gallon): R² against the train mean, values in the target’s own units', async () => {
+    const cars = await trainOn('cars', {
+      model: 'car-mpg',
+      task: { type: 'regression', label: 'Miles_per_Gallon' },
+      preprocess: { exclude: ['Name'], standardizeTarget: true },
+    });
+    const result = await evaluate(cars, {
+      mustBeatZeroRuleBy: 0.3,
+      thresholds: [{ metric: 'mae', op: '<=', value: 5 }],
+      slices: [{ column: 'Origin', metric: 'rmse', floor: 8, minSize: 5 }],
+      directional: [{ column: 'Weight_in_lbs', direction: 'decrease' }],
+    });
+    assert.equal(result.decision, 'blessed', result.reasons.join('\n'));
+    assert.ok(result.metrics.r2! > 0.6 && result.metrics.mae! < 5, JSON.stringify(result.metrics));
+    const document = JSON.parse((await readObject(store, store.keyFor(result.evaluation.uri))).toString('utf8'));
+    assert.ok(Math.abs(document.baselines.zeroRule.metrics.r2) < 0.2, 'the train mean explains almost nothing of the test split');
+    const [actual, predicted] = document.regressionSample[0];
+    assert.ok(actual > 5 && actual < 50 && predicted > 5 && predicted < 50, 'miles per gallon, not standardised units');
+  });
+
+  it('multiclass (penguin species): accuracy against the majority class; a directional test is reported, not judged', async () => {
+    const species = await trainOn('real', { model: 'penguin-species', task: { type: 'multiclass', label: 'Species' } });
+    const result = await evaluate(species, { mustBeatZeroRuleBy: 0.3, directional: [{ column: BODY_MASS, direction: 'increase' }] });
+    assert.equal(result.decision, 'blessed', result.reasons.join('\n'));
+    assert.ok(result.metrics.accuracy! >= 0.95, JSON.stringify(result.metrics));
+    const document = JSON.parse((await readObject(store, store.keyFor(result.evaluation.uri))).toString('utf8'));
+    assert.deepEqual(document.challenger.confusion.labels, ['Adelie', 'Chinstrap', 'Gentoo']);
+    assert.equal(document.rules.find((r: { rule: string }) => r.rule === 'directional').passed, null);
   });
 
   it('stops when cancelled', async () => {
