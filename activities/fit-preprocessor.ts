@@ -30,6 +30,11 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
     const train = manifest.splits.train;
 
     let step = 'downloading the train split';
+    /** Moves to the next step, unless the activity was cancelled meanwhile (a query running at that moment is interrupted instead). */
+    const enter = (next: string) => {
+      ctx.cancellationSignal.throwIfAborted();
+      step = next;
+    };
     const heartbeat = setInterval(() => ctx.heartbeat({ step }), HEARTBEAT_EVERY_MS);
     const directory = await mkdtemp(path.join(os.tmpdir(), 'trainyard-preprocess-'));
     const session = await openDuckDb({ allowedDirectories: [directory] });
@@ -37,7 +42,7 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
     try {
       const file = path.join(directory, 'train.parquet');
       await downloadArtifact(store, train, file, ctx.cancellationSignal);
-      step = 'fitting on the train split';
+      enter('fitting on the train split');
       const columns = (await session.all<{ column_name: string; column_type: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [file])).map((c) => ({
         name: c.column_name,
         duckdbType: c.column_type,
@@ -62,7 +67,7 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
           details: [{ path: 'preprocess.exclude', excluded: spec.excluded }],
         });
       }
-      step = 'writing the preprocessor';
+      enter('writing the preprocessor');
       const put = await store.put(stageKey(input.model, workflowId, STAGE, 'preprocessor.json'), JSON.stringify(spec, null, 2), { contentType: 'application/json' });
       logger.info({ model: input.model, workflowId, featureCount: spec.featureCount, notes: spec.notes.length }, 'fitPreprocessor: preprocessor written');
       return {
@@ -70,6 +75,9 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
         featureCount: spec.featureCount,
         ...(spec.label.classes ? { classes: spec.label.classes } : {}),
       };
+    } catch (error) {
+      // An interrupted query or aborted download after cancellation is the cancellation, not a failure.
+      throw ctx.cancellationSignal.aborted ? (ctx.cancellationSignal.reason ?? error) : error;
     } finally {
       clearInterval(heartbeat);
       detach();

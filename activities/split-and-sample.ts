@@ -55,6 +55,11 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
     }
 
     let step = 'downloading the dataset';
+    /** Moves to the next step, unless the activity was cancelled meanwhile (a query running at that moment is interrupted instead). */
+    const enter = (next: string) => {
+      ctx.cancellationSignal.throwIfAborted();
+      step = next;
+    };
     const heartbeat = setInterval(() => ctx.heartbeat({ step }), HEARTBEAT_EVERY_MS);
     const session = await openDuckDb();
     const detach = interruptOnAbort(session, ctx.cancellationSignal);
@@ -66,7 +71,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         onProgress: (bytes) => ctx.heartbeat({ step, bytes }),
       });
       try {
-        step = 'loading the dataset';
+        enter('loading the dataset');
         const dataset = await loadDataset(session, local, { label: input.task.label });
         const labelColumn = dataset.labelColumn;
         if (labelColumn === undefined) {
@@ -76,7 +81,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         const columns = dataset.columns.map((c) => ({ name: c.name, duckdbType: c.duckdbType, source: valueSourceOf(c.duckdbType) }));
         const strategy = resolveSplitStrategy(input.split.strategy, { taskType: input.task.type, ...(input.split.timeColumn !== undefined ? { timeColumn: input.split.timeColumn } : {}) });
 
-        step = 'deduplicating and splitting';
+        enter('deduplicating and splitting');
         const split = await splitRows(session, {
           table: dataset.table,
           columns,
@@ -91,7 +96,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
           ...optional('testStart', input.split.testStart),
         });
 
-        step = 'sampling the train split';
+        enter('sampling the train split');
         const sampled = await sampleTrainRows(session, {
           split,
           columns,
@@ -105,7 +110,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
 
         const validationRelation = `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'validation')`;
         const testRelation = `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'test')`;
-        step = 'counting classes';
+        enter('counting classes');
         const classification = input.task.type !== 'regression';
         const labelExpression = valueExpression(labelColumn, columns.find((c) => c.name === labelColumn)?.source ?? 'string');
         const classCountsBySplit = classification
@@ -137,12 +142,11 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         };
         const splits = {} as Record<SplitName, ArtifactRef>;
         for (const name of SPLIT_NAMES) {
-          ctx.cancellationSignal.throwIfAborted();
-          step = `writing the ${name} split`;
+          enter(`writing the ${name} split`);
           const file = path.join(outputDirectory, `${name}.parquet`);
           const { relation, orderBy } = relations[name];
           await session.run(`COPY (SELECT ${data} FROM ${relation} ORDER BY ${orderBy}) TO ${quoteStringLiteral(file)} (FORMAT PARQUET)`);
-          step = `uploading the ${name} split`;
+          enter(`uploading the ${name} split`);
           const put = await store.putFile(keyOf(`${name}.parquet`), file, { contentType: 'application/vnd.apache.parquet' });
           splits[name] = { kind: 'split', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { split: name, rows: rows[name] } };
         }
@@ -202,13 +206,16 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
           engine: { duckdb: version },
         });
 
-        step = 'writing the manifest';
+        enter('writing the manifest');
         const written = await store.put(keyOf('manifest.json'), JSON.stringify(manifest, null, 2), { contentType: 'application/json' });
         logger.info({ model: input.model, workflowId, rows, strategy, sampling: sampled.strategy, duplicates: split.duplicateRows }, 'splitAndSample: splits written');
         return resultOf(manifest, { kind: 'split-manifest', uri: written.uri, sha256: written.sha256, bytes: written.bytes });
       } finally {
         await local.cleanup();
       }
+    } catch (error) {
+      // An interrupted query or aborted download after cancellation is the cancellation, not a failure.
+      throw ctx.cancellationSignal.aborted ? (ctx.cancellationSignal.reason ?? error) : error;
     } finally {
       clearInterval(heartbeat);
       detach();

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { fitPreprocessorActivity } from '../../activities/fit-preprocessor';
 import { splitAndSampleActivity } from '../../activities/split-and-sample';
@@ -280,6 +281,21 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
     const fitted = await fit(run.input, run.result, run.workflowId);
     assert.ok(!fitted.spec.features.some((f) => f.column === 'Body Mass (g)'));
     assert.ok(fitted.spec.excluded.some((e) => e.column === 'Body Mass (g)'));
+  });
+
+  it('honours cancellation: cancelled after the download, it stops with CancelledFailure and writes no manifest', async () => {
+    const dataset = await upload('penguins-cancel.json', penguinRows(penguins));
+    const workflowId = `wf-${randomUUID().slice(0, 8)}`;
+    const env = environment(workflowId);
+    const steps: string[] = [];
+    env.on('heartbeat', (details: { step: string }) => {
+      steps.push(details.step);
+      env.cancel();
+    });
+    const input = PipelineInput.parse({ model, dataset: { uri: dataset.uri }, task: { type: 'multiclass', label: 'Species' } });
+    await assert.rejects(env.run(splitAndSample, { input, dataset }), (error) => error instanceof CancelledFailure);
+    assert.deepEqual(steps, ['downloading the dataset']);
+    assert.equal(await store.exists(stageKey(model, workflowId, 'splitAndSample', 'manifest.json')), false);
   });
 
   it('bad input fails non-retryably with a message a person can act on', async () => {
