@@ -1,5 +1,7 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactRef } from '../contracts/artifacts';
+import { FailureType, formatFieldProblems } from '../contracts/errors';
+import { parsePipelineInput } from '../contracts/pipeline-input';
 import type { EvaluateResult } from '../contracts/stage-results';
 import { evaluateModel, type EvaluateArgs, type EvaluationProgress } from '../lib/evaluation/evaluate-model';
 import { headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
@@ -20,6 +22,7 @@ const HEARTBEAT_EVERY_MS = 5_000;
 export function evaluateActivity({ store }: ActivityDeps) {
   return async function evaluate(args: EvaluateArgs): Promise<EvaluateResult> {
     const ctx = Context.current();
+    const input = parseInput(args.input);
     const workflowId = ctx.info.workflowExecution?.workflowId;
     if (!workflowId) throw new Error('evaluate must run as part of a workflow: its outputs are keyed by the workflow id');
     // A beat on every step, and between steps on a timer: reading a large split or loading a model is one long step.
@@ -35,9 +38,9 @@ export function evaluateActivity({ store }: ActivityDeps) {
         },
         signal: ctx.cancellationSignal,
       },
-      args,
+      { ...args, input },
     ).finally(() => clearInterval(timer));
-    const key = (file: string) => stageKey(args.input.model, workflowId, 'evaluate', file);
+    const key = (file: string) => stageKey(input.model, workflowId, 'evaluate', file);
     const reportPut = await store.put(key('report.html'), html, { contentType: 'text/html; charset=utf-8' });
     const metadata = { decision: document.decision, task: document.task, testRows: document.testRows };
     const report: ArtifactRef = { kind: 'report', uri: reportPut.uri, sha256: reportPut.sha256, bytes: reportPut.bytes, metadata };
@@ -47,6 +50,18 @@ export function evaluateActivity({ store }: ActivityDeps) {
     ctx.log.info('model evaluated', { decision: document.decision, reasons: document.reasons.length, testRows: document.testRows, evaluateMs: Math.round(document.evaluateMs) });
     return { evaluation, report, reportUrl, decision: document.decision, reasons: boundedReasons(document.reasons), metrics: headlineMetrics(document.challenger) };
   };
+}
+
+/** The workflow validated the input already; this applies defaults again for callers that send a draft. */
+function parseInput(raw: unknown): EvaluateArgs['input'] {
+  const parsed = parsePipelineInput(raw);
+  if (parsed.ok) return parsed.value;
+  throw ApplicationFailure.create({
+    type: FailureType.InvalidPipelineConfig,
+    nonRetryable: true,
+    message: `The pipeline input is invalid:\n${formatFieldProblems(parsed.problems)}`,
+    details: [parsed.problems],
+  });
 }
 
 /** Reasons travel in the workflow result: a bounded list (the full list is in evaluation.json). */
