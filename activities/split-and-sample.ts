@@ -96,6 +96,9 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
           ...optional('testStart', input.split.testStart),
         });
 
+        // The deduplicated copy is all that is read from here on: free the loaded table's memory.
+        await session.run(`DROP TABLE ${dataset.table}`);
+
         enter('sampling the train split');
         const sampled = await sampleTrainRows(session, {
           split,

@@ -82,11 +82,18 @@ export async function* streamChunks(session: DuckDbSession, sql: string, params:
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) return;
+    const rows = chunk.rowCount;
     const columns: CellValue[][] = [];
     for (let c = 0; c < chunk.columnCount; c += 1) {
-      columns.push(chunk.getColumnVector(c).toArray().map(toCellValue));
+      const vector = chunk.getColumnVector(c);
+      const values = new Array<CellValue>(rows);
+      for (let r = 0; r < rows; r += 1) {
+        const value = vector.getItem(r);
+        values[r] = value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? value : toCellValue(value);
+      }
+      columns.push(values);
     }
-    yield { columns, rows: chunk.rowCount };
+    yield { columns, rows };
   }
 }
 

@@ -105,10 +105,18 @@ function compileFeature(feature: FeatureSpec, offset: number): CompiledFeature {
 }
 
 function compileNumeric(feature: NumericFeature, offset: number): CompiledFeature {
+  const { impute, log1p, center, scale, source } = feature;
   return {
     column: feature.column,
+    // encodeNumber, inlined for the common case of a plain number (this loop runs once per cell).
     write(values, rows, x, stride) {
-      for (let r = 0; r < rows; r += 1) x[r * stride + offset] = encodeNumber(feature, values[r]);
+      for (let r = 0; r < rows; r += 1) {
+        const value = values[r];
+        let v = typeof value === 'number' ? value : numericValue(value, source);
+        if (!Number.isFinite(v)) v = impute;
+        if (log1p) v = Math.log1p(v > 0 ? v : 0);
+        x[r * stride + offset] = (v - center) / scale;
+      }
     },
   };
 }
