@@ -69,13 +69,13 @@ export const VersionRecord = z.object({
 export type VersionRecord = z.infer<typeof VersionRecord>;
 
 /**
- * Where a run proposes to put its version. Written before the version record; the version record is
- * the proof of ownership (see lib/registry/register.ts for why this order is crash-safe).
+ * Where a run's walk for its version starts: its version is the first one from `fromVersion` whose
+ * record carries its runKey. Written once, before the version record (lib/registry/register.ts says why).
  */
 export const RunIndexEntry = z.object({
   format: z.literal('trainyard.registry.run/v1'),
   runKey: z.string().regex(/^[0-9a-f]{64}$/),
-  proposedVersion: VersionNumber,
+  fromVersion: VersionNumber,
 });
 export type RunIndexEntry = z.infer<typeof RunIndexEntry>;
 

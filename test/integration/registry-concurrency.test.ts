@@ -19,7 +19,7 @@ import {
   type VersionDraft,
 } from '../../lib/registry';
 import { modelPrefix } from '../../lib/registry/keys';
-import { claimProposedVersion, proposeVersion } from '../../lib/registry/register';
+import { claimVersion, recordStartingVersion } from '../../lib/registry/register';
 import { getVersion } from '../../lib/registry/versions';
 import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';
@@ -124,12 +124,12 @@ for (const backend of backends) {
       const crashedAfterRecord = Array.from({ length: 3 }, () => fakeDraft(model));
       const healthy = Array.from({ length: 8 }, () => fakeDraft(model));
 
-      // Attempt 1 of the crashed runs: some die after proposing, some after writing their record.
-      await Promise.all(crashedBeforeRecord.map((d) => proposeVersion(store, model, d.runKey)));
+      // Attempt 1 of the crashed runs: some die after recording where they start, some after writing their record.
+      await Promise.all(crashedBeforeRecord.map((d) => recordStartingVersion(store, model, d.runKey)));
       const claimed = await Promise.all(
         crashedAfterRecord.map(async (d) => {
-          for (;;) {
-            const registered = await claimProposedVersion(store, d, await proposeVersion(store, model, d.runKey));
+          for (let version = await recordStartingVersion(store, model, d.runKey); ; version++) {
+            const registered = await claimVersion(store, d, version);
             if (registered) return registered; // …and the worker dies before reporting it
           }
         }),

@@ -27,7 +27,7 @@ import {
 } from '../../lib/registry';
 import { resolveCodeVersion } from '../../lib/registry/code-version';
 import { aliasesKey, versionKey } from '../../lib/registry/keys';
-import { claimProposedVersion, proposeVersion } from '../../lib/registry/register';
+import { claimVersion, recordStartingVersion } from '../../lib/registry/register';
 import { FsArtifactStore } from '../../lib/store/fs-store';
 import { fakeDraft, fakeRunOutputs, uniqueModelName } from '../support/registry-fixtures';
 
@@ -86,40 +86,44 @@ describe('model registry on the filesystem store', () => {
       assert.equal((await findRegisteredVersion(store, model, draft.runKey))?.version, 3);
     });
 
-    it('a crash between the proposal and the version record leaves neither a gap nor a duplicate', async () => {
+    it('a crash between the starting point and the version record leaves neither a gap nor a duplicate', async () => {
       const model = uniqueModelName('crash');
       const crashed = fakeDraft(model, 'wf-crashed');
-      // The crashed attempt got as far as proposing version 1 …
-      const proposal = await proposeVersion(store, model, crashed.runKey);
-      assert.equal(proposal.value.proposedVersion, 1);
+      // The crashed attempt got as far as recording where it starts: version 1 …
+      assert.equal(await recordStartingVersion(store, model, crashed.runKey), 1);
       // … meanwhile another run takes version 1 …
       assert.equal((await registerVersion(store, fakeDraft(model, 'wf-other'))).record.version, 1);
-      // … and the retry moves past it, to 2.
+      // … and the retry walks past it, to 2.
       const retried = await registerVersion(store, crashed);
       assert.deepEqual([retried.record.version, retried.existed], [2, false]);
 
-      // A crash after the record was written: the retry finds it.
+      // A crash after the record was written: the retry finds it, even with other versions after it.
       const late = fakeDraft(model, 'wf-late');
-      const lateProposal = await proposeVersion(store, model, late.runKey);
-      const claimed = await claimProposedVersion(store, late, lateProposal);
-      assert.equal(claimed?.record.version, 3);
+      const start = await recordStartingVersion(store, model, late.runKey);
+      assert.equal(start, 3);
+      assert.equal((await claimVersion(store, late, start))?.record.version, 3);
+      await registerVersion(store, fakeDraft(model, 'wf-after'));
       const lateRetry = await registerVersion(store, late);
       assert.deepEqual([lateRetry.record.version, lateRetry.existed], [3, true]);
-      assert.deepEqual(await listVersionNumbers(store, model), [1, 2, 3]);
+      assert.deepEqual(await listVersionNumbers(store, model), [1, 2, 3, 4]);
+      assert.equal((await findRegisteredVersion(store, model, late.runKey))?.version, 3);
+      assert.equal(await findRegisteredVersion(store, model, fakeDraft(model, 'wf-never').runKey), undefined);
     });
 
-    it('a version number already owned by another run is never claimed twice', async () => {
+    it('a version number owned by another run is never claimed; twin attempts of one run stop at its record', async () => {
       const model = uniqueModelName('stale');
       const a = fakeDraft(model, 'wf-a');
       const b = fakeDraft(model, 'wf-b');
-      const proposalA = await proposeVersion(store, model, a.runKey);
-      const proposalB = await proposeVersion(store, model, b.runKey);
-      assert.equal(proposalA.value.proposedVersion, 1);
-      assert.equal(proposalB.value.proposedVersion, 1);
-      assert.equal((await claimProposedVersion(store, a, proposalA))?.record.version, 1);
-      assert.equal(await claimProposedVersion(store, b, proposalB), undefined, 'b loses version 1 and moves its proposal on');
-      assert.equal((await proposeVersion(store, model, b.runKey)).value.proposedVersion, 2);
-      assert.equal((await registerVersion(store, b)).record.version, 2);
+      assert.equal(await recordStartingVersion(store, model, a.runKey), 1);
+      assert.equal(await recordStartingVersion(store, model, b.runKey), 1);
+      assert.equal((await claimVersion(store, a, 1))?.existed, false);
+      assert.equal(await claimVersion(store, b, 1), undefined, 'b loses version 1 and must try 2');
+      assert.equal((await claimVersion(store, b, 2))?.existed, false);
+      // b's twin attempt walks from the same start: past a's version 1, onto b's own 2, and stops.
+      assert.equal(await claimVersion(store, b, 1), undefined);
+      assert.deepEqual([(await claimVersion(store, b, 2))?.record.version, (await claimVersion(store, b, 2))?.existed], [2, true]);
+      assert.deepEqual([(await registerVersion(store, b)).record.version, (await registerVersion(store, a)).record.version], [2, 1]);
+      assert.deepEqual(await listVersionNumbers(store, model), [1, 2]);
     });
 
     it('rejects a corrupted version record with the key and the bad fields named', async () => {
