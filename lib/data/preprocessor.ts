@@ -204,11 +204,11 @@ async function fitCategorical(session: DuckDbSession, request: FitRequest, colum
   const base = request.relationParams ?? [];
   const key = valueExpression(column, 'string');
   const counts = (
-    await session.all<{ missing: number; distinct: number }>(
-      `SELECT count(*) FILTER (WHERE k IS NULL) AS missing, count(DISTINCT k) AS "distinct" FROM (SELECT ${key} AS k FROM ${request.relation})`,
+    await session.all<{ missing: number; present: number; distinct: number }>(
+      `SELECT count(*) FILTER (WHERE k IS NULL) AS missing, count(k) AS present, count(DISTINCT k) AS "distinct" FROM (SELECT ${key} AS k FROM ${request.relation})`,
       base,
     )
-  )[0] ?? { missing: 0, distinct: 0 };
+  )[0] ?? { missing: 0, present: 0, distinct: 0 };
   const limit = config.oneHotMaxCardinality + 1;
   const top = await session.all<{ k: string; n: number }>(
     `SELECT k, count(*) AS n FROM (SELECT ${key} AS k FROM ${request.relation}) WHERE k IS NOT NULL GROUP BY k ORDER BY n DESC, k LIMIT ${limit}`,
@@ -223,6 +223,9 @@ async function fitCategorical(session: DuckDbSession, request: FitRequest, colum
 
   if (counts.distinct < limit && categories.size <= config.oneHotMaxCardinality) {
     return { kind: 'one-hot', column, source: 'string', impute, categories: [...categories].sort(compareCodeUnits) };
+  }
+  if (counts.present >= 100 && counts.distinct >= 0.95 * counts.present) {
+    notes.push(`Column "${preview(column)}" has a different value in almost every train row (${counts.distinct} of ${counts.present}): an identifier? It is hashed into ${config.hashBuckets} buckets; consider preprocess.exclude.`);
   }
   return { kind: 'hashed', column, source: 'string', impute, buckets: config.hashBuckets, seed: HASHING_SEED, distinct: counts.distinct };
 }

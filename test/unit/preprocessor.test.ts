@@ -276,6 +276,9 @@ describe('fitPreprocessor in DuckDB', () => {
     assert.equal(spec.featureCount, 6 + 8);
     const many = spec.features[1];
     assert.equal(many?.kind === 'hashed' ? many.distinct : 0, 40);
+    assert.deepEqual(spec.notes, [], 'a 40-value column in 200 rows is no identifier');
+    const ids = await fit('ids', columns, rows.map((r, i): TestRow => [r[0] as string, `id-${i}`, r[2] as string]), { config: config({ oneHotMaxCardinality: 5 }) });
+    assert.match(ids.notes.join('\n'), /"many" has a different value in almost every train row \(200 of 200\): an identifier\?/);
     const encoded = encodeColumns(spec, { few: ['f1', 'zzz'], many: ['m3', null], y: ['a', 'b'] }, 2);
     assert.equal(encoded.x[1], 1); // f1 is the second sorted category
     assert.equal(encoded.x[14 + 5], 1); // unseen bucket
