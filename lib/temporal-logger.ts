@@ -17,8 +17,10 @@ export class PinoTemporalLogger implements TemporalLogger {
   constructor(private readonly logger: Logger) {}
 
   log(level: LogLevel, message: string, meta: LogMetadata = {}): void {
-    const { sdkComponent, ...rest } = meta as Record<string, unknown>;
-    const fields = sdkComponent === undefined ? rest : { component: sdkComponent, ...rest };
+    const { sdkComponent, error, ...rest } = meta as Record<string, unknown>;
+    const fields: Record<string, unknown> = sdkComponent === undefined ? rest : { component: sdkComponent, ...rest };
+    // pino's error serializer (message, type, stack, cause) applies to the `err` key only.
+    if (error !== undefined) fields.err = error;
     this.logger[PINO_LEVEL[level]](fields, message);
   }
   trace(message: string, meta?: LogMetadata): void {

@@ -27,7 +27,7 @@ step('starting a worker on task queue "trainyard"');
 const worker = await startWorker();
 
 try {
-  const penguins = createRequire(import.meta.url).resolve('vega-datasets/data/penguins.json');
+  const penguins = path.join(path.dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data', 'penguins.json');
   const datasetUri = 's3://trainyard/datasets/penguins/penguins.json';
   step(`uploading ${path.relative(root, penguins)} to ${datasetUri}`);
   if (trainyard(root, ['data', 'put', penguins, datasetUri], { env }) !== 0) fail('upload failed');

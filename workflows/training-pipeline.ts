@@ -1,54 +1,84 @@
-import { ApplicationFailure, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import { FailureType, NON_RETRYABLE_FAILURE_TYPES, formatFieldProblems } from '../contracts/errors';
+import { ApplicationFailure, condition, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { FailureType, formatFieldProblems } from '../contracts/errors';
 import { parsePipelineInput, type PipelineInput } from '../contracts/pipeline-input';
-import type { DatasetFingerprint, StageStatus } from '../contracts/stages';
-import type { Activities } from '../activities';
-import { statusQuery } from './messages';
+import type { Decision } from '../contracts/stage-results';
+import type { StageStatus } from '../contracts/stages';
+import { approvalSignal, approvalUpdate, statusQuery, type ApprovalDecision } from './messages';
 import { TrainyardModel } from './search-attributes';
+import { dataStages, evaluationStage, registryStages, trainingStage } from './stage-activities';
 import { StageTracker } from './stage-tracker';
 
-/** Reading a dataset streams it from the store: minutes for large files, heartbeating as it goes. */
-const { fingerprintDataset } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
-  },
-});
-
 export interface PipelineResult {
-  outcome: 'registered';
+  outcome: 'promoted' | 'registered' | 'rejected';
   model: string;
-  dataset: DatasetFingerprint;
+  version?: number;
+  decision: Decision;
+  reasons: string[];
+  metrics: Record<string, number>;
+  evaluationUri: string;
+  reportUrl: string;
   stages: StageStatus[];
 }
 
 /**
- * The training pipeline, read top to bottom. Each stage is an activity that returns a reference to
- * what it wrote; the stage issues add validateData → splitAndSample → fitPreprocessor → train →
- * evaluate → register → promote after the fingerprint.
+ * The training pipeline, top to bottom: validate → split/sample → preprocess → train → evaluate →
+ * register → (approve) → promote. Each stage is an activity returning references to what it wrote.
  */
 export async function trainingPipeline(rawInput: unknown): Promise<PipelineResult> {
   const tracker = new StageTracker();
+  const approvals = new ApprovalInbox(tracker);
   setHandler(statusQuery, () => tracker.status);
 
   const input = tracker.runInline('validateInput', () => validateInput(rawInput));
-  tracker.status.model = input.model;
-  upsertSearchAttributes([{ key: TrainyardModel, value: input.model }]);
-  upsertMemo({ dataset: input.dataset.uri });
+  describeRun(tracker, input);
+  const champion = (await registryStages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined;
 
-  const dataset = await tracker.run(
-    'fingerprintDataset',
-    () => fingerprintDataset({ uri: input.dataset.uri }),
-    (fp) => [{ kind: 'dataset', uri: fp.uri, sha256: fp.sha256, bytes: fp.bytes }],
-  );
+  const dataset = await tracker.run('fingerprintDataset', () => dataStages.fingerprintDataset({ uri: input.dataset.uri }),
+    (d) => [{ kind: 'dataset', ...d }]);
+  const validation = await tracker.run('validateData', () => dataStages.validateData({ input, dataset, champion }),
+    (v) => [v.statistics, v.schema, v.anomalies]);
+  const split = await tracker.run('splitAndSample', () => dataStages.splitAndSample({ input, dataset }),
+    (s) => [s.manifest, s.splits.train, s.splits.validation, s.splits.test]);
+  const preprocessor = await tracker.run('fitPreprocessor', () => dataStages.fitPreprocessor({ input, split }),
+    (p) => [p.preprocessor]);
+  const trained = await tracker.run('train', () => trainingStage.train({ input, split, preprocessor, champion }),
+    (t) => [t.model, t.history]);
+  const evaluation = await tracker.run('evaluate', () => evaluationStage.evaluate({ input, split, preprocessor, trained, champion }),
+    (e) => [e.evaluation, e.report]);
+  tracker.status.reportUrl = evaluation.reportUrl;
+  upsertMemo({ report: evaluation.reportUrl, evaluation: evaluation.evaluation.uri });
+  tracker.note('evaluate', `${evaluation.decision}: ${evaluation.reasons.join(' ')}`);
 
-  tracker.setOutcome('registered');
-  return { outcome: 'registered', model: input.model, dataset, stages: tracker.status.stages };
+  const result = (outcome: PipelineResult['outcome'], version?: number): PipelineResult => {
+    tracker.setOutcome(outcome);
+    return {
+      outcome, model: input.model, version, decision: evaluation.decision, reasons: evaluation.reasons,
+      metrics: evaluation.metrics, evaluationUri: evaluation.evaluation.uri, reportUrl: evaluation.reportUrl,
+      stages: tracker.status.stages,
+    };
+  };
+
+  // A rejected model is an outcome, not an error: the champion stays where it is.
+  if (evaluation.decision === 'rejected') {
+    for (const stage of ['register', 'approve', 'promote'] as const) tracker.skip(stage, 'the evaluation gate rejected the model');
+    return result('rejected');
+  }
+
+  const registered = await tracker.run('register', () =>
+    registryStages.registerModel({ input, dataset, validation, split, preprocessor, trained, evaluation, warmStartParent: trained.warmStart.parentVersion }));
+  tracker.status.version = registered.version;
+
+  const approval = input.promotion.policy === 'manual'
+    ? await approvals.waitFor(registered.version, input.promotion.approvalTimeout)
+    : { decision: 'approve' as const, by: 'trainyard', reason: `auto promotion: ${evaluation.reasons.join(' ')}` };
+  if (approval.decision === 'reject') {
+    tracker.skip('promote', `not approved: ${approval.reason} (${approval.by})`);
+    return result('registered', registered.version);
+  }
+
+  await tracker.run('promote', () =>
+    registryStages.promote({ model: input.model, version: registered.version, alias: input.promotion.alias, by: approval.by, reason: approval.reason }));
+  return result('promoted', registered.version);
 }
 
 /** The input may come from the Temporal UI as hand-written JSON: check every field before any work. */
@@ -61,4 +91,48 @@ function validateInput(rawInput: unknown): PipelineInput {
     message: `The pipeline input is invalid:\n${formatFieldProblems(parsed.problems)}`,
     details: [parsed.problems],
   });
+}
+
+function describeRun(tracker: StageTracker, input: PipelineInput): void {
+  tracker.status.model = input.model;
+  if (workflowInfo().typedSearchAttributes.get(TrainyardModel) !== input.model) {
+    upsertSearchAttributes([{ key: TrainyardModel, value: input.model }]);
+  }
+  upsertMemo({ model: input.model, dataset: input.dataset.uri });
+}
+
+/** Collects the manual-approval decision from the update (CLI) or the signal (Temporal UI). */
+class ApprovalInbox {
+  private decision?: ApprovalDecision;
+  private waitingForVersion?: number;
+
+  constructor(private readonly tracker: StageTracker) {
+    setHandler(approvalUpdate, (decision) => {
+      this.decision ??= decision;
+      return { accepted: true, version: this.waitingForVersion };
+    }, {
+      validator: (decision) => {
+        if (this.waitingForVersion === undefined) throw new Error('this run is not waiting for approval');
+        if (this.decision) throw new Error(`already decided: ${this.decision.decision} by ${this.decision.by}`);
+        if (!['approve', 'reject'].includes(decision?.decision)) throw new Error('decision must be "approve" or "reject"');
+        if (!decision.by?.trim() || !decision.reason?.trim()) throw new Error('"by" and "reason" are required');
+      },
+    });
+    setHandler(approvalSignal, (decision) => {
+      if (this.waitingForVersion !== undefined && (decision?.decision === 'approve' || decision?.decision === 'reject')) {
+        this.decision ??= { decision: decision.decision, by: String(decision.by ?? 'temporal-ui'), reason: String(decision.reason ?? '') };
+      }
+    });
+  }
+
+  async waitFor(version: number, timeout: string): Promise<ApprovalDecision> {
+    this.waitingForVersion = version;
+    this.tracker.setOutcome('awaiting-approval');
+    return this.tracker.run('approve', async () => {
+      const decided = await condition(() => this.decision !== undefined, timeout as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`);
+      const decision = decided && this.decision ? this.decision : { decision: 'reject' as const, by: 'trainyard', reason: `no decision within ${timeout}` };
+      this.tracker.note('approve', `${decision.decision} by ${decision.by}: ${decision.reason}`);
+      return decision;
+    });
+  }
 }

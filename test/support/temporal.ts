@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
+import { PinoTemporalLogger } from '../../lib/temporal-logger';
 import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';
 import { createTrainyardWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
@@ -40,7 +41,7 @@ export async function startTestHarness(): Promise<TestHarness> {
     taskQueue,
     store,
     logger,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined }),
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new PinoTemporalLogger(logger.child({ level: 'warn' })) }),
     shutdownGraceTime: '2 seconds',
   });
   const running = worker.run();
