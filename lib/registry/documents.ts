@@ -15,8 +15,8 @@ export interface StoredDoc<T> {
  *
  * The etag comes from a stat before the read. If a writer replaces the document in between, we hold
  * newer content than the etag names, and a CAS with that etag fails (the store's etag has moved on),
- * so the caller simply re-reads. That holds because registry documents never return to an earlier
- * content: run proposals only increase and alias history only grows.
+ * so the caller simply re-reads. That holds because a CAS-updated registry document never returns to
+ * an earlier content: the aliases document's history only grows.
  */
 export async function readDoc<S extends z.ZodType>(store: ArtifactStore, key: string, schema: S): Promise<StoredDoc<z.output<S>> | undefined> {
   const info = await store.stat(key);

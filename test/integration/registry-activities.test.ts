@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -17,7 +19,21 @@ import { fakeRunOutputs, uniqueModelName } from '../support/registry-fixtures';
 
 type ScenarioResult = Awaited<ReturnType<typeof registryScenario>>;
 
-describe('registry activities on the real Temporal dev server and MinIO', () => {
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+
+/** The CLI as users run it, in a child process. */
+async function trainyard(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin', 'trainyard.mjs'), ...args], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw error;
+    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+describe('registry activities and the approval CLI on the real Temporal dev server and MinIO', () => {
   let store: ArtifactStore;
   let client: Client;
   let connection: Connection;
@@ -81,6 +97,29 @@ describe('registry activities on the real Temporal dev server and MinIO', () => 
     const history = await aliasHistory(store, model);
     assert.equal(history.length, 1);
     assert.match(history[0]?.requestId ?? '', new RegExp(`^${workflowId}/${runId}/`));
+  });
+
+  it('trainyard approve | reject deliver the decision to a waiting run, and a second decision is refused (exit 2)', async () => {
+    const start = (workflowId: string) => client.workflow.start('approvalScenario', { taskQueue, workflowId, args: [] });
+    const approvedId = `test-approve-${randomUUID()}`;
+    const rejectedId = `test-reject-${randomUUID()}`;
+    const [approved, rejected] = await Promise.all([start(approvedId), start(rejectedId)]);
+    const [approve, reject] = await Promise.all([
+      trainyard('approve', approvedId, '--by', 'ada', '--reason', 'metrics hold on every slice'),
+      trainyard('reject', rejectedId, '--by', 'grace', '--reason', 'fails the fairness review', '--json'),
+    ]);
+    assert.equal(approve.code, 0, approve.stderr);
+    assert.match(approve.stdout, new RegExp(`^Approved \\(version 7\\): ${approvedId}\nTemporal UI: http`));
+    assert.equal(reject.code, 0, reject.stderr);
+    assert.deepEqual(JSON.parse(reject.stdout), { workflowId: rejectedId, decision: 'reject', accepted: true, version: 7 });
+
+    const second = await trainyard('reject', approvedId, '--by', 'mallory', '--reason', 'changed my mind');
+    assert.equal(second.code, 2);
+    assert.match(second.stderr, new RegExp(`Run "${approvedId}" did not accept the reject: already approved by ada`));
+
+    await Promise.all([approved.signal('close'), rejected.signal('close')]);
+    assert.deepEqual(await approved.result(), { decision: 'approve', by: 'ada', reason: 'metrics hold on every slice' });
+    assert.deepEqual(await rejected.result(), { decision: 'reject', by: 'grace', reason: 'fails the fairness review' });
   });
 
   it('concurrent pipeline runs get consecutive versions', async () => {

@@ -1,9 +1,10 @@
 // Workflows used only by test/integration/registry-activities.test.ts: they drive the registry
 // activities through a real Temporal server the way trainingPipeline does.
-import { proxyActivities } from '@temporalio/workflow';
+import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURE_TYPES, rootFailure } from '../../contracts/errors';
 import type { Activities } from '../../activities';
 import type { RegisterModelArgs } from '../../activities/registry';
+import { approvalUpdate, type ApprovalAck, type ApprovalDecision } from '../../workflows/messages';
 
 const { registerModel, promote, getChampion } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -27,3 +28,32 @@ export async function registryScenario(outputs: RegisterModelArgs) {
   }
   return { championBefore, registered, registeredAgain, promoted, promotedAgain, champion, missingVersion };
 }
+
+/**
+ * A stand-in for trainingPipeline's manual-approval wait, with the same message definitions, so the
+ * `trainyard approve|reject` CLI can be tested end to end before the pipeline grows that stage.
+ */
+export async function approvalScenario(): Promise<ApprovalDecision> {
+  let decision: ApprovalDecision | undefined;
+  setHandler(
+    approvalUpdate,
+    (received): ApprovalAck => {
+      decision = received;
+      return { accepted: true, version: 7 };
+    },
+    {
+      validator: () => {
+        if (decision) throw new Error(`already ${decision.decision === 'approve' ? 'approved' : 'rejected'} by ${decision.by}`);
+      },
+    },
+  );
+  let closed = false;
+  setHandler(closeSignal, () => {
+    closed = true;
+  });
+  await condition(() => decision !== undefined);
+  await condition(() => closed, '5 minutes'); // stays open so that a second decision reaches the validator
+  return decision as ApprovalDecision;
+}
+
+export const closeSignal = defineSignal('close');
