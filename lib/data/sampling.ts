@@ -52,52 +52,62 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
     throw invalidConfig('sampling.strategy', `"${strategy}" needs classes, but task.type is regression; use "uniform", "weighted", "reservoir" or "none"`);
   }
   const names = request.columns.map((c) => c.name);
-  const data = names.map(quoteIdentifier).join(', ');
   const internal = (base: string) => quoteIdentifier(freshColumnName(`__trainyard_${base}`, names));
   const copy = internal('copy');
-  const sampleHashColumn = internal('sample_hash');
-  const output = quoteIdentifier(request.outputTable ?? 'train_rows');
+  const sh = internal('sample_hash');
+  const outputName = request.outputTable ?? 'train_rows';
+  const output = quoteIdentifier(outputName);
+  const parameters = quoteIdentifier(`${outputName}_parameters`);
+  const seedTable = quoteIdentifier(`${outputName}_seed`);
   const label = quoteIdentifier(labelColumn);
   const labelSource = request.columns.find((c) => c.name === labelColumn)?.source ?? 'string';
   const train = `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'train')`;
-  const kept = `${data}, ${split.rowHashColumn}, ${split.tieHashColumn}`;
-  const sampleHash = `hash(${split.rowHashColumn}, ${split.tieHashColumn}, CAST($1 AS BIGINT), 'trainyard-sample')`;
-  const withSampleHash = `(SELECT *, ${sampleHash} AS ${sampleHashColumn} FROM ${train})`;
-  const seed: SqlValue = request.seed;
+  const hashColumns = [...new Set([split.rowHashColumn, split.tieHashColumn])];
+  const kept = [...names.map((n) => `h.${quoteIdentifier(n)}`), ...hashColumns.map((c) => `h.${c}`)].join(', ');
+  // Every draw comes from this per-row hash of (row hash, seed): the seed sits in a one-row table so the
+  // sampled train split can be a view (views hold no bound parameters) and no row is copied until written.
+  const hashed = `(SELECT t.*, hash(${hashColumns.map((c) => `t.${c}`).join(', ')}, s.seed, 'trainyard-sample') AS ${sh} FROM ${train} AS t CROSS JOIN ${seedTable} AS s)`;
 
-  await dropRelation(session, request.outputTable ?? 'train_rows');
+  await dropRelation(session, outputName);
+  await session.run(`DROP TABLE IF EXISTS ${parameters}`);
+  await session.run(`CREATE OR REPLACE TEMP TABLE ${seedTable} AS SELECT CAST($1 AS BIGINT) AS seed`, [request.seed]);
   const rowsBefore = await countRows(session, train);
   const classCountsBefore = request.taskType === 'regression' ? undefined : await classCounts(session, train, valueExpression(labelColumn, labelSource));
-  const result = (parameters: Record<string, number | string>, extra: Partial<SampledTrain> = {}) => ({ parameters, extra });
-  let outcome: ReturnType<typeof result>;
-
-  const createTable = (select: string, params: SqlValue[]) => session.run(`CREATE OR REPLACE TEMP TABLE ${output} AS ${select}`, params);
+  const createView = (select: string) => session.run(`CREATE TEMP VIEW ${output} AS ${select}`);
+  /** Per class: its row count n and the sample hash of its k-th row in sample-hash order (k from `rowsToKeep`, an SQL expression of n and $1). */
+  const classCuts = (rowsToKeep: string, value: SqlValue) =>
+    session.run(
+      `CREATE TEMP TABLE ${parameters} AS
+       SELECT class, n, max(${sh}) FILTER (WHERE rank <= ${rowsToKeep}) AS cut
+       FROM (SELECT h.${label} AS class, h.${sh}, row_number() OVER (PARTITION BY h.${label} ORDER BY h.${sh}) AS rank,
+                    count(*) OVER (PARTITION BY h.${label}) AS n
+             FROM ${hashed} AS h)
+       GROUP BY class, n`,
+      [value],
+    );
+  const joinClass = `JOIN ${parameters} AS p ON h.${label} IS NOT DISTINCT FROM p.class`;
+  let outcome: { parameters: Record<string, number | string>; extra?: Partial<SampledTrain> };
 
   switch (strategy) {
     case 'none':
     case 'class-weights': {
-      await session.run(`CREATE OR REPLACE TEMP VIEW ${output} AS SELECT ${kept}, 0 AS ${copy} FROM ${train}`);
-      outcome =
-        strategy === 'class-weights'
-          ? result({}, { classWeights: balancedClassWeights(classCountsBefore ?? {}) })
-          : result({});
+      await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${train} AS h`);
+      outcome = strategy === 'class-weights' ? { parameters: {}, extra: { classWeights: balancedClassWeights(classCountsBefore ?? {}) } } : { parameters: {} };
       break;
     }
     case 'uniform': {
       const k = sampleSize(sampling, rowsBefore, 'uniform');
-      await createTable(`SELECT ${kept}, 0 AS ${copy} FROM ${withSampleHash} ORDER BY ${sampleHashColumn} LIMIT $2`, [seed, k]);
-      outcome = result({ k });
+      await session.run(`CREATE TEMP TABLE ${parameters} AS SELECT max(${sh}) AS cut FROM (SELECT ${sh} FROM ${hashed} ORDER BY ${sh} LIMIT $1)`, [k]);
+      await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h CROSS JOIN ${parameters} AS p WHERE h.${sh} <= p.cut`);
+      outcome = { parameters: { k } };
       break;
     }
     case 'stratified': {
       const fraction = sampling.fraction ?? (sampling.n !== undefined ? Math.min(1, sampling.n / Math.max(rowsBefore, 1)) : undefined);
       if (fraction === undefined) throw invalidConfig('sampling.fraction', 'stratified sampling needs sampling.fraction (the share of each class to keep) or sampling.n');
-      await createTable(
-        `SELECT ${kept}, 0 AS ${copy} FROM ${withSampleHash}
-         QUALIFY row_number() OVER (PARTITION BY ${label} ORDER BY ${sampleHashColumn}) <= round(count(*) OVER (PARTITION BY ${label}) * $2)`,
-        [seed, fraction],
-      );
-      outcome = result({ fraction });
+      await classCuts('round(n * CAST($1 AS DOUBLE))', fraction);
+      await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h ${joinClass} WHERE h.${sh} <= p.cut`);
+      outcome = { parameters: { fraction } };
       break;
     }
     case 'weighted': {
@@ -107,49 +117,39 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
       if (!weight) throw invalidConfig('sampling.weightColumn', `column "${preview(weightColumn)}" is not in the dataset`);
       if (weight.source !== 'number') throw invalidConfig('sampling.weightColumn', `column "${preview(weightColumn)}" is not numeric, so it cannot weight rows`);
       const k = sampleSize(sampling, rowsBefore, 'weighted');
-      const w = valueExpression(weightColumn, 'number');
+      const w = valueExpression(weightColumn, 'number', 'h');
       // Efraimidis–Spirakis: keep the k largest u^(1/w), i.e. ln(u)/w, with u uniform from the row's hash.
-      await createTable(
-        `SELECT ${kept}, 0 AS ${copy} FROM ${withSampleHash}
-         WHERE ${w} > 0 AND isfinite(${w})
-         ORDER BY ln((CAST(${sampleHashColumn} AS DOUBLE) + 0.5) / 18446744073709551616.0) / ${w} DESC, ${sampleHashColumn}
-         LIMIT $2`,
-        [seed, k],
-      );
-      outcome = result({ k, weightColumn });
+      const key = `ln((CAST(h.${sh} AS DOUBLE) + 0.5) / 18446744073709551616.0) / ${w}`;
+      const positive = `${w} > 0 AND isfinite(${w})`;
+      await session.run(`CREATE TEMP TABLE ${parameters} AS SELECT min(key) AS cut FROM (SELECT ${key} AS key FROM ${hashed} AS h WHERE ${positive} ORDER BY key DESC LIMIT $1)`, [k]);
+      await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h CROSS JOIN ${parameters} AS p WHERE ${positive} AND ${key} >= p.cut`);
+      outcome = { parameters: { k, weightColumn } };
       break;
     }
     case 'reservoir': {
       const k = sampleSize(sampling, rowsBefore, 'reservoir');
       await reservoirSample(session, { train, kept, copy, output, orderBy: split.orderBy, k, seed: request.seed, position: internal('position') });
-      outcome = result({ k });
+      outcome = { parameters: { k } };
       break;
     }
     case 'undersample': {
       const cap = undersampleCap(classCountsBefore ?? {}, sampling.targetRatio);
-      await createTable(
-        `SELECT ${kept}, 0 AS ${copy} FROM ${withSampleHash}
-         QUALIFY row_number() OVER (PARTITION BY ${label} ORDER BY ${sampleHashColumn}) <= $2`,
-        [seed, cap],
-      );
-      outcome = result({ targetRatio: sampling.targetRatio, capPerClass: cap });
+      await classCuts('CAST($1 AS BIGINT)', cap);
+      await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h ${joinClass} WHERE h.${sh} <= p.cut`);
+      outcome = { parameters: { targetRatio: sampling.targetRatio, capPerClass: cap } };
       break;
     }
     case 'oversample': {
       const floor = oversampleFloor(classCountsBefore ?? {}, sampling.targetRatio);
-      // A class of n rows grown to target repeats each row target // n times, and the first target % n
-      // rows by sample hash once more (rebalance.copiesOfRow).
-      const [rank, n, target, copies] = [internal('rank'), internal('class_rows'), internal('target'), internal('copies')];
-      await createTable(
-        `SELECT ${kept}, unnest(range(CAST(${copies} AS BIGINT))) AS ${copy} FROM (
-           SELECT *, (${target} // ${n}) + CASE WHEN ${rank} - 1 < ${target} % ${n} THEN 1 ELSE 0 END AS ${copies} FROM (
-             SELECT *, greatest(${n}, $2) AS ${target} FROM (
-               SELECT *, row_number() OVER (PARTITION BY ${label} ORDER BY ${sampleHashColumn}) AS ${rank},
-                      count(*) OVER (PARTITION BY ${label}) AS ${n}
-               FROM ${withSampleHash})))`,
-        [seed, floor],
+      // A class of n rows grown to target = max(n, floor) repeats each row target // n times, and the
+      // first target % n rows in sample-hash order once more (rebalance.copiesOfRow).
+      await classCuts('greatest(n, CAST($1 AS BIGINT)) % n', floor);
+      await session.run(`ALTER TABLE ${parameters} ADD COLUMN full_copies BIGINT`);
+      await session.run(`UPDATE ${parameters} SET full_copies = greatest(n, CAST($1 AS BIGINT)) // n`, [floor]);
+      await createView(
+        `SELECT ${kept}, unnest(range(p.full_copies + CASE WHEN h.${sh} <= p.cut THEN 1 ELSE 0 END)) AS ${copy} FROM ${hashed} AS h ${joinClass}`,
       );
-      outcome = result({ targetRatio: sampling.targetRatio, floorPerClass: floor });
+      outcome = { parameters: { targetRatio: sampling.targetRatio, floorPerClass: floor } };
       break;
     }
   }
@@ -157,13 +157,13 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
   const rowsAfter = await countRows(session, output);
   return {
     table: output,
-    orderBy: `${split.rowHashColumn}, ${split.tieHashColumn}, ${copy}`,
+    orderBy: `${hashColumns.join(', ')}, ${copy}`,
     strategy,
     rowsBefore,
     rowsAfter,
     ...(classCountsBefore ? { classCountsBefore } : {}),
     parameters: outcome.parameters,
-    ...outcome.extra,
+    ...(outcome.extra ?? {}),
   };
 }
 
@@ -212,6 +212,7 @@ async function reservoirSample(
   const numbered = quoteIdentifier('reservoir_numbered_train');
   const chosen = 'reservoir_chosen_positions';
   await session.run(`CREATE OR REPLACE TEMP TABLE ${numbered} AS SELECT *, row_number() OVER (ORDER BY ${options.orderBy}) AS ${options.position} FROM ${options.train}`);
+  await session.run(`DROP TABLE IF EXISTS ${options.output}`);
   const reservoir = new Reservoir<number>(options.k, createSeededRandom(options.seed));
   for await (const chunk of streamChunks(session, `SELECT ${options.position} FROM ${numbered} ORDER BY ${options.position}`)) {
     for (const position of chunk.columns[0] ?? []) reservoir.offer(position as number);
@@ -225,7 +226,7 @@ async function reservoirSample(
   appender.closeSync();
   await session.run(
     `CREATE OR REPLACE TEMP TABLE ${options.output} AS
-     SELECT ${options.kept}, 0 AS ${options.copy} FROM ${numbered} WHERE ${options.position} IN (SELECT position FROM ${quoteIdentifier(chosen)})`,
+     SELECT ${options.kept}, 0 AS ${options.copy} FROM ${numbered} AS h WHERE h.${options.position} IN (SELECT position FROM ${quoteIdentifier(chosen)})`,
   );
   await session.run(`DROP TABLE ${numbered}`);
   await session.run(`DROP TABLE ${quoteIdentifier(chosen)}`);
