@@ -19,6 +19,8 @@ export interface TestHarness {
   store: ArtifactStore;
   taskQueue: string;
   worker: Worker;
+  /** The bundle the worker runs, for replay tests. */
+  workflowBundle: { code: string };
   /** Key prefix unique to this run, so reruns never see each other's objects. */
   prefix: string;
   close(): Promise<void>;
@@ -35,13 +37,14 @@ export async function startTestHarness(): Promise<TestHarness> {
   await store.ensureReady();
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new PinoTemporalLogger(logger.child({ level: 'warn' })) });
   const worker = await createTrainyardWorker({
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue,
     store,
     logger,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new PinoTemporalLogger(logger.child({ level: 'warn' })) }),
+    workflowBundle,
     shutdownGraceTime: '2 seconds',
   });
   const running = worker.run();
@@ -53,6 +56,7 @@ export async function startTestHarness(): Promise<TestHarness> {
     store,
     taskQueue,
     worker,
+    workflowBundle,
     prefix: `test/${randomUUID().slice(0, 8)}`,
     async close() {
       worker.shutdown();
