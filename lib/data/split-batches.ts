@@ -16,7 +16,11 @@ export interface SplitBatchOptions {
   weightsByClass?: Record<string, number>;
   /** DuckDB threads for reading and shuffling; default: every core. */
   threads?: number;
+  /** DuckDB memory limit for this source (a shuffle beyond it spills to disk); default 512MB, as training holds two sources open. */
+  memoryLimit?: string;
 }
+
+const BATCH_SOURCE_MEMORY_LIMIT = '512MB';
 
 /** Reads a preprocessor artifact, checking its checksum and schema. */
 export function readPreprocessorSpec(store: ArtifactStore, ref: ArtifactRef): Promise<PreprocessorSpec> {
@@ -37,7 +41,7 @@ export async function openSplitBatches(
   options: SplitBatchOptions = {},
 ): Promise<BatchSource> {
   const spec = await readPreprocessorSpec(store, preprocessor);
-  const local = await openLocalSplit(store, split, options.threads);
+  const local = await openLocalSplit(store, split, { threads: options.threads, memoryLimit: options.memoryLimit ?? BATCH_SOURCE_MEMORY_LIMIT });
   try {
     const needed = [...new Map([...spec.features.map((f) => [f.column, f.source] as const), [spec.label.column, spec.label.source] as const]).entries()];
     const missing = needed.filter(([name]) => !local.columnTypes.has(name)).map(([name]) => preview(name));
@@ -124,7 +128,7 @@ interface LocalSplit {
   close(): Promise<void>;
 }
 
-async function openLocalSplit(store: ArtifactStore, split: ArtifactRef, threads?: number): Promise<LocalSplit> {
+async function openLocalSplit(store: ArtifactStore, split: ArtifactRef, engine: { threads?: number | undefined; memoryLimit?: string | undefined } = {}): Promise<LocalSplit> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'trainyard-split-'));
   let session: DuckDbSession | undefined;
   const close = async () => {
@@ -134,7 +138,11 @@ async function openLocalSplit(store: ArtifactStore, split: ArtifactRef, threads?
   try {
     const file = path.join(directory, 'split.parquet');
     await downloadArtifact(store, split, file);
-    session = await openDuckDb({ allowedDirectories: [directory], ...(threads !== undefined ? { threads } : {}) });
+    session = await openDuckDb({
+      allowedDirectories: [directory],
+      ...(engine.threads !== undefined ? { threads: engine.threads } : {}),
+      ...(engine.memoryLimit !== undefined ? { memoryLimit: engine.memoryLimit } : {}),
+    });
     const described = await session.all<{ column_name: string; column_type: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [file]);
     const rows = (await session.all<{ n: number }>('SELECT count(*) AS n FROM read_parquet($1)', [file]))[0]?.n ?? 0;
     return { session, file, rows, columnTypes: new Map(described.map((d) => [d.column_name, d.column_type])), close };
