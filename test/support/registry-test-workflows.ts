@@ -42,7 +42,7 @@ export async function approvalScenario(): Promise<ApprovalDecision> {
       return { accepted: true, version: 7 };
     },
     {
-      validator: () => {
+      validator: (_next: ApprovalDecision) => {
         if (decision) throw new Error(`already ${decision.decision === 'approve' ? 'approved' : 'rejected'} by ${decision.by}`);
       },
     },
