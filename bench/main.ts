@@ -9,7 +9,16 @@ async function availableSuites(): Promise<string[]> {
   return (await readdir(suitesDir)).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
 }
 
+/** Benchmarks run against the dev services (`trainyard dev up`) unless the environment says otherwise. */
+function defaultToDevServices(): void {
+  process.env.TEMPORAL_ADDRESS ??= '127.0.0.1:7233';
+  process.env.S3_ENDPOINT ??= 'http://127.0.0.1:9000';
+  process.env.TRAINYARD_STORE ??= 's3';
+  process.env.LOG_LEVEL ??= 'error';
+}
+
 async function main(): Promise<void> {
+  defaultToDevServices();
   const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const known = await availableSuites();
   if (names.length === 0 || names.some((n) => !known.includes(n))) {
