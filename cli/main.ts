@@ -23,6 +23,13 @@ const program = new Command('trainyard')
   .addCommand(schemaCommand())
   .addCommand(doctorCommand());
 
+/** addCommand() does not pass these on: every subcommand must throw usage errors rather than exit 1. */
+function applyToAll(command: Command): void {
+  command.exitOverride().showHelpAfterError();
+  command.commands.forEach(applyToAll);
+}
+applyToAll(program);
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
