@@ -83,6 +83,8 @@ with zipfile.ZipFile(jar) as z:
 prefix = "tensorflow/include/"
 with zipfile.ZipFile(wheel) as z:
     for member in z.namelist():
+        if member.endswith("/"):
+            continue
         if member.startswith(prefix + "tensorflow/c/") or member.startswith(prefix + "tensorflow/core/platform/ctstring"):
             target = os.path.join(deps, "include", member[len(prefix):])
             os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -1,6 +1,10 @@
 """Peer reference for `npm run bench -- train`: the same MLP (32→64→64→1, ReLU, sigmoid output, binary
 cross-entropy, Adam) trained in PyTorch on CPU over generated rows, with a fresh shuffle per epoch.
-Prints one JSON object: per-epoch samples/s and the median. Arguments: rows epochs batch_size."""
+Prints one JSON object: per-epoch samples/s and the median. Arguments: rows epochs batch_size [threads].
+
+Threads matter on a shared machine: with more busy processes than cores, PyTorch's OpenMP workers wait
+on each other at every op, and one thread can be an order of magnitude faster than two. The bench runs
+both and takes the faster as the peer."""
 import json
 import sys
 import time
@@ -10,6 +14,8 @@ import torch
 
 def main() -> None:
     rows, epochs, batch_size = (int(a) for a in sys.argv[1:4])
+    if len(sys.argv) > 4:
+        torch.set_num_threads(int(sys.argv[4]))
     torch.manual_seed(42)
     generator = torch.Generator().manual_seed(42)
     x = torch.randn(rows, 32, generator=generator)

@@ -65,20 +65,26 @@ const suite: Suite = {
           'final val loss': round(outcome.records.at(-1)!.validationLoss, 4),
         });
       }
-      const torch = await runTorch();
-      if (torch.ok) {
-        results.pytorch = torch.median;
+      const threadCounts = [...new Set([1, os.cpus().length])];
+      const peers: number[] = [];
+      for (const threads of threadCounts) {
+        const torch = await runTorch(threads);
+        if (!torch.ok) {
+          notes.push(`PyTorch peer (${threads} thread${threads === 1 ? '' : 's'}) not run: ${torch.reason}`);
+          continue;
+        }
+        peers.push(torch.median);
         rows.push({
-          implementation: `pytorch ${torch.version} cpu (${torch.threads} threads)`,
+          implementation: `pytorch ${torch.version} cpu (${torch.threads} thread${torch.threads === 1 ? '' : 's'})`,
           rows: ROWS,
           epochs: torch.perEpoch.length,
           'median samples/s': Math.round(torch.median),
           'per-epoch samples/s': torch.perEpoch.map((v) => Math.round(v)).join(' / '),
           'final val loss': null,
         });
-      } else {
-        notes.push(`PyTorch peer not run: ${torch.reason}`);
       }
+      // The peer is PyTorch at its best thread count here: the strongest reference, not the default.
+      if (peers.length > 0) results.pytorch = Math.max(...peers);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
@@ -88,7 +94,7 @@ const suite: Suite = {
     if (tfjsBest && results.pytorch) {
       const ratio = tfjsBest[1] / results.pytorch;
       notes.push(
-        `best backend: tfjs ${tfjsBest[0]} at ${round(ratio, 2)}× PyTorch (target ≥ ${TARGET_RATIO}×): ${ratio >= TARGET_RATIO ? 'met' : 'missed'}`,
+        `best backend: tfjs ${tfjsBest[0]} at ${round(ratio, 2)}× PyTorch's best thread count (target ≥ ${TARGET_RATIO}×): ${ratio >= TARGET_RATIO ? 'met' : 'missed'}`,
       );
       for (const [name, value] of Object.entries(results)) {
         if (name !== 'pytorch' && name !== tfjsBest[0]) notes.push(`tfjs ${name}: ${round(value / results.pytorch, 2)}× PyTorch`);
@@ -141,11 +147,11 @@ function generateRows(rows: number, features: number, seed: number): { x: Float3
 
 type TorchResult = { ok: true; version: string; threads: number; perEpoch: number[]; median: number } | { ok: false; reason: string };
 
-async function runTorch(): Promise<TorchResult> {
+async function runTorch(threads: number): Promise<TorchResult> {
   const python = existsSync(TORCH_PYTHON) ? TORCH_PYTHON : 'python3';
   const script = path.resolve('bench/peers/torch_mlp.py');
   try {
-    const { stdout } = await promisify(execFile)(python, [script, String(ROWS), String(EPOCHS), String(BATCH)], { maxBuffer: 1 << 20, timeout: 30 * 60_000 });
+    const { stdout } = await promisify(execFile)(python, [script, String(ROWS), String(EPOCHS), String(BATCH), String(threads)], { maxBuffer: 1 << 20, timeout: 30 * 60_000 });
     const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { torch: string; threads: number; samplesPerSecond: number[]; medianSamplesPerSecond: number };
     return { ok: true, version: parsed.torch, threads: parsed.threads, perEpoch: parsed.samplesPerSecond, median: parsed.medianSamplesPerSecond };
   } catch (error) {

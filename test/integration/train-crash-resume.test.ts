@@ -21,6 +21,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
  */
 const pipelineSource = readFileSync(new URL('../../workflows/training-pipeline.ts', import.meta.url), 'utf8');
 const trainIsWired = /\btrain\(/.test(pipelineSource);
+const EPOCHS = 40;
 
 describe('train survives a SIGKILLed worker (real worker processes, Temporal, MinIO)', { skip: trainIsWired ? false : 'trainingPipeline does not call train yet' }, () => {
   const taskQueue = `crash-resume-${randomUUID()}`;
@@ -59,8 +60,9 @@ describe('train survives a SIGKILLed worker (real worker processes, Temporal, Mi
           model,
           dataset: { uri: store.uriFor(datasetKey) },
           task: { type: 'binary', label: 'label' },
-          // Small batches make each epoch take seconds, so the kill lands mid-training.
-          train: { hiddenLayers: [64, 64], epochs: 10, batchSize: 16, earlyStopping: { enabled: false } },
+          // Small batches and many epochs keep training going for minutes: the server sees heartbeat details
+          // only every 0.8 × heartbeatTimeout (24 s for the pipeline's 30 s), and the kill must land mid-training.
+          train: { hiddenLayers: [64, 64], epochs: EPOCHS, batchSize: 16, earlyStopping: { enabled: false } },
         },
       ],
     });
@@ -88,7 +90,7 @@ describe('train survives a SIGKILLed worker (real worker processes, Temporal, Mi
     assert.equal(Math.max(...killedAttemptEpochs), resumedAttempt.resumedFromEpoch, 'every checkpointed epoch was kept');
     // …so the only work lost is the epoch in progress at the kill: each epoch appears exactly once.
     assert.deepEqual(history.epochs.map((e) => e.epoch), Array.from({ length: history.epochs.length }, (_, i) => i + 1));
-    assert.equal(history.epochs.length, 10);
+    assert.equal(history.epochs.length, EPOCHS);
     assert.ok(second.lines.some((line) => line.includes('training resumed from checkpoint')), 'the new worker logged the resume');
   });
 });

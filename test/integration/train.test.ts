@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { fitPreprocessorActivity } from '../../activities/fit-preprocessor';
+import { splitAndSampleActivity } from '../../activities/split-and-sample';
 import { trainActivity, type TrainArgs, type TrainHeartbeat } from '../../activities/train';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import { PipelineInput } from '../../contracts/pipeline-input';
-import type { ChampionRefs, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
+import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
+import { openSplitBatches } from '../../lib/data/split-batches';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { loadTrainedModel } from '../../lib/model/load-model';
@@ -155,7 +161,50 @@ describe('train activity (real MinIO)', () => {
     );
   });
 
+  it('trains on real data end to end: penguins species through the real split and preprocessor stages', async () => {
+    const require = createRequire(import.meta.url);
+    const penguinsPath = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'penguins.json');
+    const put = await store.put(`test/${model}/penguins.json`, await readFile(penguinsPath), { contentType: 'application/json' });
+    const input = PipelineInput.parse({
+      model,
+      dataset: { uri: put.uri, format: 'json' },
+      task: { type: 'multiclass', label: 'Species' },
+      seed: 3,
+      train: { model: 'mlp', hiddenLayers: [16], epochs: 40, batchSize: 16, learningRate: 0.01, earlyStopping: { patience: 6 } },
+    });
+    const deps = { store, logger: createLogger({ level: 'warn', format: 'json' }) };
+    const env = environment(`wf-${randomUUID().slice(0, 8)}`);
+    const split = (await env.run(splitAndSampleActivity(deps), { input, dataset: { uri: put.uri, sha256: put.sha256, bytes: put.bytes } })) as SplitAndSampleResult;
+    const preprocessor = (await env.run(fitPreprocessorActivity(deps), { input, split })) as FitPreprocessorResult;
+    // The real activity: its thread reads the Parquet splits through the preprocessor (openSplitBatches).
+    const trained = (await env.run(trainActivity(deps), { input, split, preprocessor })) as TrainResult;
+    assert.ok(trained.epochsRun >= trained.bestEpoch && trained.bestEpoch >= 1);
+
+    const model_ = await loadTrainedModel(store, trained.model);
+    assert.deepEqual(model_.meta.classes, preprocessor.classes);
+    assert.equal(model_.meta.featureCount, preprocessor.featureCount);
+    assert.deepEqual(model_.meta.preprocessor, preprocessor.preprocessor);
+    const test = await openSplitBatches(store, split.splits.test, preprocessor.preprocessor);
+    let correct = 0;
+    try {
+      for await (const batch of test.batches(256)) {
+        const p = model_.predict(batch.x, batch.rows);
+        const k = preprocessor.classes!.length;
+        for (let r = 0; r < batch.rows; r++) {
+          const row = Array.from(p.subarray(r * k, (r + 1) * k));
+          if (row.indexOf(Math.max(...row)) === batch.y[r]) correct++;
+        }
+      }
+    } finally {
+      await test.close();
+      model_.dispose();
+    }
+    const accuracy = correct / test.rows;
+    assert.ok(accuracy >= 0.95, `penguins test accuracy ${accuracy} (${test.rows} rows)`);
+  });
+
   after(async () => {
     for await (const info of store.list(`runs/${model}/`)) await store.delete(info.key);
+    for await (const info of store.list(`test/${model}/`)) await store.delete(info.key);
   });
 });
