@@ -10,7 +10,9 @@ export function ensureInstalled(root) {
   const fresh = existsSync(marker) && existsSync(path.join(root, 'node_modules', 'tsx'))
     && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs);
   if (fresh) return;
-  const args = existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  // Not `npm ci`: registries that carry only this platform's optional binaries (as here) leave the
+  // lockfile without other platforms' entries, which `npm ci` refuses. `--no-save` keeps the lock as is.
+  const args = ['install', '--no-audit', '--no-fund', '--no-save'];
   console.log(`[trainyard] installing dependencies: npm ${args.join(' ')}`);
   const result = spawnSync('npm', args, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
