@@ -128,7 +128,7 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
     }
     case 'reservoir': {
       const k = sampleSize(sampling, rowsBefore, 'reservoir');
-      await reservoirSample(session, { train, kept, copy, output, orderBy: split.orderBy, k, seed: request.seed, position: internal('position') });
+      await reservoirSample(session, { train, hashColumns, kept, copy, output, picked: parameters, k, seed: request.seed, position: internal('position') });
       outcome = { parameters: { k } };
       break;
     }
@@ -201,18 +201,18 @@ function sampleSize(sampling: SamplingSettings, rows: number, strategy: string):
 }
 
 /**
- * Reservoir sampling as it is meant to run: one pass over the train rows as DuckDB streams them (in
- * their stable hash order), O(k) memory in JS for the chosen positions, seeded. The positions chosen
- * are appended to a table and joined back.
+ * Reservoir sampling as it is meant to run: one pass over the train rows as DuckDB streams them (their
+ * positions in stable hash order), O(k) memory in JS, seeded. The chosen rows' hashes go to a narrow
+ * table that the sampled view semi-joins; no row is copied.
  */
 async function reservoirSample(
   session: DuckDbSession,
-  options: { train: string; kept: string; copy: string; output: string; orderBy: string; k: number; seed: number; position: string },
+  options: { train: string; hashColumns: string[]; kept: string; copy: string; output: string; picked: string; k: number; seed: number; position: string },
 ): Promise<void> {
   const numbered = quoteIdentifier('reservoir_numbered_train');
   const chosen = 'reservoir_chosen_positions';
-  await session.run(`CREATE OR REPLACE TEMP TABLE ${numbered} AS SELECT *, row_number() OVER (ORDER BY ${options.orderBy}) AS ${options.position} FROM ${options.train}`);
-  await session.run(`DROP TABLE IF EXISTS ${options.output}`);
+  const hashes = options.hashColumns.join(', ');
+  await session.run(`CREATE OR REPLACE TEMP TABLE ${numbered} AS SELECT ${hashes}, row_number() OVER (ORDER BY ${hashes}) AS ${options.position} FROM ${options.train}`);
   const reservoir = new Reservoir<number>(options.k, createSeededRandom(options.seed));
   for await (const chunk of streamChunks(session, `SELECT ${options.position} FROM ${numbered} ORDER BY ${options.position}`)) {
     for (const position of chunk.columns[0] ?? []) reservoir.offer(position as number);
@@ -224,10 +224,9 @@ async function reservoirSample(
     appender.endRow();
   }
   appender.closeSync();
-  await session.run(
-    `CREATE OR REPLACE TEMP TABLE ${options.output} AS
-     SELECT ${options.kept}, 0 AS ${options.copy} FROM ${numbered} AS h WHERE h.${options.position} IN (SELECT position FROM ${quoteIdentifier(chosen)})`,
-  );
+  await session.run(`CREATE TEMP TABLE ${options.picked} AS SELECT ${hashes} FROM ${numbered} WHERE ${options.position} IN (SELECT position FROM ${quoteIdentifier(chosen)})`);
   await session.run(`DROP TABLE ${numbered}`);
   await session.run(`DROP TABLE ${quoteIdentifier(chosen)}`);
+  const on = options.hashColumns.map((c) => `h.${c} = p.${c}`).join(' AND ');
+  await session.run(`CREATE TEMP VIEW ${options.output} AS SELECT ${options.kept}, 0 AS ${options.copy} FROM ${options.train} AS h SEMI JOIN ${options.picked} AS p ON ${on}`);
 }
