@@ -9,7 +9,9 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+# `npm install --no-save` installs the lockfile's versions; `npm ci` would refuse this lockfile, which
+# lacks other platforms' optional binaries (the registry it was made against carries only linux-x64).
+RUN npm install --omit=dev --no-save --no-audit --no-fund \
  && npm cache clean --force
 
 FROM node:20-bookworm-slim AS runtime
