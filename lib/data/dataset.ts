@@ -15,6 +15,8 @@ export interface DatasetColumn {
   name: string;
   type: ColumnKind;
   duckdbType: string;
+  /** Approximate distinct values, measured for VARCHAR columns (to tell categorical from text). */
+  distinctCount?: number;
 }
 
 export interface DatasetTable {
@@ -206,8 +208,9 @@ async function classifyColumns(session: DuckDbSession, table: string, columns: S
     strings.forEach((c, i) => distinct.set(c.name, { distinct: row[`d${i}`] ?? 0, nonNull: row[`n${i}`] ?? 0 }));
   }
   return columns.map((c) => {
-    const kind = kindOfType(c.duckdbType) ?? stringKind(distinct.get(c.name) ?? { distinct: 0, nonNull: 0 });
-    return { name: c.name, type: kind, duckdbType: c.duckdbType };
+    const measured = distinct.get(c.name);
+    if (!measured) return { name: c.name, type: kindOfType(c.duckdbType) ?? 'text', duckdbType: c.duckdbType };
+    return { name: c.name, type: stringKind(measured), duckdbType: c.duckdbType, distinctCount: measured.distinct };
   });
 }
 

@@ -2,7 +2,7 @@ import { listValue, type DuckDBValue } from '@duckdb/node-api';
 import type { ColumnKind, DatasetColumn, DatasetTable } from './dataset';
 import type { DuckDbSession } from './duckdb';
 import { quoteIdentifier } from './identifiers';
-import { measureLabelAssociation, type LabelAssociation, type TaskType } from './label-association';
+import { correlationPlan, measureLabelAssociation, type LabelAssociation, type TaskType } from './label-association';
 
 export const STATISTICS_VERSION = 1;
 export const DEFAULT_HISTOGRAM_BINS = 20;
@@ -105,8 +105,9 @@ export interface ComputeStatisticsOptions {
  * 1. one scan for counts, missing, approximate distinct counts, NaN/Infinity, min/max/mean/std,
  *    approximate quantiles, category frequencies, booleans, timestamps, text lengths, duplicate rows and
  *    label classes;
- * 2. one scan for numeric histograms (on this dataset's bins, and on the reference's when given);
- * 3. label association (correlation over every row, AUC on a seeded sample), see label-association.ts.
+ * 2. one scan for numeric histograms (on this dataset's bins, and on the reference's when given) and
+ *    each feature's correlation with the label;
+ * 3. label association: AUC on a seeded sample, see label-association.ts.
  */
 export async function computeStatistics(
   session: DuckDbSession,
@@ -115,23 +116,23 @@ export async function computeStatistics(
 ): Promise<DatasetStatistics> {
   const { table, columns } = dataset;
   const profile = await profileColumns(session, dataset, options.task);
-  const histograms = await computeHistograms(session, table, columns, profile.columns, options);
+  const label = profile.label;
+  const association = label && options.task
+    ? { task: options.task, labelColumn: label.column, classes: (label.classes ?? []).map((c) => c.value), skip: options.leakageSkip ?? [] }
+    : undefined;
+  const { histograms, correlations } = await computeHistograms(session, table, columns, profile.columns, options, association);
 
   const stats: ColumnStatistics[] = profile.columns.map((c) => {
     const h = histograms.get(c.name);
     return c.numeric && h ? { ...c, numeric: { ...c.numeric, histogram: h.own, ...(h.reference ? { histogramOnReferenceBins: h.reference } : {}) } } : c;
   });
 
-  const label = profile.label;
-  if (label && options.task) {
-    const classes = (label.classes ?? []).map((c) => c.value);
+  if (association) {
     const associations = await measureLabelAssociation(session, table, columns, {
-      task: options.task,
-      labelColumn: label.column,
-      classes,
-      skip: options.leakageSkip,
-      sampleRows: options.associationSampleRows,
-      seed: options.seed,
+      ...association,
+      correlations,
+      ...(options.associationSampleRows !== undefined ? { sampleRows: options.associationSampleRows } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
     });
     for (const column of stats) {
       const association = associations.get(column.name);
@@ -160,22 +161,29 @@ interface Profile {
 
 async function profileColumns(session: DuckDbSession, dataset: DatasetTable, task: TaskType | undefined): Promise<Profile> {
   const { table, columns } = dataset;
+  // The inner projection names every column afresh (v0, v1, …; x/f for the DOUBLE and finite-only
+  // forms of numbers), so each cast and isfinite runs once per row, not once per aggregate, and no
+  // name from the data can collide with ours.
+  const projections = columns.flatMap((c, i) => {
+    const q = quoteIdentifier(c.name);
+    if (c.type !== 'numeric') return [`${q} AS v${i}`];
+    return [`${q} AS v${i}`, `CAST(${q} AS DOUBLE) AS x${i}`, `CASE WHEN isfinite(CAST(${q} AS DOUBLE)) THEN CAST(${q} AS DOUBLE) END AS f${i}`];
+  });
   const selects = ['count(*) AS "rows"'];
-  if (columns.length > 0) selects.push(`count(DISTINCT hash(${columns.map((c) => quoteIdentifier(c.name)).join(', ')})) AS "distinctRows"`);
+  if (columns.length > 0) selects.push(`count(DISTINCT hash(${columns.map((_, i) => `v${i}`).join(', ')})) AS "distinctRows"`);
   columns.forEach((c, i) => selects.push(...profileSelects(c, i)));
   const withClasses = dataset.labelColumn !== undefined && task !== undefined && task !== 'regression';
-  if (dataset.labelColumn !== undefined) {
-    const label = quoteIdentifier(dataset.labelColumn);
-    selects.push(`count(*) - count(${label}) AS "labelMissing"`);
-  }
-  const row = (await session.all<Aggregates>(`SELECT ${selects.join(',\n  ')} FROM ${table}`))[0] ?? {};
+  const labelIndex = dataset.labelColumn === undefined ? -1 : columns.findIndex((c) => c.name === dataset.labelColumn);
+  if (labelIndex >= 0) selects.push(`count(*) - count(v${labelIndex}) AS "labelMissing"`);
+  const sql = `SELECT ${selects.join(',\n  ')}\nFROM (SELECT ${projections.length > 0 ? projections.join(', ') : '1 AS "one"'} FROM ${table})`;
+  const row = (await session.all<Aggregates>(sql))[0] ?? {};
   const rowCount = num(row.rows) ?? 0;
   const profile: Profile = {
     rowCount,
     duplicateRowCount: columns.length > 0 ? rowCount - (num(row.distinctRows) ?? rowCount) : 0,
     columns: columns.map((c, i) => columnStatistics(c, i, row, rowCount)),
   };
-  if (dataset.labelColumn !== undefined) {
+  if (dataset.labelColumn !== undefined && labelIndex >= 0) {
     profile.label = {
       column: dataset.labelColumn,
       missingCount: num(row.labelMissing) ?? 0,
@@ -193,43 +201,53 @@ async function labelClasses(session: DuckDbSession, table: string, labelColumn: 
   );
 }
 
+/** Aggregates over the projection of column i (v: as stored, x: as DOUBLE, f: finite DOUBLE or NULL). */
 function profileSelects(column: DatasetColumn, i: number): string[] {
-  const q = quoteIdentifier(column.name);
-  const base = [`count(${q}) AS "c${i}_count"`, `approx_count_distinct(${q}) AS "c${i}_distinct"`];
+  const v = `v${i}`;
+  // Distinct counts: exact from the category counts for categoricals and booleans, measured by
+  // loadDataset for text, so only numbers and timestamps need an approximate count here.
+  const needsDistinct = column.type === 'numeric' || column.type === 'timestamp' || (column.type === 'text' && column.distinctCount === undefined);
+  const base = [`count(${v}) AS "c${i}_count"`, ...(needsDistinct ? [`approx_count_distinct(${v}) AS "c${i}_distinct"`] : [])];
   switch (column.type) {
     case 'numeric': {
-      const x = `CAST(${q} AS DOUBLE)`;
-      const finite = `FILTER (WHERE isfinite(${x}))`;
+      const f = `f${i}`;
       return [
         ...base,
-        `count_if(isnan(${x})) AS "c${i}_nan"`,
-        `count_if(isinf(${x})) AS "c${i}_inf"`,
-        `min(${x}) ${finite} AS "c${i}_min"`,
-        `max(${x}) ${finite} AS "c${i}_max"`,
-        `avg(${x}) ${finite} AS "c${i}_mean"`,
-        `stddev_samp(${x}) ${finite} AS "c${i}_std"`,
-        `approx_quantile(${x}, [${QUANTILES.join(', ')}]) ${finite} AS "c${i}_quantiles"`,
+        `count_if(isnan(x${i})) AS "c${i}_nan"`,
+        `count_if(isinf(x${i})) AS "c${i}_inf"`,
+        `min(${f}) AS "c${i}_min"`,
+        `max(${f}) AS "c${i}_max"`,
+        `avg(${f}) AS "c${i}_mean"`,
+        `stddev_samp(${f}) AS "c${i}_std"`,
+        `approx_quantile(${f}, [${QUANTILES.join(', ')}]) AS "c${i}_quantiles"`,
       ];
     }
     case 'categorical':
-      return [...base, `histogram(CAST(${q} AS VARCHAR)) AS "c${i}_histogram"`, ...numericLookingSelects(q, i)];
+      // Numeric-looking share and examples come from the category counts, in JS (at most MAX_CATEGORIES).
+      return [...base, `histogram(CAST(${v} AS VARCHAR)) AS "c${i}_histogram"`];
     case 'boolean':
-      return [...base, `count_if(${q}) AS "c${i}_true"`, `count_if(NOT ${q}) AS "c${i}_false"`];
+      return [...base, `count_if(${v}) AS "c${i}_true"`, `count_if(NOT ${v}) AS "c${i}_false"`];
     case 'timestamp':
-      return [...base, `CAST(min(${q}) AS VARCHAR) AS "c${i}_min"`, `CAST(max(${q}) AS VARCHAR) AS "c${i}_max"`];
+      return [...base, `CAST(min(${v}) AS VARCHAR) AS "c${i}_min"`, `CAST(max(${v}) AS VARCHAR) AS "c${i}_max"`];
     case 'text': {
-      const length = `length(CAST(${q} AS VARCHAR))`;
-      return [...base, `min(${length}) AS "c${i}_minLength"`, `max(${length}) AS "c${i}_maxLength"`, `avg(${length}) AS "c${i}_meanLength"`, ...numericLookingSelects(q, i)];
+      const length = `length(CAST(${v} AS VARCHAR))`;
+      return [
+        ...base,
+        `min(${length}) AS "c${i}_minLength"`,
+        `max(${length}) AS "c${i}_maxLength"`,
+        `avg(${length}) AS "c${i}_meanLength"`,
+        `count(TRY_CAST(${v} AS DOUBLE)) AS "c${i}_numeric"`,
+        `approx_top_k(CAST(${v} AS VARCHAR), 3) FILTER (WHERE ${v} IS NOT NULL AND TRY_CAST(${v} AS DOUBLE) IS NULL) AS "c${i}_nonNumeric"`,
+      ];
     }
   }
 }
 
-/** How many values parse as numbers, and the commonest that do not: "a number column with a few bad values". */
-function numericLookingSelects(q: string, i: number): string[] {
-  return [
-    `count(TRY_CAST(${q} AS DOUBLE)) AS "c${i}_numeric"`,
-    `approx_top_k(CAST(${q} AS VARCHAR), 3) FILTER (WHERE ${q} IS NOT NULL AND TRY_CAST(${q} AS DOUBLE) IS NULL) AS "c${i}_nonNumeric"`,
-  ];
+/** Close to what DuckDB's TRY_CAST(… AS DOUBLE) accepts: decimal or scientific notation, nan and inf. */
+const NUMBER_TEXT = /^\s*[-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|nan|inf|infinity)\s*$/i;
+
+export function looksNumeric(value: string): boolean {
+  return NUMBER_TEXT.test(value);
 }
 
 function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, rowCount: number): ColumnStatistics {
@@ -242,7 +260,7 @@ function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, row
     count,
     missingCount: rowCount - count,
     missingFraction: rowCount > 0 ? (rowCount - count) / rowCount : 0,
-    distinctCount: Math.min(num(get('distinct')) ?? 0, count),
+    distinctCount: Math.min(num(get('distinct')) ?? column.distinctCount ?? 0, count),
   };
   switch (column.type) {
     case 'numeric': {
@@ -266,17 +284,20 @@ function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, row
       const all = sortedCounts(get('histogram'));
       const kept = all.slice(0, MAX_CATEGORIES);
       const otherCount = all.slice(MAX_CATEGORIES).reduce((s, c) => s + c.count, 0);
+      stats.distinctCount = all.length;
+      const numericCount = all.reduce((sum, c) => sum + (looksNumeric(c.value) ? c.count : 0), 0);
       stats.categorical = {
         categories: kept,
         otherCount,
         otherShare: count > 0 ? otherCount / count : 0,
-        numericShare: count > 0 ? (num(get('numeric')) ?? 0) / count : 0,
-        nonNumericExamples: strings(get('nonNumeric')),
+        numericShare: count > 0 ? numericCount / count : 0,
+        nonNumericExamples: all.filter((c) => !looksNumeric(c.value)).slice(0, 3).map((c) => c.value),
       };
       break;
     }
     case 'boolean':
       stats.boolean = { trueCount: num(get('true')) ?? 0, falseCount: num(get('false')) ?? 0 };
+      stats.distinctCount = (stats.boolean.trueCount > 0 ? 1 : 0) + (stats.boolean.falseCount > 0 ? 1 : 0);
       break;
     case 'timestamp':
       stats.timestamp = { min: str(get('min')), max: str(get('max')) };
@@ -312,40 +333,52 @@ async function computeHistograms(
   columns: DatasetColumn[],
   stats: ColumnStatistics[],
   options: ComputeStatisticsOptions,
-): Promise<Map<string, { own: Histogram; reference?: Histogram }>> {
+  association: Parameters<typeof correlationPlan>[1] | undefined,
+): Promise<{ histograms: Map<string, { own: Histogram; reference?: Histogram }>; correlations: Map<string, number> }> {
   const bins = options.histogramBins ?? DEFAULT_HISTOGRAM_BINS;
+  const projections: string[] = [];
   const selects: string[] = [];
   const params: DuckDBValue[] = [];
   const plans: { name: string; own: number[]; ownAlias?: string; reference?: number[]; referenceAlias?: string; finiteCount: number }[] = [];
-  const histogramSelect = (column: string, edges: number[], alias: string) => {
+  // Bins are bound parameters; NULL (missing, NaN, ±Infinity in the projection) is not counted.
+  const histogramSelect = (index: number, edges: number[], alias: string) => {
     params.push(listValue(edges.slice(1, -1)));
-    const x = `CAST(${quoteIdentifier(column)} AS DOUBLE)`;
-    selects.push(`histogram(${x}, CAST($${params.length} AS DOUBLE[])) FILTER (WHERE isfinite(${x})) AS "${alias}"`);
+    selects.push(`histogram(f${index}, CAST($${params.length} AS DOUBLE[])) AS "${alias}"`);
   };
   columns.forEach((column, i) => {
     const numeric = stats[i]?.numeric;
     if (!numeric) return;
+    const x = `CAST(${quoteIdentifier(column.name)} AS DOUBLE)`;
     const finiteCount = (stats[i]?.count ?? 0) - numeric.nanCount - numeric.infinityCount;
     const plan: (typeof plans)[number] = { name: column.name, own: [], finiteCount };
     if (numeric.min !== null && numeric.max !== null) {
       plan.own = histogramEdges(numeric.min, numeric.max, bins, INTEGRAL_TYPE.test(column.duckdbType));
-      if (plan.own.length > 2) histogramSelect(column.name, plan.own, (plan.ownAlias = `h${i}`));
+      if (plan.own.length > 2) histogramSelect(i, plan.own, (plan.ownAlias = `h${i}`));
     }
     const reference = options.referenceEdges?.[column.name];
     if (reference && reference.length >= 2) {
       plan.reference = reference;
-      if (reference.length > 2) histogramSelect(column.name, reference, (plan.referenceAlias = `r${i}`));
+      if (reference.length > 2) histogramSelect(i, reference, (plan.referenceAlias = `r${i}`));
     }
+    if (plan.ownAlias || plan.referenceAlias) projections.push(`CASE WHEN isfinite(${x}) THEN ${x} END AS f${i}`);
     plans.push(plan);
   });
-  const row = selects.length > 0 ? ((await session.all<Aggregates>(`SELECT ${selects.join(',\n  ')} FROM ${table}`, params))[0] ?? {}) : {};
+  // Correlations with the label ride along in the same scan.
+  const correlation = association ? correlationPlan(columns, association, params.length) : undefined;
+  if (correlation) {
+    projections.push(...correlation.projections);
+    selects.push(...correlation.selects);
+    params.push(...correlation.params);
+  }
+  const sql = `SELECT ${selects.join(',\n  ')}\nFROM (SELECT ${projections.join(', ')} FROM ${table})`;
+  const row = selects.length > 0 ? ((await session.all<Aggregates>(sql, params))[0] ?? {}) : {};
   const result = new Map<string, { own: Histogram; reference?: Histogram }>();
   for (const plan of plans) {
     const own = plan.ownAlias ? binCounts(plan.own, row[plan.ownAlias]) : singleBin(plan.own, plan.finiteCount);
     const reference = plan.reference && (plan.referenceAlias ? binCounts(plan.reference, row[plan.referenceAlias]) : singleBin(plan.reference, plan.finiteCount));
     result.set(plan.name, reference ? { own, reference } : { own });
   }
-  return result;
+  return { histograms: result, correlations: correlation?.read(row) ?? new Map() };
 }
 
 function singleBin(edges: number[], count: number): Histogram {
