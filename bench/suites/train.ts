@@ -94,7 +94,7 @@ const suite: Suite = {
     if (tfjsBest && results.pytorch) {
       const ratio = tfjsBest[1] / results.pytorch;
       notes.push(
-        `best backend: tfjs ${tfjsBest[0]} at ${round(ratio, 2)}× PyTorch's best thread count (target ≥ ${TARGET_RATIO}×): ${ratio >= TARGET_RATIO ? 'met' : 'missed'}`,
+        `best backend: tfjs ${tfjsBest[0]} at ${round(ratio, 3)}× PyTorch's best thread count (target ≥ ${TARGET_RATIO}×): ${ratio >= TARGET_RATIO ? 'met' : 'missed'}`,
       );
       for (const [name, value] of Object.entries(results)) {
         if (name !== 'pytorch' && name !== tfjsBest[0]) notes.push(`tfjs ${name}: ${round(value / results.pytorch, 2)}× PyTorch`);

@@ -21,7 +21,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
  */
 const pipelineSource = readFileSync(new URL('../../workflows/training-pipeline.ts', import.meta.url), 'utf8');
 const trainIsWired = /\btrain\(/.test(pipelineSource);
-const EPOCHS = 40;
+const EPOCHS = 25;
 
 describe('train survives a SIGKILLed worker (real worker processes, Temporal, MinIO)', { skip: trainIsWired ? false : 'trainingPipeline does not call train yet' }, () => {
   const taskQueue = `crash-resume-${randomUUID()}`;
