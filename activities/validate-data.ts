@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { z } from 'zod';
 import type { ArtifactKind, ArtifactRef } from '../contracts/artifacts';
 import { describeZodIssues, FailureType, formatFieldProblems } from '../contracts/errors';
@@ -7,7 +7,7 @@ import type { Anomaly, ChampionRefs, ValidateDataResult } from '../contracts/sta
 import type { DatasetFingerprint } from '../contracts/stages';
 import { detectAnomalies, type SchemaSource } from '../lib/data/anomalies';
 import { ArtifactChecksumError, readJsonArtifact } from '../lib/data/artifact-files';
-import { loadDataset } from '../lib/data/dataset';
+import { loadDataset, toDatasetFailure } from '../lib/data/dataset';
 import { referenceEdges } from '../lib/data/drift';
 import { interruptOnAbort, openDuckDb, type DuckDbSession } from '../lib/data/duckdb';
 import { materializeDataset, type LocalDataset } from '../lib/data/materialize';
@@ -70,12 +70,15 @@ export function validateDataActivity({ store }: ActivityDeps) {
       const table = await loadDataset(session, local, { label: input.task.label });
       step = 'computing statistics';
       const derivedFrom = typeof input.task.label === 'object' ? input.task.label.column : undefined;
+      const dataset = local;
       const statistics = await computeStatistics(session, table, {
         task: input.task.type,
         // The source of a derived label predicts it by construction; it must never be a feature.
         leakageSkip: derivedFrom !== undefined ? [derivedFrom] : [],
         ...(reference ? { referenceEdges: referenceEdges(reference) } : {}),
         seed: input.seed,
+      }).catch((error: unknown) => {
+        throw toDatasetFailure(dataset, error); // a damaged Parquet page surfaces only when scanned
       });
 
       step = 'checking for anomalies';
@@ -121,6 +124,10 @@ export function validateDataActivity({ store }: ActivityDeps) {
         schemaSource,
         ...(driftReference ? { driftReference } : {}),
       };
+    } catch (error) {
+      // An interrupted query or aborted download after cancellation is the cancellation, not a failure.
+      if (ctx.cancellationSignal.aborted && !(error instanceof ApplicationFailure)) throw new CancelledFailure('validateData was cancelled');
+      throw error;
     } finally {
       clearInterval(heartbeat);
       detach();

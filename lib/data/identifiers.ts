@@ -15,3 +15,14 @@ export function quoteIdentifier(name: string): string {
 export function preview(name: string, maxChars = 80): string {
   return name.length > maxChars ? `${name.slice(0, maxChars)}… (${name.length} chars)` : name;
 }
+
+/**
+ * A string literal, for the one place SQL cannot take a bound parameter: file paths inside DDL (a view
+ * over Parquet files). Single quotes doubled (DuckDB strings have no backslash escapes); NUL refused.
+ * Everywhere else values are bound parameters.
+ */
+export function quoteStringLiteral(value: string): string {
+  if (typeof value !== 'string') throw new TypeError(`A string literal must be a string, got ${typeof value}`);
+  if (value.includes('\0')) throw new RangeError('A string literal must not contain NUL');
+  return `'${value.replaceAll("'", "''")}'`;
+}

@@ -273,8 +273,10 @@ describe('validateData activity (real MinIO)', () => {
     });
 
     it('reads every partition under a prefix, skipping marker files', async () => {
-      for (const part of [0, 1, 2, 3]) {
-        await upload(`partitioned/part-${part}.parquet`, `SELECT * FROM clean WHERE hash(x1) % 4 = ${part}`, '(FORMAT parquet)');
+      // The last file name is hostile: partition paths reach SQL as string literals in the view.
+      const names = ['part-0.parquet', 'part-1.parquet', 'part-2.parquet', 'part-3.parquet', `part ' "4"; DROP VIEW dataset; --.parquet`];
+      for (const [part, name] of names.entries()) {
+        await upload(`partitioned/${name}`, `SELECT * FROM clean WHERE hash(x1) % ${names.length} = ${part}`, '(FORMAT parquet)');
       }
       const marker = path.join(scratch, '_SUCCESS');
       await writeFile(marker, '');
@@ -289,6 +291,16 @@ describe('validateData activity (real MinIO)', () => {
       assert.equal(result.rows, 2000);
       const statistics = DatasetStatisticsSchema.parse(await readJson(store.keyFor(result.statistics.uri)));
       assert.deepEqual(statistics.columns.map((c) => c.name), [...hostile, 'label']);
+    });
+  });
+
+  describe('cancellation', () => {
+    it('a cancelled run ends with CancelledFailure, not a data error', async () => {
+      const uri = store.uriFor(`${prefix}/clean.csv`);
+      const env = new MockActivityEnvironment({ workflowExecution: { workflowId: `wf-${randomUUID().slice(0, 8)}`, runId: 'run-1' } } as never);
+      const running = env.run(validateData(), { input: input(uri), dataset: { uri, sha256: '0'.repeat(64), bytes: 0 } });
+      env.cancel();
+      await assert.rejects(running, (error: Error) => error.name === 'CancelledFailure');
     });
   });
 

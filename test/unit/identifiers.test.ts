@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { loadDataset } from '../../lib/data/dataset';
 import { openDuckDb, type DuckDbSession } from '../../lib/data/duckdb';
-import { quoteIdentifier } from '../../lib/data/identifiers';
+import { quoteIdentifier, quoteStringLiteral } from '../../lib/data/identifiers';
 import type { LocalDataset } from '../../lib/data/materialize';
 import { computeStatistics } from '../../lib/data/statistics';
 
@@ -60,6 +60,18 @@ describe('quoteIdentifier', () => {
         assert.equal(rows[0]?.v, i);
       }
       assert.deepEqual(await session.all('SELECT survived FROM victim'), [{ survived: 1 }]);
+    });
+
+    it('quoteStringLiteral keeps any NUL-free string a value (property)', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 64 }).filter((s) => !s.includes('\0')), async (value) => {
+          const rows = await session.all<{ v: string }>(`SELECT ${quoteStringLiteral(value)} AS v`);
+          assert.equal(rows[0]?.v, value);
+        }),
+        { numRuns: 200 },
+      );
+      assert.throws(() => quoteStringLiteral('a\0b'), /NUL/);
+      assert.equal(quoteStringLiteral("it's"), "'it''s'");
     });
 
     it('round-trips any NUL-free string (property)', async () => {
