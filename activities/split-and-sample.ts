@@ -10,7 +10,7 @@ import type { SplitAndSampleResult, SplitName } from '../contracts/stage-results
 import type { DatasetFingerprint } from '../contracts/stages';
 import { quoteStringLiteral, valueExpression, valueSourceOf } from '../lib/data/column-values';
 import { interruptOnAbort, openDuckDb, type DuckDbSession } from '../lib/data/duckdb';
-import { loadDataset } from '../lib/data/dataset';
+import { loadDataset, releaseDataset } from '../lib/data/dataset';
 import { invalidConfig } from '../lib/data/failures';
 import { quoteIdentifier } from '../lib/data/identifiers';
 import { materializeDataset } from '../lib/data/materialize';
@@ -97,7 +97,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         });
 
         // The deduplicated copy is all that is read from here on: free the loaded table's memory.
-        await session.run(`DROP TABLE ${dataset.table}`);
+        await releaseDataset(session, dataset); // a view over Parquet, or a table of parsed text
 
         enter('sampling the train split');
         const sampled = await sampleTrainRows(session, {
