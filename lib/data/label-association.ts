@@ -162,21 +162,24 @@ export function correlationPlan(
   columns: DatasetColumn[],
   options: Pick<LabelAssociationOptions, 'task' | 'labelColumn' | 'classes' | 'skip'>,
   firstParam: number,
+  /** The name under which the surrounding projection already holds a column's finite DOUBLE values, if it does. */
+  projectedFinite: (column: DatasetColumn) => string | undefined = () => undefined,
 ): { projections: string[]; selects: string[]; params: DuckDBValue[]; read(row: Record<string, unknown>): Map<string, number> } {
   const skip = new Set([options.labelColumn, ...(options.skip ?? [])]);
   const numeric = columns.filter((c) => (c.type === 'numeric' || c.type === 'boolean') && !skip.has(c.name));
   const target = correlationTargetSql(options, quoteIdentifier(options.labelColumn), firstParam);
   if (!target || numeric.length === 0) return { projections: [], selects: [], params: [], read: () => new Map() };
-  const projections = [
-    ...numeric.map((c, i) => {
-      const x = `CAST(${quoteIdentifier(c.name)} AS DOUBLE)`;
-      return `CASE WHEN isfinite(${x}) THEN ${x} END AS cx${i}`;
-    }),
-    `${target.sql} AS cy`,
-  ];
+  const projections = [`${target.sql} AS cy`];
+  const values = numeric.map((c, i) => {
+    const projected = projectedFinite(c);
+    if (projected !== undefined) return projected;
+    const x = `CAST(${quoteIdentifier(c.name)} AS DOUBLE)`;
+    projections.push(`CASE WHEN isfinite(${x}) THEN ${x} END AS cx${i}`);
+    return `cx${i}`;
+  });
   return {
     projections,
-    selects: numeric.map((_, i) => `corr(cx${i}, cy) AS "corr${i}"`),
+    selects: values.map((value, i) => `corr(${value}, cy) AS "corr${i}"`),
     params: target.params,
     read(row) {
       const found = new Map<string, number>();

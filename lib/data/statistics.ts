@@ -345,6 +345,7 @@ async function computeHistograms(
   const selects: string[] = [];
   const params: DuckDBValue[] = [];
   const plans: { name: string; own: number[]; ownAlias?: string; reference?: number[]; referenceAlias?: string; finiteCount: number }[] = [];
+  const finiteAlias = new Map<string, string>();
   // Bins are bound parameters; NULL (missing, NaN, ±Infinity in the projection) is not counted.
   const histogramSelect = (index: number, edges: number[], alias: string) => {
     params.push(listValue(edges.slice(1, -1)));
@@ -365,11 +366,14 @@ async function computeHistograms(
       plan.reference = reference;
       if (reference.length > 2) histogramSelect(i, reference, (plan.referenceAlias = `r${i}`));
     }
-    if (plan.ownAlias || plan.referenceAlias) projections.push(`CASE WHEN isfinite(${x}) THEN ${x} END AS f${i}`);
+    if (plan.ownAlias || plan.referenceAlias) {
+      projections.push(`CASE WHEN isfinite(${x}) THEN ${x} END AS f${i}`);
+      finiteAlias.set(column.name, `f${i}`);
+    }
     plans.push(plan);
   });
   // Correlations with the label ride along in the same scan.
-  const correlation = association ? correlationPlan(columns, association, params.length) : undefined;
+  const correlation = association ? correlationPlan(columns, association, params.length, (c) => finiteAlias.get(c.name)) : undefined;
   if (correlation) {
     projections.push(...correlation.projections);
     selects.push(...correlation.selects);
