@@ -44,7 +44,7 @@ const result = spawnSync(
   [
     '--import', 'tsx',
     '--test',
-    '--test-timeout=600000',
+    '--test-timeout=300000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     `--test-reporter=${path.join(root, 'scripts', 'summary-reporter.mjs')}`, '--test-reporter-destination=stdout',
     ...files,

@@ -7,6 +7,11 @@ export function workerCommand(): Command {
     .description('Run a trainyard worker (configured from the environment; see README "Configuration")')
     .action(async () => {
       const config = loadConfigOrExit();
-      await runWorker(config, cliLogger(config, 'trainyard-worker'));
+      const logger = cliLogger(config, 'trainyard-worker');
+      await runWorker(config, logger);
+      // Pooled keep-alive sockets (S3) and the Temporal runtime would keep the process alive after a
+      // graceful shutdown; once the logs are flushed there is nothing left to wait for.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+      process.exit(0);
     });
 }
