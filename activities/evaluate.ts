@@ -1,7 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactRef } from '../contracts/artifacts';
-import { FailureType, formatFieldProblems } from '../contracts/errors';
-import { parsePipelineInput } from '../contracts/pipeline-input';
+import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { EvaluateResult } from '../contracts/stage-results';
 import { evaluateModel, type EvaluateArgs, type EvaluationProgress } from '../lib/evaluation/evaluate-model';
 import { headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
@@ -22,7 +21,7 @@ const HEARTBEAT_EVERY_MS = 5_000;
 export function evaluateActivity({ store }: ActivityDeps) {
   return async function evaluate(args: EvaluateArgs): Promise<EvaluateResult> {
     const ctx = Context.current();
-    const input = parseInput(args.input);
+    const input = parsePipelineInputOrFail(args.input);
     const workflowId = ctx.info.workflowExecution?.workflowId;
     if (!workflowId) throw new Error('evaluate must run as part of a workflow: its outputs are keyed by the workflow id');
     // A beat on every step, and between steps on a timer: reading a large split or loading a model is one long step.
@@ -52,17 +51,6 @@ export function evaluateActivity({ store }: ActivityDeps) {
   };
 }
 
-/** The workflow validated the input already; this applies defaults again for callers that send a draft. */
-function parseInput(raw: unknown): EvaluateArgs['input'] {
-  const parsed = parsePipelineInput(raw);
-  if (parsed.ok) return parsed.value;
-  throw ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `The pipeline input is invalid:\n${formatFieldProblems(parsed.problems)}`,
-    details: [parsed.problems],
-  });
-}
 
 /** Reasons travel in the workflow result: a bounded list (the full list is in evaluation.json). */
 function boundedReasons(reasons: string[]): string[] {

@@ -11,10 +11,9 @@ import { fitPreprocessor as fitSpec } from '../lib/data/preprocessor';
 import { SplitManifest } from '../lib/data/split-manifest';
 import { stageKey } from '../lib/run-keys';
 import type { ActivityDeps } from './deps';
-import { workflowIdOf } from './split-and-sample';
+import { trackSteps, workflowIdOf } from './stage-progress';
 
 const STAGE = 'fitPreprocessor';
-const HEARTBEAT_EVERY_MS = 5_000;
 
 /**
  * fitPreprocessor: the train split → a `preprocessor` artifact (JSON) that `encodeColumns` applies in
@@ -29,13 +28,8 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
     const manifest = await readJsonArtifact(store, args.split.manifest, SplitManifest);
     const train = manifest.splits.train;
 
-    let step = 'downloading the train split';
-    /** Moves to the next step, unless the activity was cancelled meanwhile (a query running at that moment is interrupted instead). */
-    const enter = (next: string) => {
-      ctx.cancellationSignal.throwIfAborted();
-      step = next;
-    };
-    const heartbeat = setInterval(() => ctx.heartbeat({ step }), HEARTBEAT_EVERY_MS);
+    const progress = trackSteps(ctx, 'downloading the train split');
+    const enter = progress.enter;
     const directory = await mkdtemp(path.join(os.tmpdir(), 'trainyard-preprocess-'));
     const session = await openDuckDb({ allowedDirectories: [directory] });
     const detach = interruptOnAbort(session, ctx.cancellationSignal);
@@ -79,7 +73,7 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
       // An interrupted query or aborted download after cancellation is the cancellation, not a failure.
       throw ctx.cancellationSignal.aborted ? (ctx.cancellationSignal.reason ?? error) : error;
     } finally {
-      clearInterval(heartbeat);
+      progress.stop();
       detach();
       await session.close();
       await rm(directory, { recursive: true, force: true });

@@ -22,9 +22,9 @@ import { compareCodeUnits } from '../lib/data/preprocessor';
 import { stageKey } from '../lib/run-keys';
 import type { ArtifactStore } from '../lib/store/artifact-store';
 import type { ActivityDeps } from './deps';
+import { trackSteps, workflowIdOf } from './stage-progress';
 
 const STAGE = 'splitAndSample';
-const HEARTBEAT_EVERY_MS = 5_000;
 
 /**
  * splitAndSample: dataset → deduplicated train / validation / test Parquet files (train resampled if
@@ -54,13 +54,8 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
       return earlier;
     }
 
-    let step = 'downloading the dataset';
-    /** Moves to the next step, unless the activity was cancelled meanwhile (a query running at that moment is interrupted instead). */
-    const enter = (next: string) => {
-      ctx.cancellationSignal.throwIfAborted();
-      step = next;
-    };
-    const heartbeat = setInterval(() => ctx.heartbeat({ step }), HEARTBEAT_EVERY_MS);
+    const progress = trackSteps(ctx, 'downloading the dataset');
+    const enter = progress.enter;
     const session = await openDuckDb();
     const detach = interruptOnAbort(session, ctx.cancellationSignal);
     const outputDirectory = await mkdtemp(path.join(os.tmpdir(), 'trainyard-splits-'));
@@ -68,7 +63,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
       const local = await materializeDataset(store, input.dataset.uri, {
         format: input.dataset.format,
         signal: ctx.cancellationSignal,
-        onProgress: (bytes) => ctx.heartbeat({ step, bytes }),
+        onProgress: (bytes) => ctx.heartbeat({ step: progress.step, bytes }),
       });
       try {
         enter('loading the dataset');
@@ -220,7 +215,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
       // An interrupted query or aborted download after cancellation is the cancellation, not a failure.
       throw ctx.cancellationSignal.aborted ? (ctx.cancellationSignal.reason ?? error) : error;
     } finally {
-      clearInterval(heartbeat);
+      progress.stop();
       detach();
       await session.close();
       await rm(outputDirectory, { recursive: true, force: true });
@@ -276,10 +271,6 @@ function requireRows(rows: Record<SplitName, number>, fractions: Record<SplitNam
 }
 
 /** Stage keys hang off the workflow id; an activity run outside a workflow (a test) keys by its activity id. */
-export function workflowIdOf(ctx: Context): string {
-  return ctx.info.workflowExecution?.workflowId ?? `activity-${ctx.info.activityId}`;
-}
-
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

@@ -17,6 +17,7 @@ import { DatasetStatisticsSchema } from '../lib/data/statistics-schema';
 import { stageKey } from '../lib/run-keys';
 import { InvalidArtifactKeyError, ObjectNotFoundError, type ArtifactStore } from '../lib/store/artifact-store';
 import type { ActivityDeps } from './deps';
+import { workflowIdOf } from './stage-progress';
 
 const STAGE = 'validateData';
 const HEARTBEAT_EVERY_MS = 5_000;
@@ -44,7 +45,7 @@ export function validateDataActivity({ store }: ActivityDeps) {
   return async function validateData(args: ValidateDataArgs): Promise<ValidateDataResult> {
     const input = PipelineInput.parse(args.input);
     const ctx = Context.current();
-    const workflowId = ctx.info.workflowExecution?.workflowId ?? `activity-${ctx.info.activityId}`;
+    const workflowId = workflowIdOf(ctx);
     const keyOf = (file: string) => stageKey(input.model, workflowId, STAGE, file);
 
     // Read what we compare against first: a bad schemaUri should fail before a 10 GB download.

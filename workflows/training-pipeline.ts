@@ -1,6 +1,6 @@
-import { ApplicationFailure, condition, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { FailureType, formatFieldProblems } from '../contracts/errors';
-import { parsePipelineInput, type PipelineInput } from '../contracts/pipeline-input';
+import { condition, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { PipelineInput } from '../contracts/pipeline-input';
+import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { Decision } from '../contracts/stage-results';
 import type { StageStatus } from '../contracts/stages';
 import { approvalSignal, approvalUpdate, statusQuery, type ApprovalDecision } from './messages';
@@ -29,7 +29,7 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
   const approvals = new ApprovalInbox(tracker);
   setHandler(statusQuery, () => tracker.status);
 
-  const input = tracker.runInline('validateInput', () => validateInput(rawInput));
+  const input = tracker.runInline('validateInput', () => parsePipelineInputOrFail(rawInput));
   describeRun(tracker, input);
   const champion = (await registryStages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined;
 
@@ -81,17 +81,6 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
   return result('promoted', registered.version);
 }
 
-/** The input may come from the Temporal UI as hand-written JSON: check every field before any work. */
-function validateInput(rawInput: unknown): PipelineInput {
-  const parsed = parsePipelineInput(rawInput);
-  if (parsed.ok) return parsed.value;
-  throw ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `The pipeline input is invalid:\n${formatFieldProblems(parsed.problems)}`,
-    details: [parsed.problems],
-  });
-}
 
 function describeRun(tracker: StageTracker, input: PipelineInput): void {
   tracker.status.model = input.model;
