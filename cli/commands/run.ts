@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { PipelineResult } from '../../workflows';
 import { TrainyardModel } from '../../workflows/search-attributes';
+import { formatPipelineSummary } from '../pipeline-summary';
 import { ExitCode, loadConfigOrExit, workflowUiUrl } from '../config-edge';
 import { readPipelineConfigFile } from '../pipeline-config-file';
 import { connectClient } from '../temporal-client';
@@ -13,8 +15,9 @@ export function runCommand(): Command {
     .description('Start a trainingPipeline run from a JSON config file')
     .requiredOption('-c, --config <file>', 'pipeline input (JSON); see "trainyard schema"')
     .option('-f, --follow', 'wait for the run to finish and print its result')
+    .option('--json', 'with --follow: print the whole result as JSON')
     .option('--id <workflowId>', 'workflow id to use (default: <model>-<random>)')
-    .action(async (options: { config: string; follow?: boolean; id?: string }) => {
+    .action(async (options: { config: string; follow?: boolean; json?: boolean; id?: string }) => {
       const input = await readPipelineConfigFile(options.config);
       const config = loadConfigOrExit();
       const client = await connectClient(config);
@@ -29,8 +32,8 @@ export function runCommand(): Command {
       process.stdout.write(`workflow id: ${workflowId}\nTemporal UI: ${workflowUiUrl(config, workflowId)}\n`);
       if (!options.follow) return;
       try {
-        const result = await handle.result();
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        const result = (await handle.result()) as PipelineResult;
+        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatPipelineSummary(result));
       } catch (error) {
         if (!(error instanceof WorkflowFailedError)) throw error;
         process.stderr.write(`run ${workflowId} failed: ${formatFailure(rootFailure(error))}\n`);
