@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/errors';
 import type { Activities } from '../activities';
 
@@ -15,27 +15,48 @@ const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
 });
 
 /** Reading, profiling and splitting data: minutes on large datasets, heartbeating as they stream. */
-export const dataStages = proxyActivities<Activities>({
+const dataStages = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '1 minute',
   retry: retry(5),
 });
 
 /** Training: long and crash-prone; a retry resumes from the last checkpoint named in its heartbeat. */
-export const trainingStage = proxyActivities<Activities>({
+const trainingStage = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '20 seconds',
   retry: retry(10),
 });
 
-export const evaluationStage = proxyActivities<Activities>({
+const evaluationStage = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '1 minute',
   retry: retry(5),
 });
 
 /** Registry reads and conditional writes: small and quick; conflicts are resolved inside the activity. */
-export const registryStages = proxyActivities<Activities>({
+const registryStages = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: retry(10),
 });
+
+/** Calls a stage's activity with a one-line summary, derived from its argument, on the UI's timeline. */
+function labelled<A, R>(activity: ActivityFunctionWithOptions<(arg: A) => Promise<R>>, summarize: (arg: A) => string): (arg: A) => Promise<R> {
+  return (arg) => activity.executeWithOptions({ summary: summarize(arg) }, [arg]);
+}
+
+/** The pipeline's stages as the workflow calls them. */
+export const stages = {
+  getChampion: registryStages.getChampion,
+  fingerprintDataset: labelled(dataStages.fingerprintDataset, (a) => `fingerprint ${a.uri}`),
+  validateData: labelled(dataStages.validateData, (a) =>
+    `validate ${a.dataset.uri} against ${a.champion ? `champion v${a.champion.version}` : 'an inferred schema'}`),
+  splitAndSample: labelled(dataStages.splitAndSample, (a) => `split (${a.input.split.strategy}), sample (${a.input.sampling.strategy})`),
+  fitPreprocessor: labelled(dataStages.fitPreprocessor, (a) => `fit the preprocessor on ${a.split.rows.train} train rows`),
+  train: labelled(trainingStage.train, (a) =>
+    `train ${a.input.train.model} on ${a.preprocessor.featureCount} features, up to ${a.input.train.epochs} epochs`),
+  evaluate: labelled(evaluationStage.evaluate, (a) =>
+    `evaluate on ${a.split.rows.test} test rows${a.champion ? ` against champion v${a.champion.version}` : ''}`),
+  registerModel: registryStages.registerModel,
+  promote: labelled(registryStages.promote, (a) => `move ${a.alias} to ${a.model} v${a.version}`),
+};

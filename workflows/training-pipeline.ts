@@ -5,7 +5,7 @@ import type { Decision } from '../contracts/stage-results';
 import type { StageStatus } from '../contracts/stages';
 import { approvalSignal, approvalUpdate, statusQuery, type ApprovalDecision } from './messages';
 import { TrainyardModel } from './search-attributes';
-import { dataStages, evaluationStage, registryStages, trainingStage } from './stage-activities';
+import { stages } from './stage-activities';
 import { StageTracker } from './stage-tracker';
 
 export interface PipelineResult {
@@ -31,19 +31,19 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
 
   const input = tracker.runInline('validateInput', () => parsePipelineInputOrFail(rawInput));
   describeRun(tracker, input);
-  const champion = (await registryStages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined;
+  const champion = (await stages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined;
 
-  const dataset = await tracker.run('fingerprintDataset', () => dataStages.fingerprintDataset({ uri: input.dataset.uri }),
+  const dataset = await tracker.run('fingerprintDataset', () => stages.fingerprintDataset({ uri: input.dataset.uri }),
     (d) => [{ kind: 'dataset', ...d }]);
-  const validation = await tracker.run('validateData', () => dataStages.validateData({ input, dataset, champion }),
+  const validation = await tracker.run('validateData', () => stages.validateData({ input, dataset, champion }),
     (v) => [v.statistics, v.schema, v.anomalies]);
-  const split = await tracker.run('splitAndSample', () => dataStages.splitAndSample({ input, dataset }),
+  const split = await tracker.run('splitAndSample', () => stages.splitAndSample({ input, dataset }),
     (s) => [s.manifest, s.splits.train, s.splits.validation, s.splits.test]);
-  const preprocessor = await tracker.run('fitPreprocessor', () => dataStages.fitPreprocessor({ input, split }),
+  const preprocessor = await tracker.run('fitPreprocessor', () => stages.fitPreprocessor({ input, split }),
     (p) => [p.preprocessor]);
-  const trained = await tracker.run('train', () => trainingStage.train({ input, split, preprocessor, champion }),
+  const trained = await tracker.run('train', () => stages.train({ input, split, preprocessor, champion }),
     (t) => [t.model, t.history]);
-  const evaluation = await tracker.run('evaluate', () => evaluationStage.evaluate({ input, split, preprocessor, trained, champion }),
+  const evaluation = await tracker.run('evaluate', () => stages.evaluate({ input, split, preprocessor, trained, champion }),
     (e) => [e.evaluation, e.report]);
   tracker.status.reportUrl = evaluation.reportUrl;
   upsertMemo({ report: evaluation.reportUrl, evaluation: evaluation.evaluation.uri });
@@ -65,7 +65,7 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
   }
 
   const registered = await tracker.run('register', () =>
-    registryStages.registerModel({ input, dataset, validation, split, preprocessor, trained, evaluation, warmStartParent: trained.warmStart.parentVersion }));
+    stages.registerModel({ input, dataset, validation, split, preprocessor, trained, evaluation, warmStartParent: trained.warmStart.parentVersion }));
   tracker.status.version = registered.version;
 
   const approval = input.promotion.policy === 'manual'
@@ -77,7 +77,7 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
   }
 
   await tracker.run('promote', () =>
-    registryStages.promote({ model: input.model, version: registered.version, alias: input.promotion.alias, by: approval.by, reason: approval.reason }));
+    stages.promote({ model: input.model, version: registered.version, alias: input.promotion.alias, by: approval.by, reason: approval.reason }));
   return result('promoted', registered.version);
 }
 

@@ -59,6 +59,8 @@ export class TrainThreadError extends Error {
  * Runs `trainModel` in a worker thread so the caller's event loop (heartbeats, cancellation) stays free.
  * Aborting `signal` terminates the thread at once; the newest checkpoint in the store survives it.
  */
+const LINGER_MS = 10_000;
+
 export function trainInThread(
   request: Omit<ThreadRequest, 'sourcesModule'> & { sourcesModule?: string },
   options: { signal?: AbortSignal; onMessage?: (message: ThreadMessage) => void } = {},
@@ -82,17 +84,27 @@ export function trainInThread(
       void worker.terminate();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // After its last message the thread has closed its native handles and exits by itself; terminate
+    // only a thread that lingers, never one still inside native code.
+    let lingering: NodeJS.Timeout | undefined;
+    const endSoon = () => {
+      lingering = setTimeout(() => void worker.terminate(), LINGER_MS);
+      lingering.unref();
+    };
     worker.on('message', (message: ThreadMessage) => {
       options.onMessage?.(message);
       if (message.type === 'done') {
         settle(() => resolve(message.outcome));
-        void worker.terminate();
+        endSoon();
       } else if (message.type === 'failed') {
         settle(() => reject(new TrainThreadError(message.error)));
-        void worker.terminate();
+        endSoon();
       }
     });
     worker.on('error', (error) => settle(() => reject(error)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`the training thread exited (code ${code}) before reporting a result`))));
+    worker.on('exit', (code) => {
+      clearTimeout(lingering);
+      settle(() => reject(new Error(`the training thread exited (code ${code}) before reporting a result`)));
+    });
   });
 }

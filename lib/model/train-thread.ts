@@ -6,7 +6,8 @@ import { trainModel } from './trainer';
 
 /**
  * The training thread: opens its own store and batch sources from the refs it was given, runs the
- * epoch loop, and reports to the activity by message. The activity ends it with terminate() on cancel.
+ * epoch loop, and reports to the activity by message, then exits by itself. The activity terminates
+ * it only on cancel.
  */
 async function main(): Promise<void> {
   const port = parentPort;
@@ -19,16 +20,19 @@ async function main(): Promise<void> {
     const store = createArtifactStore(request.store);
     const sourcesModule = (await import(request.sourcesModule)) as TrainingSourcesModule;
     const sources = await sourcesModule.openTrainingSources(store, request.sources);
+    let outcome;
     try {
-      const outcome = await trainModel({ tfjs, store, train: sources.train, validation: sources.validation }, request.job, {
+      outcome = await trainModel({ tfjs, store, train: sources.train, validation: sources.validation }, request.job, {
         onEpoch: (report) => post({ type: 'epoch', report }),
         onProgress: (progress) => post({ type: 'progress', ...progress }),
         onResume: (info) => post({ type: 'resumed', ...info }),
       });
-      post({ type: 'done', outcome });
     } finally {
+      // Close the native DuckDB handles before reporting: the parent may terminate the thread once it
+      // hears the result, and a terminate during a native close aborts the whole process.
       await Promise.allSettled([sources.train.close(), sources.validation.close()]);
     }
+    post({ type: 'done', outcome });
   } catch (error) {
     post({ type: 'failed', error: describeError(error) });
   }

@@ -92,8 +92,16 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
     const champion = await resolveChampion(h.store, model);
     assert.equal(champion?.version, 1);
 
+    // Activity summaries label the UI's timeline.
+    const history = await handle.fetchHistory();
+    const summaries = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => Buffer.from(e.userMetadata?.summary?.data ?? new Uint8Array()).toString());
+    assert.ok(summaries.some((text) => /train mlp on \d+ features/.test(text)), summaries.join(' | '));
+    assert.ok(summaries.some((text) => text.includes(`fingerprint ${penguinsUri}`)), summaries.join(' | '));
+
     // Recorded history replays cleanly against the current workflow code (determinism guard).
-    await Worker.runReplayHistory({ workflowBundle: h.workflowBundle }, await handle.fetchHistory(), handle.workflowId);
+    await Worker.runReplayHistory({ workflowBundle: h.workflowBundle }, history, handle.workflowId);
   });
 
   it('is deterministic: same input, seed, data and backend give the same splits and metrics', async () => {
