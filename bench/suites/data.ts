@@ -206,7 +206,7 @@ const suite: Suite = {
         const table = await measure(() => loadDataset(session, local.value, { label: 'label' }));
         results.push(row(`  load (${table.value.relation === 'view' ? 'view over the Parquet file' : 'table'})`, rows, table));
         const statistics = await measure(() => computeStatistics(session, table.value, { task: 'binary', seed: 42 }));
-        results.push(row('  statistics (3 SQL passes + AUC sample)', rows, statistics));
+        results.push(row('  statistics (bounds + one fused pass + AUC sample)', rows, statistics));
         const anomalies = await measure(async () =>
           detectAnomalies({ statistics: statistics.value, schema: inferSchema(statistics.value), schemaSource: 'inferred', config: PipelineInput.parse({ model: 'x', dataset: { uri: dataset.parquetUri }, task: { type: 'binary', label: 'label' } }).validation, task: { type: 'binary', label: 'label' } }),
         );

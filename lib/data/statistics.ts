@@ -106,13 +106,19 @@ export interface ComputeStatisticsOptions {
 }
 
 /**
- * Profiles a loaded dataset in a few vectorised SQL passes (never row by row in JS):
- * 1. one scan for counts, missing, approximate distinct counts, NaN/Infinity, min/max/mean/std,
- *    approximate quantiles, category frequencies, booleans, timestamps, text lengths, duplicate rows and
- *    label classes;
- * 2. one scan for numeric histograms (on this dataset's bins, and on the reference's when given) and
- *    each feature's correlation with the label;
+ * Profiles a loaded dataset in vectorised SQL (never row by row in JS):
+ * 0. cheap look-ups first: label class counts (one column) and numeric min/max (free from Parquet
+ *    row-group statistics, see numericBounds), so that histogram bins and the correlation target are
+ *    known before the big scan;
+ * 1. one scan for everything else: counts, missing, approximate distinct counts, NaN/Infinity,
+ *    mean/std, approximate quantiles, histograms (on this dataset's bins and on the reference's),
+ *    category frequencies, booleans, timestamps, text lengths, duplicate rows and correlations with
+ *    the label;
+ * 2. only for numeric columns holding NaN or ±Infinity: their histograms on bins from the finite
+ *    min/max that pass 1 measured;
  * 3. label association: AUC on a seeded sample, see label-association.ts.
+ * Measured on 10M × 20 Parquet, 2 cores: 19 CPU-s instead of 23 for the former profile + histogram
+ * passes (wall 10.8 s vs 12.7 s, medians of 3, same conditions).
  */
 export async function computeStatistics(
   session: DuckDbSession,
@@ -120,19 +126,33 @@ export async function computeStatistics(
   options: ComputeStatisticsOptions = {},
 ): Promise<DatasetStatistics> {
   const { table, columns } = dataset;
-  const profile = await profileColumns(session, dataset, options.task);
-  const label = profile.label;
-  const association = label && options.task
-    ? { task: options.task, labelColumn: label.column, classes: (label.classes ?? []).map((c) => c.value), skip: options.leakageSkip ?? [] }
+  const hasLabel = dataset.labelColumn !== undefined && columns.some((c) => c.name === dataset.labelColumn);
+  // Class counts first: a binary label's correlation target (its first class) is part of the profile pass.
+  const classes = hasLabel && options.task !== undefined && options.task !== 'regression'
+    ? await labelClasses(session, table, dataset.labelColumn as string)
     : undefined;
-  const { histograms, correlations } = await computeHistograms(session, table, columns, profile.columns, options, association);
+  const association = hasLabel && dataset.labelColumn !== undefined && options.task
+    ? { task: options.task, labelColumn: dataset.labelColumn, classes: (classes ?? []).map((c) => c.value), skip: options.leakageSkip ?? [] }
+    : undefined;
+  const bounds = await numericBounds(session, table, columns);
+  const profile = await profileColumns(session, dataset, bounds, options, association);
+  if (profile.label && classes) profile.label.classes = classes;
+
+  // Columns whose bounds were not finite (NaN or ±Infinity present) need their own histogram bins
+  // from the finite min/max the profile just measured: a second, narrower pass.
+  const needsSecondPass = columns.flatMap((c, i) => (profile.needsHistogramPass.has(i) ? [i] : []));
+  const second = needsSecondPass.length > 0
+    ? await computeHistograms(session, table, needsSecondPass.map((i) => columns[i] as DatasetColumn), needsSecondPass.map((i) => profile.columns[i] as ColumnStatistics), options, association)
+    : { histograms: new Map<string, { own: Histogram; reference?: Histogram }>(), correlations: new Map<string, number>() };
+  const histograms = new Map([...profile.histograms, ...second.histograms]);
+  const correlations = new Map([...profile.correlations, ...second.correlations]);
 
   const stats: ColumnStatistics[] = profile.columns.map((c) => {
     const h = histograms.get(c.name);
     return c.numeric && h ? { ...c, numeric: { ...c.numeric, histogram: h.own, ...(h.reference ? { histogramOnReferenceBins: h.reference } : {}) } } : c;
   });
 
-  if (association) {
+  if (association && profile.label) {
     const associations = await measureLabelAssociation(session, table, columns, {
       ...association,
       correlations,
@@ -140,10 +160,11 @@ export async function computeStatistics(
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     });
     for (const column of stats) {
-      const association = associations.get(column.name);
-      if (association) column.labelAssociation = association;
+      const found = associations.get(column.name);
+      if (found) column.labelAssociation = found;
     }
   }
+  const label = profile.label;
   return {
     version: STATISTICS_VERSION,
     rowCount: profile.rowCount,
@@ -155,6 +176,38 @@ export async function computeStatistics(
   };
 }
 
+/** Finite min and max of a numeric column, known before the profile pass. */
+interface Bounds {
+  min: number;
+  max: number;
+}
+
+/**
+ * min and max of each numeric column as stored. On a Parquet view DuckDB answers this from the row
+ * groups' statistics without reading the data (measured: 10 ms for 12 columns × 10M rows); on a
+ * table it is one cheap scan. When both are finite they are the finite min and max: DuckDB orders NaN
+ * above +Infinity, so a finite max rules out NaN and +Infinity, and a finite min rules out −Infinity.
+ * (A Parquet writer that leaves NaN out of its statistics could still fool this; the profile pass
+ * counts NaN and ±Infinity exactly and redoes such a column, see profileColumns.)
+ */
+async function numericBounds(session: DuckDbSession, table: string, columns: DatasetColumn[]): Promise<Map<number, Bounds>> {
+  const numeric = columns.flatMap((c, i) => (c.type === 'numeric' ? [i] : []));
+  const bounds = new Map<number, Bounds>();
+  if (numeric.length === 0) return bounds;
+  const selects = numeric.flatMap((i) => {
+    // Cast the aggregate, not the column, so the Parquet statistics still answer it.
+    const v = quoteIdentifier((columns[i] as DatasetColumn).name);
+    return [`CAST(min(${v}) AS DOUBLE) AS "min${i}"`, `CAST(max(${v}) AS DOUBLE) AS "max${i}"`];
+  });
+  const row = (await session.all<Aggregates>(`SELECT ${selects.join(', ')} FROM ${table}`))[0] ?? {};
+  for (const i of numeric) {
+    const min = row[`min${i}`];
+    const max = row[`max${i}`];
+    if (typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max)) bounds.set(i, { min, max });
+  }
+  return bounds;
+}
+
 type Aggregates = Record<string, unknown>;
 
 interface Profile {
@@ -162,40 +215,155 @@ interface Profile {
   duplicateRowCount: number;
   columns: ColumnStatistics[];
   label?: LabelStatistics;
+  histograms: Map<string, { own: Histogram; reference?: Histogram }>;
+  correlations: Map<string, number>;
+  /** Indexes of numeric columns whose histograms (and, if needed, correlations) the second pass computes. */
+  needsHistogramPass: Set<number>;
 }
 
-async function profileColumns(session: DuckDbSession, dataset: DatasetTable, task: TaskType | undefined): Promise<Profile> {
+type AssociationPlan = Parameters<typeof correlationPlan>[1];
+
+/**
+ * The one scan over every row: counts, missing, distinct counts, moments, quantiles, category
+ * frequencies, duplicate rows, histograms and correlations with the label, all as aggregates of one
+ * SELECT (DuckDB runs them in parallel over the row groups; measured on 10M × 20, one fused scan costs
+ * less CPU than the former profile + histogram passes together).
+ * A numeric column with finite bounds (see numericBounds) is aggregated as stored — no per-row
+ * isfinite/CASE — and gets its histogram in this pass, since its bins are known up front; its NaN and
+ * ±Infinity are still counted exactly, and should any turn up (a Parquet writer that leaves them out
+ * of its statistics), the column is redone on its finite values by the second pass. Other numeric
+ * columns are aggregated over their finite values (f), and binned by the second pass.
+ */
+async function profileColumns(
+  session: DuckDbSession,
+  dataset: DatasetTable,
+  bounds: Map<number, Bounds>,
+  options: ComputeStatisticsOptions,
+  association: AssociationPlan | undefined,
+): Promise<Profile> {
   const { table, columns } = dataset;
+  const bins = options.histogramBins ?? DEFAULT_HISTOGRAM_BINS;
   // The inner projection names every column afresh (v0, v1, …; x/f for the DOUBLE and finite-only
   // forms of numbers), so each cast and isfinite runs once per row, not once per aggregate, and no
   // name from the data can collide with ours.
   const projections = columns.flatMap((c, i) => {
     const q = quoteIdentifier(c.name);
     if (c.type !== 'numeric') return [`${q} AS v${i}`];
-    return [`${q} AS v${i}`, `CAST(${q} AS DOUBLE) AS x${i}`, `CASE WHEN isfinite(CAST(${q} AS DOUBLE)) THEN CAST(${q} AS DOUBLE) END AS f${i}`];
+    const x = [`${q} AS v${i}`, `CAST(${q} AS DOUBLE) AS x${i}`];
+    return bounds.has(i) ? x : [...x, `CASE WHEN isfinite(CAST(${q} AS DOUBLE)) THEN CAST(${q} AS DOUBLE) END AS f${i}`];
   });
   const selects = ['count(*) AS "rows"'];
+  const params: DuckDBValue[] = [];
+  // Exact: 64-bit hashes of ~10M rows collide with probability ~n²/2⁶⁵ ≈ 3·10⁻⁶, while
+  // approx_count_distinct (HyperLogLog) was measured 11% off on 10M rows, far too coarse for a share of 1%.
   if (columns.length > 0) selects.push(`count(DISTINCT hash(${columns.map((_, i) => `v${i}`).join(', ')})) AS "distinctRows"`);
-  columns.forEach((c, i) => selects.push(...profileSelects(c, i)));
-  const withClasses = dataset.labelColumn !== undefined && task !== undefined && task !== 'regression';
+  const histogramPlans: HistogramPlan[] = [];
+  columns.forEach((c, i) => {
+    const bound = bounds.get(i);
+    if (c.type === 'numeric' && bound) {
+      selects.push(...boundedNumericSelects(i));
+      const plan: HistogramPlan = { index: i, own: histogramEdges(bound.min, bound.max, bins, INTEGRAL_TYPE.test(c.duckdbType)) };
+      const reference = options.referenceEdges?.[c.name];
+      if (reference && reference.length >= 2) plan.reference = reference;
+      histogramPlans.push(plan);
+      selects.push(...histogramSelects(plan, `x${i}`, params));
+    } else {
+      selects.push(...profileSelects(c, i));
+    }
+  });
   const labelIndex = dataset.labelColumn === undefined ? -1 : columns.findIndex((c) => c.name === dataset.labelColumn);
   if (labelIndex >= 0) selects.push(`count(*) - count(v${labelIndex}) AS "labelMissing"`);
+  // Correlations with the label ride along: on the stored value where bounds are finite, on f where
+  // the column is aggregated over its finite values (a column redone later gets its own in that pass).
+  const correlation = association && labelIndex >= 0
+    ? correlationPlan(columns, association, params.length, (c) => {
+        const i = columns.indexOf(c);
+        return c.type !== 'numeric' ? undefined : bounds.has(i) ? `x${i}` : `f${i}`;
+      })
+    : undefined;
+  if (correlation) {
+    projections.push(...correlation.projections);
+    selects.push(...correlation.selects);
+    params.push(...correlation.params);
+  }
   const sql = `SELECT ${selects.join(',\n  ')}\nFROM (SELECT ${projections.length > 0 ? projections.join(', ') : '1 AS "one"'} FROM ${table})`;
-  const row = (await session.all<Aggregates>(sql))[0] ?? {};
+  const row = (await session.all<Aggregates>(sql, params))[0] ?? {};
   const rowCount = num(row.rows) ?? 0;
+  const needsHistogramPass = new Set<number>();
+  const stats = columns.map((c, i) => {
+    const bound = bounds.get(i);
+    const stat = columnStatistics(c, i, row, rowCount, bound);
+    if (c.type === 'numeric' && (!bound || (stat.numeric && stat.numeric.nanCount + stat.numeric.infinityCount > 0))) needsHistogramPass.add(i);
+    return stat;
+  });
+  // Bounds that turned out not to be the finite ones: redo those columns' moments on their finite values.
+  const redo = columns.flatMap((c, i) => (bounds.has(i) && needsHistogramPass.has(i) ? [i] : []));
+  if (redo.length > 0) {
+    const finiteSelects = redo.flatMap((i) => profileSelects(columns[i] as DatasetColumn, i));
+    const finiteProjections = redo.flatMap((i) => {
+      const q = quoteIdentifier((columns[i] as DatasetColumn).name);
+      return [`${q} AS v${i}`, `CAST(${q} AS DOUBLE) AS x${i}`, `CASE WHEN isfinite(CAST(${q} AS DOUBLE)) THEN CAST(${q} AS DOUBLE) END AS f${i}`];
+    });
+    const finiteRow = (await session.all<Aggregates>(`SELECT ${finiteSelects.join(', ')} FROM (SELECT ${finiteProjections.join(', ')} FROM ${table})`))[0] ?? {};
+    for (const i of redo) stats[i] = columnStatistics(columns[i] as DatasetColumn, i, finiteRow, rowCount, undefined);
+  }
+  const histograms = new Map<string, { own: Histogram; reference?: Histogram }>();
+  for (const plan of histogramPlans) {
+    if (needsHistogramPass.has(plan.index)) continue;
+    histograms.set((columns[plan.index] as DatasetColumn).name, readHistograms(plan, row, stats[plan.index]?.count ?? 0));
+  }
+  const correlations = correlation?.read(row) ?? new Map<string, number>();
+  for (const i of redo) correlations.delete((columns[i] as DatasetColumn).name);
   const profile: Profile = {
     rowCount,
     duplicateRowCount: columns.length > 0 ? rowCount - (num(row.distinctRows) ?? rowCount) : 0,
-    columns: columns.map((c, i) => columnStatistics(c, i, row, rowCount)),
+    columns: stats,
+    histograms,
+    correlations,
+    needsHistogramPass,
   };
   if (dataset.labelColumn !== undefined && labelIndex >= 0) {
-    profile.label = {
-      column: dataset.labelColumn,
-      missingCount: num(row.labelMissing) ?? 0,
-      ...(withClasses ? { classes: await labelClasses(session, table, dataset.labelColumn) } : {}),
-    };
+    profile.label = { column: dataset.labelColumn, missingCount: num(row.labelMissing) ?? 0 };
   }
   return profile;
+}
+
+/** A numeric column's histograms to compute: on its own bins, and on the drift reference's when given. */
+interface HistogramPlan {
+  index: number;
+  own: number[];
+  reference?: number[];
+}
+
+/** Bins are bound parameters; NULL is not counted (nor NaN/±Infinity, which such a column does not have). */
+function histogramSelects(plan: HistogramPlan, value: string, params: DuckDBValue[]): string[] {
+  const selects: string[] = [];
+  for (const [edges, alias] of [[plan.own, `h${plan.index}`], [plan.reference, `r${plan.index}`]] as const) {
+    if (!edges || edges.length <= 2) continue;
+    params.push(listValue(edges.slice(1, -1)));
+    selects.push(`histogram(${value}, CAST($${params.length} AS DOUBLE[])) AS "${alias}"`);
+  }
+  return selects;
+}
+
+function readHistograms(plan: HistogramPlan, row: Aggregates, finiteCount: number): { own: Histogram; reference?: Histogram } {
+  const read = (edges: number[], alias: string) => (edges.length > 2 ? binCounts(edges, row[alias]) : singleBin(edges, finiteCount));
+  const own = read(plan.own, `h${plan.index}`);
+  return plan.reference ? { own, reference: read(plan.reference, `r${plan.index}`) } : { own };
+}
+
+/** A numeric column with finite bounds: aggregates over the stored values (x), NaN and ±Infinity counted. */
+function boundedNumericSelects(i: number): string[] {
+  const x = `x${i}`;
+  return [
+    `count(v${i}) AS "c${i}_count"`,
+    `approx_count_distinct(v${i}) AS "c${i}_distinct"`,
+    `count_if(isnan(${x})) AS "c${i}_nan"`,
+    `count_if(isinf(${x})) AS "c${i}_inf"`,
+    `avg(${x}) AS "c${i}_mean"`,
+    `stddev_samp(${x}) AS "c${i}_std"`,
+    `reservoir_quantile(${x}, [${QUANTILES.join(', ')}], ${QUANTILE_SAMPLE_SIZE}) AS "c${i}_quantiles"`,
+  ];
 }
 
 /** Class counts, most frequent first; a GROUP BY (which DuckDB can spill), capped at MAX_CATEGORIES classes. */
@@ -255,7 +423,7 @@ export function looksNumeric(value: string): boolean {
   return NUMBER_TEXT.test(value);
 }
 
-function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, rowCount: number): ColumnStatistics {
+function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, rowCount: number, bounds: Bounds | undefined): ColumnStatistics {
   const get = (name: string) => row[`c${i}_${name}`];
   const count = num(get('count')) ?? 0;
   const stats: ColumnStatistics = {
@@ -270,17 +438,20 @@ function columnStatistics(column: DatasetColumn, i: number, row: Aggregates, row
   switch (column.type) {
     case 'numeric': {
       const quantiles = Array.isArray(get('quantiles')) ? (get('quantiles') as unknown[]) : [];
+      const nanCount = num(get('nan')) ?? 0;
+      // With bounds the profile counted infinities directly; without, finite values (infinities = count − finite − NaN).
+      const infinityCount = bounds ? (num(get('inf')) ?? 0) : count - (num(get('finite')) ?? 0) - nanCount;
       stats.numeric = {
-        min: num(get('min')),
-        max: num(get('max')),
+        min: bounds ? bounds.min : num(get('min')),
+        max: bounds ? bounds.max : num(get('max')),
         mean: num(get('mean')),
         std: num(get('std')),
         quantiles: QUANTILES.flatMap((q, k) => {
           const value = num(quantiles[k]);
           return value === null ? [] : [{ q, value }];
         }),
-        nanCount: num(get('nan')) ?? 0,
-        infinityCount: count - (num(get('finite')) ?? 0) - (num(get('nan')) ?? 0),
+        nanCount,
+        infinityCount,
         histogram: { edges: [], counts: [] },
       };
       break;
