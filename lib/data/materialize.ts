@@ -84,12 +84,12 @@ export async function materializeDataset(store: ArtifactStore, uri: string, opti
   }
 }
 
-interface DatasetObject {
+export interface DatasetObject {
   object: ObjectInfo;
   relativePath: string;
 }
 
-async function listDatasetObjects(store: ArtifactStore, uri: string): Promise<DatasetObject[]> {
+export async function listDatasetObjects(store: ArtifactStore, uri: string): Promise<DatasetObject[]> {
   const isPrefix = uri.endsWith('/');
   const key = keyOf(store, isPrefix ? uri.slice(0, -1) : uri);
   if (!isPrefix) {

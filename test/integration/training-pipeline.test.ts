@@ -170,6 +170,22 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
     assert.ok((r.metrics.r2 ?? 0) > 0.6, `r2 ${r.metrics.r2}`);
   });
 
+  it('trains on a partitioned dataset: every data file under a prefix, markers skipped', async () => {
+    const rows = JSON.parse(await readFile(publicDatasetPath('penguins.json'), 'utf8')) as unknown[];
+    const half = Math.ceil(rows.length / 2);
+    const prefix = `${h.prefix}/datasets/penguins-partitioned`;
+    await h.store.put(`${prefix}/part=0/rows.json`, JSON.stringify(rows.slice(0, half)));
+    await h.store.put(`${prefix}/part=1/rows.json`, JSON.stringify(rows.slice(half)));
+    await h.store.put(`${prefix}/_SUCCESS`, '');
+    const uri = `${h.store.uriFor(prefix)}/`;
+    const result = (await (await start({ ...penguins(modelName('partitioned')), dataset: { uri } })).result()) as PipelineResult;
+    assert.equal(result.decision, 'blessed', result.reasons.join(' | '));
+    const fingerprint = result.stages.find((s) => s.name === 'fingerprintDataset')?.artifacts[0];
+    assert.equal(fingerprint?.uri, uri);
+    const validation = result.stages.find((s) => s.name === 'validateData')?.artifacts.find((a) => a.kind === 'statistics');
+    assert.equal(validation?.metadata?.rows, rows.length, 'both partitions were read');
+  });
+
   it('fails fast with InvalidPipelineConfig naming every bad field, before any activity', async () => {
     const handle = await start({ model: 'Bad Name!', dataset: { uri: 'http://example.com/data.csv' }, task: { type: 'ranking' }, extra: true });
     const failure = await failureOf(handle);
