@@ -5,7 +5,9 @@ import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
 import { modelsCommand } from './commands/models';
 import { runCommand } from './commands/run';
+import { runsCommand } from './commands/runs';
 import { schemaCommand } from './commands/schema';
+import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { ExitCode, UsageError } from './config-edge';
 
@@ -16,6 +18,8 @@ const program = new Command('trainyard')
   .addCommand(devCommand())
   .addCommand(workerCommand())
   .addCommand(runCommand())
+  .addCommand(statusCommand())
+  .addCommand(runsCommand())
   .addCommand(dataCommand())
   .addCommand(modelsCommand())
   .addCommand(approveCommand())

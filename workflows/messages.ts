@@ -11,6 +11,8 @@ export interface PipelineStatus {
   stages: StageStatus[];
   version?: number;
   reportUrl?: string;
+  /** For a failed run read after it closed: what went wrong. */
+  failure?: { type: string; message: string };
 }
 
 /** Defined once, used by the workflow and by `trainyard status`. */

@@ -1,0 +1,82 @@
+import { Command } from 'commander';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { rootFailure } from '../../contracts/errors';
+import type { PipelineResult } from '../../workflows';
+import { statusQuery, type PipelineStatus } from '../../workflows/messages';
+import { loadConfigOrExit, UsageError, workflowUiUrl } from '../config-edge';
+import { connectClient } from '../temporal-client';
+
+/** Exit codes of `trainyard status`, for scripts: a finished run's outcome, or 0 while it runs. */
+export const StatusExit = { ok: 0, failed: 1, usage: 2, rejected: 3 } as const;
+
+const FINISHED: PipelineStatus['outcome'][] = ['promoted', 'registered', 'rejected', 'failed'];
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('Show a run\'s stages (state, duration, artifacts); --follow until it ends. Exit: 0 done or running, 1 failed, 3 rejected')
+    .argument('<workflowId>', 'the run')
+    .option('-f, --follow', 'refresh until the run ends')
+    .option('--json', 'print the status as JSON')
+    .action(async (workflowId: string, options: { follow?: boolean; json?: boolean }) => {
+      const config = loadConfigOrExit();
+      const client = await connectClient(config);
+      try {
+        let status = await readStatus(client, workflowId);
+        while (options.follow && !FINISHED.includes(status.outcome)) {
+          if (!options.json && process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${formatStatus(status)}`);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          status = await readStatus(client, workflowId);
+        }
+        process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        if (!options.json) process.stdout.write(`Temporal UI: ${workflowUiUrl(config, workflowId)}\n`);
+        process.exitCode = status.outcome === 'failed' ? StatusExit.failed : status.outcome === 'rejected' ? StatusExit.rejected : StatusExit.ok;
+      } finally {
+        await client.connection.close();
+      }
+    });
+}
+
+/** A running run answers the `status` query; a closed one is read from its result or failure (no worker needed). */
+async function readStatus(client: Client, workflowId: string): Promise<PipelineStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new UsageError(`No run with workflow id "${workflowId}"`);
+    throw error;
+  }
+  if (description.status.name === 'RUNNING') return handle.query(statusQuery);
+  if (description.status.name === 'COMPLETED') {
+    const result = (await handle.result()) as PipelineResult;
+    return { model: result.model, outcome: result.outcome, stages: result.stages, version: result.version, reportUrl: result.reportUrl };
+  }
+  const failure = await handle.result().then(() => undefined, (error: unknown) => rootFailure(error));
+  // A closed run's query needs a worker to replay it: use it when one answers quickly.
+  const replayed = await Promise.race([
+    handle.query(statusQuery).catch(() => undefined),
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3_000).unref()),
+  ]);
+  const attributes = description.searchAttributes as Record<string, unknown[] | undefined>;
+  const base: PipelineStatus = replayed ?? {
+    model: attributes.TrainyardModel?.[0] === undefined ? undefined : String(attributes.TrainyardModel[0]),
+    currentStage: attributes.TrainyardStage?.[0] === undefined ? undefined : String(attributes.TrainyardStage[0]),
+    outcome: 'failed',
+    stages: [],
+  };
+  return { ...base, outcome: 'failed', ...(failure ? { failure } : {}) };
+}
+
+const MARK: Record<string, string> = { completed: '✔', running: '…', failed: '✖', skipped: '-', pending: ' ' };
+
+export function formatStatus(status: PipelineStatus): string {
+  const lines = [`model ${status.model ?? '?'}  outcome ${status.outcome}${status.version === undefined ? '' : `  version ${status.version}`}`];
+  for (const stage of status.stages) {
+    const duration = stage.durationMs === undefined ? '' : `${(stage.durationMs / 1000).toFixed(1)} s`;
+    lines.push(`  ${MARK[stage.state] ?? '?'} ${stage.name.padEnd(18)} ${stage.state.padEnd(9)} ${duration.padStart(8)}${stage.note ? `  ${stage.note}` : ''}`);
+    if (stage.error) lines.push(`      ${stage.error.type}: ${stage.error.message.split('\n')[0]}`);
+  }
+  if (status.failure) lines.push(`  failed: ${status.failure.type}: ${status.failure.message.split('\n')[0]}`);
+  if (status.reportUrl) lines.push(`report: ${status.reportUrl}`);
+  return `${lines.join('\n')}\n`;
+}
