@@ -5,6 +5,7 @@ import type { Anomaly } from '../../contracts/stage-results';
 import { detectAnomalies, type AnomalyInput } from '../../lib/data/anomalies';
 import { inferSchema, type DatasetSchema } from '../../lib/data/schema';
 import type { ColumnStatistics, DatasetStatistics } from '../../lib/data/statistics';
+import { categoricalStatistics } from '../support/column-statistics';
 
 const config = ValidationConfig.parse({});
 
@@ -33,19 +34,7 @@ function numeric(name: string, over: Partial<ColumnStatistics> = {}, numericOver
 }
 
 function categorical(name: string, categories: Record<string, number>, over: Partial<ColumnStatistics> = {}): ColumnStatistics {
-  const list = Object.entries(categories).map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count);
-  const count = list.reduce((s, c) => s + c.count, 0);
-  return {
-    name,
-    type: 'categorical',
-    duckdbType: 'VARCHAR',
-    count,
-    missingCount: 0,
-    missingFraction: 0,
-    distinctCount: list.length,
-    categorical: { categories: list, otherCount: 0, otherShare: 0, numericShare: 0, nonNumericExamples: [] },
-    ...over,
-  };
+  return categoricalStatistics(name, categories, { over });
 }
 
 const label = categorical('label', { yes: 50, no: 50 });

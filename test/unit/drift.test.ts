@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compareColumnDrift, compareDrift, jensenShannonDistance, populationStabilityIndex } from '../../lib/data/drift';
 import type { ColumnStatistics, DatasetStatistics } from '../../lib/data/statistics';
+import { categoricalStatistics } from '../support/column-statistics';
 
 const close = (actual: number, expected: number, tolerance = 1e-7) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);
@@ -92,18 +93,7 @@ function numericColumn(name: string, counts: number[], onReferenceBins?: number[
 }
 
 function categoricalColumn(name: string, categories: Record<string, number>, otherCount = 0): ColumnStatistics {
-  const list = Object.entries(categories).map(([value, count]) => ({ value, count }));
-  const count = list.reduce((s, c) => s + c.count, 0) + otherCount;
-  return {
-    name,
-    type: 'categorical',
-    duckdbType: 'VARCHAR',
-    count,
-    missingCount: 0,
-    missingFraction: 0,
-    distinctCount: list.length,
-    categorical: { categories: list, otherCount, otherShare: otherCount / count, numericShare: 0, nonNumericExamples: [] },
-  };
+  return categoricalStatistics(name, categories, { otherCount });
 }
 
 const thresholds = { psiThreshold: 0.2, jensenShannonThreshold: 0.1 };
