@@ -1,6 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { devEnvironment } from '../scripts/dev/dev-env';
+import { resolveDevOptions } from '../scripts/dev/dev-options';
 import { formatTable, writeResult, type Suite } from './harness';
 
 const suitesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'suites');
@@ -11,10 +13,8 @@ async function availableSuites(): Promise<string[]> {
 
 /** Benchmarks run against the dev services (`trainyard dev up`) unless the environment says otherwise. */
 function defaultToDevServices(): void {
-  process.env.TEMPORAL_ADDRESS ??= '127.0.0.1:7233';
-  process.env.S3_ENDPOINT ??= 'http://127.0.0.1:9000';
-  process.env.TRAINYARD_STORE ??= 's3';
-  process.env.LOG_LEVEL ??= 'error';
+  const env = { LOG_LEVEL: 'error', ...devEnvironment(resolveDevOptions()) };
+  for (const [name, value] of Object.entries(env)) process.env[name] ??= value;
 }
 
 async function main(): Promise<void> {

@@ -13,7 +13,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const startedMs = Date.now();
 ensureInstalled(root);
 
-const env = devServicesEnv({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', LOG_FORMAT: process.env.LOG_FORMAT ?? 'json' });
+const env = await devServicesEnv({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', LOG_FORMAT: process.env.LOG_FORMAT ?? 'json' });
 const step = (text) => console.log(`\n[demo] ${text}`);
 const fail = (text) => {
   console.error(`[demo] ${text}`);

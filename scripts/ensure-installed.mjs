@@ -31,12 +31,14 @@ export function trainyard(root, args, options = {}) {
   return result.status ?? 1;
 }
 
-/** The environment that points the CLI, worker and tests at the dev services. */
-export function devServicesEnv(base = process.env) {
-  return {
-    TEMPORAL_ADDRESS: '127.0.0.1:7233',
-    S3_ENDPOINT: 'http://127.0.0.1:9000',
-    TRAINYARD_STORE: 's3',
-    ...base,
-  };
+/**
+ * The environment that points the CLI, worker and tests at the dev services: `trainyard dev env`'s
+ * variables under whatever the caller already set. Call after ensureInstalled (it loads TypeScript).
+ */
+export async function devServicesEnv(base = process.env) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { resolveDevOptions } = await import('./dev/dev-options.ts');
+  const { devEnvironment } = await import('./dev/dev-env.ts');
+  return { ...devEnvironment(resolveDevOptions({ env: base })), ...base };
 }

@@ -27,7 +27,7 @@ let files = unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('
 if (filters.length > 0) files = files.filter((f) => filters.some((needle) => f.includes(needle)));
 
 let startedServices = false;
-const env = devServicesEnv({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
+const env = await devServicesEnv({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
 if (!unitOnly) {
   const alreadyUp = trainyard(root, ['dev', 'status'], { stdio: 'ignore', env }) === 0;
   if (!alreadyUp) {
