@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { ArtifactUri } from './artifacts';
 import { describeZodIssues, type FieldProblem } from './errors';
 import {
+  CacheConfig,
   DerivedLabel,
   EvaluateConfig,
+  OperatorConfig,
+  PartitionSelection,
   PreprocessConfig,
   PromotionConfig,
   SamplingConfig,
@@ -33,6 +36,8 @@ export const PipelineInput = z
       .object({
         uri: ArtifactUri,
         format: z.enum(['auto', 'csv', 'tsv', 'parquet', 'json', 'jsonl']).default('auto'),
+        /** For a partitioned dataset (URI ending in "/"): "all" (default), "latest", or { window: "7d" }. */
+        partitions: PartitionSelection.default('all'),
       })
       .strict(),
     task: z
@@ -50,6 +55,8 @@ export const PipelineInput = z
     train: TrainConfig.prefault({}),
     evaluate: EvaluateConfig.prefault({}),
     promotion: PromotionConfig.prefault({}),
+    operator: OperatorConfig.prefault({}),
+    cache: CacheConfig.prefault({}),
   })
   .strict();
 

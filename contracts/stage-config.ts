@@ -9,6 +9,10 @@ import { ArtifactUri } from './artifacts';
 const ColumnName = z.string().min(1).max(10_000);
 const Fraction = z.number().min(0).max(1);
 
+/** A duration a person types: "30m", "24h", "7d". Workflow timers take it as is. */
+export const Duration = z.string().regex(/^\d+\s*(ms|s|m|h|d)$/, { message: 'expected a duration like 30m, 24h or 7d' });
+export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+
 /** A label derived declaratively from a column: `{ column: "delay", op: ">", value: 15 }`. Never an expression string. */
 export const DerivedLabel = z
   .object({
@@ -150,6 +154,39 @@ export const PromotionConfig = z
     policy: z.enum(['auto', 'manual']).default('auto'),
     alias: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).default('champion'),
     /** How long a manual promotion waits for approve / reject, e.g. "24h". */
-    approvalTimeout: z.string().regex(/^\d+\s*(ms|s|m|h|d)$/, { message: 'expected a duration like 30m, 24h or 7d' }).default('24h'),
+    approvalTimeout: Duration.default('24h'),
+  })
+  .strict();
+
+/**
+ * Which partitions of a partitioned dataset (a URI ending in "/" whose sub-folders are partitions) a run
+ * reads: all of them, the newest one, or those of the last `window` (partition names carrying a date,
+ * e.g. "date=2026-11-20/" or "2026-11-20/"). "Newest" and "window" are judged as of the run's scheduled
+ * time, so a backfilled run reads the data of its own day.
+ */
+export const PartitionSelection = z.union([
+  z.literal('all'),
+  z.literal('latest'),
+  z.object({ window: Duration }).strict(),
+]);
+export type PartitionSelection = z.output<typeof PartitionSelection>;
+
+/** What happens when a stage fails on bad data or an impossible config (a non-retryable failure). */
+export const OperatorConfig = z
+  .object({
+    /**
+     * How long the run waits, in "awaiting-operator", for `trainyard retry` (optionally with a fixed
+     * dataset or config) or `trainyard abort`, before it fails with the original error. "0s" fails at once.
+     */
+    timeout: Duration.default('7d'),
+  })
+  .strict();
+
+/** Re-run cache: a stage whose inputs (artifact hashes, its config, code version) match an earlier run reuses its outputs. */
+export const CacheConfig = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Stages that run even when a cached result exists. */
+    rerun: z.array(z.enum(['validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate'])).default([]),
   })
   .strict();

@@ -32,4 +32,9 @@ export interface DatasetFingerprint {
   uri: string;
   sha256: string;
   bytes: number;
+  /**
+   * For a partitioned dataset read with partitions "latest" or { window }: the partitions chosen
+   * (folder names relative to `uri`, e.g. "date=2026-11-20"), oldest first. Absent: every file under `uri`.
+   */
+  partitions?: string[];
 }
