@@ -1,9 +1,18 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
+import type { PartitionSelection } from '../contracts/stage-config';
 import type { DatasetFingerprint } from '../contracts/stages';
 import { listDatasetObjects } from '../lib/data/materialize';
 import type { ActivityDeps } from './deps';
+
+export interface FingerprintArgs {
+  uri: string;
+  /** For a partitioned dataset: which partitions to read (default all). */
+  partitions?: PartitionSelection;
+  /** ISO time "latest" and windows are judged against (the run's scheduled time). */
+  asOf?: string;
+}
 
 const HEARTBEAT_EVERY_BYTES = 64 * 1024 * 1024;
 
@@ -28,7 +37,7 @@ export async function hashStream(stream: Readable, hash: Hash = createHash('sha2
  * so renaming, adding or changing a partition changes the fingerprint.
  */
 export function fingerprintDatasetActivity({ store }: ActivityDeps) {
-  return async function fingerprintDataset({ uri }: { uri: string }): Promise<DatasetFingerprint> {
+  return async function fingerprintDataset({ uri }: FingerprintArgs): Promise<DatasetFingerprint> {
     const objects = await listDatasetObjects(store, uri);
     const ctx = Context.current();
     const hash = createHash('sha256');

@@ -4,3 +4,6 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const TrainyardModel = defineSearchAttributeKey('TrainyardModel', SearchAttributeType.KEYWORD);
 export const TrainyardStage = defineSearchAttributeKey('TrainyardStage', SearchAttributeType.KEYWORD);
 export const TrainyardOutcome = defineSearchAttributeKey('TrainyardOutcome', SearchAttributeType.KEYWORD);
+
+/** Set by Temporal on runs a Schedule starts: the time the schedule meant the run for. */
+export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -4,7 +4,7 @@ import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { Decision } from '../contracts/stage-results';
 import type { StageStatus } from '../contracts/stages';
 import { approvalSignal, approvalUpdate, statusQuery, type ApprovalDecision } from './messages';
-import { TrainyardModel } from './search-attributes';
+import { TemporalScheduledStartTime, TrainyardModel } from './search-attributes';
 import { stages } from './stage-activities';
 import { StageTracker } from './stage-tracker';
 
@@ -33,7 +33,8 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
   describeRun(tracker, input);
   const champion = (await stages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined;
 
-  const dataset = await tracker.run('fingerprintDataset', () => stages.fingerprintDataset({ uri: input.dataset.uri }),
+  const dataset = await tracker.run('fingerprintDataset',
+    () => stages.fingerprintDataset({ uri: input.dataset.uri, partitions: input.dataset.partitions, asOf: runAsOf() }),
     (d) => [{ kind: 'dataset', ...d }]);
   const validation = await tracker.run('validateData', () => stages.validateData({ input, dataset, champion }),
     (v) => [v.statistics, v.schema, v.anomalies]);
@@ -81,6 +82,12 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
   return result('promoted', registered.version);
 }
 
+
+/** "Now" for choosing data: the time a schedule meant this run for (so backfills read their own day), else its start. */
+function runAsOf(): string {
+  const scheduled = workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTime);
+  return (scheduled ?? workflowInfo().startTime).toISOString();
+}
 
 function describeRun(tracker: StageTracker, input: PipelineInput): void {
   tracker.status.model = input.model;
