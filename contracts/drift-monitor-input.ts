@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { ArtifactUri } from './artifacts';
+import { describeZodIssues } from './errors';
+import { ModelName, PipelineInput, type ParseResult } from './pipeline-input';
+import { AliasName } from './registry';
+import { Duration, PartitionSelection } from './stage-config';
+
+const Fraction = z.number().min(0).max(1);
+
+/**
+ * The training configuration a drift-triggered run uses: the pipeline input without `model` and
+ * `dataset`, which the monitor fills in (its model, and the batch that drifted). `task` is required.
+ */
+export const RetrainPipelineConfig = PipelineInput.omit({ model: true, dataset: true });
+
+/**
+ * The `driftMonitor` workflow's input: small JSON, like the pipeline's. Only `model`, `dataset.uri` and
+ * `pipeline.task` are required. The monitor compares the newest batch under `dataset.uri` with the
+ * training statistics of the model's `alias` version, with the same measures (PSI for numbers,
+ * Jensen–Shannon distance for categories) and, by default, the same thresholds as the pipeline's
+ * validation (`pipeline.validation.drift`).
+ */
+export const DriftMonitorInput = z
+  .object({
+    model: ModelName,
+    dataset: z
+      .object({
+        uri: ArtifactUri,
+        format: z.enum(['auto', 'csv', 'tsv', 'parquet', 'json', 'jsonl']).default('auto'),
+        /** Which partitions form "the newest batch"; a single-object URI is always read whole. */
+        partitions: PartitionSelection.default('latest'),
+      })
+      .strict(),
+    /** The version whose training statistics are the reference. */
+    alias: AliasName.default('champion'),
+    /** Per-column drift thresholds; each defaults to pipeline.validation.drift's (psiThreshold, jensenShannonThreshold). */
+    thresholds: z
+      .object({ psi: z.number().positive().optional(), jensenShannon: Fraction.optional() })
+      .strict()
+      .prefault({}),
+    /** The batch counts as drifted when at least `minDriftedColumns` columns, and at least `minDriftedShare` of the compared columns, drifted. */
+    trigger: z
+      .object({
+        minDriftedColumns: z.number().int().min(1).default(1),
+        minDriftedShare: Fraction.default(0),
+      })
+      .strict()
+      .prefault({}),
+    /** With no version at `alias` yet there is nothing to compare: start a first training run on the batch (true) or only record it. */
+    trainWithoutChampion: z.boolean().default(true),
+    /**
+     * Check repeatedly, sleeping this long between checks (a long-lived monitor). Absent: check once and
+     * finish — the mode for a monitor started by a Temporal Schedule.
+     */
+    every: Duration.optional(),
+    /** A long-lived monitor continues as new after this many checks (or sooner, when Temporal suggests it). */
+    checksPerRun: z.number().int().min(1).max(10_000).default(100),
+    /** The training configuration of the runs the monitor starts. */
+    pipeline: RetrainPipelineConfig,
+  })
+  .strict();
+
+export type DriftMonitorInput = z.output<typeof DriftMonitorInput>;
+/** What a caller may send: defaults not yet applied. */
+export type DriftMonitorInputDraft = z.input<typeof DriftMonitorInput>;
+
+export function parseDriftMonitorInput(raw: unknown): ParseResult<DriftMonitorInput> {
+  const result = DriftMonitorInput.safeParse(raw);
+  return result.success ? { ok: true, value: result.data } : { ok: false, problems: describeZodIssues(result.error) };
+}
+
+/** The thresholds a check applies: the monitor's own, else the pipeline's validation drift thresholds. */
+export function resolveDriftThresholds(input: DriftMonitorInput): { psiThreshold: number; jensenShannonThreshold: number } {
+  return {
+    psiThreshold: input.thresholds.psi ?? input.pipeline.validation.drift.psiThreshold,
+    jensenShannonThreshold: input.thresholds.jensenShannon ?? input.pipeline.validation.drift.jensenShannonThreshold,
+  };
+}
+
+export function driftMonitorInputJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(DriftMonitorInput, { io: 'input' }) as Record<string, unknown>;
+}
