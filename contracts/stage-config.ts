@@ -168,6 +168,8 @@ export const PartitionSelection = z.union([
   z.literal('all'),
   z.literal('latest'),
   z.object({ window: Duration }).strict(),
+  /** Exactly these partitions (folder names under the URI): how a drift monitor pins the batch that drifted for the run it starts. */
+  z.object({ names: z.array(z.string().min(1).max(1024).regex(/^[^/]+$/, { message: 'a partition name is one folder name, without "/"' })).min(1).max(10_000) }).strict(),
 ]);
 export type PartitionSelection = z.output<typeof PartitionSelection>;
 
