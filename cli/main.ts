@@ -6,6 +6,7 @@ import { doctorCommand } from './commands/doctor';
 import { modelsCommand } from './commands/models';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
+import { scheduleCommand } from './commands/schedule';
 import { schemaCommand } from './commands/schema';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
@@ -20,6 +21,7 @@ const program = new Command('trainyard')
   .addCommand(runCommand())
   .addCommand(statusCommand())
   .addCommand(runsCommand())
+  .addCommand(scheduleCommand())
   .addCommand(dataCommand())
   .addCommand(modelsCommand())
   .addCommand(approveCommand())
