@@ -16,6 +16,8 @@ export const ArtifactKind = z.enum([
   'evaluation',
   'report',
   'registry',
+  /** A drift monitor's comparison of a data batch with the champion's training statistics. */
+  'drift-report',
 ]);
 export type ArtifactKind = z.infer<typeof ArtifactKind>;
 
