@@ -23,7 +23,8 @@ const ConfigSnapshot = z.record(z.string(), z.unknown());
 
 /** Everything a version came from: enough to explain it, audit it and reproduce it. */
 export const Lineage = z.object({
-  dataset: z.object({ uri: ArtifactUri, sha256: Sha256, bytes: z.number().int().nonnegative() }),
+  /** `partitions`: the partitions read, when the run read some of a partitioned dataset. */
+  dataset: z.object({ uri: ArtifactUri, sha256: Sha256, bytes: z.number().int().nonnegative(), partitions: z.array(z.string()).optional() }),
   schema: ArtifactRef,
   statistics: ArtifactRef,
   splitManifest: ArtifactRef,
