@@ -31,7 +31,7 @@ export function draftVersion(outputs: RunOutputs, context: RunContext): VersionD
   const { input, dataset, validation, split, preprocessor, trained, evaluation } = outputs;
   const parentVersion = outputs.warmStartParent ?? trained.warmStart.parentVersion;
   const lineage: Lineage = {
-    dataset: { uri: dataset.uri, sha256: dataset.sha256, bytes: dataset.bytes },
+    dataset: { uri: dataset.uri, sha256: dataset.sha256, bytes: dataset.bytes, ...(dataset.partitions ? { partitions: dataset.partitions } : {}) },
     schema: validation.schema,
     statistics: validation.statistics,
     splitManifest: split.manifest,
