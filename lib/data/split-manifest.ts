@@ -17,7 +17,7 @@ export const SplitManifest = z
     version: z.literal(SPLIT_MANIFEST_VERSION),
     /** sha256 of the inputs that determine the output (dataset bytes, label, task, seed, split and sampling config). */
     inputsDigest: z.string().regex(/^[0-9a-f]{64}$/),
-    dataset: z.object({ uri: z.string(), sha256: z.string(), bytes: z.number().int().nonnegative() }).strict(),
+    dataset: z.object({ uri: z.string(), sha256: z.string(), bytes: z.number().int().nonnegative(), partitions: z.array(z.string()).optional() }).strict(),
     task: z
       .object({
         type: z.enum(['binary', 'multiclass', 'regression']),
