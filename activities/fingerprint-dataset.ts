@@ -3,7 +3,9 @@ import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { PartitionSelection } from '../contracts/stage-config';
 import type { DatasetFingerprint } from '../contracts/stages';
-import { listDatasetObjects } from '../lib/data/materialize';
+import { inPartitions, listDatasetObjects, type DatasetObject } from '../lib/data/materialize';
+import { choosePartitions, partitionOf } from '../lib/data/partitions';
+import type { ArtifactStore } from '../lib/store/artifact-store';
 import type { ActivityDeps } from './deps';
 
 export interface FingerprintArgs {
@@ -34,27 +36,52 @@ export async function hashStream(stream: Readable, hash: Hash = createHash('sha2
 /**
  * The dataset's sha256 and size, streamed. A single object hashes to the sha256 of its bytes; a prefix
  * (a partitioned dataset, URI ending in "/") hashes each data file's relative path and bytes in order,
- * so renaming, adding or changing a partition changes the fingerprint.
+ * so renaming, adding or changing a partition changes the fingerprint. With a partition selection
+ * other than "all", only the chosen partitions are hashed, and named in the result for the readers.
  */
 export function fingerprintDatasetActivity({ store }: ActivityDeps) {
-  return async function fingerprintDataset({ uri }: FingerprintArgs): Promise<DatasetFingerprint> {
-    const objects = await listDatasetObjects(store, uri);
+  return async function fingerprintDataset({ uri, partitions = 'all', asOf }: FingerprintArgs): Promise<DatasetFingerprint> {
     const ctx = Context.current();
-    const hash = createHash('sha256');
-    let bytes = 0;
-    for (const { object, relativePath } of objects) {
-      if (uri.endsWith('/')) hash.update(`${relativePath}\0${object.bytes}\0`);
-      const stream = await store.get(object.key);
-      const abort = () => stream.destroy();
-      ctx.cancellationSignal.addEventListener('abort', abort, { once: true });
-      try {
-        bytes += await hashStream(stream, hash, (read) => ctx.heartbeat({ file: relativePath, bytesRead: bytes + read }));
-      } finally {
-        ctx.cancellationSignal.removeEventListener('abort', abort);
-      }
-    }
-    const sha256 = hash.digest('hex');
-    ctx.log.info('dataset fingerprinted', { uri, files: objects.length, bytes, sha256 });
-    return { uri, sha256, bytes };
+    const fingerprint = await fingerprintSelection(store, uri, partitions, asOf === undefined ? new Date() : new Date(asOf), {
+      signal: ctx.cancellationSignal,
+      onProgress: (file, bytesRead) => ctx.heartbeat({ file, bytesRead }),
+    });
+    ctx.log.info('dataset fingerprinted', { ...fingerprint });
+    return fingerprint;
   };
+}
+
+export interface HashProgress {
+  signal?: AbortSignal;
+  /** Called every HEARTBEAT_EVERY_BYTES with the file being read and the bytes hashed so far. */
+  onProgress?: (file: string, bytesRead: number) => void;
+}
+
+/** Resolves `selection` as of `asOf` and hashes the chosen files: the fingerprint every reader of that batch agrees on. */
+export async function fingerprintSelection(store: ArtifactStore, uri: string, selection: PartitionSelection, asOf: Date, progress: HashProgress = {}): Promise<DatasetFingerprint> {
+  const { objects, partitions } = await selectDatasetObjects(store, uri, selection, asOf);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for (const { object, relativePath } of objects) {
+    progress.signal?.throwIfAborted();
+    if (uri.endsWith('/')) hash.update(`${relativePath}\0${object.bytes}\0`);
+    const stream = await store.get(object.key);
+    const abort = () => stream.destroy();
+    progress.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      bytes += await hashStream(stream, hash, (read) => progress.onProgress?.(relativePath, bytes + read));
+    } finally {
+      progress.signal?.removeEventListener('abort', abort);
+    }
+  }
+  return { uri, sha256: hash.digest('hex'), bytes, ...(partitions ? { partitions } : {}) };
+}
+
+/** The files a selection reads: all of them for "all" or a single object, else the chosen partitions' (named, oldest first). */
+export async function selectDatasetObjects(store: ArtifactStore, uri: string, selection: PartitionSelection, asOf: Date): Promise<{ objects: DatasetObject[]; partitions?: string[] }> {
+  const all = await listDatasetObjects(store, uri);
+  if (selection === 'all' || !uri.endsWith('/')) return { objects: all };
+  if (Number.isNaN(asOf.getTime())) throw new TypeError(`asOf is not a time: ${String(asOf)}`);
+  const partitions = choosePartitions({ uri, names: all.map((o) => partitionOf(o.relativePath)), selection, asOf });
+  return { objects: inPartitions(all, partitions, uri), partitions };
 }

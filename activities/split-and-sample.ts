@@ -62,6 +62,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
     try {
       const local = await materializeDataset(store, input.dataset.uri, {
         format: input.dataset.format,
+        ...(args.dataset.partitions ? { partitions: args.dataset.partitions } : {}),
         signal: ctx.cancellationSignal,
         onProgress: (bytes) => ctx.heartbeat({ step: progress.step, bytes }),
       });
@@ -163,7 +164,7 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         const manifest: SplitManifest = SplitManifest.parse({
           version: SPLIT_MANIFEST_VERSION,
           inputsDigest: digest,
-          dataset: { uri: args.dataset.uri, sha256: args.dataset.sha256, bytes: args.dataset.bytes },
+          dataset: { uri: args.dataset.uri, sha256: args.dataset.sha256, bytes: args.dataset.bytes, ...(args.dataset.partitions ? { partitions: args.dataset.partitions } : {}) },
           task: { type: input.task.type, labelColumn, ...(derivedFrom !== undefined ? { labelDerivedFrom: derivedFrom } : {}) },
           seed: input.seed,
           split: {

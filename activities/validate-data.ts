@@ -61,6 +61,7 @@ export function validateDataActivity({ store }: ActivityDeps) {
     try {
       local = await materializeDataset(store, input.dataset.uri, {
         format: input.dataset.format,
+        ...(args.dataset.partitions ? { partitions: args.dataset.partitions } : {}),
         signal: ctx.cancellationSignal,
         onProgress: (bytes) => ctx.heartbeat({ step, bytes }),
       });
@@ -99,7 +100,7 @@ export function validateDataActivity({ store }: ActivityDeps) {
         'anomalies',
         {
           version: ANOMALIES_REPORT_VERSION,
-          dataset: { uri: args.dataset.uri, sha256: args.dataset.sha256, bytes: args.dataset.bytes, format: local.format },
+          dataset: { uri: args.dataset.uri, sha256: args.dataset.sha256, bytes: args.dataset.bytes, format: local.format, ...(args.dataset.partitions ? { partitions: args.dataset.partitions } : {}) },
           rows: statistics.rowCount,
           columns,
           schemaSource,
@@ -204,7 +205,7 @@ async function readProvidedJson<S extends z.ZodType>(store: ArtifactStore, uri: 
 }
 
 /** The champion's artifacts were written by trainyard; a checksum or shape mismatch means they were changed since. */
-async function readChampionJson<S extends z.ZodType>(store: ArtifactStore, champion: ChampionRefs, ref: ArtifactRef, schema: S): Promise<z.output<S>> {
+export async function readChampionJson<S extends z.ZodType>(store: ArtifactStore, champion: ChampionRefs, ref: ArtifactRef, schema: S): Promise<z.output<S>> {
   try {
     return await readJsonArtifact(store, ref, schema);
   } catch (error) {

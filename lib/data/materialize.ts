@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { InvalidArtifactKeyError, type ArtifactStore, type ObjectInfo } from '../store/artifact-store';
 import { datasetNotFound, datasetUnreadable, invalidDatasetUri } from './failures';
+import { partitionOf } from './partitions';
 
 export type DatasetFormat = 'csv' | 'tsv' | 'parquet' | 'json' | 'jsonl';
 export type RequestedFormat = 'auto' | DatasetFormat;
@@ -25,6 +26,8 @@ export interface LocalDataset {
 
 export interface MaterializeOptions {
   format?: RequestedFormat;
+  /** For a prefix: read only these partitions (the fingerprint's `partitions`); default every file. */
+  partitions?: readonly string[];
   signal?: AbortSignal;
   /** Total bytes downloaded so far; called every PROGRESS_EVERY_BYTES and after each file. */
   onProgress?: (bytes: number) => void;
@@ -51,7 +54,7 @@ const CANONICAL_EXTENSION: Record<DatasetFormat, string> = { csv: 'csv', tsv: 't
  * still name partition columns. Nothing is held in memory beyond a stream chunk.
  */
 export async function materializeDataset(store: ArtifactStore, uri: string, options: MaterializeOptions = {}): Promise<LocalDataset> {
-  const objects = await listDatasetObjects(store, uri);
+  const objects = await listDatasetObjects(store, uri, options.partitions);
   const directory = await mkdtemp(path.join(os.tmpdir(), 'trainyard-dataset-'));
   const cleanup = () => rm(directory, { recursive: true, force: true });
   try {
@@ -89,7 +92,8 @@ export interface DatasetObject {
   relativePath: string;
 }
 
-export async function listDatasetObjects(store: ArtifactStore, uri: string): Promise<DatasetObject[]> {
+/** The data files a URI names, sorted by relative path; for a prefix with `partitions`, only those partitions' files. */
+export async function listDatasetObjects(store: ArtifactStore, uri: string, partitions?: readonly string[]): Promise<DatasetObject[]> {
   const isPrefix = uri.endsWith('/');
   const key = keyOf(store, isPrefix ? uri.slice(0, -1) : uri);
   if (!isPrefix) {
@@ -105,7 +109,19 @@ export async function listDatasetObjects(store: ArtifactStore, uri: string): Pro
     found.push({ object, relativePath });
   }
   if (found.length === 0) throw datasetNotFound(uri, 'the prefix holds no data files');
-  return found.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+  found.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+  return partitions ? inPartitions(found, partitions, uri) : found;
+}
+
+/** The files of the given partitions; each partition must hold at least one (it was listed when chosen). */
+export function inPartitions(objects: readonly DatasetObject[], partitions: readonly string[], uri: string): DatasetObject[] {
+  const wanted = new Set(partitions);
+  const kept = objects.filter((o) => wanted.has(partitionOf(o.relativePath)));
+  if (kept.length === 0) throw datasetNotFound(uri, `none of the partitions ${partitions.slice(0, 5).join(', ')} holds data files`);
+  const found = new Set(kept.map((o) => partitionOf(o.relativePath)));
+  const empty = partitions.filter((p) => !found.has(p));
+  if (empty.length > 0) throw datasetNotFound(uri, `partition${empty.length > 1 ? 's' : ''} ${empty.join(', ')} hold${empty.length > 1 ? '' : 's'} no data files`);
+  return kept;
 }
 
 /** `_SUCCESS`, `_metadata`, `.crc` files and other hidden names that writers leave beside partitions. */
