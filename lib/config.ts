@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { describeZodIssues, type FieldProblem } from '../contracts/errors';
+import { MetricsAddress } from './metrics/metrics-address';
 
 /** Dev defaults: the credentials `trainyard dev up` gives MinIO. Never used in production by accident:
  * a production deployment sets S3_ACCESS_KEY / S3_SECRET_KEY explicitly. */
@@ -50,6 +51,7 @@ export const EnvSchema = z.object({
     })
     .default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty', 'auto'], { message: 'expected json, pretty or auto' }).default('auto'),
+  METRICS_ADDRESS: MetricsAddress.optional(),
 });
 
 export interface S3Settings {
@@ -68,6 +70,8 @@ export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   store: StoreSettings;
   log: { level: z.output<typeof EnvSchema>['LOG_LEVEL']; format: 'json' | 'pretty' | 'auto' };
+  /** Where the worker serves Prometheus metrics; unset: off. */
+  metrics: { address?: string };
 }
 
 export class ConfigError extends Error {
@@ -109,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     store,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    metrics: { address: e.METRICS_ADDRESS },
   };
 }
 
