@@ -11,7 +11,7 @@ import { installTemporalRuntime } from './runtime';
  * backoff and one log line per attempt, rather than crashing and being restarted in a loop.
  */
 export async function runWorker(config: Config, logger: Logger): Promise<void> {
-  installTemporalRuntime(logger);
+  installTemporalRuntime(logger, { metricsAddress: config.metrics.address });
   const startup = new AbortController();
   const abortStartup = () => startup.abort();
   process.once('SIGINT', abortStartup);
