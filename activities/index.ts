@@ -1,3 +1,4 @@
+import { checkDriftActivity } from './check-drift';
 import type { ActivityDeps } from './deps';
 import { evaluateActivity } from './evaluate';
 import { fingerprintDatasetActivity } from './fingerprint-dataset';
@@ -13,6 +14,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     fingerprintDataset: fingerprintDatasetActivity(deps),
+    checkDrift: checkDriftActivity(deps),
     validateData: validateDataActivity(deps),
     splitAndSample: splitAndSampleActivity(deps),
     fitPreprocessor: fitPreprocessorActivity(deps),
