@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ArtifactUri } from './artifacts';
 import { describeZodIssues } from './errors';
 import { ModelName, PipelineInput, type ParseResult } from './pipeline-input';
 import { AliasName } from './registry';
@@ -23,14 +22,8 @@ export const RetrainPipelineConfig = PipelineInput.omit({ model: true, dataset: 
 export const DriftMonitorInput = z
   .object({
     model: ModelName,
-    dataset: z
-      .object({
-        uri: ArtifactUri,
-        format: z.enum(['auto', 'csv', 'tsv', 'parquet', 'json', 'jsonl']).default('auto'),
-        /** Which partitions form "the newest batch"; a single-object URI is always read whole. */
-        partitions: PartitionSelection.default('latest'),
-      })
-      .strict(),
+    /** The pipeline's dataset section, except that the newest partition is the batch by default; a single-object URI is read whole. */
+    dataset: PipelineInput.shape.dataset.extend({ partitions: PartitionSelection.default('latest') }),
     /** The version whose training statistics are the reference. */
     alias: AliasName.default('champion'),
     /** Per-column drift thresholds; each defaults to pipeline.validation.drift's (psiThreshold, jensenShannonThreshold). */

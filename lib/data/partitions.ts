@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../contracts/errors';
-import type { PartitionSelection } from '../../contracts/stage-config';
+import { durationMs, type PartitionSelection } from '../../contracts/stage-config';
 
 /**
  * Choosing partitions of a partitioned dataset: the immediate sub-folders of a prefix (or files
@@ -12,7 +12,6 @@ import type { PartitionSelection } from '../../contracts/stage-config';
 const DASHED = /^(\d{4})-(\d{2})-(\d{2})(?:[T _](\d{2})(?::(\d{2})(?::(\d{2}))?)?)?Z?$/;
 const COMPACT = /^(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})?(\d{2})?)?Z?$/;
 const DATA_EXTENSIONS = /(\.(csv|tsv|tab|parquet|json|jsonl|ndjson|txt))?(\.gz)?$/i;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** The UTC time a partition name carries (its start), or undefined when it carries none. */
 export function partitionDate(name: string): Date | undefined {
@@ -31,13 +30,6 @@ export function partitionDate(name: string): Date | undefined {
   // Date.UTC rolls 2026-02-30 over to March: such a name is not a date.
   const exact = date.getUTCFullYear() === year && date.getUTCMonth() === (month as number) - 1 && date.getUTCDate() === day && (hour as number) < 24 && (minute as number) < 60 && (second as number) < 60;
   return exact ? date : undefined;
-}
-
-/** "30m", "24h", "7d", "500ms" → milliseconds (the contracts' Duration). */
-export function durationMs(duration: string): number {
-  const match = /^(\d+)\s*(ms|s|m|h|d)$/.exec(duration);
-  if (!match) throw new RangeError(`not a duration: "${duration}" (expected e.g. 30m, 24h or 7d)`);
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
 /** The partition a file under the prefix belongs to: its first folder, or the file itself when it sits directly under the prefix. */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
 import type { PartitionSelection } from '../../contracts/stage-config';
-import { choosePartitions, durationMs, partitionDate, partitionOf } from '../../lib/data/partitions';
+import { choosePartitions, partitionDate, partitionOf } from '../../lib/data/partitions';
 
 const URI = 's3://trainyard/datasets/events/';
 const asOf = new Date('2026-11-22T10:00:00Z');
@@ -53,12 +53,8 @@ describe('partitionDate', () => {
   });
 });
 
-describe('durationMs and partitionOf', () => {
-  it('converts durations and names the partition of a file', () => {
-    assert.equal(durationMs('7d'), 7 * 86_400_000);
-    assert.equal(durationMs('30m'), 1_800_000);
-    assert.equal(durationMs('500ms'), 500);
-    assert.throws(() => durationMs('7 days'), RangeError);
+describe('partitionOf', () => {
+  it('names the partition of a file: its first folder, or itself directly under the prefix', () => {
     assert.equal(partitionOf('date=2026-11-20/part-0.csv'), 'date=2026-11-20');
     assert.equal(partitionOf('date=2026-11-20/hour=01/part-0.csv'), 'date=2026-11-20');
     assert.equal(partitionOf('2026-11-20.csv'), '2026-11-20.csv');
