@@ -13,6 +13,15 @@ const Fraction = z.number().min(0).max(1);
 export const Duration = z.string().regex(/^\d+\s*(ms|s|m|h|d)$/, { message: 'expected a duration like 30m, 24h or 7d' });
 export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
 
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds in a Duration ("7d" → 604800000). */
+export function durationMs(duration: string): number {
+  const match = /^(\d+)\s*(ms|s|m|h|d)$/.exec(duration);
+  if (!match) throw new RangeError(`not a duration: ${duration}`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
 /** A label derived declaratively from a column: `{ column: "delay", op: ">", value: 15 }`. Never an expression string. */
 export const DerivedLabel = z
   .object({
