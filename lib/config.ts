@@ -28,6 +28,11 @@ export const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_URL: z.url({ message: 'expected a URL, e.g. http://127.0.0.1:8233' }).default('http://127.0.0.1:8233'),
   TRAINYARD_TASK_QUEUE: z.string().min(1).default('trainyard'),
+  TRAINYARD_MAX_CONCURRENT_ACTIVITIES: z.coerce
+    .number({ message: 'expected a positive integer' })
+    .int({ message: 'expected a positive integer' })
+    .min(1, { message: 'expected a positive integer' })
+    .optional(),
   TRAINYARD_STORE: z.enum(['s3', 'fs'], { message: 'expected "s3" or "fs"' }).optional(),
   TRAINYARD_FS_ROOT: z.string().min(1).default('.data/artifacts'),
   S3_ENDPOINT: z
@@ -67,7 +72,8 @@ export interface S3Settings {
 export type StoreSettings = { kind: 's3'; s3: S3Settings } | { kind: 'fs'; root: string };
 
 export interface Config {
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  /** maxConcurrentActivities: the worker's activity slots; unset: the SDK's default (100). */
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; maxConcurrentActivities?: number };
   store: StoreSettings;
   log: { level: z.output<typeof EnvSchema>['LOG_LEVEL']; format: 'json' | 'pretty' | 'auto' };
   /** Where the worker serves Prometheus metrics; unset: off. */
@@ -109,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TRAINYARD_TASK_QUEUE,
+      maxConcurrentActivities: e.TRAINYARD_MAX_CONCURRENT_ACTIVITIES,
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
     },
     store,

@@ -13,6 +13,11 @@ export interface TrainyardWorkerOptions extends ActivityDeps {
   /** A pre-built bundle (tests share one); by default the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
   shutdownGraceTime?: string;
+  /**
+   * Activity slots. Each running train holds a training thread (~120 MiB measured), so the SDK's
+   * default of 100 lets a worker's memory grow with every concurrent run: see `npm run bench -- concurrency`.
+   */
+  maxConcurrentActivities?: number;
 }
 
 export async function createTrainyardWorker(options: TrainyardWorkerOptions): Promise<Worker> {
@@ -25,5 +30,6 @@ export async function createTrainyardWorker(options: TrainyardWorkerOptions): Pr
     activities: createActivities({ store, logger }),
     interceptors: { activity: [stageMetricsInterceptors] },
     shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
+    ...(options.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities } : {}),
   });
 }

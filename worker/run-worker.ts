@@ -43,6 +43,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      maxConcurrentActivities: config.temporal.maxConcurrentActivities,
       store,
       logger,
     });
