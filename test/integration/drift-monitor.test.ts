@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { retrainWorkflowId } from '../../contracts/drift-check';
 import type { DriftMonitorInputDraft } from '../../contracts/drift-monitor-input';
 import type { PipelineInputDraft } from '../../contracts/pipeline-input';
@@ -96,7 +97,8 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
 
   it('planted drift: starts one retraining run on exactly that batch, records why, and a second check of the batch starts none', async () => {
     await upload(partition.drifted, { seed: 3, x1Mean: 1.5, redShare: 0.7 });
-    const first = (await (await monitor(monitorInput())).result()) as DriftMonitorResult;
+    const firstHandle = await monitor(monitorInput());
+    const first = (await firstHandle.result()) as DriftMonitorResult;
     const batch = first.last.batch as { sha256: string; partitions?: string[] };
     const expectedId = retrainWorkflowId(model, batch.sha256);
 
@@ -132,6 +134,8 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     for await (const run of h.client.workflow.list({ query: `WorkflowId = '${expectedId}'` })) runs.push(run.runId);
     assert.ok(runs.length <= 1, `one retraining run, found ${runs.length}`);
     assert.equal((await resolveChampion(h.store, model))?.version, 1, 'the champion is untouched by a run promoting to its own alias');
+    // Recorded history (a child started) replays cleanly against the current workflow code.
+    await Worker.runReplayHistory({ workflowBundle: h.workflowBundle }, await firstHandle.fetchHistory(), firstHandle.workflowId);
   });
 
   it('a long-lived monitor (every) checks repeatedly and continues as new after checksPerRun checks', async () => {
