@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { approveCommand, rejectCommand } from './commands/approve';
+import { abortCommand, retryCommand } from './commands/retry';
 import { dataCommand } from './commands/data';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
@@ -24,6 +25,8 @@ const program = new Command('trainyard')
   .addCommand(scheduleCommand())
   .addCommand(dataCommand())
   .addCommand(modelsCommand())
+  .addCommand(retryCommand())
+  .addCommand(abortCommand())
   .addCommand(approveCommand())
   .addCommand(rejectCommand())
   .addCommand(schemaCommand())

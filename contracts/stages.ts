@@ -26,6 +26,32 @@ export interface StageStatus {
   /** Why a stage was skipped or what it decided, in words. */
   note?: string;
   error?: { type: string; message: string };
+  /** How Temporal retries this stage's activity on its own. */
+  retry?: StageRetryPolicy;
+  /** Whether the re-run cache served this stage. */
+  cache?: CacheOutcome;
+}
+
+export interface StageRetryPolicy {
+  maximumAttempts: number;
+  initialInterval: string;
+  backoffCoefficient: number;
+  maximumInterval: string;
+  startToCloseTimeout: string;
+  heartbeatTimeout?: string;
+  /** Failure types never retried automatically (they wait for an operator instead). */
+  nonRetryableTypes: readonly string[];
+}
+
+/** A cacheable stage's result says whether it came from the re-run cache. */
+export interface CacheOutcome {
+  /** Content address of the stage's inputs: stage, input artifact hashes, stage config, code version. */
+  key: string;
+  hit: boolean;
+  /** The run that computed the cached result. */
+  fromWorkflowId?: string;
+  /** Why the cache was not consulted ("disabled", "rerun requested"). */
+  bypassed?: string;
 }
 
 export interface DatasetFingerprint {

@@ -1,7 +1,28 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { StageStatus } from '../contracts/stages';
+import type { RetryRequest } from '../contracts/operator-retry';
+import type { StageName, StageStatus } from '../contracts/stages';
 
-export type PipelineOutcome = 'running' | 'awaiting-approval' | 'promoted' | 'registered' | 'rejected' | 'failed';
+export type PipelineOutcome = 'running' | 'awaiting-approval' | 'awaiting-operator' | 'promoted' | 'registered' | 'rejected' | 'failed';
+
+/** A stage that failed on bad data or config, waiting for `trainyard retry` or `abort`. */
+export interface OperatorWait {
+  failedStage: StageName;
+  failure: { type: string; message: string };
+  since: string;
+  /** When the run gives up and fails with the original error. */
+  deadline: string;
+}
+
+/** One operator retry, as the status shows it. */
+export interface RetryRecord {
+  at: string;
+  by: string;
+  reason: string;
+  failedStage: StageName;
+  failure: { type: string; message: string };
+  restartFrom: StageName;
+  changedPaths: string[];
+}
 
 export interface PipelineStatus {
   model?: string;
@@ -13,6 +34,10 @@ export interface PipelineStatus {
   reportUrl?: string;
   /** For a failed run read after it closed: what went wrong. */
   failure?: { type: string; message: string };
+  /** Set while the run waits for an operator. */
+  awaitingOperator?: OperatorWait;
+  /** Operator retries so far, oldest first. */
+  retries?: RetryRecord[];
 }
 
 /** Defined once, used by the workflow and by `trainyard status`. */
@@ -35,3 +60,25 @@ export const approvalUpdate = defineUpdate<ApprovalAck, [ApprovalDecision]>('app
 
 /** The same decision as a signal, for the Temporal UI's "Send a Signal" form. */
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approvalSignal');
+
+export interface RetryAck {
+  accepted: true;
+  restartFrom: StageName;
+  /** Stages whose results are kept, not run again. */
+  kept: StageName[];
+}
+
+/** `trainyard retry`: re-run a failed run from its failed stage (or an earlier one), optionally with changed input. */
+export const retryStageUpdate = defineUpdate<RetryAck, [RetryRequest]>('retryStage');
+
+export interface AbortRequest {
+  by?: string;
+  reason?: string;
+}
+
+/** `trainyard abort`: give up on a run waiting for an operator; it fails with the stage's error. */
+export const abortUpdate = defineUpdate<{ accepted: true }, [AbortRequest]>('abort');
+
+/** The same two as signals, for the Temporal UI's "Send a Signal" form. */
+export const retryStageSignal = defineSignal<[RetryRequest]>('retryStageSignal');
+export const abortSignal = defineSignal<[AbortRequest]>('abortSignal');

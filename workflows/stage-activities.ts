@@ -1,44 +1,50 @@
 import { proxyActivities, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/errors';
+import type { StageName, StageRetryPolicy } from '../contracts/stages';
 import type { Activities } from '../activities';
 
 /**
  * Retry policy, timeouts and heartbeat timeout per stage, next to the proxy that calls it.
- * Bad input and bad data (NON_RETRYABLE_FAILURE_TYPES) are never retried; everything else is.
+ * Bad input and bad data (NON_RETRYABLE_FAILURE_TYPES) are never retried automatically: the run waits
+ * for an operator instead. Everything else is retried with backoff.
  */
-const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts,
-  nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
-});
+function policy(maximumAttempts: number, startToCloseTimeout: string, heartbeatTimeout?: string): StageRetryPolicy {
+  return {
+    maximumAttempts, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute',
+    startToCloseTimeout, ...(heartbeatTimeout ? { heartbeatTimeout } : {}), nonRetryableTypes: NON_RETRYABLE_FAILURE_TYPES,
+  };
+}
 
 /** Reading, profiling and splitting data: minutes on large datasets, heartbeating as they stream. */
-const dataStages = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '1 minute',
-  retry: retry(5),
-});
-
+const DATA = policy(5, '1 hour', '1 minute');
 /** Training: long and crash-prone; a retry resumes from the last checkpoint named in its heartbeat. */
-const trainingStage = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '20 seconds',
-  retry: retry(10),
-});
-
-const evaluationStage = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '1 minute',
-  retry: retry(5),
-});
-
+const TRAINING = policy(10, '6 hours', '20 seconds');
+const EVALUATION = policy(5, '1 hour', '1 minute');
 /** Registry reads and conditional writes: small and quick; conflicts are resolved inside the activity. */
-const registryStages = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: retry(10),
-});
+const REGISTRY = policy(10, '2 minutes');
+
+/** What `status` shows per stage. */
+export const STAGE_RETRY_POLICIES: Partial<Record<StageName, StageRetryPolicy>> = {
+  fingerprintDataset: DATA, validateData: DATA, splitAndSample: DATA, fitPreprocessor: DATA,
+  train: TRAINING, evaluate: EVALUATION, register: REGISTRY, promote: REGISTRY,
+};
+
+function proxy(p: StageRetryPolicy) {
+  const options: ActivityOptions = {
+    startToCloseTimeout: p.startToCloseTimeout as ActivityOptions['startToCloseTimeout'],
+    ...(p.heartbeatTimeout ? { heartbeatTimeout: p.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] } : {}),
+    retry: {
+      initialInterval: p.initialInterval as '1 second', backoffCoefficient: p.backoffCoefficient,
+      maximumInterval: p.maximumInterval as '1 minute', maximumAttempts: p.maximumAttempts, nonRetryableErrorTypes: [...p.nonRetryableTypes],
+    },
+  };
+  return proxyActivities<Activities>(options);
+}
+
+const dataStages = proxy(DATA);
+const trainingStage = proxy(TRAINING);
+const evaluationStage = proxy(EVALUATION);
+const registryStages = proxy(REGISTRY);
 
 /** Calls a stage's activity with a one-line summary, derived from its argument, on the UI's timeline. */
 function labelled<A, R>(activity: ActivityFunctionWithOptions<(arg: A) => Promise<R>>, summarize: (arg: A) => string): (arg: A) => Promise<R> {

@@ -6,6 +6,7 @@ import type { StageStatus } from '../contracts/stages';
 import { approvalSignal, approvalUpdate, statusQuery, type ApprovalDecision } from './messages';
 import { TemporalScheduledStartTime, TrainyardModel } from './search-attributes';
 import { stages } from './stage-activities';
+import { OperatorDesk } from './operator-desk';
 import { StageTracker } from './stage-tracker';
 
 export interface PipelineResult {
@@ -27,11 +28,18 @@ export interface PipelineResult {
 export async function trainingPipeline(rawInput: unknown): Promise<PipelineResult> {
   const tracker = new StageTracker();
   const approvals = new ApprovalInbox(tracker);
+  const operator = new OperatorDesk(tracker);
   setHandler(statusQuery, () => tracker.status);
 
   const input = tracker.runInline('validateInput', () => parsePipelineInputOrFail(rawInput));
+  // A stage failing on bad data or config waits for `trainyard retry` (with fixes) or `abort`.
+  return operator.run(input, (current) => runStages(current, tracker, approvals));
+}
+
+async function runStages(input: PipelineInput, tracker: StageTracker, approvals: ApprovalInbox): Promise<PipelineResult> {
   describeRun(tracker, input);
-  const champion = (await stages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined;
+  const champion = await tracker.once('champion', async () =>
+    (await stages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined);
 
   const dataset = await tracker.run('fingerprintDataset',
     () => stages.fingerprintDataset({ uri: input.dataset.uri, partitions: input.dataset.partitions, asOf: runAsOf() }),

@@ -7,13 +7,18 @@ import { loadConfigOrExit, UsageError, workflowUiUrl } from '../config-edge';
 import { connectClient } from '../temporal-client';
 
 /** Exit codes of `trainyard status`, for scripts: a finished run's outcome, or 0 while it runs. */
-export const StatusExit = { ok: 0, failed: 1, usage: 2, rejected: 3 } as const;
+export const StatusExit = { ok: 0, failed: 1, usage: 2, rejected: 3, awaitingOperator: 4 } as const;
 
-const FINISHED: PipelineStatus['outcome'][] = ['promoted', 'registered', 'rejected', 'failed'];
+/** Outcomes where following stops: the run ended, or it waits for a person to retry or abort. */
+const SETTLED: PipelineStatus['outcome'][] = ['promoted', 'registered', 'rejected', 'failed', 'awaiting-operator'];
+
+const EXIT_BY_OUTCOME: Partial<Record<PipelineStatus['outcome'], number>> = {
+  failed: StatusExit.failed, rejected: StatusExit.rejected, 'awaiting-operator': StatusExit.awaitingOperator,
+};
 
 export function statusCommand(): Command {
   return new Command('status')
-    .description('Show a run\'s stages (state, duration, artifacts); --follow until it ends. Exit: 0 done or running, 1 failed, 3 rejected')
+    .description('Show a run\'s stages (state, duration, artifacts); --follow until it ends. Exit: 0 done or running, 1 failed, 3 rejected, 4 awaiting an operator')
     .argument('<workflowId>', 'the run')
     .option('-f, --follow', 'refresh until the run ends')
     .option('--json', 'print the status as JSON')
@@ -22,14 +27,14 @@ export function statusCommand(): Command {
       const client = await connectClient(config);
       try {
         let status = await readStatus(client, workflowId);
-        while (options.follow && !FINISHED.includes(status.outcome)) {
+        while (options.follow && !SETTLED.includes(status.outcome)) {
           if (!options.json && process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${formatStatus(status)}`);
           await new Promise((resolve) => setTimeout(resolve, 1_000));
           status = await readStatus(client, workflowId);
         }
         process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
         if (!options.json) process.stdout.write(`Temporal UI: ${workflowUiUrl(config, workflowId)}\n`);
-        process.exitCode = status.outcome === 'failed' ? StatusExit.failed : status.outcome === 'rejected' ? StatusExit.rejected : StatusExit.ok;
+        process.exitCode = EXIT_BY_OUTCOME[status.outcome] ?? StatusExit.ok;
       } finally {
         await client.connection.close();
       }
@@ -73,8 +78,18 @@ export function formatStatus(status: PipelineStatus): string {
   const lines = [`model ${status.model ?? '?'}  outcome ${status.outcome}${status.version === undefined ? '' : `  version ${status.version}`}`];
   for (const stage of status.stages) {
     const duration = stage.durationMs === undefined ? '' : `${(stage.durationMs / 1000).toFixed(1)} s`;
-    lines.push(`  ${MARK[stage.state] ?? '?'} ${stage.name.padEnd(18)} ${stage.state.padEnd(9)} ${duration.padStart(8)}${stage.note ? `  ${stage.note}` : ''}`);
+    const retries = stage.retry ? `retries ≤${stage.retry.maximumAttempts}` : '';
+    const cached = stage.cache?.hit ? `  cached (from ${stage.cache.fromWorkflowId ?? 'an earlier run'})` : '';
+    lines.push(`  ${MARK[stage.state] ?? '?'} ${stage.name.padEnd(18)} ${stage.state.padEnd(9)} ${duration.padStart(8)}  ${retries.padEnd(11)}${cached}${stage.note ? `  ${stage.note}` : ''}`);
     if (stage.error) lines.push(`      ${stage.error.type}: ${stage.error.message.split('\n')[0]}`);
+  }
+  for (const retry of status.retries ?? []) {
+    lines.push(`  retried from ${retry.restartFrom} by ${retry.by}${retry.changedPaths.length ? ` with ${retry.changedPaths.join(', ')} changed` : ''} after ${retry.failedStage} failed (${retry.failure.type})`);
+  }
+  if (status.awaitingOperator) {
+    const waiting = status.awaitingOperator;
+    lines.push(`  awaiting an operator since ${waiting.since}: ${waiting.failedStage} failed with ${waiting.failure.type}; gives up at ${waiting.deadline}`);
+    lines.push(`  fix and retry: trainyard retry <workflowId> [--stage X] [--set path=value]…   or: trainyard abort <workflowId>`);
   }
   if (status.failure) lines.push(`  failed: ${status.failure.type}: ${status.failure.message.split('\n')[0]}`);
   if (status.reportUrl) lines.push(`report: ${status.reportUrl}`);

@@ -19,11 +19,11 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
     await h?.close();
   });
 
-  const start = (model: string, uri: string) =>
+  const start = (model: string, uri: string, operatorTimeout = '0s') =>
     h.client.workflow.start('trainingPipeline', {
       taskQueue: h.taskQueue,
       workflowId: `${model}-${randomUUID().slice(0, 8)}`,
-      args: [{ model, dataset: { uri }, task: { type: 'multiclass', label: 'Species' }, train: { epochs: 10, hiddenLayers: [8] } }],
+      args: [{ model, dataset: { uri }, task: { type: 'multiclass', label: 'Species' }, train: { epochs: 10, hiddenLayers: [8] }, operator: { timeout: operatorTimeout } }],
     });
 
   it('follows a run to its end, printing each stage, and lists it by model and outcome', async () => {

@@ -197,8 +197,8 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
     assert.equal(history.events?.filter((e) => e.activityTaskScheduledEventAttributes).length, 0, 'no activity ran');
   });
 
-  it('fails the stage with non-retryable DatasetNotFound for a missing object, after one attempt', async () => {
-    const handle = await start({ model: 'missing', dataset: { uri: h.store.uriFor(`${h.prefix}/datasets/missing.csv`) }, task: { type: 'binary', label: 'y' } });
+  it('fails the stage with non-retryable DatasetNotFound for a missing object, after one attempt (no operator wait)', async () => {
+    const handle = await start({ model: 'missing', dataset: { uri: h.store.uriFor(`${h.prefix}/datasets/missing.csv`) }, task: { type: 'binary', label: 'y' }, operator: { timeout: '0s' } });
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'DatasetNotFound');
     assert.match(failure.message, /trainyard data put/);
@@ -211,7 +211,7 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
   });
 
   it('refuses a dataset URI in a bucket the worker does not own, as InvalidPipelineConfig', async () => {
-    const failure = await failureOf(await start({ model: 'elsewhere', dataset: { uri: 's3://some-other-bucket/data.csv' }, task: { type: 'binary', label: 'y' } }));
+    const failure = await failureOf(await start({ model: 'elsewhere', dataset: { uri: 's3://some-other-bucket/data.csv' }, task: { type: 'binary', label: 'y' }, operator: { timeout: '0s' } }));
     assert.equal(failure.type, 'InvalidPipelineConfig');
     assert.match(failure.message, /some-other-bucket/);
   });

@@ -1,0 +1,78 @@
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import type { PipelineInput } from '../contracts/pipeline-input';
+import type { CacheOutcome } from '../contracts/stages';
+import { artifactRefsIn, stageCacheKey, type CacheableStage } from '../lib/cache/stage-cache-key';
+import { codeVersion } from '../lib/registry';
+import type { ArtifactStore } from '../lib/store/artifact-store';
+import type { ActivityDeps } from './deps';
+
+const CacheEntry = z.object({
+  stage: z.string(),
+  key: z.string(),
+  workflowId: z.string(),
+  createdAt: z.string(),
+  result: z.record(z.string(), z.unknown()),
+});
+
+/** How long the evaluation report link of a cache hit lives: the same week a fresh one does. */
+const REPORT_LINK_SECONDS = 7 * 24 * 60 * 60;
+
+export type Cached<R> = R & { cache: CacheOutcome };
+
+/**
+ * The re-run cache, content-addressed: a stage whose key (its input artifact hashes, stage config, model
+ * and code version — lib/cache/stage-cache-key.ts) matches an earlier run returns that run's result,
+ * after checking that every artifact it names is still in the store with the same size. The entry is
+ * written after the stage's outputs, so a reader never finds an entry whose artifacts are half-written.
+ */
+export function withStageCache<A extends { input: PipelineInput }, R extends object>(
+  { store, logger }: ActivityDeps, stage: CacheableStage, run: (args: A) => Promise<R>,
+): (args: A) => Promise<Cached<R>> {
+  return async (args: A): Promise<Cached<R>> => {
+    const code = await codeVersion();
+    const key = stageCacheKey(stage, args, `${code.version}+${code.gitSha ?? 'unknown'}`);
+    const entryKey = `cache/${args.input.model}/${stage}/${key}.json`;
+    const bypassed = !args.input.cache.enabled ? 'disabled' : args.input.cache.rerun.includes(stage) ? 'rerun requested' : undefined;
+    if (!bypassed) {
+      const entry = await readEntry(store, entryKey);
+      if (entry && (await artifactsIntact(store, entry.result))) {
+        logger.info({ stage, key, fromWorkflowId: entry.workflowId }, 'stage served from the re-run cache');
+        const result = await refreshLinks(store, entry.result as R);
+        return { ...result, cache: { key, hit: true, fromWorkflowId: entry.workflowId } };
+      }
+    }
+    const result = await run(args);
+    const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'unknown';
+    const entry = { stage, key, workflowId, createdAt: new Date().toISOString(), result };
+    await store.put(entryKey, JSON.stringify(entry), { contentType: 'application/json' });
+    return { ...result, cache: { key, hit: false, ...(bypassed ? { bypassed } : {}) } };
+  };
+}
+
+async function readEntry(store: ArtifactStore, key: string): Promise<z.output<typeof CacheEntry> | undefined> {
+  if (!(await store.exists(key))) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  try {
+    const parsed = CacheEntry.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // an unreadable entry is a miss; the stage runs and rewrites it
+  }
+}
+
+async function artifactsIntact(store: ArtifactStore, result: unknown): Promise<boolean> {
+  const refs = artifactRefsIn(result);
+  const sizes = await Promise.all(refs.map(async (ref) => (await store.stat(store.keyFor(ref.uri)))?.bytes));
+  return refs.every((ref, i) => sizes[i] === ref.bytes);
+}
+
+/** Presigned links in a cached result have expired or soon will: sign them again. */
+async function refreshLinks<R>(store: ArtifactStore, result: R): Promise<R> {
+  const withReport = result as R & { report?: { uri: string }; reportUrl?: string };
+  if (withReport.report && typeof withReport.reportUrl === 'string') {
+    return { ...withReport, reportUrl: await store.presignedGetUrl(store.keyFor(withReport.report.uri), REPORT_LINK_SECONDS) };
+  }
+  return result;
+}
