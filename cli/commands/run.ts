@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { PipelineInput } from '../../contracts/pipeline-input';
+import { statusQuery } from '../../workflows/messages';
+import { formatStatus, StatusExit } from './status';
 import type { PipelineResult } from '../../workflows';
 import { TrainyardModel } from '../../workflows/search-attributes';
 import { formatPipelineSummary } from '../pipeline-summary';
@@ -17,8 +20,10 @@ export function runCommand(): Command {
     .option('-f, --follow', 'wait for the run to finish and print its result')
     .option('--json', 'with --follow: print the whole result as JSON')
     .option('--id <workflowId>', 'workflow id to use (default: <model>-<random>)')
-    .action(async (options: { config: string; follow?: boolean; json?: boolean; id?: string }) => {
-      const input = await readPipelineConfigFile(options.config);
+    .option('--no-cache', 'run every stage even when the re-run cache holds its result')
+    .option('--rerun <stage>', `run this stage even if cached (repeatable): ${CACHEABLE_STAGES.join(', ')}`, collectStage, [])
+    .action(async (options: RunOptions) => {
+      const input = withCacheOptions(await readPipelineConfigFile(options.config), options);
       const config = loadConfigOrExit();
       const client = await connectClient(config);
       const workflowId = options.id ?? `${input.model}-${randomUUID().slice(0, 8)}`;
@@ -32,8 +37,14 @@ export function runCommand(): Command {
       process.stdout.write(`workflow id: ${workflowId}\nTemporal UI: ${workflowUiUrl(config, workflowId)}\n`);
       if (!options.follow) return;
       try {
-        const result = (await handle.result()) as PipelineResult;
-        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatPipelineSummary(result));
+        const ended = await resultUnlessOperatorNeeded(handle);
+        if (ended === 'awaiting-operator') {
+          const status = formatStatus(await handle.query(statusQuery));
+          process.stderr.write(`run ${workflowId} is waiting for an operator:\n${status}`);
+          process.exitCode = StatusExit.awaitingOperator;
+          return;
+        }
+        process.stdout.write(options.json ? `${JSON.stringify(ended, null, 2)}\n` : formatPipelineSummary(ended));
       } catch (error) {
         if (!(error instanceof WorkflowFailedError)) throw error;
         process.stderr.write(`run ${workflowId} failed: ${formatFailure(rootFailure(error))}\n`);
@@ -42,6 +53,47 @@ export function runCommand(): Command {
         await client.connection.close();
       }
     });
+}
+
+interface RunOptions {
+  config: string;
+  follow?: boolean;
+  json?: boolean;
+  id?: string;
+  cache: boolean;
+  rerun: CacheableStage[];
+}
+
+const CACHEABLE_STAGES = ['validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate'] as const;
+type CacheableStage = (typeof CACHEABLE_STAGES)[number];
+
+function collectStage(value: string, stages: CacheableStage[]): CacheableStage[] {
+  if (!(CACHEABLE_STAGES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`"${value}" is not a cached stage; one of: ${CACHEABLE_STAGES.join(', ')}.`);
+  }
+  return [...stages, value as CacheableStage];
+}
+
+/** --no-cache and --rerun override the config file's cache section. */
+function withCacheOptions(input: PipelineInput, options: RunOptions): PipelineInput {
+  return {
+    ...input,
+    cache: { enabled: input.cache.enabled && options.cache, rerun: [...new Set([...input.cache.rerun, ...options.rerun])] },
+  };
+}
+
+/** The run's result, or "awaiting-operator" as soon as a stage failure waits for `trainyard retry` / `abort`. */
+async function resultUnlessOperatorNeeded(handle: WorkflowHandle): Promise<PipelineResult | 'awaiting-operator'> {
+  const result = handle.result() as Promise<PipelineResult>;
+  for (;;) {
+    const settled = await Promise.race([result, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000))]);
+    if (settled) return settled;
+    const status = await handle.query(statusQuery).catch(() => undefined);
+    if (status?.outcome === 'awaiting-operator') {
+      result.catch(() => undefined);
+      return 'awaiting-operator';
+    }
+  }
 }
 
 function formatFailure(failure: { type: string; message: string }): string {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -155,6 +157,30 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     assert.equal(train?.cache?.hit, false);
     assert.equal(train?.cache?.bypassed, 'rerun requested');
     assert.equal(forced.stages.find((s) => s.name === 'splitAndSample')?.cache?.hit, true);
+  });
+
+  it('`trainyard run --follow` stops at awaiting-operator with exit 4; --no-cache runs every stage', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'trainyard-run-'));
+    const env = { TRAINYARD_TASK_QUEUE: h.taskQueue };
+    const badConfig = path.join(dir, 'bad.json');
+    await writeFile(badConfig, JSON.stringify(penguins(modelName('follow'), { dataset: { uri: unlabelledUri } })));
+    const followed = await runCli(['run', '--config', badConfig, '--follow'], env);
+    assert.equal(followed.code, 4, followed.stdout + followed.stderr);
+    assert.match(followed.stderr, /waiting for an operator[\s\S]*trainyard retry/);
+    const workflowId = /workflow id: (\S+)/.exec(followed.stdout)?.[1];
+    assert.ok(workflowId);
+    assert.equal((await runCli(['abort', workflowId, '--reason', 'test done'], env)).code, 0);
+
+    const config = path.join(dir, 'good.json');
+    await writeFile(config, JSON.stringify(penguins(modelName('no-cache'))));
+    assert.equal((await runCli(['run', '--config', config, '--follow'], env)).code, 0);
+    const uncached = await runCli(['run', '--config', config, '--follow', '--no-cache', '--json'], env);
+    assert.equal(uncached.code, 0, uncached.stderr);
+    const result = JSON.parse(uncached.stdout.slice(uncached.stdout.indexOf('{'))) as PipelineResult;
+    for (const stage of result.stages.filter((s) => s.cache)) {
+      assert.deepEqual([stage.name, stage.cache?.hit, stage.cache?.bypassed], [stage.name, false, 'disabled']);
+    }
+    assert.equal((await runCli(['run', '--config', config, '--rerun', 'sideways'], env)).code, 2);
   });
 
   it('a Temporal CLI reset re-runs the tail of a finished run without a duplicate registry version', async () => {
