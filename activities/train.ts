@@ -23,6 +23,8 @@ export interface TrainArgs {
 /** What each heartbeat carries; a retried attempt reads it back to resume. */
 export interface TrainHeartbeat {
   epoch: number;
+  /** Epochs planned (early stopping may end sooner): lets `trainyard status` draw a progress bar. */
+  epochs?: number;
   checkpoint?: ArtifactRef;
   metricsSoFar: { trainLoss?: number; validationLoss?: number; validationAccuracy?: number; bestEpoch?: number; bestValidationLoss?: number | null };
   phase: 'starting' | 'training' | 'saving';
@@ -72,7 +74,7 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
       ...(input.train.warmStart && champion ? { warmStart: { modelFolderKey: modelFolderKey(store, champion.modelRef.uri), version: champion.version } } : {}),
     };
 
-    let beat: TrainHeartbeat = previous ? { ...previous, phase: 'starting' } : { epoch: 0, metricsSoFar: {}, phase: 'starting' };
+    let beat: TrainHeartbeat = { ...(previous ?? { epoch: 0, metricsSoFar: {} }), epochs: input.train.epochs, phase: 'starting' };
     ctx.heartbeat(beat);
     const timer = setInterval(() => ctx.heartbeat(beat), TRAIN_HEARTBEAT_EVERY_MS);
     const onMessage = (message: ThreadMessage) => {

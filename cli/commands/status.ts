@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { rootFailure } from '../../contracts/errors';
 import type { PipelineResult } from '../../workflows';
 import { statusQuery, type PipelineStatus } from '../../workflows/messages';
@@ -51,7 +52,10 @@ async function readStatus(client: Client, workflowId: string): Promise<PipelineS
     if (error instanceof WorkflowNotFoundError) throw new UsageError(`No run with workflow id "${workflowId}"`);
     throw error;
   }
-  if (description.status.name === 'RUNNING') return handle.query(statusQuery);
+  if (description.type !== 'trainingPipeline') {
+    throw new UsageError(`"${workflowId}" is a ${description.type} run, not a trainingPipeline. Its own status: temporal workflow query --workflow-id ${workflowId} --type status`);
+  }
+  if (description.status.name === 'RUNNING') return withLiveProgress(await handle.query(statusQuery), description.raw.pendingActivities ?? []);
   if (description.status.name === 'COMPLETED') {
     const result = (await handle.result()) as PipelineResult;
     return { model: result.model, outcome: result.outcome, stages: result.stages, version: result.version, reportUrl: result.reportUrl };
@@ -72,6 +76,51 @@ async function readStatus(client: Client, workflowId: string): Promise<PipelineS
   return { ...base, outcome: 'failed', ...(failure ? { failure } : {}) };
 }
 
+/** The running stage's last heartbeat (train: epoch, planned epochs, losses; attempt), for the live display. */
+export interface StageProgress {
+  attempt: number;
+  details?: { epoch?: number; epochs?: number; metricsSoFar?: { trainLoss?: number; validationLoss?: number }; bytesRead?: number };
+}
+
+type PendingActivity = NonNullable<Awaited<ReturnType<WorkflowHandle['describe']>>['raw']['pendingActivities']>[number];
+
+/** The activity type a stage runs as, where the names differ. */
+const ACTIVITY_OF_STAGE: Record<string, string> = { register: 'registerModel' };
+
+function withLiveProgress(status: PipelineStatus, pending: PendingActivity[]): PipelineStatus {
+  const running = status.stages.find((stage) => stage.state === 'running');
+  if (!running) return status;
+  const activity = pending.find((p) => p.activityType?.name === (ACTIVITY_OF_STAGE[running.name] ?? running.name));
+  if (!activity) return status;
+  const payload = activity.heartbeatDetails?.payloads?.[0];
+  let details: StageProgress['details'];
+  try {
+    details = payload ? (defaultPayloadConverter.fromPayload(payload) as StageProgress['details']) : undefined;
+  } catch {
+    details = undefined; // a heartbeat this CLI cannot read: show the stage without progress
+  }
+  const progress: StageProgress = { attempt: activity.attempt ?? 1, ...(details ? { details } : {}) };
+  return { ...status, stages: status.stages.map((stage) => (stage === running ? { ...stage, progress } : stage)) };
+}
+
+const BAR_WIDTH = 20;
+
+/** `[██████░░░░] epoch 6/25  loss 0.412  val 0.398` for training; bytes read for data stages. */
+export function formatProgress(progress: StageProgress): string {
+  const parts: string[] = [];
+  const { epoch, epochs, metricsSoFar, bytesRead } = progress.details ?? {};
+  if (typeof epoch === 'number' && typeof epochs === 'number' && epochs > 0) {
+    const filled = Math.max(0, Math.min(BAR_WIDTH, Math.round((epoch / epochs) * BAR_WIDTH)));
+    parts.push(`[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] epoch ${epoch}/${epochs}`);
+    if (typeof metricsSoFar?.trainLoss === 'number') parts.push(`loss ${metricsSoFar.trainLoss.toFixed(3)}`);
+    if (typeof metricsSoFar?.validationLoss === 'number') parts.push(`val ${metricsSoFar.validationLoss.toFixed(3)}`);
+  } else if (typeof bytesRead === 'number') {
+    parts.push(`${(bytesRead / 2 ** 20).toFixed(0)} MiB read`);
+  }
+  if (progress.attempt > 1) parts.push(`attempt ${progress.attempt}`);
+  return parts.join('  ');
+}
+
 const MARK: Record<string, string> = { completed: '✔', running: '…', failed: '✖', skipped: '-', pending: ' ' };
 
 export function formatStatus(status: PipelineStatus): string {
@@ -81,6 +130,8 @@ export function formatStatus(status: PipelineStatus): string {
     const retries = stage.retry ? `retries ≤${stage.retry.maximumAttempts}` : '';
     const cached = stage.cache?.hit ? `  cached (from ${stage.cache.fromWorkflowId ?? 'an earlier run'})` : '';
     lines.push(`  ${MARK[stage.state] ?? '?'} ${stage.name.padEnd(18)} ${stage.state.padEnd(9)} ${duration.padStart(8)}  ${retries.padEnd(11)}${cached}${stage.note ? `  ${stage.note}` : ''}`);
+    const progress = (stage as { progress?: StageProgress }).progress;
+    if (progress && formatProgress(progress)) lines.push(`      ${formatProgress(progress)}`);
     if (stage.error) lines.push(`      ${stage.error.type}: ${stage.error.message.split('\n')[0]}`);
   }
   for (const retry of status.retries ?? []) {

@@ -47,6 +47,27 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
     assert.deepEqual(listed.map((r) => r.workflowId), [handle.workflowId]);
   });
 
+  it('shows a live epoch bar for the training stage, from its heartbeat', async () => {
+    const handle = await h.client.workflow.start('trainingPipeline', {
+      taskQueue: h.taskQueue,
+      workflowId: `views-bar-${randomUUID().slice(0, 8)}`,
+      args: [{ model: `views-bar-${randomUUID().slice(0, 6)}`, dataset: { uri: penguinsUri }, task: { type: 'multiclass', label: 'Species' },
+        train: { epochs: 400, batchSize: 8, earlyStopping: { enabled: false } }, cache: { enabled: false } }],
+    });
+    try {
+      let shown = '';
+      for (let i = 0; i < 120 && !/epoch [1-9]\d*\/400/.test(shown); i++) {
+        const status = await runCli(['status', handle.workflowId]);
+        assert.equal(status.code, 0, status.stderr);
+        shown = status.stdout;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.match(shown, /… train\s+running[\s\S]*\[█*░+\] epoch [1-9]\d*\/400  loss \d/);
+    } finally {
+      await handle.terminate('test done');
+    }
+  });
+
   it('exits 1 for a failed run and says why', async () => {
     const handle = await start(`views-${randomUUID().slice(0, 6)}`, h.store.uriFor(`${h.prefix}/datasets/missing.json`));
     await handle.result().catch(() => undefined);

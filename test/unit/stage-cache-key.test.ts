@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { ArtifactKind, ArtifactRef } from '../../contracts/artifacts';
 import { PipelineInput } from '../../contracts/pipeline-input';
 import { artifactRefsIn, canonicalJson, stageCacheKey } from '../../lib/cache/stage-cache-key';
 
 const input = PipelineInput.parse({ model: 'm', dataset: { uri: 's3://trainyard/d.csv' }, task: { type: 'binary', label: 'y' } });
-const ref = (kind: string, sha: string) => ({ kind, uri: `s3://trainyard/${kind}`, sha256: sha.repeat(64).slice(0, 64), bytes: 10 });
+const ref = (kind: ArtifactKind, sha: string): ArtifactRef => ({ kind, uri: `s3://trainyard/${kind}`, sha256: sha.repeat(64).slice(0, 64), bytes: 10 });
 const split = {
-  manifest: ref('manifest', 'a'), splits: { train: ref('split', 'b'), validation: ref('split', 'c'), test: ref('split', 'd') },
+  manifest: ref('split-manifest', 'a'), splits: { train: ref('split', 'b'), validation: ref('split', 'c'), test: ref('split', 'd') },
   rows: { train: 1, validation: 1, test: 1 }, strategy: 'random',
 };
 const preprocessor = { preprocessor: ref('preprocessor', 'e'), featureCount: 3 };
-const champion = { model: 'm', version: 1, modelRef: ref('model', 'f'), schema: ref('schema', '1'), statistics: ref('statistics', '2'), preprocessor: ref('preprocessor', '3') };
+const champion = { model: 'm', version: 1, modelRef: ref('model', 'f'), schema: ref('schema', '1'), statistics: ref('statistics', '2'), preprocessor: ref('preprocessor', '3'), metrics: {} };
 const CODE = '0.1.0+abc1234';
 
 describe('stageCacheKey', () => {
