@@ -16,6 +16,7 @@ import { resolveBinary, TEMPORAL_CLI } from '../../scripts/dev/binaries';
 import { runCli } from '../support/cli';
 import { publicDatasetPath } from '../support/public-data';
 import { startTestHarness, type TestHarness } from '../support/temporal';
+import { scheduledActivityCounts } from '../support/workflow-history';
 
 const FAST_TRAIN = { epochs: 8, batchSize: 32, hiddenLayers: [8] };
 
@@ -57,17 +58,6 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     }
   }
 
-  /** How many times each activity was scheduled in the run's history. */
-  async function activityRuns(handle: WorkflowHandle): Promise<Record<string, number>> {
-    const history = await handle.fetchHistory();
-    const counts: Record<string, number> = {};
-    for (const event of history.events ?? []) {
-      const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-      if (name) counts[name] = (counts[name] ?? 0) + 1;
-    }
-    return counts;
-  }
-
   it('bad data waits for an operator; `trainyard retry --dataset` with fixed data completes without re-running earlier stages', async () => {
     const model = modelName('retry-data');
     const handle = await start(penguins(model, { dataset: { uri: unlabelledUri } }));
@@ -94,7 +84,7 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     const result = (await handle.result()) as PipelineResult;
     assert.equal(result.outcome, 'promoted');
     assert.equal(result.version, 1);
-    const runs = await activityRuns(handle);
+    const runs = await scheduledActivityCounts(handle);
     assert.equal(runs.getChampion, 1, 'the champion was resolved once');
     assert.equal(runs.fingerprintDataset, 2, 'the new dataset was fingerprinted');
     assert.equal(runs.validateData, 2);
@@ -115,7 +105,7 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     await handle.signal(retryStageSignal, { set: { 'evaluate.slices': [] }, by: 'ui-user' });
     const result = (await handle.result()) as PipelineResult;
     assert.equal(result.outcome, 'promoted');
-    const runs = await activityRuns(handle);
+    const runs = await scheduledActivityCounts(handle);
     for (const stage of ['getChampion', 'fingerprintDataset', 'validateData', 'splitAndSample', 'fitPreprocessor', 'train']) assert.equal(runs[stage], 1, `${stage} kept`);
     assert.equal(runs.evaluate, 2);
   });
@@ -208,7 +198,7 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     assert.equal(reset.outcome, 'promoted');
     assert.equal(reset.version, 1, 'the same version, not a new one');
     assert.deepEqual(await listVersionNumbers(h.store, model), [1], 'no duplicate version');
-    const runs = await activityRuns(h.client.workflow.getHandle(handle.workflowId, newRunId));
+    const runs = await scheduledActivityCounts(h.client.workflow.getHandle(handle.workflowId, newRunId));
     assert.equal(runs.train, 1, 'train is not re-run: its completion predates the reset point');
     assert.equal(runs.registerModel, 1);
   });
