@@ -11,7 +11,8 @@ export function formatPipelineSummary(result: PipelineResult): string {
     'artifacts:',
   ];
   for (const stage of result.stages) {
-    for (const ref of stage.artifacts) lines.push(`  ${stage.name.padEnd(18)} ${ref.kind.padEnd(15)} ${ref.uri}`);
+    const cached = stage.cache?.hit ? `  (cached from ${stage.cache.fromWorkflowId ?? 'an earlier run'})` : '';
+    for (const ref of stage.artifacts) lines.push(`  ${stage.name.padEnd(18)} ${ref.kind.padEnd(15)} ${ref.uri}${cached}`);
     if (stage.state === 'skipped') lines.push(`  ${stage.name.padEnd(18)} skipped: ${stage.note ?? ''}`);
   }
   return `${lines.join('\n')}\n`;
