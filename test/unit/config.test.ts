@@ -57,6 +57,15 @@ describe('loadConfig', () => {
     assert.match(error.message, /S3_USE_SSL: expected true or false/);
   });
 
+  it('caps activity slots only when TRAINYARD_MAX_CONCURRENT_ACTIVITIES is a positive integer', () => {
+    assert.equal(loadConfig({}).temporal.maxConcurrentActivities, undefined);
+    assert.equal(loadConfig({ TRAINYARD_MAX_CONCURRENT_ACTIVITIES: '4' }).temporal.maxConcurrentActivities, 4);
+    for (const bad of ['0', 'x', '2.5', '-1']) {
+      assert.throws(() => loadConfig({ TRAINYARD_MAX_CONCURRENT_ACTIVITIES: bad }),
+        (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === 'TRAINYARD_MAX_CONCURRENT_ACTIVITIES'), bad);
+    }
+  });
+
   it('requires an endpoint when the s3 store is chosen explicitly', () => {
     assert.throws(() => loadConfig({ TRAINYARD_STORE: 's3' }), (e: unknown) => e instanceof ConfigError && e.problems[0]?.path === 'S3_ENDPOINT');
   });
