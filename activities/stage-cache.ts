@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import type { CacheOutcome } from '../contracts/stages';
-import { artifactRefsIn, stageCacheKey, type CacheableStage } from '../lib/cache/stage-cache-key';
+import { artifactRefsIn, configFileUris, stageCacheKey, type CacheableStage } from '../lib/cache/stage-cache-key';
 import { codeVersion } from '../lib/registry';
 import type { ArtifactStore } from '../lib/store/artifact-store';
 import type { ActivityDeps } from './deps';
@@ -31,7 +31,7 @@ export function withStageCache<A extends { input: PipelineInput }, R extends obj
 ): (args: A) => Promise<Cached<R>> {
   return async (args: A): Promise<Cached<R>> => {
     const code = await codeVersion();
-    const key = stageCacheKey(stage, args, `${code.version}+${code.gitSha ?? 'unknown'}`);
+    const key = stageCacheKey(stage, args, `${code.version}+${code.gitSha ?? 'unknown'}`, await fileVersions(store, configFileUris(stage, args.input)));
     const entryKey = `cache/${args.input.model}/${stage}/${key}.json`;
     const bypassed = !args.input.cache.enabled ? 'disabled' : args.input.cache.rerun.includes(stage) ? 'rerun requested' : undefined;
     if (!bypassed) {
@@ -48,6 +48,18 @@ export function withStageCache<A extends { input: PipelineInput }, R extends obj
     await store.put(entryKey, JSON.stringify(entry), { contentType: 'application/json' });
     return { ...result, cache: { key, hit: false, ...(bypassed ? { bypassed } : {}) } };
   };
+}
+
+/** Each file's current etag; null when it is missing or not in this store (the stage itself reports that). */
+async function fileVersions(store: ArtifactStore, uris: string[]): Promise<Record<string, string | null>> {
+  const versions = await Promise.all(uris.map(async (uri) => {
+    try {
+      return (await store.stat(store.keyFor(uri)))?.etag ?? null;
+    } catch {
+      return null;
+    }
+  }));
+  return Object.fromEntries(uris.map((uri, i) => [uri, versions[i] ?? null]));
 }
 
 async function readEntry(store: ArtifactStore, key: string): Promise<z.output<typeof CacheEntry> | undefined> {

@@ -50,9 +50,18 @@ const DEPENDS_ON: Record<CacheableStage, (args: StageArgs) => unknown> = {
   }),
 };
 
-/** The content address of a stage run: sha256 over stage, model, code version and what the stage depends on. */
-export function stageCacheKey(stage: CacheableStage, args: StageArgs, codeVersion: string): string {
-  const material = { stage, model: args.input.model, code: codeVersion, inputs: DEPENDS_ON[stage](args) };
+/** Files a stage's config names by URI (validateData's schema and drift reference): their versions join the key. */
+export function configFileUris(stage: CacheableStage, input: PipelineInput): string[] {
+  if (stage !== 'validateData') return [];
+  return [input.validation.schemaUri, input.validation.referenceStatisticsUri].filter((uri): uri is string => uri !== undefined);
+}
+
+/**
+ * The content address of a stage run: sha256 over stage, model, code version and what the stage depends
+ * on; `fileVersions` maps each of configFileUris() to its store version (etag), so a file replaced in place misses.
+ */
+export function stageCacheKey(stage: CacheableStage, args: StageArgs, codeVersion: string, fileVersions: Record<string, string | null> = {}): string {
+  const material = { stage, model: args.input.model, code: codeVersion, inputs: DEPENDS_ON[stage](args), files: fileVersions };
   return createHash('sha256').update(canonicalJson(material)).digest('hex');
 }
 

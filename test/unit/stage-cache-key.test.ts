@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { ArtifactKind, ArtifactRef } from '../../contracts/artifacts';
 import { PipelineInput } from '../../contracts/pipeline-input';
-import { artifactRefsIn, canonicalJson, stageCacheKey } from '../../lib/cache/stage-cache-key';
+import { artifactRefsIn, canonicalJson, configFileUris, stageCacheKey } from '../../lib/cache/stage-cache-key';
 
 const input = PipelineInput.parse({ model: 'm', dataset: { uri: 's3://trainyard/d.csv' }, task: { type: 'binary', label: 'y' } });
 const ref = (kind: ArtifactKind, sha: string): ArtifactRef => ({ kind, uri: `s3://trainyard/${kind}`, sha256: sha.repeat(64).slice(0, 64), bytes: 10 });
@@ -37,6 +37,15 @@ describe('stageCacheKey', () => {
     assert.notEqual(stageCacheKey('train', { input: warm, split, preprocessor, champion }, CODE), stageCacheKey('train', { input: warm, split, preprocessor }, CODE));
     const dataset = { uri: 's3://trainyard/d.csv', sha256: '0'.repeat(64), bytes: 1 };
     assert.notEqual(stageCacheKey('validateData', { input, dataset, champion }, CODE), stageCacheKey('validateData', { input, dataset }, CODE));
+  });
+
+  it('a schema file named in the validation config joins the key by its version', () => {
+    const dataset = { uri: 's3://trainyard/d.csv', sha256: '0'.repeat(64), bytes: 1 };
+    const withSchema = { ...input, validation: { ...input.validation, schemaUri: 's3://trainyard/schema.json' } };
+    assert.deepEqual(configFileUris('validateData', withSchema), ['s3://trainyard/schema.json']);
+    assert.deepEqual(configFileUris('train', withSchema), []);
+    const v1 = stageCacheKey('validateData', { input: withSchema, dataset }, CODE, { 's3://trainyard/schema.json': 'etag-1' });
+    assert.notEqual(stageCacheKey('validateData', { input: withSchema, dataset }, CODE, { 's3://trainyard/schema.json': 'etag-2' }), v1);
   });
 
   it('canonicalJson sorts keys at every depth and drops undefined members (property)', () => {
