@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { getVersion, resolveAlias } from '../../lib/registry';
+import type { PipelineInputDraft } from '../../contracts/pipeline-input';
 import type { PipelineResult } from '../../workflows';
 import { statusQuery, type PipelineOutcome, type PipelineStatus } from '../../workflows/messages';
 import { ensureChromium, launchChromium, screenshotter } from '../support/browser';
+import { runCli } from '../support/cli';
 import { publicDatasetPath } from '../support/public-data';
 import { startTestHarness, type TestHarness } from '../support/temporal';
 import { scheduledActivityCounts } from '../support/workflow-history';
@@ -21,15 +25,18 @@ const CLOSED_OUTCOMES: readonly PipelineOutcome[] = ['failed', 'promoted', 'reje
 
 /**
  * A person's path through the Temporal UI, as the README's "From the Temporal UI" section tells it:
- * Start Workflow with the small JSON input, then approve (or retry a stage) through "Send a Signal".
+ * Start Workflow with the small JSON input, then approve (or retry a stage) through "Send a Signal";
+ * and a schedule made with `trainyard schedule create`, found on the Schedules page and triggered there.
  */
-describe('the Temporal UI starts, approves and retries a trainingPipeline (real UI, Temporal, MinIO, chromium)', () => {
+describe('the Temporal UI starts, approves, retries and triggers trainingPipeline runs (real UI, Temporal, MinIO, chromium)', () => {
   let h: TestHarness;
   let browser: Browser;
   let page: Page;
   let penguinsUri: string;
   let unlabelledUri: string;
   const startedRuns: WorkflowHandle[] = [];
+  const createdSchedules: string[] = [];
+  let configDir: string;
   let screenshot: Awaited<ReturnType<typeof screenshotter>>;
 
   before(async () => {
@@ -39,6 +46,7 @@ describe('the Temporal UI starts, approves and retries a trainingPipeline (real 
     penguinsUri = await upload('penguins.json', JSON.stringify(rows));
     // The bad batch: the label column is missing, so validateData fails non-retryably.
     unlabelledUri = await upload('unlabelled.json', JSON.stringify(rows.map(({ Species: _species, ...rest }) => rest)));
+    configDir = await mkdtemp(path.join(tmpdir(), 'trainyard-ui-'));
     screenshot = await screenshotter('ui');
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -46,10 +54,12 @@ describe('the Temporal UI starts, approves and retries a trainingPipeline (real 
   });
 
   after(async () => {
+    for (const scheduleId of createdSchedules) await deleteSchedule(scheduleId);
     // A failed test must not leave a run waiting days for an approval or an operator on a queue nobody polls.
     for (const run of startedRuns) await run.terminate('temporal-ui test ended before the run closed').catch(() => undefined);
     await browser?.close();
     await h?.close();
+    if (configDir) await rm(configDir, { recursive: true, force: true });
   });
 
   async function upload(name: string, body: string): Promise<string> {
@@ -58,7 +68,8 @@ describe('the Temporal UI starts, approves and retries a trainingPipeline (real 
     return h.store.uriFor(key);
   }
 
-  const workflowsUrl = () => `${h.config.temporal.uiUrl}/namespaces/${encodeURIComponent(h.config.temporal.namespace)}/workflows`;
+  const namespaceUrl = () => `${h.config.temporal.uiUrl}/namespaces/${encodeURIComponent(h.config.temporal.namespace)}`;
+  const workflowsUrl = () => `${namespaceUrl()}/workflows`;
 
   it('Start Workflow form → awaiting-approval → Send a Signal approvalSignal → promoted, version 1 registered', () =>
     withFailureScreenshot(async () => {
@@ -123,6 +134,114 @@ describe('the Temporal UI starts, approves and retries a trainingPipeline (real 
 
       await showCompletedOnRunPage('retried-completed');
   }));
+
+  it('trainyard schedule create → listed on the Schedules page → Trigger from Schedule Actions → promoted, version 1', () =>
+    withFailureScreenshot(async () => {
+      const suffix = randomUUID().slice(0, 8);
+      const model = `ui-sched-${suffix}`;
+      const scheduleId = `ui-test-sched-${suffix}`;
+      await createSchedule(scheduleId, model, {
+        dataset: { uri: penguinsUri },
+        task: { type: 'multiclass', label: 'Species' },
+        train: { epochs: 10 },
+      });
+
+      await page.goto(`${namespaceUrl()}/schedules`);
+      const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: scheduleId, exact: true }) });
+      // Schedules are listed from visibility, a moment after they exist; the list does not refresh itself.
+      await waitWithReloads(row);
+      for (const shown of ['Paused', 'trainingPipeline', '"interval": "86400s"']) await row.getByText(shown).first().waitFor();
+      await screenshot(page, 'schedules-page');
+
+      await row.getByRole('link', { name: scheduleId, exact: true }).click();
+      await page.getByRole('heading', { name: scheduleId, level: 1 }).waitFor();
+      await innermostBlock(page.getByRole('heading', { name: 'Notes' }), 'ui test').waitFor();
+      await page.getByText('Paused', { exact: true }).first().waitFor();
+      const takenBefore = (await h.client.schedule.getHandle(scheduleId).describe()).info.numActionsTaken;
+      await triggerOnSchedulePage();
+
+      const run = await waitForScheduledRun(scheduleId, takenBefore);
+      assert.ok(run.workflowId.startsWith(`${scheduleId}-`), run.workflowId);
+      const result = (await run.result()) as PipelineResult;
+      assert.equal(result.outcome, 'promoted');
+      assert.equal(result.version, 1);
+      assert.equal(await resolveAlias(h.store, model), 1, 'the champion alias points at version 1');
+      const listed: string[] = [];
+      for await (const execution of h.client.workflow.list({ query: `TemporalScheduledById = '${scheduleId}'` })) listed.push(execution.workflowId);
+      assert.deepEqual(listed, [run.workflowId], 'visibility knows the run as started by the schedule ("View All Runs" on its page)');
+
+      // The schedule page lists its recent runs, each a link to the run with its status.
+      await page.reload();
+      const runLink = page.getByRole('link', { name: run.workflowId, exact: true });
+      // No heading inside: the run's own row reads Completed, not the panel around it (which counts "1 Completed").
+      await innermostBlock(runLink, 'Completed').filter({ hasNot: page.getByRole('heading') }).waitFor();
+      await screenshot(page, 'schedule-triggered');
+  }));
+
+  /** Writes `config` to a file and runs `trainyard schedule create <id> --every 1d --paused` for this test's task queue. */
+  async function createSchedule(scheduleId: string, model: string, config: Omit<PipelineInputDraft, 'model'>): Promise<void> {
+    const configFile = path.join(configDir, `${scheduleId}.json`);
+    await writeFile(configFile, JSON.stringify(config));
+    createdSchedules.push(scheduleId);
+    const created = await runCli(
+      ['schedule', 'create', scheduleId, '--model', model, '--config', configFile, '--every', '1d', '--paused', '--note', 'ui test'],
+      { TRAINYARD_TASK_QUEUE: h.taskQueue },
+    );
+    assert.equal(created.code, 0, `schedule create exited ${created.code}\n${created.stdout}${created.stderr}`);
+  }
+
+  /** Deletes the schedule and terminates any run it started that is still going. */
+  async function deleteSchedule(scheduleId: string): Promise<void> {
+    const schedule = h.client.schedule.getHandle(scheduleId);
+    const recent = await schedule.describe().then((d) => d.info.recentActions, () => []);
+    await schedule.delete().catch(() => undefined);
+    for (const { action } of recent) {
+      await h.client.workflow.getHandle(action.workflow.workflowId).terminate('temporal-ui test ended').catch(() => undefined);
+    }
+  }
+
+  /** On the open schedule page: Schedule Actions → Trigger → "Trigger Immediately" with the schedule's own overlap policy. */
+  async function triggerOnSchedulePage(): Promise<void> {
+    await page.getByRole('button', { name: 'Schedule Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Trigger', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Trigger Immediately' });
+    await dialog.getByRole('radio', { name: 'Use Policy' }).check();
+    await dialog.getByRole('button', { name: 'Trigger', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  }
+
+  /** The run the schedule starts after it had taken `takenBefore` actions, from its describe (consistent, unlike visibility). */
+  async function waitForScheduledRun(scheduleId: string, takenBefore: number): Promise<WorkflowHandle> {
+    const schedule = h.client.schedule.getHandle(scheduleId);
+    const deadline = Date.now() + UI_WAIT_MS;
+    while (Date.now() < deadline) {
+      const { info } = await schedule.describe();
+      const started = info.numActionsTaken > takenBefore ? info.recentActions.at(-1) : undefined;
+      if (started) {
+        const run = h.client.workflow.getHandle(started.action.workflow.workflowId);
+        startedRuns.push(run);
+        return run;
+      }
+      await sleep(500);
+    }
+    assert.fail(`schedule ${scheduleId} started no run after Trigger`);
+  }
+
+  /** The smallest block holding both `part` and `text`: a row or panel of the page, whatever its markup. */
+  function innermostBlock(part: Locator, text: string): Locator {
+    return page.locator('div').filter({ has: part }).filter({ hasText: text }).last();
+  }
+
+  /** Reloads the page until `target` shows, for pages that read visibility and do not poll. */
+  async function waitWithReloads(target: Locator): Promise<void> {
+    const deadline = Date.now() + UI_WAIT_MS;
+    while (!(await target.first().isVisible())) {
+      if (Date.now() > deadline) assert.fail(`${target} never showed on ${page.url()}`);
+      await sleep(1_000);
+      await page.reload();
+      await target.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
+    }
+  }
 
   /** Fills the Start Workflow form with `input` on this test's task queue and submits it. */
   async function startFromUi(input: unknown, screenshotName?: string): Promise<WorkflowHandle> {
