@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { z } from 'zod';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import type { ArtifactStore } from '../store/artifact-store';
+import { readObject } from '../store/read-object';
 
 /** Thrown when an artifact's bytes are not the ones its ref names: a corrupted or overwritten object. */
 export class ArtifactChecksumError extends Error {
@@ -30,9 +31,7 @@ export async function downloadArtifact(store: ArtifactStore, ref: ArtifactRef, f
 
 /** Reads a JSON artifact, checks its sha256 and validates it with `schema` (files from the store are validated at the edge). */
 export async function readJsonArtifact<S extends z.ZodType>(store: ArtifactStore, ref: ArtifactRef, schema: S): Promise<z.output<S>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(store.keyFor(ref.uri))) chunks.push(chunk as Buffer);
-  const bytes = Buffer.concat(chunks);
+  const bytes = await readObject(store, store.keyFor(ref.uri));
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== ref.sha256) throw new ArtifactChecksumError(ref.uri, ref.sha256, actual);
   const parsed = schema.safeParse(JSON.parse(bytes.toString('utf8')));

@@ -9,7 +9,7 @@ import { categoryKey, type CellValue } from '../data/column-values';
 import { numericValue } from '../data/encode-columns';
 import { readSplitColumns } from '../data/split-batches';
 import { SplitManifest } from '../data/split-manifest';
-import { readObject } from '../model/store-io';
+import { readObject } from '../store/read-object';
 import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store';
 import { evaluateBaselines, trainLabelStats, type TrainLabelStats } from './baselines';
 import { measureDirectional, measureInvariance, type RawColumns } from './behavioural';

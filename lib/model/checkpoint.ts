@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { ArtifactRef } from '../../contracts/artifacts';
-import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store';
+import type { ArtifactStore } from '../store/artifact-store';
 import type { LoadedTfjs } from '../tfjs-backend';
 import { StoredFile } from './model-meta';
-import { readObject, StoreModelHandler, toArrayBuffer } from './store-io';
+import { readObject, readObjectIfExists } from '../store/read-object';
+import { StoreModelHandler, toArrayBuffer } from './store-io';
 
 type Tf = LoadedTfjs['tf'];
 type LayersModel = ReturnType<Tf['sequential']>;
@@ -178,13 +179,8 @@ export async function restoreOptimizer(tf: Tf, store: ArtifactStore, state: Chec
 }
 
 async function readJsonIfExists<T extends z.ZodTypeAny>(store: ArtifactStore, key: string, schema: T): Promise<z.output<T> | undefined> {
-  let bytes: Buffer;
-  try {
-    bytes = await readObject(store, key);
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) return undefined;
-    throw error;
-  }
+  const bytes = await readObjectIfExists(store, key);
+  if (!bytes) return undefined;
   const parsed = schema.safeParse(JSON.parse(bytes.toString('utf8')));
   return parsed.success ? parsed.data : undefined;
 }

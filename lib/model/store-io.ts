@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { io } from '@tensorflow/tfjs';
 import type { ArtifactStore, PutResult } from '../store/artifact-store';
+import { readObject } from '../store/read-object';
 import { MODEL_JSON, MODEL_META_JSON, ModelMeta, WEIGHTS_BIN, type ModelMetaDraft, type StoredFile } from './model-meta';
 
 /**
@@ -112,16 +112,6 @@ export function modelFolderKey(store: ArtifactStore, uri: string): string {
   const key = store.keyFor(uri);
   const base = path.posix.basename(key);
   return base === MODEL_META_JSON || base === MODEL_JSON || base === WEIGHTS_BIN ? path.posix.dirname(key) : key;
-}
-
-export async function readObject(store: ArtifactStore, key: string): Promise<Buffer> {
-  return readAll(await store.get(key));
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks);
 }
 
 function joinWeightData(data: io.WeightData | undefined): Buffer {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { describeZodIssues } from '../../contracts/errors';
-import { ObjectNotFoundError, PreconditionFailedError, type ArtifactStore, type PutCondition, type PutResult } from '../store/artifact-store';
+import { PreconditionFailedError, type ArtifactStore, type PutCondition, type PutResult } from '../store/artifact-store';
+import { readObjectIfExists } from '../store/read-object';
 import { RegistryContentionError, RegistryCorruptError, RegistryInputError } from './errors';
 
 export interface StoredDoc<T> {
@@ -27,16 +28,11 @@ export async function readDoc<S extends z.ZodType>(store: ArtifactStore, key: st
 
 /** Reads and validates a JSON document; undefined when the key does not exist. */
 export async function readJson<S extends z.ZodType>(store: ArtifactStore, key: string, schema: S): Promise<z.output<S> | undefined> {
-  let text: string;
-  try {
-    text = await readText(store, key);
-  } catch (error) {
-    if (error instanceof ObjectNotFoundError) return undefined;
-    throw error;
-  }
+  const bytes = await readObjectIfExists(store, key);
+  if (!bytes) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw new RegistryCorruptError(key, [{ path: '(root)', message: `not valid JSON (${(error as Error).message})` }]);
   }
@@ -85,8 +81,3 @@ export async function retryOnConflict<T>(key: string, attempt: () => Promise<T |
 
 export const RETRY: unique symbol = Symbol('retry');
 
-async function readText(store: ArtifactStore, key: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}

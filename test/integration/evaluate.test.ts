@@ -17,7 +17,7 @@ import { loadConfig } from '../../lib/config';
 import { createSeededRandom } from '../../lib/data/seeded-random';
 import { StoredEvaluation } from '../../lib/evaluation/evaluation-document';
 import { createLogger } from '../../lib/logger';
-import { readObject } from '../../lib/model/store-io';
+import { readObject } from '../../lib/store/read-object';
 import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';
 

@@ -8,7 +8,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { TrainHeartbeat } from '../../activities/train';
 import { loadConfig } from '../../lib/config';
 import { mulberry32 } from '../../lib/model/memory-batch-source';
-import { readObject } from '../../lib/model/store-io';
+import { readObject } from '../../lib/store/read-object';
 import { stageKey } from '../../lib/run-keys';
 import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';

@@ -16,7 +16,7 @@ import { openSplitBatches } from '../../lib/data/split-batches';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { loadTrainedModel } from '../../lib/model/load-model';
-import { readObject } from '../../lib/model/store-io';
+import { readObject } from '../../lib/store/read-object';
 import { stageKey } from '../../lib/run-keys';
 import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';

@@ -8,7 +8,7 @@ import { meanLoss, rowLosses } from '../../lib/model/build-model';
 import { loadTrainedModel } from '../../lib/model/load-model';
 import { memoryBatchSource } from '../../lib/model/memory-batch-source';
 import { trainModel, type TrainJob } from '../../lib/model/trainer';
-import { readObject } from '../../lib/model/store-io';
+import { readObject } from '../../lib/store/read-object';
 import { FsArtifactStore } from '../../lib/store/fs-store';
 import { loadTfjs } from '../../lib/tfjs-backend';
 import { generatedSplit } from '../support/model-data';
