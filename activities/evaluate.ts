@@ -1,16 +1,22 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { ArtifactRef } from '../contracts/artifacts';
 import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { EvaluateResult } from '../contracts/stage-results';
 import { evaluateModel, type EvaluateArgs, type EvaluationProgress } from '../lib/evaluation/evaluate-model';
 import { headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
 import { stageKey } from '../lib/run-keys';
+import type { ArtifactStore } from '../lib/store/artifact-store';
 import type { ActivityDeps } from './deps';
 
 /** The longest a presigned S3 link may live (SigV4): the report link in the memo works for a week. */
 const REPORT_LINK_SECONDS = 7 * 24 * 60 * 60;
 const MAX_REASONS = 20;
 const HEARTBEAT_EVERY_MS = 5_000;
+
+/** The report's presigned link, for the result and memo; also re-signed when the re-run cache serves the stage. */
+export function signReportLink(store: ArtifactStore, report: ArtifactRef): Promise<string> {
+  return store.presignedGetUrl(store.keyFor(report.uri), REPORT_LINK_SECONDS);
+}
 
 /**
  * The gate: scores the trained model on the test split against the zero-rule, a stratified random
@@ -45,7 +51,7 @@ export function evaluateActivity({ store }: ActivityDeps) {
     const report: ArtifactRef = { kind: 'report', uri: reportPut.uri, sha256: reportPut.sha256, bytes: reportPut.bytes, metadata };
     const evaluationPut = await store.put(key('evaluation.json'), serializeEvaluation(document), { contentType: 'application/json' });
     const evaluation: ArtifactRef = { kind: 'evaluation', uri: evaluationPut.uri, sha256: evaluationPut.sha256, bytes: evaluationPut.bytes, metadata };
-    const reportUrl = await store.presignedGetUrl(key('report.html'), REPORT_LINK_SECONDS);
+    const reportUrl = await signReportLink(store, report);
     ctx.log.info('model evaluated', { decision: document.decision, reasons: document.reasons.length, testRows: document.testRows, evaluateMs: Math.round(document.evaluateMs) });
     return { evaluation, report, reportUrl, decision: document.decision, reasons: boundedReasons(document.reasons), metrics: headlineMetrics(document.challenger) };
   };

@@ -2,10 +2,14 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import type { CacheOutcome } from '../contracts/stages';
-import { artifactRefsIn, configFileUris, stageCacheKey, type CacheableStage } from '../lib/cache/stage-cache-key';
+import type { ArtifactRef } from '../contracts/artifacts';
+import type { CacheableStage } from '../contracts/stage-config';
+import { artifactRefsIn, configFileUris, stageCacheKey } from '../lib/cache/stage-cache-key';
 import { codeVersion } from '../lib/registry';
 import type { ArtifactStore } from '../lib/store/artifact-store';
+import { readObjectIfExists } from '../lib/store/read-object';
 import type { ActivityDeps } from './deps';
+import { signReportLink } from './evaluate';
 
 const CacheEntry = z.object({
   stage: z.string(),
@@ -14,9 +18,6 @@ const CacheEntry = z.object({
   createdAt: z.string(),
   result: z.record(z.string(), z.unknown()),
 });
-
-/** How long the evaluation report link of a cache hit lives: the same week a fresh one does. */
-const REPORT_LINK_SECONDS = 7 * 24 * 60 * 60;
 
 export type Cached<R> = R & { cache: CacheOutcome };
 
@@ -63,11 +64,10 @@ async function fileVersions(store: ArtifactStore, uris: string[]): Promise<Recor
 }
 
 async function readEntry(store: ArtifactStore, key: string): Promise<z.output<typeof CacheEntry> | undefined> {
-  if (!(await store.exists(key))) return undefined;
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  const bytes = await readObjectIfExists(store, key);
+  if (!bytes) return undefined;
   try {
-    const parsed = CacheEntry.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    const parsed = CacheEntry.safeParse(JSON.parse(bytes.toString('utf8')));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined; // an unreadable entry is a miss; the stage runs and rewrites it
@@ -82,9 +82,9 @@ async function artifactsIntact(store: ArtifactStore, result: unknown): Promise<b
 
 /** Presigned links in a cached result have expired or soon will: sign them again. */
 async function refreshLinks<R>(store: ArtifactStore, result: R): Promise<R> {
-  const withReport = result as R & { report?: { uri: string }; reportUrl?: string };
+  const withReport = result as R & { report?: ArtifactRef; reportUrl?: string };
   if (withReport.report && typeof withReport.reportUrl === 'string') {
-    return { ...withReport, reportUrl: await store.presignedGetUrl(store.keyFor(withReport.report.uri), REPORT_LINK_SECONDS) };
+    return { ...withReport, reportUrl: await signReportLink(store, withReport.report) };
   }
   return result;
 }

@@ -193,11 +193,15 @@ export const OperatorConfig = z
   })
   .strict();
 
+/** The stages the re-run cache may serve: pure functions of their inputs. */
+export const CACHEABLE_STAGES = ['validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate'] as const;
+export type CacheableStage = (typeof CACHEABLE_STAGES)[number];
+
 /** Re-run cache: a stage whose inputs (artifact hashes, its config, code version) match an earlier run reuses its outputs. */
 export const CacheConfig = z
   .object({
     enabled: z.boolean().default(true),
     /** Stages that run even when a cached result exists. */
-    rerun: z.array(z.enum(['validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate'])).default([]),
+    rerun: z.array(z.enum(CACHEABLE_STAGES)).default([]),
   })
   .strict();

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { PipelineInput } from '../../contracts/pipeline-input';
+import { CACHEABLE_STAGES, type CacheableStage } from '../../contracts/stage-config';
 import { statusQuery } from '../../workflows/messages';
 import { formatStatus, StatusExit } from './status';
 import type { PipelineResult } from '../../workflows';
@@ -63,9 +64,6 @@ interface RunOptions {
   cache: boolean;
   rerun: CacheableStage[];
 }
-
-const CACHEABLE_STAGES = ['validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate'] as const;
-type CacheableStage = (typeof CACHEABLE_STAGES)[number];
 
 function collectStage(value: string, stages: CacheableStage[]): CacheableStage[] {
   if (!(CACHEABLE_STAGES as readonly string[]).includes(value)) {

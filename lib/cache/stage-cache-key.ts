@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import type { PipelineInput } from '../../contracts/pipeline-input';
+import type { CacheableStage } from '../../contracts/stage-config';
 import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
 import type { DatasetFingerprint } from '../../contracts/stages';
 
-/** The stages whose outputs the re-run cache may reuse: pure functions of their inputs. */
-export type CacheableStage = 'validateData' | 'splitAndSample' | 'fitPreprocessor' | 'train' | 'evaluate';
 
 interface StageArgs {
   input: PipelineInput;
