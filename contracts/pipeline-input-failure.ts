@@ -2,16 +2,20 @@
 // @temporalio/common besides zod: that package is deterministic and safe in the workflow bundle.
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, formatFieldProblems } from './errors';
-import { parsePipelineInput, type PipelineInput } from './pipeline-input';
+import { parsePipelineInput, type ParseResult, type PipelineInput } from './pipeline-input';
 
 /** Parses the pipeline input or fails non-retryably with InvalidPipelineConfig naming every bad field. */
 export function parsePipelineInputOrFail(raw: unknown): PipelineInput {
-  const parsed = parsePipelineInput(raw);
+  return valueOrFail(parsePipelineInput(raw), 'pipeline input');
+}
+
+/** A parse result's value, or a non-retryable InvalidPipelineConfig naming every bad field of `what`. */
+export function valueOrFail<T>(parsed: ParseResult<T>, what: string): T {
   if (parsed.ok) return parsed.value;
   throw ApplicationFailure.create({
     type: FailureType.InvalidPipelineConfig,
     nonRetryable: true,
-    message: `The pipeline input is invalid:\n${formatFieldProblems(parsed.problems)}`,
+    message: `The ${what} is invalid:\n${formatFieldProblems(parsed.problems)}`,
     details: [parsed.problems],
   });
 }

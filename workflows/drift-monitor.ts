@@ -1,9 +1,7 @@
 import {
-  ApplicationFailure,
   continueAsNew,
   log,
   ParentClosePolicy,
-  proxyActivities,
   setHandler,
   sleep,
   startChild,
@@ -13,22 +11,20 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
 import { retrainWorkflowId, type DriftCheckResult } from '../contracts/drift-check';
 import { parseDriftMonitorInput, type DriftMonitorInput } from '../contracts/drift-monitor-input';
-import { FailureType, formatFieldProblems, NON_RETRYABLE_FAILURE_TYPES, rootFailure } from '../contracts/errors';
+import { valueOrFail } from '../contracts/pipeline-input-failure';
+import { rootFailure } from '../contracts/errors';
 import { durationMs } from '../contracts/stage-config';
 import { explain, retrainInput, shouldRetrain } from './drift-decision';
 import { driftMonitorStatusQuery, type DriftCheckRecord, type DriftMonitorStatus, type RetrainAction } from './drift-monitor-messages';
-import { TemporalScheduledStartTime, TrainyardModel, TrainyardOutcome } from './search-attributes';
+import { runAsOf } from './run-as-of';
+import { dataStages } from './stage-activities';
+import { TrainyardModel, TrainyardOutcome } from './search-attributes';
 import { trainingPipeline } from './training-pipeline';
 
-/** Profiling a batch: minutes on large data, heartbeating as it streams; bad data is not retried. */
-const { checkDrift } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
-});
+/** Profiling a batch is a data stage: minutes on large data, heartbeating as it streams; bad data is not retried. */
+const { checkDrift } = dataStages;
 
 const RECENT_CHECKS = 10;
 
@@ -54,7 +50,7 @@ export interface DriftMonitorCarry {
  * Schedule runs); with `every` it checks, sleeps and repeats, continuing as new to keep history short.
  */
 export async function driftMonitor(rawInput: unknown, carried?: DriftMonitorCarry): Promise<DriftMonitorResult> {
-  const input = parseMonitorInputOrFail(rawInput);
+  const input = valueOrFail(parseDriftMonitorInput(rawInput), 'drift monitor input');
   const status: DriftMonitorStatus = {
     model: input.model,
     datasetUri: input.dataset.uri,
@@ -67,7 +63,7 @@ export async function driftMonitor(rawInput: unknown, carried?: DriftMonitorCarr
   if (workflowInfo().typedSearchAttributes.get(TrainyardModel) !== input.model) upsertSearchAttributes([{ key: TrainyardModel, value: input.model }]);
 
   for (;;) {
-    const record = await checkOnce(input, input.every ? new Date().toISOString() : scheduledAsOf());
+    const record = await checkOnce(input, input.every ? new Date().toISOString() : runAsOf());
     status.checks += 1;
     status.totalChecks += 1;
     status.last = record;
@@ -141,22 +137,5 @@ function publish(input: DriftMonitorInput, record: DriftCheckRecord): void {
       ...(record.reportUri ? { report: record.reportUri } : {}),
       ...(record.retrain.action !== 'none' ? { retrain: record.retrain.workflowId } : {}),
     },
-  });
-}
-
-/** "Now" for choosing the batch: the time a schedule meant this check for (so backfills check their own day), else the start. */
-function scheduledAsOf(): string {
-  const scheduled = workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTime);
-  return (scheduled ?? workflowInfo().startTime).toISOString();
-}
-
-function parseMonitorInputOrFail(raw: unknown): DriftMonitorInput {
-  const parsed = parseDriftMonitorInput(raw);
-  if (parsed.ok) return parsed.value;
-  throw ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `The drift monitor input is invalid:\n${formatFieldProblems(parsed.problems)}`,
-    details: [parsed.problems],
   });
 }

@@ -41,7 +41,8 @@ function proxy(p: StageRetryPolicy) {
   return proxyActivities<Activities>(options);
 }
 
-const dataStages = proxy(DATA);
+/** Data stages' activities; the drift monitor's checkDrift profiles a batch under the same policy. */
+export const dataStages = proxy(DATA);
 const trainingStage = proxy(TRAINING);
 const evaluationStage = proxy(EVALUATION);
 const registryStages = proxy(REGISTRY);

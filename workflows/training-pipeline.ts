@@ -4,7 +4,8 @@ import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { Decision } from '../contracts/stage-results';
 import type { StageStatus } from '../contracts/stages';
 import { approvalSignal, approvalUpdate, statusQuery, type ApprovalDecision } from './messages';
-import { TemporalScheduledStartTime, TrainyardModel } from './search-attributes';
+import { runAsOf } from './run-as-of';
+import { TrainyardModel } from './search-attributes';
 import { stages } from './stage-activities';
 import { OperatorDesk } from './operator-desk';
 import { StageTracker } from './stage-tracker';
@@ -90,12 +91,6 @@ async function runStages(input: PipelineInput, tracker: StageTracker, approvals:
   return result('promoted', registered.version);
 }
 
-
-/** "Now" for choosing data: the time a schedule meant this run for (so backfills read their own day), else its start. */
-function runAsOf(): string {
-  const scheduled = workflowInfo().typedSearchAttributes.get(TemporalScheduledStartTime);
-  return (scheduled ?? workflowInfo().startTime).toISOString();
-}
 
 function describeRun(tracker: StageTracker, input: PipelineInput): void {
   tracker.status.model = input.model;
