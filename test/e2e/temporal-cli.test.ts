@@ -9,7 +9,7 @@ import type { PipelineStatus } from '../../workflows/messages';
 import { resolveBinary, TEMPORAL_CLI } from '../../scripts/dev/binaries';
 import { publicDatasetPath } from '../support/public-data';
 import { startTestHarness, type TestHarness } from '../support/temporal';
-import { scheduledActivityCounts } from '../support/workflow-history';
+import { scheduledActivityCounts } from '../support/pipeline-runs';
 
 /**
  * The Temporal CLI is one of the doors the README documents: start a run with a pasted JSON input,

@@ -10,18 +10,17 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { getVersion, resolveAlias } from '../../lib/registry';
 import type { PipelineInputDraft } from '../../contracts/pipeline-input';
 import type { PipelineResult } from '../../workflows';
-import { statusQuery, type PipelineOutcome, type PipelineStatus } from '../../workflows/messages';
+import { statusQuery, type PipelineOutcome } from '../../workflows/messages';
 import { ensureChromium, launchChromium, screenshotter } from '../support/browser';
 import { runCli } from '../support/cli';
 import { publicDatasetPath } from '../support/public-data';
 import { startTestHarness, type TestHarness } from '../support/temporal';
-import { scheduledActivityCounts } from '../support/workflow-history';
+import { scheduledActivityCounts, waitForOutcome, waitForStatus } from '../support/pipeline-runs';
 
 /** The UI polls the server all the time, so "network idle" never comes: wait for what the page shows. */
 const UI_WAIT_MS = 60_000;
 const RUN_WAIT_MS = 5 * 60_000;
 const TIMELINE_VIEWPORT_HEIGHT = 1500;
-const CLOSED_OUTCOMES: readonly PipelineOutcome[] = ['failed', 'promoted', 'rejected'];
 
 /**
  * A person's path through the Temporal UI, as the README's "From the Temporal UI" section tells it:
@@ -83,7 +82,7 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       };
 
       const run = await startFromUi(input, 'start-form-filled');
-      await waitForOutcome(run, 'awaiting-approval');
+      await waitForOutcome(run, 'awaiting-approval', RUN_WAIT_MS);
       await showOutcomeOnRunPage(run.workflowId, 'awaiting-approval');
       await sendSignal('approvalSignal', { decision: 'approve', by: 'ui-test', reason: 'looks good' }, 'signal-form-filled');
 
@@ -110,7 +109,7 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       };
 
       const run = await startFromUi(input);
-      const waiting = await waitForOutcome(run, 'awaiting-operator');
+      const waiting = await waitForOutcome(run, 'awaiting-operator', RUN_WAIT_MS);
       assert.equal(waiting.awaitingOperator?.failedStage, 'validateData');
       assert.equal(waiting.awaitingOperator?.failure.type, 'DataValidationFailed');
       await showOutcomeOnRunPage(run.workflowId, 'awaiting-operator');
@@ -320,31 +319,12 @@ async function chooseSignal(dialog: Locator, name: string): Promise<void> {
   await dialog.getByRole('option', { name, exact: true }).click();
 }
 
-async function waitForOutcome(handle: WorkflowHandle, outcome: PipelineOutcome): Promise<PipelineStatus> {
-  return waitForStatus(handle, `outcome ${outcome}`, (status) => status.outcome === outcome);
-}
-
 /** A signal cannot answer: the run records a retry it took, and notes one it ignored on the failed stage. */
 async function waitForRetryAccepted(handle: WorkflowHandle): Promise<void> {
   await waitForStatus(handle, 'the retry signal taken', (status) => {
     const ignored = status.stages.map((stage) => stage.note ?? '').find((note) => note.startsWith('retry request ignored'));
     if (ignored) assert.fail(ignored);
     return (status.retries?.length ?? 0) > 0;
-  });
+  }, RUN_WAIT_MS);
 }
 
-async function waitForStatus(handle: WorkflowHandle, what: string, reached: (status: PipelineStatus) => boolean): Promise<PipelineStatus> {
-  const deadline = Date.now() + RUN_WAIT_MS;
-  let last: string | undefined;
-  while (Date.now() < deadline) {
-    // Until the UI's start reaches the worker the query can fail: keep asking.
-    const status = await handle.query(statusQuery).catch((error: unknown) => String(error));
-    if (typeof status !== 'string') {
-      if (reached(status)) return status;
-      if (CLOSED_OUTCOMES.includes(status.outcome)) assert.fail(`run ended ${status.outcome} while waiting for ${what}`);
-    }
-    last = typeof status === 'string' ? status : status.outcome;
-    await sleep(500);
-  }
-  assert.fail(`run never reached ${what}; last: ${last}`);
-}

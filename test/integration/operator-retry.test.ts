@@ -6,17 +6,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { rootFailure } from '../../contracts/errors';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { PipelineInputDraft } from '../../contracts/pipeline-input';
 import { listVersionNumbers } from '../../lib/registry';
 import type { PipelineResult } from '../../workflows';
-import { abortUpdate, retryStageSignal, statusQuery, type PipelineStatus } from '../../workflows/messages';
+import { abortUpdate, retryStageSignal, statusQuery } from '../../workflows/messages';
 import { resolveBinary, TEMPORAL_CLI } from '../../scripts/dev/binaries';
 import { runCli } from '../support/cli';
 import { publicDatasetPath } from '../support/public-data';
 import { startTestHarness, type TestHarness } from '../support/temporal';
-import { scheduledActivityCounts } from '../support/workflow-history';
+import { failureOf, scheduledActivityCounts, waitForOutcome } from '../support/pipeline-runs';
 
 const FAST_TRAIN = { epochs: 8, batchSize: 32, hiddenLayers: [8] };
 
@@ -47,16 +46,6 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
   });
   const start = (input: PipelineInputDraft): Promise<WorkflowHandle> =>
     h.client.workflow.start('trainingPipeline', { taskQueue: h.taskQueue, workflowId: `retry-test-${randomUUID()}`, args: [input] });
-
-  async function waitForOutcome(handle: WorkflowHandle, outcome: PipelineStatus['outcome'], timeoutMs = 120_000): Promise<PipelineStatus> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const status = await handle.query(statusQuery);
-      if (status.outcome === outcome) return status;
-      if (Date.now() > deadline) assert.fail(`run is ${status.outcome}, not ${outcome}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
 
   it('bad data waits for an operator; `trainyard retry --dataset` with fixed data completes without re-running earlier stages', async () => {
     const model = modelName('retry-data');
@@ -203,9 +192,3 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     assert.equal(runs.registerModel, 1);
   });
 });
-
-async function failureOf(handle: WorkflowHandle) {
-  const error = await handle.result().then(() => assert.fail('the run should fail'), (e: unknown) => e);
-  assert.ok(error instanceof WorkflowFailedError);
-  return rootFailure(error);
-}

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { rootFailure } from '../../contracts/errors';
 import type { PipelineInputDraft } from '../../contracts/pipeline-input';
 import { resolveChampion } from '../../lib/registry';
 import type { PipelineResult } from '../../workflows';
 import { approvalSignal, approvalUpdate, statusQuery } from '../../workflows/messages';
 import { publicDatasetPath } from '../support/public-data';
+import { failureOf, waitForOutcome } from '../support/pipeline-runs';
 import { startTestHarness, type TestHarness } from '../support/temporal';
 
 /** Few epochs: these tests prove the orchestration, the bench measures training. */
@@ -36,12 +36,6 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
 
   async function start(input: PipelineInputDraft | Record<string, unknown>): Promise<WorkflowHandle> {
     return h.client.workflow.start('trainingPipeline', { taskQueue: h.taskQueue, workflowId: `test-pipeline-${randomUUID()}`, args: [input] });
-  }
-
-  async function failureOf(handle: WorkflowHandle) {
-    const error = await handle.result().then(() => assert.fail('the run should fail'), (e: unknown) => e);
-    assert.ok(error instanceof WorkflowFailedError);
-    return rootFailure(error);
   }
 
   const penguins = (model: string, extra: Partial<PipelineInputDraft> = {}): PipelineInputDraft => ({
@@ -216,13 +210,3 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
     assert.match(failure.message, /some-other-bucket/);
   });
 });
-
-async function waitForOutcome(handle: WorkflowHandle, outcome: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await handle.query(statusQuery);
-    if (status.outcome === outcome) return;
-    if (status.outcome === 'failed' || Date.now() > deadline) assert.fail(`run reached ${status.outcome}, not ${outcome}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
