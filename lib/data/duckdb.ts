@@ -78,7 +78,10 @@ function createSession(instance: DuckDBInstance, connection: DuckDBConnection, w
     },
     async all<T = Row>(sql: string, params?: SqlValue[]): Promise<T[]> {
       const reader = await connection.runAndReadAll(sql, params);
-      return reader.getRowObjectsJS().map((row) => toPlainRow(row) as T);
+      // Rows are built from column names here, not by getRowObjectsJS(), which assigns keys and so drops a
+      // column named "__proto__" (Object.fromEntries defines every name as an own property).
+      const names = reader.columnNames();
+      return reader.getRowsJS().map((values) => Object.fromEntries(names.map((name, i) => [name, toPlainValue(values[i])])) as T);
     },
     interrupt() {
       if (!closed) connection.interrupt();
@@ -105,12 +108,6 @@ export function interruptOnAbort(session: DuckDbSession, signal: AbortSignal | u
 function asDirectory(directory: string): string {
   const resolved = path.resolve(directory);
   return resolved.endsWith(path.sep) ? resolved : `${resolved}${path.sep}`;
-}
-
-function toPlainRow(row: Record<string, unknown>): Row {
-  const plain: Row = {};
-  for (const [key, value] of Object.entries(row)) plain[key] = toPlainValue(value);
-  return plain;
 }
 
 function toPlainValue(value: unknown): unknown {
