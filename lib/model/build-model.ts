@@ -6,7 +6,6 @@ import type { LoadedTfjs } from '../tfjs-backend';
 type Tf = LoadedTfjs['tf'];
 type Tensor = ReturnType<Tf['tensor']>;
 type LayersModel = ReturnType<Tf['sequential']>;
-type Optimizer = ReturnType<Tf['train']['adam']>;
 
 export type TrainSettings = z.output<typeof TrainConfig>;
 export type Task = z.output<typeof TaskType>;
@@ -76,17 +75,6 @@ export function deriveSeed(seed: number, salt: number): number {
   return h >>> 0;
 }
 
-export function createOptimizer(tf: Tf, settings: Pick<TrainSettings, 'optimizer' | 'learningRate'>): Optimizer {
-  switch (settings.optimizer) {
-    case 'adam':
-      return tf.train.adam(settings.learningRate);
-    case 'sgd':
-      return tf.train.sgd(settings.learningRate) as unknown as Optimizer;
-    case 'rmsprop':
-      return tf.train.rmsprop(settings.learningRate) as unknown as Optimizer;
-  }
-}
-
 const EPSILON = 1e-7;
 
 /**
@@ -107,13 +95,5 @@ export function rowLosses(tf: Tf, task: Task, predictions: Tensor, y: Tensor): T
       return tf.neg(tf.log(tf.clipByValue(pTrue, EPSILON, 1)));
     }
     return tf.square(tf.sub(predictions.reshape([-1]), y));
-  });
-}
-
-/** Mean of per-row losses, weighted Keras-style (mean of w·loss) when weights are given. */
-export function meanLoss(tf: Tf, task: Task, predictions: Tensor, y: Tensor, weights?: Tensor): Tensor {
-  return tf.tidy(() => {
-    const losses = rowLosses(tf, task, predictions, y);
-    return tf.mean(weights ? tf.mul(losses, weights) : losses);
   });
 }

@@ -2,13 +2,13 @@ import { z } from 'zod';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import type { ArtifactStore } from '../store/artifact-store';
 import type { LoadedTfjs } from '../tfjs-backend';
+import type { FlatOptimizer } from './flat-optimizer';
 import { StoredFile } from './model-meta';
 import { readObject, readObjectIfExists } from '../store/read-object';
 import { StoreModelHandler, toArrayBuffer } from './store-io';
 
 type Tf = LoadedTfjs['tf'];
 type LayersModel = ReturnType<Tf['sequential']>;
-type Optimizer = ReturnType<Tf['train']['adam']>;
 
 /** One epoch as the history records it. `attempt` is the activity attempt that ran it. */
 export const EpochRecord = z.object({
@@ -84,7 +84,7 @@ export async function writeCheckpoint(
   checkpointsKey: string,
   epoch: number,
   model: LayersModel,
-  optimizer: Optimizer,
+  optimizer: Pick<FlatOptimizer, 'getWeights'>,
   draft: CheckpointDraft,
 ): Promise<{ ref: ArtifactRef; state: CheckpointState }> {
   const folder = epochFolder(checkpointsKey, epoch);
@@ -94,8 +94,7 @@ export async function writeCheckpoint(
 
   const slots = await optimizer.getWeights();
   const encoded = await tf.io.encodeWeights(slots);
-  // getWeights() hands out the optimiser's own variables plus a fresh iteration scalar: free only that.
-  slots.filter((s) => s.name === 'iter').forEach((s) => s.tensor.dispose());
+  slots.forEach((s) => s.tensor.dispose());
   const optimizerBytes = Buffer.from(encoded.data as ArrayBuffer);
   const optimizerPut = await store.put(`${folder}/optimizer.bin`, optimizerBytes, { bytes: optimizerBytes.length });
 
@@ -170,12 +169,16 @@ export function incompatibleShapes(want: number[][], have: number[][]): string |
 }
 
 /** Restores the optimiser slots a checkpoint saved (the iteration count first, then the moments). */
-export async function restoreOptimizer(tf: Tf, store: ArtifactStore, state: CheckpointState, optimizer: Optimizer): Promise<void> {
+export async function restoreOptimizer(tf: Tf, store: ArtifactStore, state: CheckpointState, optimizer: Pick<FlatOptimizer, 'setWeights'>): Promise<void> {
   const bytes = await readObject(store, store.keyFor(state.optimizer.file.uri));
   const specs = state.optimizer.specs as Parameters<Tf['io']['decodeWeights']>[1];
   const named = tf.io.decodeWeights(toArrayBuffer(bytes), specs);
   // Optimisers match slots to variables by position, so the spec order is the order to hand back.
-  await optimizer.setWeights(specs.map((spec) => ({ name: spec.name, tensor: named[spec.name] as ReturnType<Tf['tensor']> })));
+  try {
+    await optimizer.setWeights(specs.map((spec) => ({ name: spec.name, tensor: named[spec.name] as ReturnType<Tf['tensor']> })));
+  } finally {
+    Object.values(named).forEach((t) => t.dispose());
+  }
 }
 
 async function readJsonIfExists<T extends z.ZodTypeAny>(store: ArtifactStore, key: string, schema: T): Promise<z.output<T> | undefined> {

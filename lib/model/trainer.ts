@@ -3,7 +3,7 @@ import type { ArtifactRef } from '../../contracts/artifacts';
 import type { BatchSource } from '../data/batches';
 import type { ArtifactStore } from '../store/artifact-store';
 import type { LoadedTfjs, TfjsBackendName } from '../tfjs-backend';
-import { buildModel, createOptimizer, deriveSeed, meanLoss, rowLosses, type Task, type TrainSettings } from './build-model';
+import { buildModel, deriveSeed, rowLosses, type Task, type TrainSettings } from './build-model';
 import {
   epochFolder,
   findResumePoint,
@@ -15,6 +15,8 @@ import {
   type EpochRecord,
   type WarmStartRecord,
 } from './checkpoint';
+import { denseLayersOf, lossAndGradient, type DenseLayer } from './dense-backprop';
+import { createFlatOptimizer, type FlatOptimizer } from './flat-optimizer';
 import type { ModelMeta } from './model-meta';
 import { readModelMeta, StoreModelHandler, writeModelMeta } from './store-io';
 
@@ -95,8 +97,9 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
   const fingerprint = jobFingerprint(job, train);
 
   const model = buildModel(tf, shape, job.settings, job.seed);
-  const optimizer = createOptimizer(tf, job.settings);
   const variables = model.trainableWeights.map((w) => (w as unknown as { read(): Variable }).read());
+  const optimizer = createFlatOptimizer(tf, variables, job.settings);
+  const layers = denseLayersOf(model);
   const rowWeightsFor = classWeightLookup(job.classWeights, classes);
 
   let state: Omit<CheckpointState, 'formatVersion' | 'epoch' | 'model' | 'optimizer'> & { epoch: number };
@@ -134,7 +137,7 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
   try {
     for (let epoch = state.epoch + 1; epoch <= job.settings.epochs && !state.stoppedEarly; epoch++) {
       const epochStartMs = performance.now();
-      const trainLoss = await runTrainEpoch(tf, job, deps.train, model, optimizer, variables, rowWeightsFor, epoch, hooks);
+      const trainLoss = await runTrainEpoch(tf, job, deps.train, layers, optimizer, rowWeightsFor, epoch, hooks);
       const trainMs = performance.now() - epochStartMs;
       const scored = validation.rows > 0 ? await scoreSource(tf, job.task, model, validation, job.settings.batchSize) : undefined;
       const validationLoss = scored?.loss ?? trainLoss;
@@ -219,9 +222,8 @@ async function runTrainEpoch(
   tf: Tf,
   job: TrainJob,
   source: BatchSource,
-  model: LayersModel,
-  optimizer: ReturnType<typeof createOptimizer>,
-  variables: Variable[],
+  layers: DenseLayer[],
+  optimizer: FlatOptimizer,
   rowWeightsFor: ((y: Float32Array) => Float32Array) | undefined,
   epoch: number,
   hooks: TrainHooks,
@@ -238,7 +240,9 @@ async function runTrainEpoch(
       const x = tf.tensor2d(batch.x, [batch.rows, source.featureCount]);
       const y = tf.tensor1d(batch.y);
       const w = weights ? tf.tensor1d(weights) : undefined;
-      return optimizer.minimize(() => meanLoss(tf, job.task, forward(tf, model, x, job.settings.dropout, stepSeed), y, w) as never, true, variables) as Tensor;
+      const { loss, gradient } = lossAndGradient(tf, layers, job.task, { x, y, ...(w ? { weights: w } : {}) }, { rate: job.settings.dropout, stepSeed });
+      optimizer.apply(gradient);
+      return loss;
     });
     lossSum += cost.dataSync()[0]! * batch.rows;
     cost.dispose();
@@ -251,23 +255,6 @@ async function runTrainEpoch(
   return rowsDone > 0 ? lossSum / rowsDone : Number.NaN;
 }
 
-/**
- * The model's forward pass, applying dropout ourselves in training: tfjs's seeded Dropout layer draws
- * the same mask on every call, so each step gets its own seed here and the Dropout layers (kept in the
- * saved topology) are skipped.
- */
-export function forward(tf: Tf, model: LayersModel, x: Tensor, dropoutRate: number, stepSeed: number | undefined): Tensor {
-  let h = x;
-  model.layers.forEach((layer, i) => {
-    if (layer.getClassName() === 'Dropout') {
-      if (stepSeed !== undefined && dropoutRate > 0) h = tf.dropout(h, dropoutRate, undefined, deriveSeed(stepSeed, i));
-      return;
-    }
-    h = layer.apply(h) as Tensor;
-  });
-  return h;
-}
-
 /** Mean loss (and accuracy, for classification) of the model over a whole split, in inference mode. */
 export async function scoreSource(tf: Tf, task: Task, model: LayersModel, source: BatchSource, batchSize: number): Promise<{ loss: number; accuracy?: number }> {
   let lossSum = 0;
@@ -278,7 +265,7 @@ export async function scoreSource(tf: Tf, task: Task, model: LayersModel, source
     const [batchLoss, batchCorrect] = tf.tidy(() => {
       const x = tf.tensor2d(batch.x, [batch.rows, source.featureCount]);
       const y = tf.tensor1d(batch.y);
-      const predictions = forward(tf, model, x, 0, undefined);
+      const predictions = model.predict(x) as Tensor;
       const loss = tf.sum(rowLosses(tf, task, predictions, y)).dataSync()[0]!;
       if (task === 'regression') return [loss, 0];
       const predicted = task === 'binary' ? tf.greaterEqual(predictions.reshape([-1]), 0.5).toFloat() : tf.argMax(predictions, 1).toFloat();
