@@ -1,5 +1,6 @@
 import type { LoadedTfjs } from '../tfjs-backend';
 import { deriveSeed, type Task, type TrainSettings } from './build-model';
+import type { DenseOps } from './dense-ops';
 
 type Tf = LoadedTfjs['tf'];
 type Tensor = ReturnType<Tf['tensor']>;
@@ -58,7 +59,14 @@ export interface TrainingBatch {
  * of w·loss, as Keras weighs samples). Dropout draws one mask per layer per step from `stepSeed`.
  * Call inside tf.tidy.
  */
-export function lossAndGradient(tf: Tf, layers: DenseLayer[], task: Task, batch: TrainingBatch, dropout?: { rate: number; stepSeed: number }): { loss: Tensor; gradient: Tensor } {
+export function lossAndGradient(
+  tf: Tf,
+  ops: DenseOps,
+  layers: DenseLayer[],
+  task: Task,
+  batch: TrainingBatch,
+  dropout?: { rate: number; stepSeed: number },
+): { loss: Tensor; gradient: Tensor } {
   const inputs: Tensor[] = [];
   const activations: Tensor[] = [];
   const masks: (Tensor | undefined)[] = [];
@@ -66,7 +74,7 @@ export function lossAndGradient(tf: Tf, layers: DenseLayer[], task: Task, batch:
   let logits = h;
   layers.forEach((layer, i) => {
     inputs.push(h);
-    const z = tf.add(tf.matMul(h, layer.kernel), layer.bias);
+    const z = ops.biasAdd(ops.matMul(h, layer.kernel), layer.bias);
     if (i === layers.length - 1) {
       logits = z;
       return;
@@ -87,13 +95,13 @@ export function lossAndGradient(tf: Tf, layers: DenseLayer[], task: Task, batch:
   const gradients: Tensor[][] = [];
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i] as DenseLayer;
-    const kernelGradient = tf.matMul(inputs[i] as Tensor, dz, true, false);
-    gradients[i] = [tf.reshape(kernelGradient, [-1]), tf.sum(dz, 0)];
+    const kernelGradient = ops.matMul(inputs[i] as Tensor, dz, true, false);
+    gradients[i] = [tf.reshape(kernelGradient, [-1]), ops.biasGradient(dz)];
     if (i === 0) break;
-    let dh = tf.matMul(dz, layer.kernel, false, true);
+    let dh = ops.matMul(dz, layer.kernel, false, true);
     const mask = masks[i - 1];
     if (mask) dh = tf.mul(dh, mask);
-    dz = tf.mul(dh, activationSlope(tf, activations[i - 1] as Tensor, (layers[i - 1] as DenseLayer).activation));
+    dz = throughActivation(tf, ops, dh, activations[i - 1] as Tensor, (layers[i - 1] as DenseLayer).activation);
   }
   return { loss: tf.mean(weightedLoss), gradient: tf.concat(gradients.flat()) };
 }
@@ -115,19 +123,19 @@ function activate(tf: Tf, z: Tensor, activation: Activation): Tensor {
   }
 }
 
-/** d activation / d z, written in terms of the activation's output a. */
-function activationSlope(tf: Tf, a: Tensor, activation: Activation): Tensor {
+/** dh · d activation / d z, the slope written in terms of the activation's output a. */
+function throughActivation(tf: Tf, ops: DenseOps, dh: Tensor, a: Tensor, activation: Activation): Tensor {
   switch (activation) {
     case 'relu':
-      return tf.sign(a); // a ≥ 0: 1 where positive, 0 at 0
+      return ops.reluGradient(dh, a);
     case 'tanh':
-      return tf.sub(1, tf.square(a));
+      return tf.mul(dh, tf.sub(1, tf.square(a)));
     case 'sigmoid':
-      return tf.mul(a, tf.sub(1, a));
+      return tf.mul(dh, tf.mul(a, tf.sub(1, a)));
     case 'elu':
-      return tf.add(tf.minimum(a, 0), 1); // 1 for a > 0, e^z = a + 1 below
+      return tf.mul(dh, tf.add(tf.minimum(a, 0), 1)); // 1 for a > 0, e^z = a + 1 below
     case 'linear':
-      return tf.onesLike(a);
+      return dh;
     case 'softmax':
       throw new Error('softmax is an output activation; hidden layers cannot use it');
   }

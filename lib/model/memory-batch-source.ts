@@ -43,7 +43,10 @@ export function memoryBatchSource(init: MemoryBatchSourceInit): BatchSource {
         const weights = init.weights ? new Float32Array(n) : undefined;
         for (let i = 0; i < n; i++) {
           const row = order[start + i] as number;
-          x.set(init.x.subarray(row * featureCount, (row + 1) * featureCount), i * featureCount);
+          // A plain loop: a subarray view per row costs more than copying a few dozen floats.
+          const from = row * featureCount;
+          const to = i * featureCount;
+          for (let f = 0; f < featureCount; f++) x[to + f] = init.x[from + f] as number;
           y[i] = init.y[row] as number;
           if (weights) weights[i] = (init.weights as Float32Array)[row] as number;
         }

@@ -16,6 +16,7 @@ import {
   type WarmStartRecord,
 } from './checkpoint';
 import { denseLayersOf, lossAndGradient, type DenseLayer } from './dense-backprop';
+import { denseOps, type DenseOps } from './dense-ops';
 import { createFlatOptimizer, type FlatOptimizer } from './flat-optimizer';
 import type { ModelMeta } from './model-meta';
 import { readModelMeta, StoreModelHandler, writeModelMeta } from './store-io';
@@ -100,6 +101,7 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
   const variables = model.trainableWeights.map((w) => (w as unknown as { read(): Variable }).read());
   const optimizer = createFlatOptimizer(tf, variables, job.settings);
   const layers = denseLayersOf(model);
+  const ops = denseOps(tf, backend);
   const rowWeightsFor = classWeightLookup(job.classWeights, classes);
 
   let state: Omit<CheckpointState, 'formatVersion' | 'epoch' | 'model' | 'optimizer'> & { epoch: number };
@@ -137,7 +139,7 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
   try {
     for (let epoch = state.epoch + 1; epoch <= job.settings.epochs && !state.stoppedEarly; epoch++) {
       const epochStartMs = performance.now();
-      const trainLoss = await runTrainEpoch(tf, job, deps.train, layers, optimizer, rowWeightsFor, epoch, hooks);
+      const trainLoss = await runTrainEpoch(tf, ops, job, deps.train, layers, optimizer, rowWeightsFor, epoch, hooks);
       const trainMs = performance.now() - epochStartMs;
       const scored = validation.rows > 0 ? await scoreSource(tf, job.task, model, validation, job.settings.batchSize) : undefined;
       const validationLoss = scored?.loss ?? trainLoss;
@@ -220,6 +222,7 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
 /** One pass over the training split in a seeded order; returns the row-weighted mean training loss. */
 async function runTrainEpoch(
   tf: Tf,
+  ops: DenseOps,
   job: TrainJob,
   source: BatchSource,
   layers: DenseLayer[],
@@ -240,7 +243,7 @@ async function runTrainEpoch(
       const x = tf.tensor2d(batch.x, [batch.rows, source.featureCount]);
       const y = tf.tensor1d(batch.y);
       const w = weights ? tf.tensor1d(weights) : undefined;
-      const { loss, gradient } = lossAndGradient(tf, layers, job.task, { x, y, ...(w ? { weights: w } : {}) }, { rate: job.settings.dropout, stepSeed });
+      const { loss, gradient } = lossAndGradient(tf, ops, layers, job.task, { x, y, ...(w ? { weights: w } : {}) }, { rate: job.settings.dropout, stepSeed });
       optimizer.apply(gradient);
       return loss;
     });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { TrainConfig } from '../../contracts/stage-config';
 import { buildModel, type Task } from '../../lib/model/build-model';
 import { denseLayersOf, lossAndGradient } from '../../lib/model/dense-backprop';
+import { denseOps } from '../../lib/model/dense-ops';
 import { createFlatOptimizer } from '../../lib/model/flat-optimizer';
 import { loadTfjs } from '../../lib/tfjs-backend';
 import { mulberry32 } from '../../lib/model/memory-batch-source';
@@ -57,7 +58,8 @@ describe('hand-derived gradients match tfjs autodiff', () => {
   }
   for (const c of cases) {
     it(`${c.task}, ${c.model}${c.model === 'mlp' ? ` (${c.activation})` : ''}${c.weighted ? ', row weights' : ''}`, async () => {
-      const { tf } = await loadTfjs();
+      const { tf, backend } = await loadTfjs();
+      const ops = denseOps(tf, backend);
       const settings = TrainConfig.parse({ model: c.model, hiddenLayers: [7, 4], activation: c.activation });
       const model = buildModel(tf, { task: c.task, featureCount: FEATURES, classCount: 3 }, settings, 11);
       const variables = model.trainableWeights.map((w) => (w as unknown as { read(): Variable }).read());
@@ -66,13 +68,18 @@ describe('hand-derived gradients match tfjs autodiff', () => {
         const x = tf.tensor2d(randomArray(ROWS * FEATURES, 1, 2), [ROWS, FEATURES]);
         const y = tf.tensor1d(labels(c.task, 2));
         const weights = c.weighted ? tf.tensor1d(randomArray(ROWS, 3).map((v) => v + 1.5)) : undefined;
-        const ours = tf.tidy(() => {
-          const { loss, gradient } = lossAndGradient(tf, layers, c.task, { x, y, ...(weights ? { weights } : {}) });
-          return { loss: loss.dataSync()[0] as number, gradient: gradient.dataSync() };
-        });
+        const withOps = (opsFor: typeof ops) =>
+          tf.tidy(() => {
+            const { loss, gradient } = lossAndGradient(tf, opsFor, layers, c.task, { x, y, ...(weights ? { weights } : {}) });
+            return { loss: loss.dataSync()[0] as number, gradient: gradient.dataSync() };
+          });
+        const ours = withOps(ops);
+        // The portable ops (any backend) agree with the backend's own (native TensorFlow kernels when loaded).
+        const portable = withOps(denseOps(tf, 'cpu'));
+        assertClose(portable.gradient, ours.gradient, 1e-4, 'portable vs backend ops');
         const reference = tf.tidy(() => {
           const { value, grads } = tf.variableGrads(() => {
-            let h = x;
+            let h: Tensor = x;
             layers.forEach((layer, i) => {
               const z = tf.add(tf.matMul(h, layer.kernel), layer.bias);
               const activation = c.activation;
@@ -98,7 +105,8 @@ describe('hand-derived gradients match tfjs autodiff', () => {
   }
 
   it('dropout: one mask per seed, the same for the same seed; rate 0 is no dropout', async () => {
-    const { tf } = await loadTfjs();
+    const { tf, backend } = await loadTfjs();
+    const ops = denseOps(tf, backend);
     const settings = TrainConfig.parse({ model: 'mlp', hiddenLayers: [16, 16], dropout: 0.5 });
     const model = buildModel(tf, { task: 'binary', featureCount: FEATURES }, settings, 5);
     const layers = denseLayersOf(model);
@@ -106,7 +114,7 @@ describe('hand-derived gradients match tfjs autodiff', () => {
     try {
       const x = tf.tensor2d(randomArray(ROWS * FEATURES, 4), [ROWS, FEATURES]);
       const y = tf.tensor1d(labels('binary', 5));
-      const gradientWith = (dropout?: { rate: number; stepSeed: number }) => tf.tidy(() => Array.from(lossAndGradient(tf, layers, 'binary', { x, y }, dropout).gradient.dataSync()));
+      const gradientWith = (dropout?: { rate: number; stepSeed: number }) => tf.tidy(() => Array.from(lossAndGradient(tf, ops, layers, 'binary', { x, y }, dropout).gradient.dataSync()));
       const plain = gradientWith();
       assert.deepEqual(gradientWith({ rate: 0.5, stepSeed: 9 }), gradientWith({ rate: 0.5, stepSeed: 9 }));
       assert.notDeepEqual(gradientWith({ rate: 0.5, stepSeed: 9 }), gradientWith({ rate: 0.5, stepSeed: 10 }));
