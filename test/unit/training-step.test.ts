@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { TrainConfig } from '../../contracts/stage-config';
 import { buildModel, type Task } from '../../lib/model/build-model';
 import { denseLayersOf, lossAndGradient } from '../../lib/model/dense-backprop';
 import { denseOps } from '../../lib/model/dense-ops';
 import { createFlatOptimizer } from '../../lib/model/flat-optimizer';
 import { loadTfjs } from '../../lib/tfjs-backend';
-import { mulberry32 } from '../../lib/model/memory-batch-source';
+import { gatherRows, mulberry32 } from '../../lib/model/memory-batch-source';
 
 type Tf = Awaited<ReturnType<typeof loadTfjs>>['tf'];
 type Tensor = ReturnType<Tf['tensor']>;
@@ -182,5 +183,18 @@ describe('flat optimisers follow tfjs\'s update rules and checkpoint format', ()
     await assert.rejects(flat.setWeights([{ name: 'iter', tensor: tf.scalar(1, 'int32') }]), /needs 3/);
     flat.dispose();
     variables[0]!.dispose();
+  });
+});
+
+describe('gatherRows', () => {
+  it('copies exactly the chosen rows, in order, for any widths and row lists (4-row groups and the tail)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.array(fc.nat(), { maxLength: 23 }), (width, rowCount, picks) => {
+        const source = Float32Array.from({ length: rowCount * width }, (_, i) => i + 0.5);
+        const rows = Uint32Array.from(picks.map((p) => p % rowCount));
+        const expected = Array.from(rows).flatMap((r) => Array.from(source.subarray(r * width, (r + 1) * width)));
+        assert.deepEqual(Array.from(gatherRows(source, width, rows)), expected);
+      }),
+    );
   });
 });
