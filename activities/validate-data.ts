@@ -2,6 +2,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { z } from 'zod';
 import type { ArtifactKind, ArtifactRef } from '../contracts/artifacts';
 import { describeZodIssues, FailureType, formatFieldProblems } from '../contracts/errors';
+import { evaluateColumnProblems } from '../contracts/evaluate-names';
 import { PipelineInput } from '../contracts/pipeline-input';
 import type { Anomaly, ChampionRefs, ValidateDataResult } from '../contracts/stage-results';
 import type { DatasetFingerprint } from '../contracts/stages';
@@ -70,6 +71,7 @@ export function validateDataActivity({ store }: ActivityDeps) {
 
       step = 'loading the dataset';
       const table = await loadDataset(session, local, { label: input.task.label });
+      throwIfEvaluateColumnsMissing(input, table.columns, table.labelColumn);
       step = 'computing statistics';
       const derivedFrom = typeof input.task.label === 'object' ? input.task.label.column : undefined;
       const dataset = local;
@@ -137,6 +139,23 @@ export function validateDataActivity({ store }: ActivityDeps) {
       await local?.cleanup();
     }
   };
+}
+
+/** Columns the evaluate config names must exist: a typo fails here, before hours of training, not in evaluate. */
+function throwIfEvaluateColumnsMissing(input: PipelineInput, columns: { name: string; type: string }[], labelColumn: string | undefined): void {
+  const problems = evaluateColumnProblems(input.evaluate, {
+    names: columns.map((c) => c.name),
+    isNumeric: (name) => columns.some((c) => c.name === name && c.type === 'numeric'),
+    labelColumn: labelColumn ?? '',
+    where: 'the dataset',
+  });
+  if (problems.length === 0) return;
+  throw ApplicationFailure.create({
+    type: FailureType.InvalidPipelineConfig,
+    nonRetryable: true,
+    message: `The evaluate configuration names columns this dataset cannot serve:\n${formatFieldProblems(problems)}`,
+    details: [{ problems }],
+  });
 }
 
 function dataValidationFailed(uri: string, errors: Anomaly[], warnings: Anomaly[], report: ArtifactRef): ApplicationFailure {

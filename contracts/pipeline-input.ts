@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ArtifactUri } from './artifacts';
 import { describeZodIssues, type FieldProblem } from './errors';
+import { unknownMetricProblems } from './evaluate-names';
 import {
   CacheConfig,
   DerivedLabel,
@@ -58,7 +59,13 @@ export const PipelineInput = z
     operator: OperatorConfig.prefault({}),
     cache: CacheConfig.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((input, ctx) => {
+    // The gate's metric names depend on the task: checked here, so a typo fails the run before any stage.
+    for (const problem of unknownMetricProblems(input.task.type, input.evaluate)) {
+      ctx.addIssue({ code: 'custom', path: problem.path.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part)), message: problem.message });
+    }
+  });
 
 export type PipelineInput = z.output<typeof PipelineInput>;
 /** What a caller may send: defaults not yet applied. */

@@ -14,7 +14,8 @@ import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store
 import { evaluateBaselines, trainLabelStats, type TrainLabelStats } from './baselines';
 import { measureDirectional, measureInvariance, type RawColumns } from './behavioural';
 import type { EvaluationDocument } from './evaluation-document';
-import { decideGate, MAIN_METRIC, unknownMetricProblems, type ChampionComparison, type GateConfig } from './gate';
+import { evaluateColumnProblems } from '../../contracts/evaluate-names';
+import { decideGate, MAIN_METRIC, type ChampionComparison, type GateConfig } from './gate';
 import { evaluatePredictions, type TaskEvaluation } from './metrics';
 import { parseLossHistory, renderReport, type LossPoint } from './report';
 import { loadScorer, type Scorer } from './scorer';
@@ -67,14 +68,15 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
     await yieldToEventLoop();
   };
 
-  throwIfConfigProblems(unknownMetricProblems(task, config));
   await step('load-model');
   const scorer = await loadScorer(store, args.trained.model, args.preprocessor.preprocessor);
   try {
     if (scorer.task !== task) throw configFailure([{ path: 'task.type', message: `the trained model is a ${scorer.task} model, but the pipeline's task is ${task}` }]);
     await step('read-test-split', { rows: args.split.rows.test });
     const { columns, rows } = await readSplitColumns(store, args.split.splits.test);
-    throwIfConfigProblems(columnProblems(config, columns, scorer.labelColumn));
+    throwIfConfigProblems(
+      evaluateColumnProblems(config, { names: Object.keys(columns), isNumeric: (c) => numericValues(columns[c] ?? []) !== undefined, labelColumn: scorer.labelColumn, where: 'the test split' }),
+    );
     const classes = scorer.classes;
     const metricOptions = { threshold: config.decisionThreshold, classes };
 
@@ -225,26 +227,6 @@ async function readLossHistory(store: ArtifactStore, ref: ArtifactRef): Promise<
 }
 
 /** Columns named by slice, invariance and directional rules must exist; behavioural tests may not perturb the label. */
-export function columnProblems(config: GateConfig, columns: RawColumns, labelColumn: string): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const names = Object.keys(columns);
-  const missing = (column: string) => `column "${column.slice(0, 80)}" is not in the test split (its columns: ${names.slice(0, 20).map((n) => `"${n.slice(0, 40)}"`).join(', ')}${names.length > 20 ? ', …' : ''})`;
-  const has = (column: string) => Object.hasOwn(columns, column);
-  config.slices.forEach((s, i) => {
-    if (!has(s.column)) problems.push({ path: `evaluate.slices.${i}.column`, message: missing(s.column) });
-  });
-  config.invariance.forEach((t, i) => {
-    if (!has(t.column)) problems.push({ path: `evaluate.invariance.${i}.column`, message: missing(t.column) });
-    else if (t.column === labelColumn) problems.push({ path: `evaluate.invariance.${i}.column`, message: 'the label cannot be perturbed by a behavioural test' });
-  });
-  config.directional.forEach((t, i) => {
-    if (!has(t.column)) problems.push({ path: `evaluate.directional.${i}.column`, message: missing(t.column) });
-    else if (t.column === labelColumn) problems.push({ path: `evaluate.directional.${i}.column`, message: 'the label cannot be perturbed by a behavioural test' });
-    else if (!numericValues(columns[t.column] ?? [])) problems.push({ path: `evaluate.directional.${i}.column`, message: `column "${t.column.slice(0, 80)}" is not numeric, so it cannot be raised` });
-  });
-  return problems;
-}
-
 function throwIfConfigProblems(problems: FieldProblem[]): void {
   if (problems.length > 0) throw configFailure(problems);
 }

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { EvaluateConfig } from '../../contracts/stage-config';
 import type { Decision } from '../../contracts/stage-results';
-import { isLowerBetter, METRIC_NAMES, type TaskType } from './metrics';
+import { isLowerBetter, type TaskType } from './metrics';
 
 /**
  * The gate, in the spirit of TFX's Evaluator: every rule from `input.evaluate` judged on metrics already
@@ -102,19 +102,6 @@ export function decideGate(inputs: GateInputs): GateDecision {
   const decision: Decision = failed.length === 0 ? 'blessed' : 'rejected';
   const reasons = (decision === 'rejected' ? failed : rules.filter((r) => r.passed === true)).map((r) => r.message);
   return { decision, reasons, rules };
-}
-
-/** Metric names in the config that this task does not compute, as sentences; empty when all are known. */
-export function unknownMetricProblems(task: TaskType, config: GateConfig): { path: string; message: string }[] {
-  const known = METRIC_NAMES[task];
-  const problems: { path: string; message: string }[] = [];
-  const check = (path: string, metric: string) => {
-    if (!known.includes(metric)) problems.push({ path, message: `"${metric}" is not a ${task} metric; use one of ${known.join(', ')}` });
-  };
-  config.thresholds.forEach((t, i) => check(`evaluate.thresholds.${i}.metric`, t.metric));
-  config.championChange.forEach((c, i) => check(`evaluate.championChange.${i}.metric`, c.metric));
-  config.slices.forEach((s, i) => check(`evaluate.slices.${i}.metric`, s.metric));
-  return problems;
 }
 
 export function checkOutputs(nonFiniteOutputs: number): RuleOutcome {

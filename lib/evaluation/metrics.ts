@@ -5,6 +5,8 @@
  * as "not computable".
  */
 
+import { METRIC_NAMES } from '../../contracts/evaluate-names';
+
 export type TaskType = 'binary' | 'multiclass' | 'regression';
 export type Numbers = ArrayLike<number>;
 
@@ -14,11 +16,7 @@ export const CALIBRATION_BINS = 10;
 /** Curves in the evaluation artifact and report are thinned to at most this many points. */
 export const MAX_CURVE_POINTS = 201;
 
-export const METRIC_NAMES: Record<TaskType, readonly string[]> = {
-  binary: ['roc_auc', 'pr_auc', 'log_loss', 'accuracy', 'precision', 'recall', 'f1', 'brier', 'ece'],
-  multiclass: ['accuracy', 'macro_f1', 'micro_f1', 'log_loss'],
-  regression: ['mae', 'rmse', 'r2'],
-};
+export { METRIC_NAMES };
 
 const LOWER_IS_BETTER = new Set(['log_loss', 'brier', 'ece', 'mae', 'rmse']);
 

@@ -227,19 +227,12 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     );
   });
 
-  it('names unknown metrics and columns as a non-retryable configuration error', async () => {
-    await assert.rejects(
-      evaluate(good, { thresholds: [{ metric: 'rmse', op: '<=', value: 1 }], slices: [{ column: 'Colour', metric: 'accuracy', floor: 0.5 }] }),
-      (error: unknown) => {
-        assert.ok(error instanceof ApplicationFailure);
-        assert.equal(error.type, FailureType.InvalidPipelineConfig);
-        assert.equal(error.nonRetryable, true);
-        assert.match(error.message, /evaluate\.thresholds\.0\.metric: "rmse" is not a binary metric/);
-        return true;
-      },
-    );
+  // Unknown metric names never reach evaluate: the pipeline input refuses them (test/unit/pipeline-input.test.ts).
+  it('names unknown or unusable columns as a non-retryable configuration error', async () => {
     await assert.rejects(evaluate(good, { directional: [{ column: 'Island', direction: 'increase' }], slices: [{ column: 'Colour', metric: 'accuracy', floor: 0.5 }] }), (error: unknown) => {
       assert.ok(error instanceof ApplicationFailure);
+      assert.equal(error.type, FailureType.InvalidPipelineConfig);
+      assert.equal(error.nonRetryable, true);
       assert.match(error.message, /evaluate\.slices\.0\.column: column "Colour" is not in the test split/);
       assert.match(error.message, /evaluate\.directional\.0\.column: column "Island" is not numeric/);
       return true;

@@ -333,5 +333,15 @@ describe('validateData activity (real MinIO)', () => {
       const { failure } = await runExpectingFailure(input(store.uriFor(`${prefix}/clean.csv`), { validation: { schemaUri: await uploadFile('bad-schema.json', file) } }), FailureType.InvalidPipelineConfig);
       assert.match(failure.message, /validation\.schemaUri columns\.0\.type/);
     });
+
+    it('evaluate columns the dataset lacks: InvalidPipelineConfig before any statistics, naming each field', async () => {
+      const uri = await uploadFile('penguins.json', path.join(VEGA, 'penguins.json'));
+      const evaluate = { slices: [{ column: 'Colour', metric: 'accuracy', floor: 0.5 }], directional: [{ column: 'Island', direction: 'increase' }], invariance: [{ column: 'Species' }] };
+      const { failure, workflowId } = await runExpectingFailure(input(uri, { task: { type: 'multiclass', label: 'Species' }, evaluate }), FailureType.InvalidPipelineConfig);
+      assert.match(failure.message, /evaluate\.slices\.0\.column: column "Colour" is not in the dataset/);
+      assert.match(failure.message, /evaluate\.directional\.0\.column: column "Island" is not numeric/);
+      assert.match(failure.message, /evaluate\.invariance\.0\.column: the label cannot be perturbed/);
+      assert.equal(await store.exists(stageKey('validate-test', workflowId, 'validateData', 'statistics.json')), false, 'nothing written');
+    });
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { unknownMetricProblems } from '../../contracts/evaluate-names';
 import { describe, it } from 'node:test';
 import { EvaluateConfig } from '../../contracts/stage-config';
 import {
@@ -11,7 +12,6 @@ import {
   checkZeroRule,
   decideGate,
   fmt,
-  unknownMetricProblems,
   type GateInputs,
 } from '../../lib/evaluation/gate';
 

@@ -22,6 +22,18 @@ describe('pipeline input', () => {
     assert.match(parsed.problems.find((p) => p.path === '(root)')?.message ?? '', /surprise/);
   });
 
+  it('names gate metrics the task does not compute, before any stage runs', () => {
+    const parsed = parsePipelineInput({
+      ...minimal,
+      evaluate: { thresholds: [{ metric: 'accuracy', op: '>=', value: 0.9 }, { metric: 'rmse', op: '<=', value: 1 }], slices: [{ column: 'Island', metric: 'r2', floor: 0.5 }] },
+    });
+    assert.ok(!parsed.ok);
+    assert.deepEqual(parsed.problems, [
+      { path: 'evaluate.thresholds.1.metric', message: '"rmse" is not a multiclass metric; use one of accuracy, macro_f1, micro_f1, log_loss' },
+      { path: 'evaluate.slices.0.metric', message: '"r2" is not a multiclass metric; use one of accuracy, macro_f1, micro_f1, log_loss' },
+    ]);
+  });
+
   it('rejects dataset URIs that are not artifact URIs', () => {
     for (const uri of ['http://x/y.csv', '/etc/passwd', 's3://B/key', 'file://relative/path', 's3://bucket/']) {
       const parsed = parsePipelineInput({ ...minimal, dataset: { uri } });
