@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeZodIssues } from './errors';
-import { ModelName, PipelineInput, type ParseResult } from './pipeline-input';
+import { checkGateMetricNames, ModelName, PipelineInputFields, type ParseResult } from './pipeline-input';
 import { AliasName } from './registry';
 import { Duration, PartitionSelection } from './stage-config';
 
@@ -10,7 +10,7 @@ const Fraction = z.number().min(0).max(1);
  * The training configuration a drift-triggered run uses: the pipeline input without `model` and
  * `dataset`, which the monitor fills in (its model, and the batch that drifted). `task` is required.
  */
-export const RetrainPipelineConfig = PipelineInput.omit({ model: true, dataset: true });
+export const RetrainPipelineConfig = PipelineInputFields.omit({ model: true, dataset: true }).superRefine(checkGateMetricNames);
 
 /**
  * The `driftMonitor` workflow's input: small JSON, like the pipeline's. Only `model`, `dataset.uri` and
@@ -23,7 +23,7 @@ export const DriftMonitorInput = z
   .object({
     model: ModelName,
     /** The pipeline's dataset section, except that the newest partition is the batch by default; a single-object URI is read whole. */
-    dataset: PipelineInput.shape.dataset.extend({ partitions: PartitionSelection.default('latest') }),
+    dataset: PipelineInputFields.shape.dataset.extend({ partitions: PartitionSelection.default('latest') }),
     /** The version whose training statistics are the reference. */
     alias: AliasName.default('champion'),
     /** Per-column drift thresholds; each defaults to pipeline.validation.drift's (psiThreshold, jensenShannonThreshold). */

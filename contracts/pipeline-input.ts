@@ -30,7 +30,8 @@ export const TaskType = z.enum(['binary', 'multiclass', 'regression']);
  * The pipeline input: small JSON that a person can paste into the Temporal UI.
  * Only `model`, `dataset.uri`, `task.type` and `task.label` are required; everything else has a default.
  */
-export const PipelineInput = z
+/** The input's fields, without the cross-field checks (for schemas derived from it with omit/extend). */
+export const PipelineInputFields = z
   .object({
     model: ModelName,
     dataset: z
@@ -59,13 +60,16 @@ export const PipelineInput = z
     operator: OperatorConfig.prefault({}),
     cache: CacheConfig.prefault({}),
   })
-  .strict()
-  .superRefine((input, ctx) => {
-    // The gate's metric names depend on the task: checked here, so a typo fails the run before any stage.
-    for (const problem of unknownMetricProblems(input.task.type, input.evaluate)) {
-      ctx.addIssue({ code: 'custom', path: problem.path.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part)), message: problem.message });
-    }
-  });
+  .strict();
+
+/** The gate's metric names depend on the task: checked with the input, so a typo fails the run before any stage. */
+export function checkGateMetricNames(input: { task: { type: z.output<typeof TaskType> }; evaluate: z.output<typeof EvaluateConfig> }, ctx: z.RefinementCtx): void {
+  for (const problem of unknownMetricProblems(input.task.type, input.evaluate)) {
+    ctx.addIssue({ code: 'custom', path: problem.path.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part)), message: problem.message });
+  }
+}
+
+export const PipelineInput = PipelineInputFields.superRefine(checkGateMetricNames);
 
 export type PipelineInput = z.output<typeof PipelineInput>;
 /** What a caller may send: defaults not yet applied. */

@@ -72,6 +72,23 @@ export function epochFolder(checkpointsKey: string, epoch: number): string {
   return `${checkpointsKey}/epoch-${epoch}`;
 }
 
+/**
+ * Deletes every epoch folder under `checkpointsKey` except the given epochs (the newest, which resume
+ * reads, and the best, which early stopping restores), so a long run keeps two checkpoints, not one per
+ * epoch. Called after the newest checkpoint and its pointer are written, so a crash mid-prune loses
+ * nothing resume needs.
+ */
+export async function pruneCheckpoints(store: ArtifactStore, checkpointsKey: string, keepEpochs: number[]): Promise<number> {
+  const keep = new Set(keepEpochs);
+  const stale: string[] = [];
+  for await (const object of store.list(`${checkpointsKey}/epoch-`)) {
+    const epoch = Number(/\/epoch-(\d+)\//.exec(object.key.slice(checkpointsKey.length))?.[1]);
+    if (Number.isInteger(epoch) && !keep.has(epoch)) stale.push(object.key);
+  }
+  for (const key of stale) await store.delete(key);
+  return stale.length;
+}
+
 export type CheckpointDraft = Omit<CheckpointState, 'formatVersion' | 'epoch' | 'model' | 'optimizer'>;
 
 /**

@@ -8,6 +8,7 @@ import {
   epochFolder,
   findResumePoint,
   loadWeightsInto,
+  pruneCheckpoints,
   restoreOptimizer,
   writeCheckpoint,
   type AttemptRecord,
@@ -170,6 +171,7 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
       };
       const { epoch: _epoch, ...draft } = state;
       const { ref } = await writeCheckpoint(tf, store, job.keys.checkpoints, epoch, model, optimizer, draft);
+      await pruneCheckpoints(store, job.keys.checkpoints, [epoch, state.bestEpoch]);
       hooks.onEpoch?.({ epoch, checkpoint: ref, record, bestEpoch: state.bestEpoch, bestValidationLoss: state.bestValidationLoss });
     }
 

@@ -87,13 +87,16 @@ describe('train activity (real MinIO)', () => {
     const checkpoints = stageKey(model, firstWorkflow, 'train', 'checkpoints');
     const keys: string[] = [];
     for await (const info of store.list(`${checkpoints}/`)) keys.push(info.key.slice(checkpoints.length + 1));
-    for (const epoch of [1, 2, 3, 4]) {
+    const history = JSON.parse((await readObject(store, store.keyFor(first.history.uri))).toString('utf8'));
+    // Two checkpoints are kept: the newest (resume) and the best (early stopping), each complete.
+    const kept = [...new Set([4, history.bestEpoch as number])];
+    for (const epoch of kept) {
       for (const file of ['model.json', 'weights.bin', 'optimizer.bin', 'state.json']) assert.ok(keys.includes(`epoch-${epoch}/${file}`), `epoch-${epoch}/${file}`);
     }
+    assert.deepEqual([...new Set(keys.filter((k) => k.startsWith('epoch-')).map((k) => k.split('/')[0]))].sort(), kept.map((e) => `epoch-${e}`).sort());
     const latest = JSON.parse((await readObject(store, `${checkpoints}/latest.json`)).toString('utf8'));
     assert.equal(latest.epoch, 4);
 
-    const history = JSON.parse((await readObject(store, store.keyFor(first.history.uri))).toString('utf8'));
     assert.equal(history.epochs.length, 4);
     assert.equal(history.backend, first.backend);
 

@@ -336,7 +336,7 @@ describe('validateData activity (real MinIO)', () => {
 
     it('evaluate columns the dataset lacks: InvalidPipelineConfig before any statistics, naming each field', async () => {
       const uri = await uploadFile('penguins.json', path.join(VEGA, 'penguins.json'));
-      const evaluate = { slices: [{ column: 'Colour', metric: 'accuracy', floor: 0.5 }], directional: [{ column: 'Island', direction: 'increase' }], invariance: [{ column: 'Species' }] };
+      const evaluate = { slices: [{ column: 'Colour', metric: 'accuracy', floor: 0.5 }], directional: [{ column: 'Island', direction: 'increase' as const }], invariance: [{ column: 'Species' }] };
       const { failure, workflowId } = await runExpectingFailure(input(uri, { task: { type: 'multiclass', label: 'Species' }, evaluate }), FailureType.InvalidPipelineConfig);
       assert.match(failure.message, /evaluate\.slices\.0\.column: column "Colour" is not in the dataset/);
       assert.match(failure.message, /evaluate\.directional\.0\.column: column "Island" is not numeric/);

@@ -98,11 +98,16 @@ describe('trainModel', () => {
   it('stops early on validation loss with patience and keeps the best epoch’s weights', async () => {
     const tfjs = await loadTfjs();
     const validation = generatedSplit('noise', 200, 8, 6);
+    const earlyStoppingJob = job('binary', { hiddenLayers: [64, 64], epochs: 60, batchSize: 8, learningRate: 0.02, earlyStopping: { patience: 3 } });
     const outcome = await trainModel(
       { tfjs, store, train: generatedSplit('noise', 40, 7, 6), validation },
-      job('binary', { hiddenLayers: [64, 64], epochs: 60, batchSize: 8, learningRate: 0.02, earlyStopping: { patience: 3 } }),
+      earlyStoppingJob,
     );
     assert.equal(outcome.stoppedEarly, true);
+    // Only two checkpoints are kept: the newest (resume reads it) and the best (early stopping restores it).
+    const epochFolders = new Set<string>();
+    for await (const object of store.list(`${earlyStoppingJob.keys.checkpoints}/epoch-`)) epochFolders.add(/epoch-\d+/.exec(object.key)![0]);
+    assert.deepEqual([...epochFolders].sort(), [`epoch-${outcome.bestEpoch}`, `epoch-${outcome.epochsRun}`].sort());
     assert.ok(outcome.bestEpoch < outcome.epochsRun, `best ${outcome.bestEpoch} of ${outcome.epochsRun}`);
     assert.equal(outcome.epochsRun - outcome.bestEpoch, 3, 'stopped after `patience` epochs without improvement');
     const best = outcome.records.find((r) => r.epoch === outcome.bestEpoch)!;
