@@ -16,7 +16,7 @@ export interface DatasetColumn {
   name: string;
   type: ColumnKind;
   duckdbType: string;
-  /** Approximate distinct values, measured for VARCHAR columns (to tell categorical from text). */
+  /** Distinct values of a VARCHAR column, when classifying it counted them (exactly; see classifyColumns). */
   distinctCount?: number;
 }
 
@@ -264,22 +264,47 @@ export function kindOfType(duckdbType: string): ColumnKind | undefined {
   return 'text'; // lists, structs, blobs, intervals, times of day: kept, but not modelled
 }
 
-/** One pass over the VARCHAR columns (approximate distinct counts) decides categorical vs text. */
+/** Rows whose distinct values single out the columns that are plainly text (see classifyColumns). */
+const CLASSIFY_PREFIX_ROWS = 100_000;
+/**
+ * Approximate distinct values in the prefix above which a column is text: twice the categorical limit,
+ * so only an estimate twice too high could misjudge a categorical column (DuckDB's HyperLogLog was seen
+ * up to 25% off at these sizes, never near 2×).
+ */
+const CLEARLY_TEXT_DISTINCT = 2 * CATEGORICAL_MAX_DISTINCT;
+
+/**
+ * Categorical or text, for each VARCHAR column, by its distinct values (see stringKind):
+ * 1. approximate distinct counts over the first CLASSIFY_PREFIX_ROWS rows: a column with far more than
+ *    CATEGORICAL_MAX_DISTINCT there has at least as many in all rows, so it is text (its distinct
+ *    count is then measured by the statistics pass, which reads the column anyway);
+ * 2. the other columns, the few-valued ones almost always, get exact distinct counts over every row.
+ * Measured on 10M × 20 Parquet (6 VARCHAR columns, one with 100k values), 2 cores: 0.2 CPU-s instead
+ * of 1.3 for approx_count_distinct over every row of every VARCHAR column: an exact count(DISTINCT)
+ * on a column of few values costs next to nothing (0.02 CPU-s vs 0.17 for HyperLogLog), but 4× more
+ * than HyperLogLog on a column of 10M different values, which step 1 keeps away from it.
+ */
 async function classifyColumns(session: DuckDbSession, table: string, columns: SourceColumn[]): Promise<DatasetColumn[]> {
   const strings = columns.filter((c) => kindOfType(c.duckdbType) === undefined);
-  const distinct = new Map<string, { distinct: number; nonNull: number }>();
+  const measured = new Map<string, { distinct: number; nonNull: number }>();
   if (strings.length > 0) {
-    const selects = strings.flatMap((c, i) => [
-      `approx_count_distinct(${quoteIdentifier(c.name)}) AS d${i}`,
-      `count(${quoteIdentifier(c.name)}) AS n${i}`,
-    ]);
-    const row = (await session.all<Record<string, number>>(`SELECT ${selects.join(', ')} FROM ${table}`))[0] ?? {};
-    strings.forEach((c, i) => distinct.set(c.name, { distinct: row[`d${i}`] ?? 0, nonNull: row[`n${i}`] ?? 0 }));
+    const names = strings.map((c) => quoteIdentifier(c.name));
+    const prefix = (await session.all<Record<string, number>>(
+      `SELECT ${names.map((q, i) => `approx_count_distinct(${q}) AS d${i}`).join(', ')} FROM (SELECT ${names.join(', ')} FROM ${table} LIMIT ${CLASSIFY_PREFIX_ROWS})`,
+    ))[0] ?? {};
+    const open = strings.flatMap((c, i) => ((prefix[`d${i}`] ?? 0) > CLEARLY_TEXT_DISTINCT ? [] : [{ column: c, q: names[i] as string }]));
+    if (open.length > 0) {
+      const selects = open.flatMap(({ q }, i) => [`count(DISTINCT ${q}) AS d${i}`, `count(${q}) AS n${i}`]);
+      const row = (await session.all<Record<string, number>>(`SELECT ${selects.join(', ')} FROM ${table}`))[0] ?? {};
+      open.forEach(({ column }, i) => measured.set(column.name, { distinct: row[`d${i}`] ?? 0, nonNull: row[`n${i}`] ?? 0 }));
+    }
   }
   return columns.map((c) => {
-    const measured = distinct.get(c.name);
-    if (!measured) return { name: c.name, type: kindOfType(c.duckdbType) ?? 'text', duckdbType: c.duckdbType };
-    return { name: c.name, type: stringKind(measured), duckdbType: c.duckdbType, distinctCount: measured.distinct };
+    const kind = kindOfType(c.duckdbType);
+    if (kind !== undefined) return { name: c.name, type: kind, duckdbType: c.duckdbType };
+    const found = measured.get(c.name);
+    if (!found) return { name: c.name, type: 'text', duckdbType: c.duckdbType };
+    return { name: c.name, type: stringKind(found), duckdbType: c.duckdbType, distinctCount: found.distinct };
   });
 }
 
