@@ -137,6 +137,40 @@ describe('statistics over DuckDB', () => {
   });
 });
 
+describe('statistics: text columns', () => {
+  let session: DuckDbSession;
+  before(async () => {
+    session = await openDuckDb({ threads: 2, memoryLimit: '256MB' });
+  });
+  after(() => session.close());
+
+  it('text: the share of values that parse as numbers equals TRY_CAST over every row (property)', async () => {
+    const numberLike = fc.constantFrom('1', ' 2', '+3', '-4.5', '.5', '5.', '1e5', '1_000', 'nan', 'NaN', 'inf', '-inf', 'Infinity', '0x10', '1,5', 'e5', '');
+    const value = fc.oneof(numberLike, fc.string({ maxLength: 6 }), fc.string({ unit: 'grapheme', maxLength: 4 }), fc.string({ unit: 'binary-ascii', maxLength: 4 }), fc.constant(null));
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 40 }), async (values) => {
+        run += 1;
+        const name = `text_${run}`;
+        // Through JSON: a bound list would turn '' into NULL.
+        await session.run(`CREATE TABLE ${name} AS SELECT unnest(from_json($1, '["VARCHAR"]')) AS s`, [JSON.stringify(values)]);
+        const [expected] = await session.all<{ numbers: number; present: number; others: number }>(
+          `SELECT count(TRY_CAST(s AS DOUBLE)) AS numbers, count(s) AS present, count(DISTINCT s) FILTER (WHERE TRY_CAST(s AS DOUBLE) IS NULL) AS others FROM ${name}`,
+        );
+        const stats = await computeStatistics(session, { table: name, columns: [{ name: 's', type: 'text', duckdbType: 'VARCHAR' }], rowCount: values.length });
+        await session.run(`DROP TABLE ${name}`);
+        const text = stats.columns[0]?.text;
+        close(text?.numericShare, expected && expected.present > 0 ? expected.numbers / expected.present : 0, 1e-12);
+        const examples = text?.nonNumericExamples ?? [];
+        const [parsed] = await session.all<{ n: number }>(`SELECT count(TRY_CAST(e AS DOUBLE)) AS n FROM unnest(from_json($1, '["VARCHAR"]')) AS u(e)`, [JSON.stringify(examples)]);
+        assert.equal(parsed?.n ?? 0, 0, `examples of non-numbers include a number: ${JSON.stringify(examples)}`);
+        assert.equal(examples.length, Math.min(3, expected?.others ?? 0));
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
+
 describe('AUC arithmetic', () => {
   it('rankAuc: Mann–Whitney from rank sums, by hand', () => {
     // scores 1, 2, 3, 4 with labels n, p, n, p: positive ranks 2 + 4 = 6, U = 6 − 3 = 3, AUC = 3/4
