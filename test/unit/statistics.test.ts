@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { listValue } from '@duckdb/node-api';
 import type { DatasetColumn, DatasetTable } from '../../lib/data/dataset';
 import { openDuckDb, type DuckDbSession } from '../../lib/data/duckdb';
 import { aucFromScoredGroups, measureLabelAssociation, rankAuc } from '../../lib/data/label-association';
-import { computeStatistics, histogramEdges } from '../../lib/data/statistics';
+import { computeStatistics, histogramEdges, type Histogram } from '../../lib/data/statistics';
 import { DatasetStatisticsSchema } from '../../lib/data/statistics-schema';
 
 const close = (actual: number | null | undefined, expected: number, tolerance = 1e-9) =>
@@ -134,6 +136,102 @@ describe('statistics over DuckDB', () => {
     assert.equal(result.get('code')?.aucMethod, 'binned-target-encoded');
     assert.ok((result.get('noise')?.auc ?? 1) < 0.6);
     assert.ok((result.get('other')?.auc ?? 1) < 0.6);
+  });
+});
+
+/** Bin counts by the documented rule: (edges[j], edges[j+1]], the outer bins open-ended. */
+function binByHand(values: number[], edges: number[]): Histogram {
+  const counts = new Array<number>(edges.length - 1).fill(0);
+  for (const v of values) {
+    let j = 0;
+    while (j < counts.length - 1 && v > (edges[j + 1] as number)) j += 1;
+    counts[j] = (counts[j] ?? 0) + 1;
+  }
+  return { edges, counts };
+}
+
+function sampleStd(values: number[]): number {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  return Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1));
+}
+
+/**
+ * Writes `sql`'s rows as Parquet and then turns every stored `marker` value into NaN in the data pages
+ * only: the file's min/max statistics stay finite, as some writers (Arrow's, for one) leave NaN out of
+ * them. DuckDB answers min()/max() from those statistics, so the profile believes the bounds.
+ */
+async function writeParquetHidingNaN(session: DuckDbSession, file: string, sql: string, marker: number): Promise<void> {
+  await session.run(`COPY (${sql}) TO '${file}' (FORMAT parquet, COMPRESSION uncompressed)`);
+  const bytes = await readFile(file);
+  const footerStart = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
+  const pattern = Buffer.alloc(8);
+  pattern.writeDoubleLE(marker);
+  let patched = 0;
+  for (let at = bytes.indexOf(pattern); at >= 0 && at < footerStart; at = bytes.indexOf(pattern, at + 8)) {
+    bytes.writeDoubleLE(Number.NaN, at);
+    patched += 1;
+  }
+  assert.ok(patched > 0, 'the marker was not found in the data pages');
+  await writeFile(file, bytes);
+}
+
+describe('statistics: NaN and Infinity that finite bounds did not rule out; std precision', () => {
+  let session: DuckDbSession;
+  before(async () => {
+    session = await openDuckDb({ threads: 2, memoryLimit: '256MB' });
+  });
+  after(() => session.close());
+  const numeric = (name: string): DatasetColumn => ({ name, type: 'numeric', duckdbType: 'DOUBLE' });
+
+  it('Parquet statistics that leave NaN out: NaN counted exactly, moments and bins on the finite values', async () => {
+    const file = path.join(session.workDirectory, 'hidden-nan.parquet');
+    // x = 0..19 except every fourth value (3, 7, 11, 15, 19), which becomes NaN: statistics say [0, 18].
+    await writeParquetHidingNaN(session, file, 'SELECT CASE WHEN i % 4 = 3 THEN 1.25 ELSE i END::DOUBLE AS x, i AS k FROM range(20) r(i)', 1.25);
+    await session.run(`CREATE VIEW hidden AS SELECT * FROM read_parquet('${file}')`);
+    const bounds = await session.all<{ lo: number; hi: number }>('SELECT min(x) AS lo, max(x) AS hi FROM hidden');
+    assert.deepEqual(bounds, [{ lo: 0, hi: 18 }], 'the bounds come from the file statistics, NaN left out');
+    const table: DatasetTable = { table: '"hidden"', columns: [numeric('x'), { name: 'k', type: 'numeric', duckdbType: 'BIGINT' }], rowCount: 20 };
+    const x = (await computeStatistics(session, table, { histogramBins: 4 })).columns[0]?.numeric;
+    const finite = Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 4 !== 3);
+    assert.equal(x?.nanCount, 5);
+    assert.equal(x?.infinityCount, 0);
+    assert.equal(x?.min, 0);
+    assert.equal(x?.max, 18);
+    close(x?.mean, finite.reduce((s, v) => s + v, 0) / finite.length);
+    close(x?.std, sampleStd(finite));
+    assert.deepEqual(x?.histogram, binByHand(finite, histogramEdges(0, 18, 4, false)));
+  });
+
+  it('a lone hidden NaN (no std to fail on) is caught by its mean and counted', async () => {
+    const file = path.join(session.workDirectory, 'lone-nan.parquet');
+    await writeParquetHidingNaN(session, file, 'SELECT CASE WHEN i = 2 THEN 1.25 END::DOUBLE AS x FROM range(3) r(i)', 1.25);
+    await session.run(`CREATE VIEW lone AS SELECT * FROM read_parquet('${file}')`);
+    const x = (await computeStatistics(session, { table: '"lone"', columns: [numeric('x')], rowCount: 3 })).columns[0];
+    assert.equal(x?.missingCount, 2);
+    assert.deepEqual(
+      { nan: x?.numeric?.nanCount, inf: x?.numeric?.infinityCount, min: x?.numeric?.min, max: x?.numeric?.max, mean: x?.numeric?.mean, histogram: x?.numeric?.histogram },
+      { nan: 1, inf: 0, min: null, max: null, mean: null, histogram: { edges: [], counts: [] } },
+    );
+  });
+
+  it('finite bounds whose sum overflows: redone on the finite values, nothing counted as NaN or Infinity', async () => {
+    await session.run('CREATE TABLE huge AS SELECT unnest([1e308, 1e308, 1e308]::DOUBLE[]) AS x');
+    const x = (await computeStatistics(session, { table: '"huge"', columns: [numeric('x')], rowCount: 3 })).columns[0]?.numeric;
+    assert.deepEqual({ nan: x?.nanCount, inf: x?.infinityCount, min: x?.min, max: x?.max, std: x?.std }, { nan: 0, inf: 0, min: 1e308, max: 1e308, std: 0 });
+    assert.deepEqual(x?.histogram.counts, [3]);
+  });
+
+  it('std of large values with a small spread keeps its precision (no naive sum of squares)', async () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1e9 + (i % 7) * 0.001);
+    // Passed as text, which reads back as the very same doubles.
+    await session.run('CREATE TABLE wide AS SELECT CAST(unnest($1::VARCHAR[]) AS DOUBLE) AS x', [listValue(values.map(String))]);
+    const x = (await computeStatistics(session, { table: '"wide"', columns: [numeric('x')], rowCount: values.length })).columns[0]?.numeric;
+    // Σx² − (Σx)²/n would cancel all 16 significant digits here (Σx² ≈ 1e21, n·var ≈ 4e-3).
+    // stddev_samp's running mean is only good to ulp(1e9) ≈ 1e-7, hence ~2e-6 relative error: the
+    // reference is computed on x − 1e9, which is exact.
+    const expected = sampleStd(values.map((v) => v - 1e9));
+    close(x?.std, expected, expected * 1e-5);
+    close(x?.mean, 1e9 + values.reduce((sum, v) => sum + (v - 1e9), 0) / values.length, 1e-6);
   });
 });
 
