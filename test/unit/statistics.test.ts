@@ -7,7 +7,7 @@ import { listValue } from '@duckdb/node-api';
 import type { DatasetColumn, DatasetTable } from '../../lib/data/dataset';
 import { openDuckDb, type DuckDbSession } from '../../lib/data/duckdb';
 import { aucFromScoredGroups, measureLabelAssociation, rankAuc } from '../../lib/data/label-association';
-import { computeStatistics, histogramEdges, type Histogram } from '../../lib/data/statistics';
+import { computeStatistics, histogramEdges, MAX_CATEGORIES, type Histogram } from '../../lib/data/statistics';
 import { DatasetStatisticsSchema } from '../../lib/data/statistics-schema';
 
 const close = (actual: number | null | undefined, expected: number, tolerance = 1e-9) =>
@@ -232,6 +232,33 @@ describe('statistics: NaN and Infinity that finite bounds did not rule out; std 
     const expected = sampleStd(values.map((v) => v - 1e9));
     close(x?.std, expected, expected * 1e-5);
     close(x?.mean, 1e9 + values.reduce((sum, v) => sum + (v - 1e9), 0) / values.length, 1e-6);
+  });
+});
+
+describe('statistics: categorical columns', () => {
+  let session: DuckDbSession;
+  before(async () => {
+    session = await openDuckDb({ threads: 2, memoryLimit: '256MB' });
+  });
+  after(() => session.close());
+
+  it('counts every value, most frequent first (ties by value), NULL apart, the rest beyond MAX_CATEGORIES as other', async () => {
+    // 1005 values: v0 … v1004 once each, plus 'b' ×3, 'a' ×3, '7' ×2 and two NULLs.
+    await session.run(`CREATE TABLE cats AS SELECT 'v' || i AS c FROM range(1005) r(i)
+      UNION ALL SELECT unnest(['b', 'a', 'b', 'a', 'b', 'a', '7', '7', NULL, NULL])`);
+    const column = { name: 'c', type: 'categorical', duckdbType: 'VARCHAR' } as const;
+    const [c] = (await computeStatistics(session, { table: '"cats"', columns: [column], rowCount: 1015 })).columns;
+    assert.equal(c?.count, 1013);
+    assert.equal(c?.missingCount, 2);
+    assert.equal(c?.distinctCount, 1008);
+    const categories = c?.categorical?.categories ?? [];
+    assert.equal(categories.length, MAX_CATEGORIES);
+    assert.deepEqual(categories.slice(0, 4), [{ value: 'a', count: 3 }, { value: 'b', count: 3 }, { value: '7', count: 2 }, { value: 'v0', count: 1 }]);
+    // Kept: a, b, 7 and the first 997 v's by value; the other 8 v's are "other".
+    assert.equal(c?.categorical?.otherCount, 8);
+    close(c?.categorical?.otherShare, 8 / 1013);
+    close(c?.categorical?.numericShare, 2 / 1013);
+    assert.deepEqual(c?.categorical?.nonNumericExamples, ['a', 'b', 'v0']);
   });
 });
 
