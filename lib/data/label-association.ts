@@ -100,10 +100,12 @@ export async function measureLabelAssociation(
       : `CAST(${quoteIdentifier(c.name)} AS DOUBLE) AS f${i}`,
   );
   // Sample the table first, then cast: the casts run on the sample, not on every row.
-  await session.run(
-    `CREATE OR REPLACE TEMP TABLE ${sample} AS SELECT ${featureSelects.join(', ')}, CAST(${label} AS VARCHAR) AS y ` +
-      `FROM (SELECT * FROM ${table} USING SAMPLE reservoir(${Math.max(1, Math.floor(sampleRows))} ROWS) REPEATABLE (${Math.floor(options.seed ?? 42)})) WHERE ${label} IS NOT NULL`,
-    categorical.length > 0 ? [MISSING_CATEGORY] : [],
+  await withOneThread(session, () =>
+    session.run(
+      `CREATE OR REPLACE TEMP TABLE ${sample} AS SELECT ${featureSelects.join(', ')}, CAST(${label} AS VARCHAR) AS y ` +
+        `FROM (SELECT * FROM ${table} USING SAMPLE reservoir(${Math.max(1, Math.floor(sampleRows))} ROWS) REPEATABLE (${Math.floor(options.seed ?? 42)})) WHERE ${label} IS NOT NULL`,
+      categorical.length > 0 ? [MISSING_CATEGORY] : [],
+    ),
   );
   try {
     const sampled = (await session.all<{ n: number }>(`SELECT count(*) AS n FROM ${sample}`))[0]?.n ?? 0;
@@ -150,6 +152,23 @@ export async function measureLabelAssociation(
     await session.run(`DROP TABLE IF EXISTS ${sample}`);
   }
   return result;
+}
+
+/**
+ * Runs `work` with DuckDB held to one thread. A REPEATABLE reservoir sample is drawn by one thread
+ * whatever the setting, and the others were seen to burn as much CPU again now and then (10M × 20
+ * Parquet, 2 threads: 1.9-2.2 CPU-s, but 4.0 and 4.6 in 2 runs of 8; 1 thread: 1.8-2.1 CPU-s in all 8;
+ * the same wall time and the same rows).
+ */
+async function withOneThread<T>(session: DuckDbSession, work: () => Promise<T>): Promise<T> {
+  const threads = Number((await session.all<{ threads: unknown }>("SELECT current_setting('threads') AS threads"))[0]?.threads);
+  if (!Number.isInteger(threads) || threads <= 1) return work();
+  await session.run('SET threads = 1');
+  try {
+    return await work();
+  } finally {
+    await session.run(`SET threads = ${threads}`);
+  }
 }
 
 /**

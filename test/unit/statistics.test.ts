@@ -296,6 +296,31 @@ describe('statistics: text columns', () => {
   });
 });
 
+describe('label association sample', () => {
+  it('is the same rows whatever the thread count, and leaves the session\'s thread setting as it was', async () => {
+    const measure = async (threads: number) => {
+      const session = await openDuckDb({ threads, memoryLimit: '256MB' });
+      try {
+        await session.run(`CREATE TABLE s AS SELECT (hash(i) % 1000)::DOUBLE + (i % 2) * 300 AS x, ['p', 'n'][i % 2 + 1] AS y FROM range(20000) r(i)`);
+        const columns: DatasetColumn[] = [{ name: 'x', type: 'numeric', duckdbType: 'DOUBLE' }, { name: 'y', type: 'categorical', duckdbType: 'VARCHAR' }];
+        const found = await measureLabelAssociation(session, '"s"', columns, { task: 'binary', labelColumn: 'y', classes: ['p', 'n'], sampleRows: 1000, seed: 7 });
+        const [setting] = await session.all<{ threads: number }>("SELECT current_setting('threads') AS threads");
+        return { association: found.get('x'), threads: setting?.threads };
+      } finally {
+        await session.close();
+      }
+    };
+    const [one, two] = [await measure(1), await measure(2)];
+    assert.equal(one.association?.sampledRows, 1000);
+    // The AUC is measured on the sample; the correlation (over every row) may differ in its last bits.
+    const { correlation: c1, ...sampled1 } = one.association ?? {};
+    const { correlation: c2, ...sampled2 } = two.association ?? {};
+    assert.deepEqual(sampled2, sampled1);
+    close(c2, c1 ?? Number.NaN, 1e-12);
+    assert.deepEqual([one.threads, two.threads], [1, 2]);
+  });
+});
+
 describe('AUC arithmetic', () => {
   it('rankAuc: Mann–Whitney from rank sums, by hand', () => {
     // scores 1, 2, 3, 4 with labels n, p, n, p: positive ranks 2 + 4 = 6, U = 6 − 3 = 3, AUC = 3/4
