@@ -258,6 +258,7 @@ async function profileColumns(
   const params: DuckDBValue[] = [];
   // Exact: 64-bit hashes of ~10M rows collide with probability ~n²/2⁶⁵ ≈ 3·10⁻⁶, while
   // approx_count_distinct (HyperLogLog) was measured 11% off on 10M rows, far too coarse for a share of 1%.
+  // The 10M-entry hash set is ~1.6 CPU-s beyond hashing the rows (10M × 20); a GROUP BY is no cheaper.
   if (columns.length > 0) selects.push(`count(DISTINCT hash(${columns.map((_, i) => `v${i}`).join(', ')})) AS "distinctRows"`);
   const histogramPlans: HistogramPlan[] = [];
   columns.forEach((c, i) => {
@@ -335,7 +336,12 @@ interface HistogramPlan {
   reference?: number[];
 }
 
-/** Bins are bound parameters; NULL is not counted (nor NaN/±Infinity, which such a column does not have). */
+/**
+ * Bins are bound parameters; NULL is not counted (nor NaN/±Infinity, which such a column does not have).
+ * histogram(x, boundaries) binary-searches every value: ~3.2 CPU-s for 12 columns × 10M rows at 20 bins.
+ * Measured slower in DuckDB: a bin index computed arithmetically (computing it alone cost 2.3 CPU-s,
+ * histogram() over it 6.3), count_if per edge (15), GROUPING SETS over packed bin indexes (5.3).
+ */
 function histogramSelects(plan: HistogramPlan, value: string, params: DuckDBValue[]): string[] {
   const selects: string[] = [];
   for (const [edges, alias] of [[plan.own, `h${plan.index}`], [plan.reference, `r${plan.index}`]] as const) {
@@ -357,6 +363,8 @@ function readHistograms(plan: HistogramPlan, row: Aggregates, finiteCount: numbe
  * not counted row by row (measured: 1.3 CPU-s of the 10M × 20 pass): a single one would make the mean
  * NaN or infinite (and stddev_samp or corr fail the query), so a finite mean proves there are none, and
  * a non-finite one sends the column to the exact path (see hasNonFinite and computeStatistics).
+ * Measured and not cheaper here: an exact count(DISTINCT) (2.5× HyperLogLog's CPU on 100k-valued
+ * doubles), sums shifted by the bounds' midpoint instead of avg + stddev_samp (equal within noise).
  */
 function boundedNumericSelects(i: number): string[] {
   const x = `x${i}`;

@@ -235,7 +235,7 @@ describe('statistics: NaN and Infinity that finite bounds did not rule out; std 
   });
 });
 
-describe('statistics: categorical columns', () => {
+describe('statistics: categorical and text columns', () => {
   let session: DuckDbSession;
   before(async () => {
     session = await openDuckDb({ threads: 2, memoryLimit: '256MB' });
@@ -260,14 +260,6 @@ describe('statistics: categorical columns', () => {
     close(c?.categorical?.numericShare, 2 / 1013);
     assert.deepEqual(c?.categorical?.nonNumericExamples, ['a', 'b', 'v0']);
   });
-});
-
-describe('statistics: text columns', () => {
-  let session: DuckDbSession;
-  before(async () => {
-    session = await openDuckDb({ threads: 2, memoryLimit: '256MB' });
-  });
-  after(() => session.close());
 
   it('text: the share of values that parse as numbers equals TRY_CAST over every row (property)', async () => {
     const numberLike = fc.constantFrom('1', ' 2', '+3', '-4.5', '.5', '5.', '1e5', '1_000', 'nan', 'NaN', 'inf', '-inf', 'Infinity', '0x10', '1,5', 'e5', '');
