@@ -85,18 +85,20 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     assert.equal(final.retries?.[0]?.failure.type, 'DataValidationFailed');
   });
 
-  it('a late stage failing on config is retried from that stage only, by a signal as the Temporal UI sends it', async () => {
+  it('a stage failing on config after validation is retried from that stage only, by a signal as the Temporal UI sends it', async () => {
     const model = modelName('retry-config');
-    // A slice on a column the data lacks: evaluate fails with InvalidPipelineConfig after training.
-    const handle = await start(penguins(model, { evaluate: { slices: [{ column: 'no_such_column', metric: 'accuracy', floor: 0.5 }] } }));
+    // A time split on a column the data lacks: splitAndSample fails with InvalidPipelineConfig after validation.
+    // (Evaluate's columns can no longer fail this late: validateData checks them.)
+    const handle = await start(penguins(model, { split: { timeColumn: 'no_such_column' } }));
     const waiting = await waitForOutcome(handle, 'awaiting-operator');
-    assert.equal(waiting.awaitingOperator?.failedStage, 'evaluate');
-    await handle.signal(retryStageSignal, { set: { 'evaluate.slices': [] }, by: 'ui-user' });
+    assert.equal(waiting.awaitingOperator?.failedStage, 'splitAndSample');
+    await handle.signal(retryStageSignal, { set: { 'split.timeColumn': 'Beak Length (mm)' }, by: 'ui-user' });
     const result = (await handle.result()) as PipelineResult;
     assert.equal(result.outcome, 'promoted');
     const runs = await scheduledActivityCounts(handle);
-    for (const stage of ['getChampion', 'fingerprintDataset', 'validateData', 'splitAndSample', 'fitPreprocessor', 'train']) assert.equal(runs[stage], 1, `${stage} kept`);
-    assert.equal(runs.evaluate, 2);
+    for (const stage of ['getChampion', 'fingerprintDataset', 'validateData']) assert.equal(runs[stage], 1, `${stage} kept`);
+    assert.equal(runs.splitAndSample, 2);
+    for (const stage of ['fitPreprocessor', 'train', 'evaluate']) assert.equal(runs[stage], 1, `${stage} ran once, after the fix`);
   });
 
   it('abort ends a waiting run as PipelineAborted carrying the stage error; without an answer it fails with the original error', async () => {
