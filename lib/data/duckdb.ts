@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBInstance, DuckDBListValue, LIST, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 
 export type SqlValue = DuckDBValue;
 
@@ -74,10 +74,10 @@ function createSession(instance: DuckDBInstance, connection: DuckDBConnection, w
     connection,
     workDirectory,
     async run(sql, params) {
-      await connection.run(sql, params);
+      await connection.run(sql, params, params && parameterTypes(params));
     },
     async all<T = Row>(sql: string, params?: SqlValue[]): Promise<T[]> {
-      const reader = await connection.runAndReadAll(sql, params);
+      const reader = await connection.runAndReadAll(sql, params, params && parameterTypes(params));
       // Rows are built from column names here, not by getRowObjectsJS(), which assigns keys and so drops a
       // column named "__proto__" (Object.fromEntries defines every name as an own property).
       const names = reader.columnNames();
@@ -94,6 +94,22 @@ function createSession(instance: DuckDBInstance, connection: DuckDBConnection, w
       await rm(workDirectory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Types for the parameters node-api would bind wrongly: it types a list by its first item and a whole
+ * number as INTEGER or BIGINT, so [1, 1.5] bound as INTEGER[] (1.5 rounded to 2: a histogram edge moved)
+ * and 1e200 failed as "bigint out of int64 range". A number that is not a safe integer binds as DOUBLE;
+ * a list of numbers as BIGINT[] when every item is a safe integer, else DOUBLE[]. Others are inferred.
+ */
+export function parameterTypes(params: readonly SqlValue[]): DuckDBType[] {
+  return params.map((value) => {
+    if (typeof value === 'number') return Number.isSafeInteger(value) ? undefined : DOUBLE;
+    if (value instanceof DuckDBListValue && value.items.length > 0 && value.items.every((item) => typeof item === 'number')) {
+      return LIST(value.items.every((item) => Number.isSafeInteger(item)) ? BIGINT : DOUBLE);
+    }
+    return undefined;
+  }) as DuckDBType[]; // undefined entries are inferred by node-api
 }
 
 /** Interrupts the session's running query when `signal` aborts; returns the function that detaches it. */

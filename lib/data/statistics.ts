@@ -264,7 +264,12 @@ async function profileColumns(
   columns.forEach((c, i) => {
     const bound = bounds.get(i);
     if (c.type === 'numeric' && bound) {
-      selects.push(...boundedNumericSelects(i));
+      const scale = powerOfTwoScale(bound);
+      if (scale !== undefined) {
+        params.push(scale, 1 / scale);
+        projections.push(`x${i} * CAST($${params.length - 1} AS DOUBLE) AS s${i}`);
+      }
+      selects.push(...boundedNumericSelects(i, scale === undefined ? undefined : `$${params.length}`));
       const plan: HistogramPlan = { index: i, own: histogramEdges(bound.min, bound.max, bins, INTEGRAL_TYPE.test(c.duckdbType)) };
       const reference = options.referenceEdges?.[c.name];
       if (reference && reference.length >= 2) plan.reference = reference;
@@ -281,7 +286,10 @@ async function profileColumns(
   const correlation = association && labelIndex >= 0
     ? correlationPlan(columns, association, params.length, (c) => {
         const i = columns.indexOf(c);
-        return c.type !== 'numeric' ? undefined : bounds.has(i) ? `x${i}` : `f${i}`;
+        const bound = bounds.get(i);
+        if (c.type !== 'numeric') return undefined;
+        if (!bound) return `f${i}`;
+        return powerOfTwoScale(bound) === undefined ? `x${i}` : `s${i}`; // corr is scale-invariant
       })
     : undefined;
   if (correlation) {
@@ -366,15 +374,27 @@ function readHistograms(plan: HistogramPlan, row: Aggregates, finiteCount: numbe
  * Measured and not cheaper here: an exact count(DISTINCT) (2.5× HyperLogLog's CPU on 100k-valued
  * doubles), sums shifted by the bounds' midpoint instead of avg + stddev_samp (equal within noise).
  */
-function boundedNumericSelects(i: number): string[] {
+function boundedNumericSelects(i: number, unscaleParam?: string): string[] {
   const x = `x${i}`;
   return [
     `count(v${i}) AS "c${i}_count"`,
     `approx_count_distinct(v${i}) AS "c${i}_distinct"`,
     `avg(${x}) AS "c${i}_mean"`,
-    `stddev_samp(${x}) AS "c${i}_std"`,
+    unscaleParam === undefined ? `stddev_samp(${x}) AS "c${i}_std"` : `stddev_samp(s${i}) * CAST(${unscaleParam} AS DOUBLE) AS "c${i}_std"`,
     `reservoir_quantile(${x}, [${QUANTILES.join(', ')}], ${QUANTILE_SAMPLE_SIZE}) AS "c${i}_quantiles"`,
   ];
+}
+
+/**
+ * For a column whose squares would overflow or underflow a double (magnitudes beyond 2^±480), the power
+ * of two that brings its largest magnitude to about 1; undefined otherwise. stddev_samp and corr then
+ * run on the scaled values (s) and refuse nothing ("Out of Range"), and the result is exact: multiplying
+ * by a power of two commutes with every rounding, so the scaled std times 2^k is bit for bit the std.
+ */
+export function powerOfTwoScale(bound: Bounds): number | undefined {
+  const largest = Math.max(Math.abs(bound.min), Math.abs(bound.max));
+  if (largest === 0 || (largest < 2 ** 480 && largest > 2 ** -480)) return undefined;
+  return 2 ** -Math.min(1023, Math.max(-1022, Math.ceil(Math.log2(largest))));
 }
 
 /** Class counts, most frequent first; a GROUP BY (which DuckDB can spill), capped at MAX_CATEGORIES classes. */
