@@ -49,7 +49,7 @@ export interface TrainingBatch {
 /**
  * The mean training loss of one batch and its gradient with respect to every variable, flattened and
  * concatenated in variable order (see denseLayersOf), by hand-derived backpropagation instead of
- * tfjs's gradient tape. The maths is the textbook one; what it saves is TensorFlow ops, ~55 a step
+ * tfjs's gradient tape. The maths is the textbook one; what it saves is TensorFlow ops, ~52 a step
  * for a 2-hidden-layer MLP against ~215 through `optimizer.minimize` (each op costs tens of µs whatever
  * its size), which is most of a small model's step time.
  *
