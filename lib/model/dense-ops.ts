@@ -23,12 +23,18 @@ export function denseOps(tf: Tf, backend: TfjsBackendName): DenseOps {
   return backend === 'tensorflow' ? nativeOps(tf) : portableOps(tf);
 }
 
+/**
+ * tfjs ops, in the forms the WebAssembly backend runs fast (measured there on 1024 × 64): an explicit
+ * transpose and a plain matMul instead of matMul's transpose flags (0.58 ms against 3.6-4.1 ms), the
+ * bias gradient as ones·dz instead of a sum over rows (15 µs against 331 µs), and step(a) instead of
+ * sign(a) for relu's slope (55 µs against 599 µs; the same for a = relu(z) ≥ 0).
+ */
 function portableOps(tf: Tf): DenseOps {
   return {
-    matMul: (a, b, transposeA = false, transposeB = false) => tf.matMul(a, b, transposeA, transposeB),
+    matMul: (a, b, transposeA = false, transposeB = false) => tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b),
     biasAdd: (x, bias) => tf.add(x, bias),
-    biasGradient: (dz) => tf.sum(dz, 0),
-    reluGradient: (dh, a) => tf.mul(dh, tf.sign(a)),
+    biasGradient: (dz) => tf.reshape(tf.matMul(tf.ones([1, dz.shape[0] as number]), dz), [dz.shape[1] as number]),
+    reluGradient: (dh, a) => tf.mul(dh, tf.step(a)),
   };
 }
 
