@@ -7,6 +7,7 @@ import { PipelineInput } from '../contracts/pipeline-input';
 import type { Anomaly, ChampionRefs, ValidateDataResult } from '../contracts/stage-results';
 import type { DatasetFingerprint } from '../contracts/stages';
 import { detectAnomalies, type SchemaSource } from '../lib/data/anomalies';
+import { evaluateConfigFailure } from '../lib/evaluation/evaluate-model';
 import { ArtifactChecksumError, readJsonArtifact } from '../lib/data/artifact-files';
 import { loadDataset, toDatasetFailure } from '../lib/data/dataset';
 import { referenceEdges } from '../lib/data/drift';
@@ -149,13 +150,7 @@ function throwIfEvaluateColumnsMissing(input: PipelineInput, columns: { name: st
     labelColumn: labelColumn ?? '',
     where: 'the dataset',
   });
-  if (problems.length === 0) return;
-  throw ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `The evaluate configuration names columns this dataset cannot serve:\n${formatFieldProblems(problems)}`,
-    details: [{ problems }],
-  });
+  if (problems.length > 0) throw evaluateConfigFailure(problems);
 }
 
 function dataValidationFailed(uri: string, errors: Anomaly[], warnings: Anomaly[], report: ArtifactRef): ApplicationFailure {

@@ -71,7 +71,7 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
   await step('load-model');
   const scorer = await loadScorer(store, args.trained.model, args.preprocessor.preprocessor);
   try {
-    if (scorer.task !== task) throw configFailure([{ path: 'task.type', message: `the trained model is a ${scorer.task} model, but the pipeline's task is ${task}` }]);
+    if (scorer.task !== task) throw evaluateConfigFailure([{ path: 'task.type', message: `the trained model is a ${scorer.task} model, but the pipeline's task is ${task}` }]);
     await step('read-test-split', { rows: args.split.rows.test });
     const { columns, rows } = await readSplitColumns(store, args.split.splits.test);
     throwIfConfigProblems(
@@ -228,10 +228,11 @@ async function readLossHistory(store: ArtifactStore, ref: ArtifactRef): Promise<
 
 /** Columns named by slice, invariance and directional rules must exist; behavioural tests may not perturb the label. */
 function throwIfConfigProblems(problems: FieldProblem[]): void {
-  if (problems.length > 0) throw configFailure(problems);
+  if (problems.length > 0) throw evaluateConfigFailure(problems);
 }
 
-function configFailure(problems: FieldProblem[]): ApplicationFailure {
+/** The evaluate config does not fit the data or the model: non-retryable, every bad field named. */
+export function evaluateConfigFailure(problems: FieldProblem[]): ApplicationFailure {
   return ApplicationFailure.create({
     type: FailureType.InvalidPipelineConfig,
     nonRetryable: true,
