@@ -261,11 +261,14 @@ async function profileColumns(
   // The 10M-entry hash set is ~1.6 CPU-s beyond hashing the rows (10M × 20); a GROUP BY is no cheaper.
   if (columns.length > 0) selects.push(`count(DISTINCT hash(${columns.map((_, i) => `v${i}`).join(', ')})) AS "distinctRows"`);
   const histogramPlans: HistogramPlan[] = [];
+  /** Columns read as s (scaled by a power of two, see powerOfTwoScale) by stddev_samp and corr. */
+  const scaled = new Set<number>();
   columns.forEach((c, i) => {
     const bound = bounds.get(i);
     if (c.type === 'numeric' && bound) {
       const scale = powerOfTwoScale(bound);
       if (scale !== undefined) {
+        scaled.add(i);
         params.push(scale, 1 / scale);
         projections.push(`x${i} * CAST($${params.length - 1} AS DOUBLE) AS s${i}`);
       }
@@ -286,10 +289,9 @@ async function profileColumns(
   const correlation = association && labelIndex >= 0
     ? correlationPlan(columns, association, params.length, (c) => {
         const i = columns.indexOf(c);
-        const bound = bounds.get(i);
         if (c.type !== 'numeric') return undefined;
-        if (!bound) return `f${i}`;
-        return powerOfTwoScale(bound) === undefined ? `x${i}` : `s${i}`; // corr is scale-invariant
+        if (!bounds.has(i)) return `f${i}`;
+        return scaled.has(i) ? `s${i}` : `x${i}`; // corr is scale-invariant
       })
     : undefined;
   if (correlation) {
