@@ -4,7 +4,7 @@ import type { DriftCheckResult } from '../contracts/drift-check';
 import { DriftMonitorInput, resolveDriftThresholds } from '../contracts/drift-monitor-input';
 import type { DatasetFingerprint } from '../contracts/stages';
 import { loadDataset, toDatasetFailure } from '../lib/data/dataset';
-import { compareDrift, referenceEdges, type ColumnDrift } from '../lib/data/drift';
+import { compareDrift, referenceEdges, type DriftComparison } from '../lib/data/drift';
 import { judgeDrift, type DriftVerdict } from '../lib/data/drift-trigger';
 import { interruptOnAbort, openDuckDb } from '../lib/data/duckdb';
 import { materializeDataset } from '../lib/data/materialize';
@@ -18,7 +18,8 @@ import { trackSteps, workflowIdOf } from './stage-progress';
 import { readChampionJson } from './validate-data';
 
 const STAGE = 'checkDrift';
-export const DRIFT_REPORT_VERSION = 1;
+/** 2: `drift` is the whole comparison (outcome, rows, alpha, columns with test, p-values and effect sizes). */
+export const DRIFT_REPORT_VERSION = 2;
 
 export interface CheckDriftArgs {
   input: DriftMonitorInput;
@@ -28,8 +29,9 @@ export interface CheckDriftArgs {
 
 /**
  * checkDrift: the newest batch under the monitor's dataset URI → its statistics (the same profile
- * validateData computes, on the champion's histogram bins) → the drift table against the champion's
- * training statistics (compareDrift: PSI and Jensen–Shannon distance, as validation) → a verdict. The
+ * validateData computes, counted on the champion's quantile bins) → the drift table against the champion's
+ * training statistics (compareDrift: chi-square tests, Holm-corrected, with effect-size floors, as
+ * validation) → a verdict ("too few rows to judge" below validation.drift.minRows). The
  * report is written at a key derived from the monitor's workflow id and the batch's fingerprint, so a
  * repeated check of the same batch overwrites its own report. No champion: nothing to compare, said so.
  */
@@ -50,7 +52,7 @@ export function checkDriftActivity({ store }: ActivityDeps) {
 
       if (!champion) {
         const reason = `no ${input.alias} yet for ${input.model}; nothing to compare.`;
-        const reportRef = await writeReport(reportKey, { batch, thresholds, trigger: input.trigger, outcome: 'no-champion', drifted: false, reason, drift: [] });
+        const reportRef = await writeReport(reportKey, { batch, thresholds, trigger: input.trigger, outcome: 'no-champion', drifted: false, reason });
         return { outcome: 'no-champion', drifted: false, reason, columns: [], comparedColumns: 0, driftedColumns: 0, batch, reportRef };
       }
 
@@ -60,7 +62,7 @@ export function checkDriftActivity({ store }: ActivityDeps) {
       progress.enter('comparing with the champion');
       const table = compareDrift(reference, current, thresholds);
       const verdict = judgeDrift(table, input.trigger);
-      const outcome = verdict.drifted ? 'drift-detected' : 'no-drift';
+      const outcome = verdict.outcome;
       const championSummary = { version: champion.version, statisticsUri: champion.statistics.uri };
 
       progress.enter('writing the drift report');
@@ -77,9 +79,10 @@ export function checkDriftActivity({ store }: ActivityDeps) {
     }
   };
 
-  async function writeReport(key: string, body: Record<string, unknown> & { drift: ColumnDrift[] }): Promise<ArtifactRef> {
+  async function writeReport(key: string, body: Record<string, unknown> & { outcome: DriftCheckResult['outcome']; drift?: DriftComparison }): Promise<ArtifactRef> {
     const put = await store.put(key, JSON.stringify({ version: DRIFT_REPORT_VERSION, ...body }, null, 2), { contentType: 'application/json' });
-    return { kind: 'drift-report', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { outcome: String(body.outcome), driftedColumns: body.drift.filter((d) => d.drifted).length } };
+    const driftedColumns = body.drift?.columns.filter((d) => d.drifted).length ?? 0;
+    return { kind: 'drift-report', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { outcome: body.outcome, driftedColumns } };
   }
 
   /** The batch's statistics, computed as validateData computes them, histograms also on the reference's bins. */

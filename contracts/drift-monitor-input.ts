@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { describeZodIssues } from './errors';
 import { checkGateMetricNames, ModelName, PipelineInputFields, type ParseResult } from './pipeline-input';
 import { AliasName } from './registry';
-import { Duration, PartitionSelection } from './stage-config';
+import { DriftAlpha, Duration, PartitionSelection } from './stage-config';
 
 const Fraction = z.number().min(0).max(1);
 
@@ -15,9 +15,9 @@ export const RetrainPipelineConfig = PipelineInputFields.omit({ model: true, dat
 /**
  * The `driftMonitor` workflow's input: small JSON, like the pipeline's. Only `model`, `dataset.uri` and
  * `pipeline.task` are required. The monitor compares the newest batch under `dataset.uri` with the
- * training statistics of the model's `alias` version, with the same measures (PSI for numbers,
- * Jensen–Shannon distance for categories) and, by default, the same thresholds as the pipeline's
- * validation (`pipeline.validation.drift`).
+ * training statistics of the model's `alias` version with the same test as the pipeline's validation
+ * (a chi-square test per column, Holm-corrected, with PSI / Jensen–Shannon floors) and, by default, the
+ * same settings (`pipeline.validation.drift`).
  */
 export const DriftMonitorInput = z
   .object({
@@ -26,9 +26,9 @@ export const DriftMonitorInput = z
     dataset: PipelineInputFields.shape.dataset.extend({ partitions: PartitionSelection.default('latest') }),
     /** The version whose training statistics are the reference. */
     alias: AliasName.default('champion'),
-    /** Per-column drift thresholds; each defaults to pipeline.validation.drift's (psiThreshold, jensenShannonThreshold). */
+    /** Effect-size floors and the false-alarm rate; each defaults to pipeline.validation.drift's (psiThreshold, jensenShannonThreshold, alpha). */
     thresholds: z
-      .object({ psi: z.number().positive().optional(), jensenShannon: Fraction.optional() })
+      .object({ psi: z.number().positive().optional(), jensenShannon: Fraction.optional(), alpha: DriftAlpha.optional() })
       .strict()
       .prefault({}),
     /** The batch counts as drifted when at least `minDriftedColumns` columns, and at least `minDriftedShare` of the compared columns, drifted. */
@@ -62,11 +62,14 @@ export function parseDriftMonitorInput(raw: unknown): ParseResult<DriftMonitorIn
   return result.success ? { ok: true, value: result.data } : { ok: false, problems: describeZodIssues(result.error) };
 }
 
-/** The thresholds a check applies: the monitor's own, else the pipeline's validation drift thresholds. */
-export function resolveDriftThresholds(input: DriftMonitorInput): { psiThreshold: number; jensenShannonThreshold: number } {
+/** The settings a check applies: the monitor's own thresholds, else the pipeline's validation drift settings. */
+export function resolveDriftThresholds(input: DriftMonitorInput): { psiThreshold: number; jensenShannonThreshold: number; alpha: number; minRows: number } {
+  const drift = input.pipeline.validation.drift;
   return {
-    psiThreshold: input.thresholds.psi ?? input.pipeline.validation.drift.psiThreshold,
-    jensenShannonThreshold: input.thresholds.jensenShannon ?? input.pipeline.validation.drift.jensenShannonThreshold,
+    psiThreshold: input.thresholds.psi ?? drift.psiThreshold,
+    jensenShannonThreshold: input.thresholds.jensenShannon ?? drift.jensenShannonThreshold,
+    alpha: input.thresholds.alpha ?? drift.alpha,
+    minRows: drift.minRows,
   };
 }
 

@@ -32,6 +32,11 @@ export const DerivedLabel = z
   })
   .strict();
 
+/** Drift's defaults (see ValidationConfig.drift), measured in `bench soundness`. */
+export const DRIFT_DEFAULTS = { psiThreshold: 0.03, jensenShannonThreshold: 0.05, alpha: 0.005, minRows: 100 } as const;
+/** A false-alarm rate: above 0 and at most 0.5. */
+export const DriftAlpha = z.number().gt(0, { message: 'alpha must be above 0' }).max(0.5, { message: 'alpha must be at most 0.5' });
+
 export const ValidationConfig = z
   .object({
     /** Validate against this schema artifact instead of the inferred / champion's one. */
@@ -53,10 +58,21 @@ export const ValidationConfig = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Drift against the reference, per column: a chi-square two-sample test (numbers on the reference's
+     * quantile bins, rare categories pooled), Holm-corrected across columns at `alpha`, and a shift (net
+     * of sampling noise) above the column's floor. Defaults measured in `bench soundness` (README: drift).
+     */
     drift: z
       .object({
-        psiThreshold: z.number().positive().default(0.2),
-        jensenShannonThreshold: Fraction.default(0.1),
+        /** Effect-size floor for numbers: PSI on the reference's quantile bins, noise subtracted (was a bare PSI threshold of 0.2). */
+        psiThreshold: z.number().positive().default(DRIFT_DEFAULTS.psiThreshold),
+        /** Effect-size floor for categories and booleans: Jensen–Shannon distance, noise subtracted (was a bare threshold of 0.1). */
+        jensenShannonThreshold: Fraction.default(DRIFT_DEFAULTS.jensenShannonThreshold),
+        /** Family-wise false-alarm rate of one comparison over all its columns. */
+        alpha: DriftAlpha.default(DRIFT_DEFAULTS.alpha),
+        /** A batch with fewer rows is "too few rows to judge": no verdict, no drift anomaly, no retraining. */
+        minRows: z.number().int().min(1).default(DRIFT_DEFAULTS.minRows),
         /** Drift is an error (fails the stage) or only a warning. */
         severity: z.enum(['error', 'warning']).default('warning'),
       })

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import type { ValidationConfig } from '../../contracts/stage-config';
 import type { Anomaly, Severity } from '../../contracts/stage-results';
 import type { LabelSpec } from './dataset';
-import { compareDrift, formatNumber, formatShare, type ColumnDrift } from './drift';
+import { compareDrift, formatNumber, formatShare, type DriftComparison } from './drift';
+import { describeShift } from './drift-trigger';
 import { preview } from './identifiers';
 import type { TaskType } from './label-association';
 import { typeFamily, type ColumnSchema, type DatasetSchema } from './schema';
@@ -25,7 +26,8 @@ export interface AnomalyInput {
 export interface AnomalyReport {
   /** Errors first, then warnings; each with a sentence a person can act on. */
   anomalies: Anomaly[];
-  drift: ColumnDrift[];
+  /** The drift table against the reference, when there is one (a batch below validation.drift.minRows is not judged). */
+  drift?: DriftComparison;
 }
 
 /** Above this share of numeric-looking values, a text column is reported as "numbers with a few bad values". */
@@ -39,7 +41,7 @@ const NUMERIC_AS_TEXT_SHARE = 0.9;
  * non-finite-values, class-imbalance, label-leakage, drift-psi, drift-jensen-shannon.
  */
 export function detectAnomalies(input: AnomalyInput): AnomalyReport {
-  const drift = input.reference ? compareDrift(input.reference, input.statistics, input.config.drift) : [];
+  const drift = input.reference ? compareDrift(input.reference, input.statistics, input.config.drift) : undefined;
   const anomalies = [
     ...checkRowCount(input),
     ...checkSchema(input),
@@ -49,7 +51,7 @@ export function detectAnomalies(input: AnomalyInput): AnomalyReport {
     ...checkLeakage(input),
     ...driftAnomalies(drift, input.config),
   ];
-  return { anomalies: [...anomalies.filter((a) => a.severity === 'error'), ...anomalies.filter((a) => a.severity === 'warning')], drift };
+  return { anomalies: [...anomalies.filter((a) => a.severity === 'error'), ...anomalies.filter((a) => a.severity === 'warning')], ...(drift ? { drift } : {}) };
 }
 
 /** The label column's name in the data (a derived label's computed name). */
@@ -310,12 +312,12 @@ function checkLeakage({ statistics, config, task }: AnomalyInput): Anomaly[] {
   return found;
 }
 
-function driftAnomalies(drift: ColumnDrift[], config: ValidationSettings): Anomaly[] {
-  return drift
+function driftAnomalies(drift: DriftComparison | undefined, config: ValidationSettings): Anomaly[] {
+  return (drift?.columns ?? [])
     .filter((d) => d.drifted)
     .map((d) =>
       anomaly(config.drift.severity, d.metric === 'psi' ? 'drift-psi' : 'drift-jensen-shannon',
-        `Column ${q(d.column)} has drifted from the reference: ${d.metric === 'psi' ? 'PSI' : 'Jensen–Shannon distance'} ${formatNumber(d.value)} (threshold ${d.threshold}; ${d.summary}). Check whether the source changed; if the shift is real, retrain on recent data${config.drift.severity === 'error' ? ' or set validation.drift.severity to "warning"' : ''}.`,
-        { column: d.column, observed: d.value, threshold: d.threshold }),
+        `Column ${q(d.column)} has drifted from the reference beyond chance and beyond the floor: ${describeShift(d)}. Check whether the source changed; if the shift is real, retrain on recent data${config.drift.severity === 'error' ? ' or set validation.drift.severity to "warning"' : ''}.`,
+        { column: d.column, observed: d.value, threshold: d.floor }),
     );
 }

@@ -1,159 +1,161 @@
+import type { ColumnDrift } from '../../contracts/drift-check';
+import {
+  DEFAULT_PSI_EPSILON,
+  expectedNoiseJensenShannonDivergence,
+  expectedNoisePsi,
+  jensenShannonDivergence,
+  populationStabilityIndex,
+} from '../stats/divergence';
+import { chiSquareHomogeneity, poolCategories, poolOrderedBins, sumGroups } from '../stats/homogeneity';
+import { holmAdjust } from '../stats/multiple-testing';
+import { alignCounts, OTHER_VALUES, referenceBinEdges, type AlignedCounts } from './drift-bins';
 import type { ColumnStatistics, DatasetStatistics } from './statistics';
 
-/** Proportions below this are clipped in PSI, so an empty bin on one side gives a large but finite term. */
-export const DEFAULT_PSI_EPSILON = 1e-4;
+export type { ColumnDrift } from '../../contracts/drift-check';
 
 /**
- * Population Stability Index of `actualCounts` against `expectedCounts` on the same bins:
- * PSI = Σ (aᵢ − eᵢ) · ln(aᵢ / eᵢ) over bin proportions, each clipped below at `epsilon`.
- * Rules of thumb: < 0.1 stable, 0.1–0.2 moderate shift, > 0.2 significant shift.
+ * Calibrated drift: is a batch still distributed like the reference? Per column, a chi-square test of
+ * homogeneity of the batch's counts against the reference's on the same bins (numbers on the reference's
+ * quantile bins, categories with rare ones pooled), Holm-corrected across the columns; a column drifts
+ * only when that is significant at `alpha` and its shift, net of sampling noise, exceeds a floor (PSI for
+ * numbers, Jensen–Shannon distance otherwise). A batch with fewer than `minRows` rows is not judged.
+ * One implementation for validateData's drift table and the drift monitor's check.
  */
-export function populationStabilityIndex(expectedCounts: readonly number[], actualCounts: readonly number[], epsilon = DEFAULT_PSI_EPSILON): number {
-  if (expectedCounts.length !== actualCounts.length) {
-    throw new RangeError(`PSI needs counts on the same bins: ${expectedCounts.length} expected vs ${actualCounts.length} actual`);
-  }
-  const expected = proportions(expectedCounts);
-  const actual = proportions(actualCounts);
-  if (!expected || !actual) return 0;
-  let psi = 0;
-  for (let i = 0; i < expected.length; i += 1) {
-    const e = Math.max(expected[i] as number, epsilon);
-    const a = Math.max(actual[i] as number, epsilon);
-    psi += (a - e) * Math.log(a / e);
-  }
-  return psi;
-}
-
-/**
- * Jensen–Shannon distance between two distributions given as counts or probabilities on the same
- * categories: the square root of the JS divergence in bits, so it lies in [0, 1] (0: identical,
- * 1: disjoint supports) and is a metric.
- */
-export function jensenShannonDistance(p: readonly number[], q: readonly number[]): number {
-  if (p.length !== q.length) throw new RangeError(`JS distance needs the same categories: ${p.length} vs ${q.length}`);
-  const pp = proportions(p);
-  const qq = proportions(q);
-  if (!pp || !qq) return 0;
-  let divergence = 0;
-  for (let i = 0; i < pp.length; i += 1) {
-    const a = pp[i] as number;
-    const b = qq[i] as number;
-    const m = (a + b) / 2;
-    if (a > 0) divergence += 0.5 * a * Math.log2(a / m);
-    if (b > 0) divergence += 0.5 * b * Math.log2(b / m);
-  }
-  return Math.sqrt(Math.min(1, Math.max(0, divergence)));
-}
-
-function proportions(counts: readonly number[]): number[] | undefined {
-  if (counts.some((c) => !(c >= 0) || !Number.isFinite(c))) throw new RangeError('counts must be finite and non-negative');
-  const total = counts.reduce((s, c) => s + c, 0);
-  return total > 0 ? counts.map((c) => c / total) : undefined;
-}
-
-export interface DriftThresholds {
+export interface DriftSettings {
+  /** Effect-size floor for numbers (PSI on the pooled bins, noise subtracted). */
   psiThreshold: number;
+  /** Effect-size floor for categories and booleans (Jensen–Shannon distance, noise subtracted). */
   jensenShannonThreshold: number;
+  /** Family-wise error rate over the columns of one comparison. */
+  alpha: number;
+  /** Fewer rows than this: too few to judge. */
+  minRows: number;
   psiEpsilon?: number;
 }
 
-/** One row of the drift table in the anomalies report. */
-export interface ColumnDrift {
-  column: string;
-  metric: 'psi' | 'jensen-shannon';
-  value: number;
-  threshold: number;
-  drifted: boolean;
-  /** What moved, in words: the mean for numbers, the categories whose share changed most otherwise. */
-  summary: string;
+export interface DriftComparison {
+  /** `too-few-rows`: the batch has fewer than minRows rows and no column was judged. */
+  outcome: 'judged' | 'too-few-rows';
+  rows: number;
+  minRows: number;
+  alpha: number;
+  /** Why nothing was judged, in words (too-few-rows only). */
+  note?: string;
+  /** Every column present and comparable in both, in the batch's column order. */
+  columns: ColumnDrift[];
 }
 
-const OTHER = '\u0000other';
+/** The drift table of a batch (`current`) against the reference statistics. */
+export function compareDrift(reference: DatasetStatistics, current: DatasetStatistics, settings: DriftSettings): DriftComparison {
+  const base = { rows: current.rowCount, minRows: settings.minRows, alpha: settings.alpha };
+  if (current.rowCount < settings.minRows) {
+    return { outcome: 'too-few-rows', ...base, note: tooFewRowsNote(current.rowCount, settings.minRows), columns: [] };
+  }
+  const byName = new Map(reference.columns.map((c) => [c.name, c]));
+  const tested = current.columns.flatMap((column) => {
+    const ref = byName.get(column.name);
+    const row = ref ? testColumnDrift(ref, column, settings) : undefined;
+    return row ? [row] : [];
+  });
+  const adjusted = holmAdjust(tested.map((row) => row.pValue));
+  const columns = tested.map((row, i) => {
+    const adjustedPValue = adjusted[i] as number;
+    return { ...row, adjustedPValue, drifted: adjustedPValue < settings.alpha && row.value > row.floor };
+  });
+  return { outcome: 'judged', ...base, columns };
+}
+
+export function tooFewRowsNote(rows: number, minRows: number): string {
+  return `too few rows to judge drift: the batch has ${rows} row${rows === 1 ? '' : 's'}, fewer than validation.drift.minRows (${minRows})`;
+}
 
 /**
- * Compares one column against the reference: PSI on the reference's histogram bins for numbers,
- * Jensen–Shannon distance over the union of categories for categoricals and booleans. Undefined when
- * the column cannot be compared (types differ, no values, or no counts on the reference's bins).
+ * One column's test, unadjusted (adjustedPValue is its own p-value until compareDrift corrects the
+ * family). Undefined when it cannot be compared: types differ, the batch was not counted on the
+ * reference's bins, fewer than minRows values, or fewer than two bins left after pooling.
  */
-export function compareColumnDrift(reference: ColumnStatistics, current: ColumnStatistics, thresholds: DriftThresholds): ColumnDrift | undefined {
-  if (reference.numeric && current.numeric) {
-    const expected = reference.numeric.histogram;
-    const actual = current.numeric.histogramOnReferenceBins;
-    if (!actual || expected.counts.length === 0 || !sameEdges(expected.edges, actual.edges)) return undefined;
-    const value = populationStabilityIndex(expected.counts, actual.counts, thresholds.psiEpsilon ?? DEFAULT_PSI_EPSILON);
-    return {
-      column: current.name,
-      metric: 'psi',
-      value,
-      threshold: thresholds.psiThreshold,
-      drifted: value > thresholds.psiThreshold,
-      summary: `mean ${formatNumber(reference.numeric.mean)} → ${formatNumber(current.numeric.mean)}, median ${formatNumber(median(reference))} → ${formatNumber(median(current))}`,
-    };
-  }
-  const expected = categoryCounts(reference);
-  const actual = categoryCounts(current);
-  if (!expected || !actual) return undefined;
-  const categories = [...new Set([...expected.keys(), ...actual.keys()])];
-  const p = categories.map((c) => expected.get(c) ?? 0);
-  const q = categories.map((c) => actual.get(c) ?? 0);
-  const value = jensenShannonDistance(p, q);
+export function testColumnDrift(reference: ColumnStatistics, current: ColumnStatistics, settings: DriftSettings): ColumnDrift | undefined {
+  const aligned = alignCounts(reference, current);
+  if (!aligned) return undefined;
+  const referenceCount = sum(aligned.reference);
+  const batchCount = sum(aligned.batch);
+  if (referenceCount === 0 || batchCount < Math.max(1, settings.minRows)) return undefined;
+  const pooled = pool(aligned);
+  if (pooled.reference.length < 2) return undefined;
+  const test = chiSquareHomogeneity(pooled.reference, pooled.batch);
+  const bins = pooled.reference.length;
+  const numeric = aligned.binning !== 'categories';
+  const observedValue = numeric
+    ? populationStabilityIndex(pooled.reference, pooled.batch, settings.psiEpsilon ?? DEFAULT_PSI_EPSILON)
+    : Math.sqrt(jensenShannonDivergence(pooled.reference, pooled.batch));
+  const value = numeric
+    ? Math.max(0, observedValue - expectedNoisePsi(bins, referenceCount, batchCount))
+    : Math.sqrt(Math.max(0, observedValue ** 2 - expectedNoiseJensenShannonDivergence(bins, referenceCount, batchCount)));
+  const floor = numeric ? settings.psiThreshold : settings.jensenShannonThreshold;
   return {
     column: current.name,
-    metric: 'jensen-shannon',
+    test: test.test,
+    binning: aligned.binning,
+    bins,
+    referenceCount,
+    batchCount,
+    statistic: test.statistic,
+    degreesOfFreedom: test.degreesOfFreedom,
+    pValue: test.pValue,
+    adjustedPValue: test.pValue,
+    alpha: settings.alpha,
+    metric: numeric ? 'psi' : 'jensen-shannon',
     value,
-    threshold: thresholds.jensenShannonThreshold,
-    drifted: value > thresholds.jensenShannonThreshold,
-    summary: biggestShareChanges(categories, p, q),
+    observedValue,
+    floor,
+    drifted: test.pValue < settings.alpha && value > floor,
+    summary: numeric ? numericSummary(reference, current) : biggestShareChanges(pooled.labels, pooled.reference, pooled.batch),
   };
 }
 
-/** The drift table: every column present and comparable in both, in the current dataset's column order. */
-export function compareDrift(reference: DatasetStatistics, current: DatasetStatistics, thresholds: DriftThresholds): ColumnDrift[] {
-  const byName = new Map(reference.columns.map((c) => [c.name, c]));
-  return current.columns.flatMap((column) => {
-    const ref = byName.get(column.name);
-    const drift = ref ? compareColumnDrift(ref, column, thresholds) : undefined;
-    return drift ? [drift] : [];
-  });
+/** Sparse bins pooled so every expected count is at least 5: neighbours for numbers, rare values into "other" for categories. */
+function pool(aligned: AlignedCounts): { labels: string[]; reference: number[]; batch: number[] } {
+  if (aligned.binning !== 'categories') {
+    const groups = poolOrderedBins(aligned.reference, aligned.batch);
+    return { labels: groups.map((g) => g.map((k) => aligned.labels[k]).join('+')), reference: sumGroups(aligned.reference, groups), batch: sumGroups(aligned.batch, groups) };
+  }
+  const alwaysPooled = new Set(aligned.otherIndex === undefined ? [] : [aligned.otherIndex]);
+  const { groups, pooledGroup } = poolCategories(aligned.reference, aligned.batch, { alwaysPooled });
+  const labels = groups.map((g, i) => (i === pooledGroup ? OTHER_VALUES : (aligned.labels[g[0] as number] as string)));
+  return { labels, reference: sumGroups(aligned.reference, groups), batch: sumGroups(aligned.batch, groups) };
 }
 
-/** The bin edges drift needs from a reference: numeric columns' histogram edges, by name. */
+/** The bin edges a batch must be counted on for drift, per numeric column of the reference (see referenceBinEdges). */
 export function referenceEdges(reference: DatasetStatistics): Record<string, number[]> {
   const edges: Record<string, number[]> = {};
-  for (const c of reference.columns) if (c.numeric && c.numeric.histogram.edges.length >= 2) edges[c.name] = c.numeric.histogram.edges;
+  for (const column of reference.columns) {
+    const found = referenceBinEdges(column);
+    if (found) edges[column.name] = found;
+  }
   return edges;
 }
 
-function categoryCounts(column: ColumnStatistics): Map<string, number> | undefined {
-  if (column.categorical) {
-    const counts = new Map(column.categorical.categories.map((c) => [c.value, c.count]));
-    if (column.categorical.otherCount > 0) counts.set(OTHER, column.categorical.otherCount);
-    return counts.size > 0 ? counts : undefined;
-  }
-  if (column.boolean) {
-    const { trueCount, falseCount } = column.boolean;
-    return trueCount + falseCount > 0 ? new Map([['true', trueCount], ['false', falseCount]]) : undefined;
-  }
-  return undefined;
+function numericSummary(reference: ColumnStatistics, current: ColumnStatistics): string {
+  return `mean ${formatNumber(reference.numeric?.mean)} → ${formatNumber(current.numeric?.mean)}, median ${formatNumber(median(reference))} → ${formatNumber(median(current))}`;
 }
 
 function biggestShareChanges(categories: string[], p: number[], q: number[], shown = 3): string {
-  const pTotal = p.reduce((s, v) => s + v, 0) || 1;
-  const qTotal = q.reduce((s, v) => s + v, 0) || 1;
+  const pTotal = sum(p) || 1;
+  const qTotal = sum(q) || 1;
   return categories
     .map((c, i) => ({ c, before: (p[i] as number) / pTotal, after: (q[i] as number) / qTotal }))
     .sort((a, b) => Math.abs(b.after - b.before) - Math.abs(a.after - a.before))
     .slice(0, shown)
-    .map(({ c, before, after }) => `${c === OTHER ? '(other values)' : JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c)} ${formatShare(before)} → ${formatShare(after)}`)
+    .map(({ c, before, after }) => `${c === OTHER_VALUES ? '(other values)' : JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c)} ${formatShare(before)} → ${formatShare(after)}`)
     .join(', ');
-}
-
-function sameEdges(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function median(column: ColumnStatistics): number | null {
   return column.numeric?.quantiles.find((q) => q.q === 0.5)?.value ?? null;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((s, v) => s + v, 0);
 }
 
 export function formatNumber(value: number | null | undefined): string {

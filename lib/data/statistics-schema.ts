@@ -27,6 +27,7 @@ const ColumnStatisticsSchema = z.object({
       nanCount: Count,
       infinityCount: Count,
       histogram: Histogram,
+      quantileHistogram: Histogram.optional(),
       histogramOnReferenceBins: Histogram.optional(),
     })
     .optional(),

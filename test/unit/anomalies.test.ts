@@ -178,26 +178,37 @@ describe('detectAnomalies', () => {
   });
 
   describe('drift', () => {
-    const reference = dataset([numeric('x', {}, { histogram: { edges: [0, 5, 10], counts: [50, 50] } }), categorical('c', { a: 50, b: 50 }), label]);
+    // 1,000 rows: x on two bins, c on two categories; the batch moves both far.
+    const reference = dataset([numeric('x', { count: 1000 }, { histogram: { edges: [0, 5, 10], counts: [500, 500] } }), categorical('c', { a: 500, b: 500 }), label], { rowCount: 1000 });
     const shifted = dataset([
-      numeric('x', {}, { histogram: { edges: [5, 10, 15], counts: [50, 50] }, histogramOnReferenceBins: { edges: [0, 5, 10], counts: [5, 95] } }),
-      categorical('c', { a: 95, b: 5 }),
+      numeric('x', { count: 200 }, { histogram: { edges: [5, 10, 15], counts: [100, 100] }, histogramOnReferenceBins: { edges: [0, 5, 10], counts: [20, 180] } }),
+      categorical('c', { a: 180, b: 20 }),
       label,
-    ]);
+    ], { rowCount: 200 });
 
-    it('PSI and Jensen–Shannon above thresholds become anomalies with the configured severity, and fill the drift table', () => {
+    it('significant shifts above the floor become anomalies with the configured severity, and fill the drift table', () => {
       const report = detectAnomalies({ statistics: shifted, reference, schemaSource: 'inferred', config, task: { type: 'binary', label: 'label' } });
       assert.deepEqual(checks(report.anomalies), ['warning:drift-psi:x', 'warning:drift-jensen-shannon:c']);
-      assert.deepEqual(report.drift.map((d) => [d.column, d.drifted]), [['x', true], ['c', true], ['label', false]]);
+      assert.equal(report.drift?.outcome, 'judged');
+      assert.deepEqual(report.drift?.columns.map((d) => [d.column, d.drifted]), [['x', true], ['c', true], ['label', false]]);
+      assert.match(report.anomalies[0]?.message ?? '', /^Column "x" has drifted from the reference beyond chance and beyond the floor: PSI [\d.]+ > floor 0\.03, p [\d.e-]+ < 0\.005 after Holm/);
       const strict = detectAnomalies({ statistics: shifted, reference, schemaSource: 'inferred', config: ValidationConfig.parse({ drift: { severity: 'error' } }), task: { type: 'binary', label: 'label' } });
       assert.deepEqual(checks(strict.anomalies), ['error:drift-psi:x', 'error:drift-jensen-shannon:c']);
     });
 
     it('no drift against itself', () => {
-      const same = dataset([numeric('x', {}, { histogramOnReferenceBins: { edges: [0, 5, 10], counts: [50, 50] } }), categorical('c', { a: 50, b: 50 }), label]);
+      const same = dataset([numeric('x', { count: 1000 }, { histogramOnReferenceBins: { edges: [0, 5, 10], counts: [500, 500] } }), categorical('c', { a: 500, b: 500 }), label], { rowCount: 1000 });
       const report = detectAnomalies({ statistics: same, reference, schemaSource: 'inferred', config, task: { type: 'binary', label: 'label' } });
       assert.deepEqual(report.anomalies, []);
-      assert.ok(report.drift.every((d) => d.value < 1e-12));
+      assert.ok(report.drift?.columns.every((d) => d.value < 1e-12 && !d.drifted));
+    });
+
+    it('a batch below validation.drift.minRows is not judged: no drift anomaly, and the table says why', () => {
+      const small = dataset(shifted.columns, { rowCount: 60 });
+      const report = detectAnomalies({ statistics: small, reference, schemaSource: 'inferred', config, task: { type: 'binary', label: 'label' } });
+      assert.deepEqual(checks(report.anomalies).filter((c) => c.includes('drift')), []);
+      assert.equal(report.drift?.outcome, 'too-few-rows');
+      assert.match(report.drift?.note ?? '', /too few rows to judge drift: the batch has 60 rows/);
     });
   });
 

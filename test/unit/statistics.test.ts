@@ -87,6 +87,25 @@ describe('statistics over DuckDB', () => {
     assert.deepEqual(numeric?.histogramOnReferenceBins, { edges: [0, 1, 2, 3], counts: [3, 2, 3] });
   });
 
+  it('counts numbers on bins cut at their own deciles: ties get a bin of their own, and a batch counts on them as reference edges', async () => {
+    await session.run('CREATE TABLE qz AS SELECT CASE WHEN i <= 80 THEN 0 ELSE i END::DOUBLE AS v, i::DOUBLE AS u FROM range(1, 101) t(i)');
+    const qTable: DatasetTable = { table: '"qz"', columns: [{ name: 'v', type: 'numeric', duckdbType: 'DOUBLE' }, { name: 'u', type: 'numeric', duckdbType: 'DOUBLE' }], rowCount: 100 };
+    const stats = await computeStatistics(session, qTable, { seed: 3 });
+    const [v, u] = stats.columns.map((c) => c.numeric?.quantileHistogram);
+    // 80 zeros: every decile up to the 80th is 0, so 0 is one cut and the zeros one bin.
+    assert.equal(v?.edges[0], 0);
+    assert.equal(v?.edges[1], 0);
+    assert.equal(v?.counts[0], 80);
+    assert.equal(v?.counts.reduce((s, c) => s + c, 0), 100);
+    assert.ok((v?.counts.length as number) >= 2);
+    // 1..100: ten bins of about ten (the minimum is a cut too, so the first bin holds it alone).
+    assert.equal(u?.counts.reduce((s, c) => s + c, 0), 100);
+    assert.ok((u?.counts.length as number) >= 10 && (u?.counts.every((c, k) => k === 0 || (c >= 9 && c <= 11)) ?? false), JSON.stringify(u));
+    const batch = await computeStatistics(session, qTable, { referenceEdges: { u: u?.edges as number[] } });
+    assert.deepEqual(batch.columns[1]?.numeric?.histogramOnReferenceBins, u);
+    assert.deepEqual(DatasetStatisticsSchema.parse(JSON.parse(JSON.stringify(stats))), JSON.parse(JSON.stringify(stats)));
+  });
+
   it('gives small-range integer columns one bin per integer', () => {
     assert.deepEqual(histogramEdges(1, 3, 20, true), [0.5, 1.5, 2.5, 3.5]);
     assert.deepEqual(histogramEdges(0, 10, 5, false), [0, 2, 4, 6, 8, 10]);
