@@ -33,7 +33,7 @@ export const DerivedLabel = z
   .strict();
 
 /** Drift's defaults (see ValidationConfig.drift), measured in `bench soundness`. */
-export const DRIFT_DEFAULTS = { psiThreshold: 0.03, jensenShannonThreshold: 0.05, alpha: 0.005, minRows: 100 } as const;
+export const DRIFT_DEFAULTS = { psiThreshold: 0.01, jensenShannonThreshold: 0.03, alpha: 0.005, minRows: 100 } as const;
 /** A false-alarm rate: above 0 and at most 0.5. */
 export const DriftAlpha = z.number().gt(0, { message: 'alpha must be above 0' }).max(0.5, { message: 'alpha must be at most 0.5' });
 

@@ -23,14 +23,16 @@ interface Shape {
   x1Mean: number;
   /** Share of "red" among red / green / blue (the base is a third). */
   redShare: number;
+  /** Rows in the batch (default ROWS). */
+  rows?: number;
 }
 
 /** A generated binary batch as CSV: x1 ~ N(mean, 1), x2 ~ U(0, 100), colour, label = x1 + noise > 0.75. */
-function batchCsv({ seed, x1Mean, redShare }: Shape): string {
+function batchCsv({ seed, x1Mean, redShare, rows = ROWS }: Shape): string {
   const random = createSeededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(random())) * Math.cos(2 * Math.PI * random());
   const lines = ['x1,x2,colour,label'];
-  for (let i = 0; i < ROWS; i += 1) {
+  for (let i = 0; i < rows; i += 1) {
     const x1 = x1Mean + normal();
     const u = random();
     const colour = u < redShare ? 'red' : u < redShare + (1 - redShare) / 2 ? 'green' : 'blue';
@@ -42,7 +44,8 @@ function batchCsv({ seed, x1Mean, redShare }: Shape): string {
 /**
  * The drift monitor on the real Temporal dev server and MinIO: a champion trained on a base batch, then
  * daily partitions — a fresh sample of the same distribution (no drift), then a shifted one (drift:
- * x1's mean moves by 1.5, colour turns mostly red) — each checked as "the newest batch".
+ * x1's mean moves by 1.5, colour turns mostly red) — each checked as "the newest batch"; and many
+ * stationary batches of varied sizes (none may start a run), and one too small to judge.
  */
 describe('driftMonitor (real Temporal + MinIO)', () => {
   let h: TestHarness;
@@ -95,6 +98,38 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     assert.equal((await handle.query(driftMonitorStatusQuery)).last?.outcome, 'no-drift');
   });
 
+  it('many stationary batches of 300 to 2,000 rows: every check says "no drift" and none starts a run', async () => {
+    // Fresh draws of the champion's distribution, seeds fixed so the test is repeatable (the calibration
+    // over random seeds is the unit tests' and the soundness bench's job).
+    const sizes = [300, 2000, 500, 1200, 800, 1500, 400, 1000];
+    const checked = await Promise.all(sizes.map(async (rows, i) => {
+      const name = `stationary-${i}`;
+      await upload(name, { seed: 100 + i, x1Mean: 0, redShare: 1 / 3, rows });
+      return (await (await monitor(monitorInput({ dataset: { uri, partitions: { names: [name] } } }))).result()) as DriftMonitorResult;
+    }));
+    for (const result of checked) {
+      assert.equal(result.last.outcome, 'no-drift', result.last.reason);
+      assert.deepEqual(result.last.retrain, { action: 'none' });
+      await assert.rejects(h.client.workflow.getHandle(retrainWorkflowId(model, result.last.batch?.sha256 as string)).describe(), WorkflowNotFoundError);
+    }
+  });
+
+  it('a batch below validation.drift.minRows is "too few rows to judge": said in status, memo and search attribute, and no run starts', async () => {
+    await upload('tiny', { seed: 7, x1Mean: 3, redShare: 0.9, rows: 40 });
+    const handle = await monitor(monitorInput({ dataset: { uri, partitions: { names: ['tiny'] } } }));
+    const result = (await handle.result()) as DriftMonitorResult;
+    assert.equal(result.last.outcome, 'too-few-rows', result.last.reason);
+    assert.equal(result.last.reason, 'too few rows to judge drift: the batch has 40 rows, fewer than validation.drift.minRows (100); no verdict.');
+    assert.deepEqual(result.last.retrain, { action: 'none' });
+    const description = await handle.describe();
+    assert.deepEqual((description.searchAttributes as Record<string, unknown[]>).TrainyardOutcome, ['too-few-rows']);
+    assert.equal((description.memo?.lastCheck as { outcome: string }).outcome, 'too-few-rows');
+    assert.equal((await handle.query(driftMonitorStatusQuery)).last?.outcome, 'too-few-rows');
+    const report = JSON.parse(await readText(result.last.reportUri as string)) as { outcome: string; drift: { outcome: string; note: string } };
+    assert.equal(report.outcome, 'too-few-rows');
+    assert.equal(report.drift.outcome, 'too-few-rows');
+  });
+
   it('planted drift: starts one retraining run on exactly that batch, records why, and a second check of the batch starts none', async () => {
     await upload(partition.drifted, { seed: 3, x1Mean: 1.5, redShare: 0.7 });
     const firstHandle = await monitor(monitorInput());
@@ -110,10 +145,17 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     assert.match(first.last.reason, new RegExp(`^drift: \\d of 4 columns drifted .* Retraining started: ${expectedId}\\.$`));
 
     // The drift report: the full table, at a key derived from the monitor's workflow id and the batch.
-    const report = JSON.parse(await readText(first.last.reportUri as string)) as { outcome: string; batch: { sha256: string }; drift: { column: string; drifted: boolean }[] };
+    const report = JSON.parse(await readText(first.last.reportUri as string)) as {
+      outcome: string;
+      batch: { sha256: string };
+      drift: { outcome: string; columns: { column: string; drifted: boolean; test: string; adjustedPValue: number; metric: string; value: number; floor: number }[] };
+    };
     assert.equal(report.outcome, 'drift-detected');
     assert.equal(report.batch.sha256, batch.sha256);
-    assert.ok(report.drift.find((d) => d.column === 'x1')?.drifted);
+    const x1 = report.drift.columns.find((d) => d.column === 'x1');
+    assert.ok(x1?.drifted);
+    assert.equal(x1?.test, 'chi-square');
+    assert.ok((x1?.adjustedPValue as number) < 0.005 && (x1?.value as number) > (x1?.floor as number));
     assert.ok((first.last.reportUri as string).includes(`drift-${batch.sha256.slice(0, 16)}.json`));
 
     // The same batch again: no second run.

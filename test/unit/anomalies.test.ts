@@ -191,7 +191,7 @@ describe('detectAnomalies', () => {
       assert.deepEqual(checks(report.anomalies), ['warning:drift-psi:x', 'warning:drift-jensen-shannon:c']);
       assert.equal(report.drift?.outcome, 'judged');
       assert.deepEqual(report.drift?.columns.map((d) => [d.column, d.drifted]), [['x', true], ['c', true], ['label', false]]);
-      assert.match(report.anomalies[0]?.message ?? '', /^Column "x" has drifted from the reference beyond chance and beyond the floor: PSI [\d.]+ > floor 0\.03, p [\d.e-]+ < 0\.005 after Holm/);
+      assert.match(report.anomalies[0]?.message ?? '', /^Column "x" has drifted from the reference beyond chance and beyond the floor: PSI [\d.]+ > floor 0\.01, p [\d.e-]+ < 0\.005 after Holm/);
       const strict = detectAnomalies({ statistics: shifted, reference, schemaSource: 'inferred', config: ValidationConfig.parse({ drift: { severity: 'error' } }), task: { type: 'binary', label: 'label' } });
       assert.deepEqual(checks(strict.anomalies), ['error:drift-psi:x', 'error:drift-jensen-shannon:c']);
     });

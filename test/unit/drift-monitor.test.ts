@@ -91,7 +91,7 @@ describe('DriftMonitorInput', () => {
     assert.equal(parsed.value.alias, 'champion');
     assert.equal(parsed.value.trainWithoutChampion, true);
     assert.equal(parsed.value.every, undefined);
-    assert.deepEqual(resolveDriftThresholds(parsed.value), { psiThreshold: 0.03, jensenShannonThreshold: 0.05, alpha: 0.005, minRows: 100 });
+    assert.deepEqual(resolveDriftThresholds(parsed.value), { psiThreshold: 0.01, jensenShannonThreshold: 0.03, alpha: 0.005, minRows: 100 });
     const own = DriftMonitorInput.parse({ ...minimal, thresholds: { psi: 0.5, alpha: 0.01 }, pipeline: { ...minimal.pipeline, validation: { drift: { jensenShannonThreshold: 0.3, alpha: 0.05, minRows: 500 } } } });
     assert.deepEqual(resolveDriftThresholds(own), { psiThreshold: 0.5, jensenShannonThreshold: 0.3, alpha: 0.01, minRows: 500 });
     const pipelineAlpha = DriftMonitorInput.parse({ ...minimal, pipeline: { ...minimal.pipeline, validation: { drift: { alpha: 0.02 } } } });
