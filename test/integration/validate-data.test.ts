@@ -169,9 +169,12 @@ describe('validateData activity (real MinIO)', () => {
       for (const expected of ['warning:drift-psi:temp_max', 'warning:drift-psi:temp_min', 'warning:drift-jensen-shannon:weather']) {
         assert.ok(found.includes(expected), `${expected} in ${found.join(', ')}`);
       }
-      const report = (await readJson(store.keyFor(result.anomalies.uri))) as { drift: { column: string; metric: string; value: number }[] };
-      const tempMax = report.drift.find((d) => d.column === 'temp_max');
-      assert.ok(tempMax && tempMax.metric === 'psi' && tempMax.value > 1, JSON.stringify(tempMax));
+      const report = (await readJson(store.keyFor(result.anomalies.uri))) as {
+        drift: { outcome: string; columns: { column: string; metric: string; value: number; binning: string; adjustedPValue: number; drifted: boolean }[] };
+      };
+      assert.equal(report.drift.outcome, 'judged');
+      const tempMax = report.drift.columns.find((d) => d.column === 'temp_max');
+      assert.ok(tempMax && tempMax.metric === 'psi' && tempMax.binning === 'quantile' && tempMax.value > 1 && tempMax.adjustedPValue < 1e-10 && tempMax.drifted, JSON.stringify(tempMax));
       // And the same season against itself does not drift.
       const again = await run(input(winter, weather), championFrom(first.result));
       assert.ok(!summary(again.result.warnings).some((s) => s.includes('drift')), summary(again.result.warnings).join(', '));
