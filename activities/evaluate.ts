@@ -3,7 +3,7 @@ import type { ArtifactRef } from '../contracts/artifacts';
 import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { EvaluateResult } from '../contracts/stage-results';
 import { evaluateModel, type EvaluateArgs, type EvaluationProgress } from '../lib/evaluation/evaluate-model';
-import { headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
+import { headlineIntervals, headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
 import { stageKey } from '../lib/run-keys';
 import type { ArtifactStore } from '../lib/store/artifact-store';
 import type { ActivityDeps } from './deps';
@@ -53,7 +53,17 @@ export function evaluateActivity({ store }: ActivityDeps) {
     const evaluation: ArtifactRef = { kind: 'evaluation', uri: evaluationPut.uri, sha256: evaluationPut.sha256, bytes: evaluationPut.bytes, metadata };
     const reportUrl = await signReportLink(store, report);
     ctx.log.info('model evaluated', { decision: document.decision, reasons: document.reasons.length, testRows: document.testRows, evaluateMs: Math.round(document.evaluateMs) });
-    return { evaluation, report, reportUrl, decision: document.decision, reasons: boundedReasons(document.reasons), metrics: headlineMetrics(document.challenger) };
+    return {
+      evaluation,
+      report,
+      reportUrl,
+      decision: document.decision,
+      reasons: boundedReasons(document.reasons),
+      metrics: headlineMetrics(document.challenger),
+      intervals: headlineIntervals(document.challenger),
+      ...(document.task === 'binary' ? { decisionThreshold: document.decisionThreshold } : {}),
+      ...(document.approvalRequired ? { approvalRequired: document.approvalRequired } : {}),
+    };
   };
 }
 

@@ -49,6 +49,8 @@ export const Lineage = z.object({
     decision: z.enum(['blessed', 'rejected']),
     reasons: z.array(z.string()),
     metrics: Metrics,
+    /** Binary: the decision threshold chosen on the validation split, which serving uses. */
+    decisionThreshold: z.number().min(0).max(1).optional(),
   }),
   code: z.object({ version: z.string().min(1), gitSha: z.string().regex(/^[0-9a-f]{7,64}$/).optional() }),
   run: z.object({ workflowId: z.string().min(1), runId: z.string().min(1) }),

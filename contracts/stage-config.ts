@@ -155,17 +155,47 @@ export const TrainConfig = z
 
 const MetricBound = z.object({ metric: z.string().min(1), op: z.enum(['>=', '<=']), value: z.number() }).strict();
 
+/** A one-sided significance level: 0 < alpha ≤ 0.5. */
+const Alpha = z.number().gt(0, { message: 'alpha must be above 0' }).max(0.5, { message: 'alpha must be at most 0.5' });
+
 export const EvaluateConfig = z
   .object({
-    decisionThreshold: Fraction.default(0.5),
+    /**
+     * Binary tasks: the probability at or above which a row is predicted positive. Chosen on the
+     * validation split by default: "max-f1" (the F1-maximising threshold) or "match-positive-rate" (as
+     * many positives predicted as the train split holds); a number fixes it.
+     */
+    decisionThreshold: z.union([Fraction, z.enum(['max-f1', 'match-positive-rate'])]).default('max-f1'),
+    /** One-sided significance level of the gate's tests (zero-rule, champion). */
+    alpha: Alpha.default(0.05),
     /** Value thresholds, e.g. `{ metric: "accuracy", op: ">=", value: 0.9 }`. */
     thresholds: z.array(MetricBound).default([]),
-    /** The model must beat the zero-rule baseline on the task's main metric by this margin. */
-    mustBeatZeroRuleBy: z.number().min(0).default(0),
-    /** TFMA-style change thresholds against the champion; a negative bound tolerates a small loss. */
+    /** The main metric's improvement over the zero-rule must be significantly above this margin. */
+    mustBeatZeroRuleBy: z.number().min(0).max(1).default(0),
+    /**
+     * Challenger vs champion on the main metric, paired on the test rows. "non-inferiority": rejected
+     * only when significantly worse than the champion by more than `margin`; "superiority": blessed
+     * only when significantly better.
+     */
+    championComparison: z
+      .object({ test: z.enum(['non-inferiority', 'superiority']).default('non-inferiority'), margin: z.number().min(0).max(1).default(0.01) })
+      .strict()
+      .prefault({}),
+    /**
+     * When the champion keeps less than `keepLead` of its registered lead over the zero-rule on this
+     * split (labels, concept or data changed), automatic promotion waits for a person ("approval") or
+     * the challenger is rejected ("reject").
+     */
+    championCollapse: z
+      .object({ action: z.enum(['approval', 'reject']).default('approval'), keepLead: Fraction.default(0.5) })
+      .strict()
+      .prefault({}),
+    /** TFMA-style change thresholds against the champion, judged on the paired interval; a negative bound tolerates a small loss. */
     championChange: z
       .array(z.object({ metric: z.string().min(1), minAbsolute: z.number().optional(), minRelative: z.number().optional() }).strict())
       .default([]),
+    /** Bootstrap resamples for the intervals of metrics without an analytic one (fewer on very large test splits). */
+    bootstrapResamples: z.number().int().min(50).max(10_000).default(400),
     slices: z
       .array(z.object({ column: ColumnName, metric: z.string().min(1), floor: z.number(), minSize: z.number().int().min(1).default(20) }).strict())
       .default([]),

@@ -72,6 +72,15 @@ export interface EvaluateResult {
   /** Plain-language reasons for the decision. */
   reasons: string[];
   metrics: Record<string, number>;
+  /** 95% confidence intervals of `metrics`, [lower, upper], computed on the same test rows. */
+  intervals?: Record<string, [number, number]>;
+  /** Binary: the decision threshold chosen on the validation split (recorded with the model). */
+  decisionThreshold?: number;
+  /**
+   * Blessed, but automatic promotion must wait for a person: why (the champion collapsed on this
+   * run's test split). The run waits for `approve` / `reject` as under `promotion.policy: "manual"`.
+   */
+  approvalRequired?: string;
 }
 
 export interface RegisterModelResult {
@@ -99,4 +108,6 @@ export interface ChampionRefs {
   preprocessor: ArtifactRef;
   evaluation?: ArtifactRef;
   metrics: Record<string, number>;
+  /** Binary: the champion's own decision threshold, when it recorded one. */
+  decisionThreshold?: number;
 }

@@ -17,6 +17,8 @@ export interface PipelineResult {
   decision: Decision;
   reasons: string[];
   metrics: Record<string, number>;
+  /** 95% confidence intervals of `metrics` on the test rows, [lower, upper]. */
+  intervals?: Record<string, [number, number]>;
   evaluationUri: string;
   reportUrl: string;
   stages: StageStatus[];
@@ -67,7 +69,7 @@ async function runStages(input: PipelineInput, tracker: StageTracker, approvals:
     tracker.setOutcome(outcome);
     return {
       outcome, model: input.model, version, decision: evaluation.decision, reasons: evaluation.reasons,
-      metrics: evaluation.metrics, evaluationUri: evaluation.evaluation.uri, reportUrl: evaluation.reportUrl,
+      metrics: evaluation.metrics, ...(evaluation.intervals ? { intervals: evaluation.intervals } : {}), evaluationUri: evaluation.evaluation.uri, reportUrl: evaluation.reportUrl,
       stages: tracker.status.stages,
     };
   };
@@ -82,8 +84,9 @@ async function runStages(input: PipelineInput, tracker: StageTracker, approvals:
     stages.registerModel({ input, dataset, validation, split, preprocessor, trained, evaluation, warmStartParent: trained.warmStart.parentVersion }));
   tracker.status.version = registered.version;
 
-  const approval = input.promotion.policy === 'manual'
-    ? await approvals.waitFor(registered.version, input.promotion.approvalTimeout)
+  // The gate may bless a model yet stop automatic promotion (the champion collapsed on this split).
+  const approval = input.promotion.policy === 'manual' || evaluation.approvalRequired
+    ? await approvals.waitFor(registered.version, input.promotion.approvalTimeout, evaluation.approvalRequired)
     : { decision: 'approve' as const, by: 'trainyard', reason: `auto promotion: ${evaluation.reasons.join(' ')}` };
   if (approval.decision === 'reject') {
     tracker.skip('promote', `not approved: ${approval.reason} (${approval.by})`);
@@ -128,13 +131,15 @@ class ApprovalInbox {
     });
   }
 
-  async waitFor(version: number, timeout: string): Promise<ApprovalDecision> {
+  /** `why`: the gate's reason when it, not the policy, asks for a person. */
+  async waitFor(version: number, timeout: string, why?: string): Promise<ApprovalDecision> {
     this.waitingForVersion = version;
     this.tracker.setOutcome('awaiting-approval');
     return this.tracker.run('approve', async () => {
+      if (why) this.tracker.note('approve', `waiting for a person: ${why}`);
       const decided = await condition(() => this.decision !== undefined, timeout as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`);
       const decision = decided && this.decision ? this.decision : { decision: 'reject' as const, by: 'trainyard', reason: `no decision within ${timeout}` };
-      this.tracker.note('approve', `${decision.decision} by ${decision.by}: ${decision.reason}`);
+      this.tracker.note('approve', `${decision.decision} by ${decision.by}: ${decision.reason}${why ? ` (asked because ${why})` : ''}`);
       return decision;
     });
   }

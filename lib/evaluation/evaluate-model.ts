@@ -11,15 +11,18 @@ import { readSplitColumns } from '../data/split-batches';
 import { SplitManifest } from '../data/split-manifest';
 import { readObject } from '../store/read-object';
 import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store';
-import { evaluateBaselines, trainLabelStats, type TrainLabelStats } from './baselines';
+import { classFrequencies, evaluateBaselines, trainLabelStats, zeroRuleOutputs, type TrainLabelStats } from './baselines';
 import { measureDirectional, measureInvariance, type RawColumns } from './behavioural';
 import type { EvaluationDocument } from './evaluation-document';
 import { evaluateColumnProblems } from '../../contracts/evaluate-names';
+import { chooseDecisionThreshold, type ChosenThreshold } from './decision-threshold';
 import { decideGate, MAIN_METRIC, type ChampionComparison, type GateConfig } from './gate';
-import { evaluatePredictions, type TaskEvaluation } from './metrics';
+import { evaluatePredictions, type TaskEvaluation, type TaskType } from './metrics';
 import { parseLossHistory, renderReport, type LossPoint } from './report';
 import { loadScorer, type Scorer } from './scorer';
 import { groupRowsByValue, measureSlices, numericValues } from './slices';
+import { metricIntervals, type UncertaintyOptions } from './uncertainty';
+import { compareWithChampion, properScoreEvidence, zeroRuleEvidence } from './gate-evidence';
 
 /**
  * The evaluate stage's work, apart from Temporal: score the challenger on the test split, score the
@@ -78,23 +81,37 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
       evaluateColumnProblems(config, { names: Object.keys(columns), isNumeric: (c) => numericValues(columns[c] ?? []) !== undefined, labelColumn: scorer.labelColumn, where: 'the test split' }),
     );
     const classes = scorer.classes;
-    const metricOptions = { threshold: config.decisionThreshold, classes };
+    const stats = await readTrainLabelStats(store, args.split, scorer);
 
     await step('score-model', { rows });
     const { outputs, labels } = await scorer.score(columns, rows, context.signal);
     const nonFiniteOutputs = countNonFinite(outputs);
-    const challenger = evaluatePredictions(task, labels, nonFiniteOutputs === 0 ? outputs : finiteOrZero(outputs), metricOptions);
+    const scored = nonFiniteOutputs === 0 ? outputs : finiteOrZero(outputs);
+
+    await step('decision-threshold', { rows: args.split.rows.validation });
+    const threshold = task === 'binary' ? await chooseThresholdOnValidation(store, args.split, scorer, config.decisionThreshold, stats, context.signal) : undefined;
+    const decisionThreshold = threshold?.threshold ?? 0.5;
+    const uncertainty = { threshold: decisionThreshold, classes, confidence: REPORT_CONFIDENCE, resamples: config.bootstrapResamples, seed: args.input.seed };
+    const paired = { ...uncertainty, alpha: config.alpha };
+    const challenger = withIntervals(evaluatePredictions(task, labels, scored, uncertainty), task, labels, scored, uncertainty);
 
     await step('baselines');
-    const stats = await readTrainLabelStats(store, args.split, scorer);
-    const baselines = evaluateBaselines(labels, stats, { threshold: config.decisionThreshold, classes, seed: args.input.seed });
+    const baselines = evaluateBaselines(labels, stats, { threshold: decisionThreshold, classes, seed: args.input.seed });
+    const zeroOutputs = zeroRuleOutputs(stats, rows);
+    const mainMetric = MAIN_METRIC[task];
+    const zeroRule = zeroRuleEvidence(task, mainMetric, labels, scored, zeroOutputs, challenger.metrics, baselines.zeroRule.metrics, config.mustBeatZeroRuleBy, paired);
+    const properScore = properScoreEvidence(task, labels, scored, zeroOutputs, challenger.metrics, baselines.zeroRule.metrics, paired);
 
     await step('champion');
-    const champion = args.champion ? await evaluateChampion(store, args.champion, columns, rows, config.decisionThreshold, task, context.signal) : undefined;
+    const champion = args.champion
+      ? await evaluateChampion(store, args.champion, columns, rows, decisionThreshold, task, context.signal).then((c) =>
+          compareWithChampion(c, args.champion as ChampionRefs, task, labels, scored, [mainMetric, ...config.championChange.map((r) => r.metric)], uncertainty, paired),
+        )
+      : undefined;
 
     await step('slices');
     const slices = config.slices.map((s) =>
-      measureSlices({ task, column: s.column, metric: s.metric, floor: s.floor, minSize: s.minSize, groups: groupRowsByValue(columns[s.column] ?? []), labels, outputs, classes, threshold: config.decisionThreshold }),
+      measureSlices({ task, column: s.column, metric: s.metric, floor: s.floor, minSize: s.minSize, groups: groupRowsByValue(columns[s.column] ?? []), labels, outputs, classes, threshold: decisionThreshold }),
     );
 
     const predict = async (perturbed: RawColumns) => {
@@ -110,17 +127,22 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
       directional.push(await measureDirectional({ columns, column: test.column, direction: test.direction, task, baseline: outputs, predict }));
     }
 
+    const { outputs: championOutputs, ...championSummary } = champion ?? {};
     const gate = decideGate({
       task,
       config,
+      testRows: rows,
       metrics: challenger.metrics,
-      zeroRule: baselines.zeroRule.metrics,
-      champion: champion ? { version: champion.version, metrics: champion.metrics, error: champion.error } : undefined,
+      intervals: challenger.intervals ?? {},
+      zeroRule,
+      properScore,
+      champion: champion ? (championSummary as ChampionComparison) : undefined,
       slices,
       invariance,
       directional,
       nonFiniteOutputs,
     });
+    void championOutputs;
 
     await step('report');
     const history = await readLossHistory(store, args.trained.history);
@@ -133,13 +155,16 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
       createdAt: (context.now?.() ?? new Date()).toISOString(),
       testRows: rows,
       classes,
-      decisionThreshold: config.decisionThreshold,
-      mainMetric: MAIN_METRIC[task],
+      decisionThreshold,
+      ...(threshold ? { thresholdChoice: { strategy: threshold.strategy, note: threshold.note } } : {}),
+      mainMetric,
       decision: gate.decision,
       reasons: gate.reasons,
       rules: gate.rules,
+      ...(gate.approvalRequired ? { approvalRequired: gate.approvalRequired } : {}),
+      evidence: { alpha: config.alpha, confidence: REPORT_CONFIDENCE, zeroRule, properScore },
       challenger,
-      baselines: { ...baselines, champion },
+      baselines: { ...baselines, champion: champion ? (championSummary as ChampionComparison & { evaluation?: TaskEvaluation }) : undefined },
       slices,
       invariance,
       directional,
@@ -167,7 +192,7 @@ export async function evaluateChampion(
   threshold: number,
   task: PipelineInput['task']['type'],
   signal?: AbortSignal,
-): Promise<ChampionComparison & { evaluation?: TaskEvaluation }> {
+): Promise<ChampionComparison & { evaluation?: TaskEvaluation; outputs?: Float32Array }> {
   const base = { version: champion.version };
   let scorer: Scorer;
   try {
@@ -180,8 +205,8 @@ export async function evaluateChampion(
     if (scorer.task !== task) return { ...base, error: `the champion is a ${scorer.task} model, this run trains ${task}` };
     const { outputs, labels } = await scorer.score(columns, rows, signal);
     if (countNonFinite(outputs) > 0) return { ...base, error: 'the champion produced non-finite outputs on this split' };
-    const evaluation = evaluatePredictions(task, labels, outputs, { threshold, classes: scorer.classes });
-    return { ...base, metrics: evaluation.metrics, evaluation };
+    const evaluation = evaluatePredictions(task, labels, outputs, { threshold: champion.decisionThreshold ?? threshold, classes: scorer.classes });
+    return { ...base, metrics: evaluation.metrics, evaluation, outputs };
   } catch (error) {
     if (signal?.aborted) throw error;
     return { ...base, error: messageOf(error) };
@@ -239,6 +264,29 @@ export function evaluateConfigFailure(problems: FieldProblem[]): ApplicationFail
     message: `The evaluate configuration does not fit this run:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
     details: [problems],
   });
+}
+
+/** Reported intervals are 95%; the gate's one-sided decisions use `evaluate.alpha`. */
+const REPORT_CONFIDENCE = 0.95;
+
+function withIntervals(evaluation: TaskEvaluation, task: TaskType, labels: Float32Array, outputs: Float32Array, options: UncertaintyOptions): TaskEvaluation {
+  return { ...evaluation, intervals: metricIntervals(task, labels, outputs, options) };
+}
+
+/** Binary: score the validation split and choose the threshold there, so the test split judges it unseen. */
+async function chooseThresholdOnValidation(
+  store: ArtifactStore,
+  split: SplitAndSampleResult,
+  scorer: Scorer,
+  strategy: GateConfig['decisionThreshold'],
+  stats: TrainLabelStats,
+  signal?: AbortSignal,
+): Promise<ChosenThreshold> {
+  const positiveRate = classFrequencies(stats)[1] ?? 0;
+  if (typeof strategy === 'number') return chooseDecisionThreshold(strategy, [], [], positiveRate);
+  const { columns, rows } = await readSplitColumns(store, split.splits.validation);
+  const { outputs, labels } = await scorer.score(columns, rows, signal);
+  return chooseDecisionThreshold(strategy, labels, finiteOrZero(outputs), positiveRate);
 }
 
 function countNonFinite(values: Float32Array): number {

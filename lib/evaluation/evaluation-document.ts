@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import type { Decision } from '../../contracts/stage-results';
-import type { ChampionComparison, DirectionalMeasurement, InvarianceMeasurement, RuleOutcome, SliceMeasurement } from './gate';
+import type { ChampionComparison, DirectionalMeasurement, InvarianceMeasurement, ProperScoreEvidence, RuleOutcome, SliceMeasurement, ZeroRuleEvidence } from './gate';
 import type { TaskEvaluation, TaskType } from './metrics';
 
 /**
@@ -18,11 +18,17 @@ export interface EvaluationDocument {
   testRows: number;
   classes?: string[];
   decisionThreshold: number;
+  /** Binary: how the threshold was chosen on the validation split. */
+  thresholdChoice?: { strategy: string; note: string };
   /** The metric the zero-rule rule judges (binary roc_auc, multiclass accuracy, regression r2). */
   mainMetric: string;
   decision: Decision;
   reasons: string[];
   rules: RuleOutcome[];
+  /** Blessed, but automatic promotion waits for a person: why. */
+  approvalRequired?: string;
+  /** What the gate's statistical rules saw: the tests against the zero-rule and their level. */
+  evidence: { alpha: number; confidence: number; zeroRule: ZeroRuleEvidence; properScore: ProperScoreEvidence };
   challenger: TaskEvaluation;
   baselines: {
     zeroRule: TaskEvaluation;
@@ -63,6 +69,14 @@ export type StoredEvaluation = z.infer<typeof StoredEvaluation>;
  * The small flat record for the workflow result and the registry: every finite challenger metric.
  * Per-class values stay in evaluation.json: class names are data of any size, unfit for a payload.
  */
+export function headlineIntervals(evaluation: TaskEvaluation): Record<string, [number, number]> {
+  const result: Record<string, [number, number]> = {};
+  for (const [name, interval] of Object.entries(evaluation.intervals ?? {})) {
+    if (Number.isFinite(interval.lower) && Number.isFinite(interval.upper)) result[name] = [interval.lower, interval.upper];
+  }
+  return result;
+}
+
 export function headlineMetrics(evaluation: TaskEvaluation): Record<string, number> {
   const result: Record<string, number> = {};
   for (const [name, value] of Object.entries(evaluation.metrics)) if (Number.isFinite(value)) result[name] = value;

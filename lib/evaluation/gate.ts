@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import type { EvaluateConfig } from '../../contracts/stage-config';
 import type { Decision } from '../../contracts/stage-results';
+import type { Interval } from '../stats/intervals';
 import { isLowerBetter, type TaskType } from './metrics';
+import type { PairedComparison } from './uncertainty';
 
 /**
  * The gate, in the spirit of TFX's Evaluator: every rule from `input.evaluate` judged on metrics already
@@ -19,7 +21,17 @@ export type GateConfig = z.output<typeof EvaluateConfig>;
  */
 export const MAIN_METRIC: Record<TaskType, string> = { binary: 'roc_auc', multiclass: 'accuracy', regression: 'r2' };
 
-export type RuleKind = 'outputs' | 'threshold' | 'zero-rule' | 'champion-change' | 'slice' | 'invariance' | 'directional';
+export type RuleKind =
+  | 'outputs'
+  | 'threshold'
+  | 'zero-rule'
+  | 'proper-score'
+  | 'champion'
+  | 'champion-collapse'
+  | 'champion-change'
+  | 'slice'
+  | 'invariance'
+  | 'directional';
 
 export interface RuleOutcome {
   rule: RuleKind;
@@ -33,6 +45,28 @@ export interface GateDecision {
   /** Rejected: every failed rule. Blessed: every rule that was judged. Plain sentences. */
   reasons: string[];
   rules: RuleOutcome[];
+  /** Blessed, but automatic promotion must wait for a person: why (the champion collapsed on this split). */
+  approvalRequired?: string;
+}
+
+/** The main metric against the zero-rule on the test rows: point values, the paired comparison and its one-sided p-value. */
+export interface ZeroRuleEvidence {
+  metric: string;
+  model: number;
+  zeroRule: number;
+  /** P(an improvement this large | the model is no better than the zero-rule + margin). NaN: not computable. */
+  pValue: number;
+  comparison: PairedComparison;
+  /** Why the test could not be computed (one class in the test split, every score equal), when it could not. */
+  note?: string;
+}
+
+/** The proper scoring rule (log loss, or MSE for regression) against the zero-rule on the same rows. */
+export interface ProperScoreEvidence {
+  metric: 'log_loss' | 'mse';
+  model: number;
+  zeroRule: number;
+  comparison: PairedComparison;
 }
 
 export interface ChampionComparison {
@@ -41,6 +75,11 @@ export interface ChampionComparison {
   metrics?: Record<string, number>;
   /** Why the champion could not be evaluated on this split. */
   error?: string;
+  /** Challenger vs champion on the same rows: the main metric and every metric a change threshold names. */
+  comparisons?: Record<string, PairedComparison>;
+  /** The champion's main metric when it was registered, and its interval on this split, for the collapse guard. */
+  registeredMainMetric?: number;
+  mainMetricInterval?: Interval;
 }
 
 export interface SliceMeasurement {
@@ -78,8 +117,12 @@ export interface DirectionalMeasurement {
 export interface GateInputs {
   task: TaskType;
   config: GateConfig;
+  testRows: number;
   metrics: Record<string, number>;
-  zeroRule: Record<string, number>;
+  /** Confidence intervals of the challenger's metrics (reported in messages beside the values). */
+  intervals: Record<string, Interval>;
+  zeroRule: ZeroRuleEvidence;
+  properScore: ProperScoreEvidence;
   champion?: ChampionComparison;
   slices: SliceMeasurement[];
   invariance: InvarianceMeasurement[];
@@ -89,11 +132,16 @@ export interface GateInputs {
 }
 
 export function decideGate(inputs: GateInputs): GateDecision {
+  const { config, champion } = inputs;
+  const collapse = checkChampionCollapse(inputs.task, champion, inputs.zeroRule, config);
   const rules: RuleOutcome[] = [
     checkOutputs(inputs.nonFiniteOutputs),
-    ...inputs.config.thresholds.map((bound) => checkThreshold(bound, inputs.metrics)),
-    checkZeroRule(inputs.task, inputs.metrics, inputs.zeroRule, inputs.config.mustBeatZeroRuleBy),
-    ...inputs.config.championChange.map((rule) => checkChampionChange(rule, inputs.metrics, inputs.champion)),
+    ...config.thresholds.map((bound) => checkThreshold(bound, inputs.metrics)),
+    checkZeroRule(inputs.zeroRule, config, inputs.testRows),
+    checkProperScore(inputs.properScore),
+    checkChampion(inputs.zeroRule.metric, champion, config),
+    ...(collapse ? [collapse] : []),
+    ...config.championChange.map((rule) => checkChampionChange(rule, inputs.metrics, champion)),
     ...inputs.slices.flatMap(checkSlices),
     ...inputs.invariance.map(checkInvariance),
     ...inputs.directional.map(checkDirectional),
@@ -101,7 +149,8 @@ export function decideGate(inputs: GateInputs): GateDecision {
   const failed = rules.filter((r) => r.passed === false);
   const decision: Decision = failed.length === 0 ? 'blessed' : 'rejected';
   const reasons = (decision === 'rejected' ? failed : rules.filter((r) => r.passed === true)).map((r) => r.message);
-  return { decision, reasons, rules };
+  const waits = decision === 'blessed' && collapse && collapse.passed === null && config.championCollapse.action === 'approval';
+  return { decision, reasons, rules, ...(waits ? { approvalRequired: collapse.message } : {}) };
 }
 
 export function checkOutputs(nonFiniteOutputs: number): RuleOutcome {
@@ -122,38 +171,113 @@ export function checkThreshold(bound: GateConfig['thresholds'][number], metrics:
 }
 
 /**
- * Passes when the model's main metric beats the zero-rule's by at least `margin`, and strictly when the
- * margin is 0: a model that only ties a constant prediction has learned nothing.
+ * Beating the zero-rule needs evidence: the main metric's paired improvement over it (by at least
+ * `mustBeatZeroRuleBy`) must be significant at `alpha`, one-sided. A test split too small to tell the
+ * model from the zero-rule is a rejection with that reason, never a blessing.
  */
-export function checkZeroRule(task: TaskType, metrics: Record<string, number>, zeroRule: Record<string, number>, margin: number): RuleOutcome {
-  const metric = MAIN_METRIC[task];
-  const value = metrics[metric];
-  const baseline = zeroRule[metric];
-  if (value === undefined || !Number.isFinite(value) || baseline === undefined || !Number.isFinite(baseline)) {
+export function checkZeroRule(evidence: ZeroRuleEvidence, config: Pick<GateConfig, 'alpha' | 'mustBeatZeroRuleBy'>, testRows: number): RuleOutcome {
+  const { metric, model, zeroRule, pValue, comparison } = evidence;
+  if (!Number.isFinite(model) || !Number.isFinite(zeroRule) || !Number.isFinite(pValue)) {
     return {
       rule: 'zero-rule',
       passed: false,
-      message: `${metric} could not be computed for the model or the zero-rule baseline on the test split (does it hold every class?), so the model cannot be shown to beat the baseline`,
+      message: `${metric} could not be compared with the zero-rule baseline on the test split (${evidence.note ?? 'not computable'}), so the model cannot be shown to beat it`,
     };
   }
-  const gain = isLowerBetter(metric) ? baseline - value : value - baseline;
-  const passed = gain >= margin && gain > 0;
+  const margin = config.mustBeatZeroRuleBy;
   const marginText = margin > 0 ? ` by the required margin ${fmt(margin)}` : '';
+  const head = `${metric} ${fmt(model)} vs the zero-rule baseline's ${fmt(zeroRule)} (improvement ${fmtSigned(comparison.improvement)}, ${fmtBound(comparison.lower, 'at least', config.alpha)})`;
+  const significance = fmtP(pValue);
+  if (pValue < config.alpha && comparison.improvement > margin) {
+    return { rule: 'zero-rule', passed: true, message: `${head} beats it${marginText}: ${significance} < α ${fmt(config.alpha)}` };
+  }
   return {
     rule: 'zero-rule',
+    passed: false,
+    message: `${head}: on ${testRows} test rows the model cannot be told apart from the zero-rule${marginText} (${significance} ≥ α ${fmt(config.alpha)}); too little evidence to bless it`,
+  };
+}
+
+/** A model worse than predicting the base rate on a proper scoring rule is worse than no model, whatever it ranks. */
+export function checkProperScore(evidence: ProperScoreEvidence): RuleOutcome {
+  const { metric, model, zeroRule, comparison } = evidence;
+  if (!Number.isFinite(model) || !Number.isFinite(zeroRule)) {
+    return { rule: 'proper-score', passed: false, message: `${metric} could not be computed for the model or the zero-rule on the test split` };
+  }
+  const interval = `difference ${fmtSigned(-comparison.improvement)}, interval [${fmt(-comparison.upper)}, ${fmt(-comparison.lower)}]`;
+  return comparison.improvement >= 0
+    ? { rule: 'proper-score', passed: true, message: `${metric} ${fmt(model)} is no worse than the zero-rule's ${fmt(zeroRule)} (${interval})` }
+    : { rule: 'proper-score', passed: false, message: `${metric} ${fmt(model)} is worse than the zero-rule's ${fmt(zeroRule)} (${interval}): predicting the base rate would score better` };
+}
+
+/**
+ * Challenger vs champion on the main metric, paired on the same rows. Non-inferiority (the default):
+ * rejected only when significantly worse than the champion by more than the margin, so a fresh model
+ * as good as the champion is promoted. Superiority: blessed only when significantly better.
+ */
+export function checkChampion(metric: string, champion: ChampionComparison | undefined, config: Pick<GateConfig, 'alpha' | 'championComparison'>): RuleOutcome {
+  if (!champion) return { rule: 'champion', passed: null, message: 'no champion yet, so there is nothing to compare with' };
+  const comparison = champion.comparisons?.[metric];
+  if (!champion.metrics || !comparison) {
+    return {
+      rule: 'champion',
+      passed: false,
+      message: `the champion (version ${champion.version}) could not be evaluated on this test split (${champion.error ?? 'unknown reason'}), so the challenger cannot be shown not to be worse`,
+    };
+  }
+  const { test, margin } = config.championComparison;
+  const head = `${metric} ${fmtSigned(comparison.improvement)} vs the champion (version ${champion.version}, ${fmt(champion.metrics[metric] ?? Number.NaN)} on these rows)`;
+  if (!Number.isFinite(comparison.lower) || !Number.isFinite(comparison.upper)) {
+    return { rule: 'champion', passed: false, message: `${head}: the difference has no interval on this split, so it cannot be judged` };
+  }
+  if (test === 'superiority') {
+    const passed = comparison.lower > 0;
+    return { rule: 'champion', passed, message: `${head}; ${fmtBound(comparison.lower, 'at least', config.alpha)}: ${passed ? 'significantly better (superiority)' : 'not shown to be better (superiority is required)'}` };
+  }
+  const passed = comparison.upper >= -margin;
+  return {
+    rule: 'champion',
     passed,
     message: passed
-      ? `${metric} ${fmt(value)} beats the zero-rule baseline ${fmt(baseline)} by ${fmt(gain)}${margin > 0 ? ` (margin ${fmt(margin)})` : ''}`
-      : `${metric} ${fmt(value)} does not beat the zero-rule baseline ${fmt(baseline)}${marginText}`,
+      ? `${head}; ${fmtBound(comparison.upper, 'at most', config.alpha)}: not worse than the champion by more than the margin ${fmt(margin)}`
+      : `${head}; ${fmtBound(comparison.upper, 'at most', config.alpha)}: significantly worse than the champion by more than the margin ${fmt(margin)}`,
   };
 }
 
 /**
- * TFMA-style change threshold against the champion, measured on the same test split. The improvement is
- * challenger − champion for higher-is-better metrics and champion − challenger for lower-is-better ones;
- * relative improvement divides by |champion|. Both bounds given: both must hold; neither: the challenger
- * must not be worse (absolute ≥ 0). A champion that could not be evaluated fails the rule: without a
- * comparison, a worse model could become champion.
+ * The champion scoring far below its own registered metric on this split means labels, concept or
+ * data changed, so "as good as the champion" is no evidence. Collapsed: its lead over the zero-rule
+ * shrank below `keepLead` of the registered lead even at the top of its interval. The rule then rejects
+ * (action "reject") or is reported and sends the run to a person (action "approval").
+ */
+export function checkChampionCollapse(
+  task: TaskType,
+  champion: ChampionComparison | undefined,
+  zeroRule: ZeroRuleEvidence,
+  config: Pick<GateConfig, 'championCollapse'>,
+): RuleOutcome | undefined {
+  const registered = champion?.registeredMainMetric;
+  const interval = champion?.mainMetricInterval;
+  const current = champion?.metrics?.[zeroRule.metric];
+  if (!champion || registered === undefined || !interval || current === undefined || !Number.isFinite(zeroRule.zeroRule)) return undefined;
+  const registeredLead = registered - zeroRule.zeroRule;
+  if (!(registeredLead > 0) || isLowerBetter(zeroRule.metric)) return undefined;
+  const floor = zeroRule.zeroRule + config.championCollapse.keepLead * registeredLead;
+  const numbers = `the champion (version ${champion.version}) scores ${zeroRule.metric} ${fmt(current)} [${fmt(interval.lower)}, ${fmt(interval.upper)}] on this test split against ${fmt(registered)} when it was registered (zero-rule here: ${fmt(zeroRule.zeroRule)})`;
+  if (interval.upper >= floor) return { rule: 'champion-collapse', passed: true, message: `${numbers}: it kept its lead over the zero-rule` };
+  const what = task === 'regression' ? 'the target' : 'the labels';
+  const reason = `${numbers}: it lost more than ${fmtPercent(1 - config.championCollapse.keepLead)} of its lead, so ${what}, the concept or the data changed and "as good as the champion" is no evidence`;
+  return config.championCollapse.action === 'reject'
+    ? { rule: 'champion-collapse', passed: false, message: `${reason}; rejected (evaluate.championCollapse.action is "reject")` }
+    : { rule: 'champion-collapse', passed: null, message: `${reason}; automatic promotion stops and waits for a person's approval` };
+}
+
+/**
+ * TFMA-style change threshold against the champion, judged on the paired interval of the improvement
+ * (challenger − champion for higher-is-better metrics, champion − challenger for lower-is-better ones;
+ * relative: over |champion|). A positive bound asks for evidence of that gain: the lower confidence
+ * bound must reach it. A zero or negative bound is a tolerance: it fails only when the loss is
+ * significantly beyond it (the upper bound is below it). Neither bound: minAbsolute 0.
  */
 export function checkChampionChange(
   rule: GateConfig['championChange'][number],
@@ -161,7 +285,8 @@ export function checkChampionChange(
   champion: ChampionComparison | undefined,
 ): RuleOutcome {
   if (!champion) return { rule: 'champion-change', passed: null, message: `no champion yet, so the change threshold on ${rule.metric} does not apply` };
-  if (!champion.metrics) {
+  const comparison = champion.comparisons?.[rule.metric];
+  if (!champion.metrics || !comparison) {
     return {
       rule: 'champion-change',
       passed: false,
@@ -170,19 +295,23 @@ export function checkChampionChange(
   }
   const value = metrics[rule.metric];
   const baseline = champion.metrics[rule.metric];
-  if (value === undefined || !Number.isFinite(value) || baseline === undefined || !Number.isFinite(baseline)) {
+  if (value === undefined || !Number.isFinite(value) || baseline === undefined || !Number.isFinite(baseline) || !Number.isFinite(comparison.improvement)) {
     return { rule: 'champion-change', passed: false, message: `${rule.metric} could not be computed for the model or the champion (version ${champion.version}) on the test split` };
   }
   const lower = isLowerBetter(rule.metric);
-  const improvement = lower ? baseline - value : value - baseline;
-  const relative = baseline === 0 ? (improvement === 0 ? 0 : Math.sign(improvement) * Number.POSITIVE_INFINITY) : improvement / Math.abs(baseline);
+  const scale = Math.abs(baseline);
+  const relative = (x: number) => (scale === 0 ? (x === 0 ? 0 : Math.sign(x) * Number.POSITIVE_INFINITY) : x / scale);
   const minAbsolute = rule.minAbsolute ?? (rule.minRelative === undefined ? 0 : undefined);
   const failures: string[] = [];
-  if (minAbsolute !== undefined && !(improvement >= minAbsolute)) failures.push(`at least ${fmt(minAbsolute)} is required`);
-  if (rule.minRelative !== undefined && !(relative >= rule.minRelative)) {
-    failures.push(`a relative improvement of at least ${fmtPercent(rule.minRelative)} is required (got ${fmtPercent(relative)})`);
+  const judge = (bound: number, low: number, high: number, kind: string, show: (x: number) => string) => {
+    if (bound > 0 && !(low >= bound)) failures.push(`${kind} of at least ${show(bound)} is required and the interval's lower end is ${show(low)}`);
+    if (bound <= 0 && !(high >= bound)) failures.push(`the ${kind} is significantly below ${show(bound)} (the interval's upper end is ${show(high)})`);
+  };
+  if (minAbsolute !== undefined) judge(minAbsolute, comparison.lower, comparison.upper, minAbsolute > 0 ? 'an improvement' : 'improvement', fmt);
+  if (rule.minRelative !== undefined) {
+    judge(rule.minRelative, relative(comparison.lower), relative(comparison.upper), rule.minRelative > 0 ? 'a relative improvement' : 'relative improvement', fmtPercent);
   }
-  const head = `${rule.metric} ${fmt(value)} vs the champion's ${fmt(baseline)} (version ${champion.version}): an improvement of ${fmtSigned(improvement)}${lower ? ' (lower is better)' : ''}`;
+  const head = `${rule.metric} ${fmt(value)} vs the champion's ${fmt(baseline)} (version ${champion.version}): an improvement of ${fmtSigned(comparison.improvement)} [${fmt(comparison.lower)}, ${fmt(comparison.upper)}]${lower ? ' (lower is better)' : ''}`;
   return failures.length === 0
     ? { rule: 'champion-change', passed: true, message: `${head}, within the change threshold` }
     : { rule: 'champion-change', passed: false, message: `${head}, but ${failures.join(' and ')}` };
@@ -242,6 +371,16 @@ export function fmt(value: number): string {
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return String(Number(value.toPrecision(3)));
   return String(Number(value.toFixed(4)));
+}
+
+/** A one-sided confidence bound in words: "at least 0.03 with 95% confidence". */
+function fmtBound(value: number, side: 'at least' | 'at most', alpha: number): string {
+  return `${side} ${fmtSigned(value)} with ${fmtPercent(1 - alpha)} confidence`;
+}
+
+/** "p = 0.031", or "p < 0.0001" below that. */
+function fmtP(p: number): string {
+  return p < 1e-4 ? 'p < 0.0001' : `p = ${Number(p.toPrecision(2))}`;
 }
 
 function fmtSigned(value: number): string {

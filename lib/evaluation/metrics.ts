@@ -6,6 +6,7 @@
  */
 
 import { METRIC_NAMES } from '../../contracts/evaluate-names';
+import type { Interval } from '../stats/intervals';
 
 export type TaskType = 'binary' | 'multiclass' | 'regression';
 export type Numbers = ArrayLike<number>;
@@ -74,6 +75,8 @@ export interface TaskEvaluation {
   confusion?: ConfusionMatrix;
   perClass?: ClassReport[];
   curves?: BinaryCurves;
+  /** 95% confidence intervals of `metrics`, on the same rows (lib/evaluation/uncertainty.ts). */
+  intervals?: Record<string, Interval>;
 }
 
 /**

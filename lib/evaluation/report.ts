@@ -1,5 +1,6 @@
 import type { EvaluationDocument } from './evaluation-document';
 import { checkDirectional, checkInvariance, checkSlices, fmt, type RuleOutcome } from './gate';
+import type { Interval } from '../stats/intervals';
 import { isLowerBetter, METRIC_NAMES, type TaskEvaluation } from './metrics';
 import { barChart, escapeXml, heatmap, lineChart, PALETTE, shorten } from './svg-charts';
 
@@ -99,11 +100,15 @@ function section(title: string, body: string): string {
 function metricsTable(d: EvaluationDocument): string {
   const champion = d.baselines.champion;
   const names = METRIC_NAMES[d.task];
-  const head = ['metric', 'challenger', `zero-rule (${d.task === 'regression' ? 'train mean' : 'train class frequencies'})`, `random (${d.task === 'regression' ? 'normal, train mean and sd' : 'stratified'})`];
+  const head = ['metric', 'challenger', `${Math.round((d.evidence?.confidence ?? 0.95) * 100)}% interval`, `zero-rule (${d.task === 'regression' ? 'train mean' : 'train class frequencies'})`, `random (${d.task === 'regression' ? 'normal, train mean and sd' : 'stratified'})`];
   if (champion) head.push(`champion v${champion.version}`, 'change vs champion');
   const rows = names.map((name) => {
     const value = d.challenger.metrics[name];
-    const cells = [`<td>${escapeXml(name)}${name === d.mainMetric ? ' <span class="note">(main)</span>' : ''}${isLowerBetter(name) ? ' <span class="note">↓</span>' : ''}</td>`, numCell(value)];
+    const cells = [
+      `<td>${escapeXml(name)}${name === d.mainMetric ? ' <span class="note">(main)</span>' : ''}${isLowerBetter(name) ? ' <span class="note">↓</span>' : ''}</td>`,
+      numCell(value),
+      intervalCell(value, d.challenger.intervals?.[name]),
+    ];
     cells.push(numCell(d.baselines.zeroRule.metrics[name]), numCell(d.baselines.random.metrics[name]));
     if (champion) {
       const base = champion.metrics?.[name];
@@ -120,7 +125,19 @@ function metricsTable(d: EvaluationDocument): string {
   });
   const note = champion?.error ? `<p class="note">The champion could not be evaluated on this split: ${escapeXml(champion.error)}</p>` : '';
   return `<table><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
-<p class="note">All on the same ${d.testRows}-row test split; ↓ marks lower-is-better metrics${d.task === 'binary' ? `; threshold metrics at ${fmt(d.decisionThreshold)}` : ''}.</p>${note}`;
+<p class="note">All on the same ${d.testRows}-row test split; ↓ marks lower-is-better metrics${d.task === 'binary' ? `; threshold metrics at ${fmt(d.decisionThreshold)}${d.thresholdChoice ? ` (${escapeXml(d.thresholdChoice.note)})` : ''}` : ''}. Intervals: Wilson for proportions, DeLong for ROC-AUC, normal for mean losses, a seeded bootstrap over test rows for the rest.</p>${note}${decidedBy(d)}`;
+}
+
+/** "[lo, hi]" and, for metrics on a 0–1 scale, a small error bar drawn to that scale. */
+function intervalCell(value: number | undefined, interval: Interval | undefined): string {
+  if (!interval || !Number.isFinite(interval.lower) || !Number.isFinite(interval.upper)) return '<td class="num">–</td>';
+  const text = `[${fmt(interval.lower)}, ${fmt(interval.upper)}]`;
+  const unit = value !== undefined && value >= 0 && value <= 1 && interval.lower >= 0 && interval.upper <= 1;
+  const x = (v: number) => (4 + v * 92).toFixed(1);
+  const bar = unit
+    ? `<svg width="100" height="12" viewBox="0 0 100 12" role="img" aria-label="${escapeXml(text)}"><line x1="4" y1="6" x2="96" y2="6" stroke="#e2e8f0"/><line x1="${x(interval.lower)}" y1="6" x2="${x(interval.upper)}" y2="6" stroke="#334155" stroke-width="2"/><line x1="${x(interval.lower)}" y1="2" x2="${x(interval.lower)}" y2="10" stroke="#334155"/><line x1="${x(interval.upper)}" y1="2" x2="${x(interval.upper)}" y2="10" stroke="#334155"/><circle cx="${x(value)}" cy="6" r="2.5" fill="#2563eb"/></svg> `
+    : '';
+  return `<td class="num" title="${escapeXml(interval.method)}">${bar}${escapeXml(text)}</td>`;
 }
 
 function charts(d: EvaluationDocument, history: LossPoint[]): string[] {
@@ -229,6 +246,17 @@ function behaviouralTable(d: EvaluationDocument): string {
   }
   return `<table><thead><tr><th>test</th><th>column</th><th>perturbation</th><th>observed</th><th>expected</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>
 <p class="note">Scores: binary P(positive), multiclass the largest class-probability change, regression the predicted value.</p>`;
+}
+
+/** Which rule decided, in one line: the failed rules when rejected, the waiting reason when a person must approve. */
+function decidedBy(d: EvaluationDocument): string {
+  const failed = d.rules.filter((r) => r.passed === false).map((r) => r.rule);
+  const text = d.decision === 'rejected'
+    ? `Decided by: ${[...new Set(failed)].join(', ')} (failed).`
+    : d.approvalRequired
+      ? `Blessed, but promotion waits for a person: ${d.approvalRequired}`
+      : `Blessed: every judged rule passed at α ${fmt(d.evidence?.alpha ?? 0.05)} (one-sided).`;
+  return `<p class="note"><strong>${escapeXml(text)}</strong></p>`;
 }
 
 function rulesTable(rules: RuleOutcome[]): string {

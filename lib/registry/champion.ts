@@ -21,5 +21,6 @@ export async function resolveChampion(store: ArtifactStore, model: string, alias
     preprocessor: lineage.preprocessor,
     evaluation: lineage.evaluation.ref,
     metrics: lineage.evaluation.metrics,
+    ...(lineage.evaluation.decisionThreshold === undefined ? {} : { decisionThreshold: lineage.evaluation.decisionThreshold }),
   };
 }

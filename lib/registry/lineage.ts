@@ -56,6 +56,7 @@ export function draftVersion(outputs: RunOutputs, context: RunContext): VersionD
       decision: evaluation.decision,
       reasons: evaluation.reasons,
       metrics: evaluation.metrics,
+      ...(evaluation.decisionThreshold === undefined ? {} : { decisionThreshold: evaluation.decisionThreshold }),
     },
     code: { version: context.code.version, ...(context.code.gitSha ? { gitSha: context.code.gitSha } : {}) },
     run: { workflowId: context.workflowId, runId: context.runId },

@@ -128,7 +128,8 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
 
     assert.equal(goodResult.decision, 'blessed', goodResult.reasons.join('\n'));
     assert.ok(goodResult.metrics.roc_auc! > 0.85, `roc_auc ${goodResult.metrics.roc_auc}`);
-    assert.ok(goodResult.reasons.some((r) => /^roc_auc [\d.]+ beats the zero-rule baseline 0\.5 by/.test(r)));
+    assert.ok(goodResult.reasons.some((r) => /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 \(improvement \+[\d.]+, at least \+[\d.]+ with 95% confidence\) beats it by the required margin 0\.1: p [<=] [\d.]+ < α 0\.05$/.test(r)), goodResult.reasons.join('\n'));
+    assert.ok(goodResult.decisionThreshold! > 0 && goodResult.decisionThreshold! < 1, 'the threshold was chosen on the validation split');
     assert.ok(beats.length >= 5, 'heartbeats between steps');
     assert.match(goodResult.evaluation.uri, new RegExp(`/runs/penguin-sex/${good.workflowId}/evaluate/evaluation\\.json$`));
 
@@ -154,29 +155,31 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     assert.doesNotMatch(html, /https?:\/\//);
   });
 
-  it('rejects a model trained on shuffled labels: it does not beat the zero-rule by the margin', async () => {
+  it('rejects a model trained on shuffled labels: it cannot be told apart from the zero-rule', async () => {
     const noise = await trainOn('shuffled');
     const result = await evaluate(noise, GATE);
     assert.equal(result.decision, 'rejected');
     assert.ok(
-      result.reasons.some((r) => /^roc_auc [\d.]+ does not beat the zero-rule baseline 0\.5 by the required margin 0\.1$/.test(r)),
+      result.reasons.some((r) => /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 .*: on \d+ test rows the model cannot be told apart from the zero-rule by the required margin 0\.1 \(p [<=] [\d.]+ ≥ α 0\.05\); too little evidence to bless it$/.test(r)),
       result.reasons.join('\n'),
     );
   });
 
-  it('a champion-change rule rejects a worse challenger, scoring the champion with its own preprocessor', async () => {
+  it('a champion-change rule is judged on the paired interval, scoring the champion with its own preprocessor', async () => {
     const weaker = await trainOn('real', { preprocess: { exclude: ['noise', BODY_MASS, BEAK_DEPTH] } });
     assert.notEqual(weaker.preprocessor.featureCount, good.preprocessor.featureCount, 'the two models need different preprocessors');
-    const rule = { championChange: [{ metric: 'roc_auc', minAbsolute: 0 }] };
-    const result = await evaluate(weaker, rule, championOf(good, 1, goodResult.metrics));
+    // A positive bound asks for evidence of a gain: the interval's lower end must reach it.
+    const result = await evaluate(weaker, { championChange: [{ metric: 'roc_auc', minAbsolute: 0.01 }] }, championOf(good, 1, goodResult.metrics));
     assert.equal(result.decision, 'rejected');
     assert.ok(
-      result.reasons.some((r) => /^roc_auc [\d.]+ vs the champion's [\d.]+ \(version 1\): an improvement of -[\d.]+, but at least 0 is required$/.test(r)),
+      result.reasons.some((r) => /^roc_auc [\d.]+ vs the champion's [\d.]+ \(version 1\): an improvement of -[\d.]+ \[-[\d.]+, -?[\d.]+\], but an improvement of at least 0\.01 is required and the interval's lower end is -[\d.]+$/.test(r)),
       result.reasons.join('\n'),
     );
-    // The champion's metrics come from scoring it on this run's test split, not from the registry's record.
-    const reverse = await evaluate(good, rule, championOf(weaker, 2, {}));
+    // The champion's metrics come from scoring it on this run's test split, not from the registry's record;
+    // a negative bound is a tolerance, failed only by a loss significantly beyond it.
+    const reverse = await evaluate(good, { championChange: [{ metric: 'roc_auc', minAbsolute: -0.05 }] }, championOf(weaker, 2, {}));
     assert.equal(reverse.decision, 'blessed', reverse.reasons.join('\n'));
+    assert.ok(reverse.reasons.some((r) => /^roc_auc \+[\d.]+ vs the champion \(version 2, [\d.]+ on these rows\); at most \+[\d.]+ with 95% confidence: not worse than the champion by more than the margin 0\.01$/.test(r)), reverse.reasons.join('\n'));
   });
 
   it('a champion whose artifacts are gone fails the change rule instead of being skipped', async () => {

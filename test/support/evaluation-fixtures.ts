@@ -2,7 +2,9 @@ import { EvaluateConfig } from '../../contracts/stage-config';
 import type { EvaluationDocument } from '../../lib/evaluation/evaluation-document';
 import { decideGate, MAIN_METRIC } from '../../lib/evaluation/gate';
 import { evaluatePredictions } from '../../lib/evaluation/metrics';
+import { compareWithChampion, properScoreEvidence, zeroRuleEvidence } from '../../lib/evaluation/gate-evidence';
 import { groupRowsByValue, measureSlices } from '../../lib/evaluation/slices';
+import { metricIntervals } from '../../lib/evaluation/uncertainty';
 
 /** Text that breaks out of HTML if any path forgets to escape it. */
 export const HOSTILE = `<script>alert("x")</script><img src=x onerror=alert(1)>'&amp;`;
@@ -31,8 +33,26 @@ export function sampleDocument(options: { hostile?: boolean } = {}): EvaluationD
   ];
   const invariance = [{ column, epsilon: 0.05, perturbation: 'shuffled across rows', rows, meanAbsChange: 0.01, maxAbsChange: 0.2 }];
   const directional = [{ column: 'flipper_length_mm', direction: 'increase' as const, delta: 14.1, rows, meanChange: 0.03, wrongWayShare: 0.12 }];
-  const champion = { version: 3, metrics: championEvaluation.metrics };
-  const gate = decideGate({ task: 'binary', config, metrics: challenger.metrics, zeroRule: zeroRule.metrics, champion, slices, invariance, directional, nonFiniteOutputs: 0 });
+  const stat = { threshold: 0.5, classes, confidence: 0.95, resamples: 100, seed: 1, alpha: config.alpha };
+  const outputs = Float32Array.from(scores);
+  const zeroOutputs = new Float32Array(rows).fill(1 / 3);
+  const testLabels = Float32Array.from(labels);
+  challenger.intervals = metricIntervals('binary', testLabels, outputs, stat);
+  const evidence = {
+    alpha: config.alpha,
+    confidence: 0.95,
+    zeroRule: zeroRuleEvidence('binary', MAIN_METRIC.binary, testLabels, outputs, zeroOutputs, challenger.metrics, zeroRule.metrics, 0, stat),
+    properScore: properScoreEvidence('binary', testLabels, outputs, zeroOutputs, challenger.metrics, zeroRule.metrics, stat),
+  };
+  const { outputs: _championOutputs, ...champion } = compareWithChampion(
+    { version: 3, metrics: championEvaluation.metrics, evaluation: championEvaluation, outputs: Float32Array.from(championScores) },
+    { metrics: { roc_auc: 0.93 } },
+    'binary', testLabels, outputs, ["roc_auc"], stat, stat,
+  );
+  const gate = decideGate({
+    task: 'binary', config, testRows: rows, metrics: challenger.metrics, intervals: challenger.intervals, zeroRule: evidence.zeroRule,
+    properScore: evidence.properScore, champion, slices, invariance, directional, nonFiniteOutputs: 0,
+  });
   return {
     format: 'trainyard-evaluation',
     formatVersion: 1,
@@ -47,8 +67,9 @@ export function sampleDocument(options: { hostile?: boolean } = {}): EvaluationD
     decision: gate.decision,
     reasons: gate.reasons,
     rules: gate.rules,
+    evidence,
     challenger,
-    baselines: { zeroRule, random, champion: { ...champion, evaluation: championEvaluation } },
+    baselines: { zeroRule, random, champion },
     slices,
     invariance,
     directional,
