@@ -154,6 +154,7 @@ class PipelineRunner {
   }
 
   private async trial(result: PipelineResult): Promise<Trial> {
+    process.stderr.write(`  ${this.dataset.name}: ${result.model} ${result.outcome}\n`);
     const document = JSON.parse((await readObject(this.h.store, this.h.store.keyFor(result.evaluationUri))).toString('utf8')) as {
       task: keyof typeof MAIN_METRIC;
       nonFiniteOutputs: number;
