@@ -51,6 +51,7 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
         config: input.preprocess,
         ...(manifest.classes ? { classes: manifest.classes } : {}),
         ...(derivedFrom !== undefined ? { alsoExclude: [{ column: derivedFrom, reason: `the derived label "${manifest.task.labelColumn}" is computed from it (leakage)` }] } : {}),
+        ...(manifest.split.strategy === 'time' && manifest.split.time ? { timeColumn: manifest.split.time.column } : {}),
         fittedOn: { uri: train.uri, sha256: train.sha256 },
       });
       if (spec.featureCount === 0) {

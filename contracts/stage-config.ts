@@ -125,8 +125,34 @@ export const PreprocessConfig = z
       .strict()
       .prefault({}),
     standardize: z.boolean().default(true),
+    /** Text columns with at most this many categories in train are one-hot encoded; beyond it, see `highCardinality`. */
     oneHotMaxCardinality: z.number().int().min(2).default(20),
-    hashBuckets: z.number().int().min(2).max(4096).default(32),
+    /**
+     * Columns beyond oneHotMaxCardinality: "target-and-frequency" (out-of-fold target encoding plus the
+     * category's train frequency), "target", "frequency", or "hash" (the hashing trick into `hashBuckets`).
+     */
+    highCardinality: z.enum(['target-and-frequency', 'target', 'frequency', 'hash']).default('target-and-frequency'),
+    /** Categories with fewer train rows than this share one "rare" encoding, which unseen values get too. */
+    rareMinCount: z.number().int().min(1).default(10),
+    targetEncoding: z
+      .object({
+        /** Folds of the out-of-fold encoding of train rows (each row's own label never reaches its encoding). */
+        folds: z.number().int().min(2).max(20).default(5),
+        /** Weight of the prior, in rows: a category's mean is (sum + smoothing × prior) / (rows + smoothing). */
+        smoothing: z.number().min(0).default(20),
+      })
+      .strict()
+      .prefault({}),
+    /** Buckets of highCardinality "hash": "auto" sizes them to the column (the next power of two ≥ its categories, at most 4096). */
+    hashBuckets: z.union([z.literal('auto'), z.number().int().min(2).max(4096)]).default('auto'),
+    /** Dates and timestamps become calendar features (time of day, day of week, day of month, month; sin/cos, UTC). */
+    calendarFeatures: z.boolean().default(true),
+    /**
+     * Dates and timestamps whose raw value (epoch seconds) also enters the model as a number: none by
+     * default, `true` for all, or the named columns. Under a time split the time column's raw value only
+     * extrapolates (every test time lies after every train time), so only naming it (or `true`) adds it.
+     */
+    rawTimestamps: z.union([z.boolean(), z.array(ColumnName)]).default(false),
     logTransform: z.array(ColumnName).default([]),
     exclude: z.array(ColumnName).default([]),
     /** Regression: train on (y − mean) / std of the train split; the preprocessor records both to invert predictions. */

@@ -1,7 +1,20 @@
+import { epochSecondsOf, writeCalendarFeatures } from './calendar-features';
 import { categoryKey } from './column-values';
 import { preview } from './identifiers';
-import type { FeatureSpec, HashedFeature, NumericFeature, OneHotFeature, PreprocessorSpec } from './preprocessor-spec';
+import {
+  featureWidth,
+  targetOutputs,
+  type CalendarFeature,
+  type CategoryStatisticsFeature,
+  type FeatureSpec,
+  type HashedFeature,
+  type NumericFeature,
+  type OneHotFeature,
+  type PreprocessorSpec,
+  type TargetFolds,
+} from './preprocessor-spec';
 import { murmurHash3 } from './stable-hash';
+import { frequencyValues, targetTables } from './target-encoding';
 
 export type RawValue = number | string | boolean | null;
 export type ColumnValues = ArrayLike<RawValue>;
@@ -14,17 +27,29 @@ export interface EncodedRows {
   rows: number;
 }
 
+export interface EncodeOptions {
+  /**
+   * The fold of each row (PreprocessorSpec.folds), given ONLY for the train rows the spec was fitted on
+   * (openSplitBatches does it when the split's checksum is fittedOn.sha256): target-encoded columns of
+   * those rows then read the statistics of the other folds, never their own label. Every other row —
+   * validation, test, serving — is encoded from all train rows, the same way everywhere.
+   */
+  folds?: ArrayLike<number>;
+}
+
 /**
  * THE function that turns raw columns into model inputs — used by training, evaluation and
  * inference alike, so they cannot disagree. Columns are raw values keyed by column name (numbers,
- * booleans, strings, epoch seconds or ISO strings for dates; null for missing); extra columns are
- * ignored, a missing feature column is an error.
+ * booleans, strings, epoch seconds or ISO strings for dates, zone-less meaning UTC; null for missing);
+ * extra columns are ignored, a missing feature column is an error.
  */
-export function encodeColumns(spec: PreprocessorSpec, columns: Record<string, ColumnValues>, rows: number): EncodedRows {
+export function encodeColumns(spec: PreprocessorSpec, columns: Record<string, ColumnValues>, rows: number, options: EncodeOptions = {}): EncodedRows {
   const encoder = compiledEncoder(spec);
   const x = new Float32Array(rows * spec.featureCount);
+  const folds = options.folds;
+  if (folds !== undefined) checkFolds(spec, folds, rows);
   for (const feature of encoder.features) {
-    feature.write(requireColumn(columns, feature.column, rows), rows, x, spec.featureCount);
+    feature.write(requireColumn(columns, feature.column, rows), rows, x, spec.featureCount, folds);
   }
   const labelValues = Object.hasOwn(columns, spec.label.column) ? columns[spec.label.column] : undefined;
   if (labelValues === undefined) return { x, rows };
@@ -45,10 +70,7 @@ export function numericValue(value: RawValue | undefined, source: NumericFeature
   if (typeof value === 'bigint') return Number(value);
   const text = String(value).trim();
   if (text === '') return Number.NaN;
-  if (source === 'epoch-seconds') {
-    const asNumber = Number(text);
-    return Number.isNaN(asNumber) ? Date.parse(text) / 1000 : asNumber;
-  }
+  if (source === 'epoch-seconds') return epochSecondsOf(text);
   if (source === 'boolean') return text === 'true' ? 1 : text === 'false' ? 0 : Number.NaN;
   return Number(text);
 }
@@ -63,7 +85,7 @@ export function encodeNumber(feature: NumericFeature, value: RawValue | undefine
 
 interface CompiledFeature {
   column: string;
-  write(values: ColumnValues, rows: number, x: Float32Array, stride: number): void;
+  write(values: ColumnValues, rows: number, x: Float32Array, stride: number, folds?: ArrayLike<number>): void;
 }
 
 interface CompiledEncoder {
@@ -85,15 +107,15 @@ function compiledEncoder(spec: PreprocessorSpec): CompiledEncoder {
 function compile(spec: PreprocessorSpec): CompiledEncoder {
   let offset = 0;
   const features = spec.features.map((feature) => {
-    const compiledFeature = compileFeature(feature, offset);
-    offset += feature.kind === 'numeric' ? 1 : feature.kind === 'one-hot' ? feature.categories.length + 1 : feature.buckets;
+    const compiledFeature = compileFeature(feature, offset, spec.folds);
+    offset += featureWidth(feature, targetOutputs(spec));
     return compiledFeature;
   });
   if (offset !== spec.featureCount) throw new Error(`Preprocessor spec is inconsistent: features are ${offset} wide, featureCount says ${spec.featureCount}`);
   return { features, encodeLabel: compileLabel(spec) };
 }
 
-function compileFeature(feature: FeatureSpec, offset: number): CompiledFeature {
+function compileFeature(feature: FeatureSpec, offset: number, folds: TargetFolds | undefined): CompiledFeature {
   switch (feature.kind) {
     case 'numeric':
       return compileNumeric(feature, offset);
@@ -101,6 +123,55 @@ function compileFeature(feature: FeatureSpec, offset: number): CompiledFeature {
       return compileOneHot(feature, offset);
     case 'hashed':
       return compileHashed(feature, offset);
+    case 'calendar':
+      return compileCalendar(feature, offset);
+    case 'category-statistics':
+      return compileCategoryStatistics(feature, offset, folds);
+  }
+}
+
+function compileCalendar(feature: CalendarFeature, offset: number): CompiledFeature {
+  const { parts } = feature;
+  return {
+    column: feature.column,
+    write(values, rows, x, stride) {
+      for (let r = 0; r < rows; r += 1) writeCalendarFeatures(epochSecondsOf(values[r]), parts, x, r * stride + offset);
+    },
+  };
+}
+
+function compileCategoryStatistics(feature: CategoryStatisticsFeature, offset: number, folds: TargetFolds | undefined): CompiledFeature {
+  const index = new Map(feature.categories.map((c, i) => [c, i]));
+  const rare = feature.categories.length;
+  const frequency = feature.frequency;
+  const scaledFrequency = frequency ? Float32Array.from(frequencyValues(feature), (v) => (v - frequency.center) / frequency.scale) : undefined;
+  const tables = feature.target && folds ? targetTables(feature, folds) : undefined;
+  const targetOffset = offset + (scaledFrequency ? 1 : 0);
+  const k = folds?.k ?? 1;
+  return {
+    column: feature.column,
+    write(values, rows, x, stride, rowFolds) {
+      for (let r = 0; r < rows; r += 1) {
+        const key = categoryKey(values[r]) ?? feature.impute;
+        const c = index.get(key) ?? rare;
+        if (scaledFrequency) x[r * stride + offset] = scaledFrequency[c] as number;
+        if (!tables) continue;
+        const { outputs } = tables;
+        const from = rowFolds === undefined ? c * outputs : (c * k + (rowFolds[r] as number)) * outputs;
+        const table = rowFolds === undefined ? tables.full : tables.outOfFold;
+        for (let o = 0; o < outputs; o += 1) x[r * stride + targetOffset + o] = table[from + o] as number;
+      }
+    },
+  };
+}
+
+function checkFolds(spec: PreprocessorSpec, folds: ArrayLike<number>, rows: number): void {
+  const k = spec.folds?.k;
+  if (k === undefined) throw new Error('Folds were given, but this preprocessor has no target-encoded column');
+  if (folds.length < rows) throw new Error(`${folds.length} folds were given for ${rows} rows`);
+  for (let r = 0; r < rows; r += 1) {
+    const f = folds[r] as number;
+    if (!Number.isInteger(f) || f < 0 || f >= k) throw new Error(`Row ${r} has fold ${f}, outside 0..${k - 1}`);
   }
 }
 

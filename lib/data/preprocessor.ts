@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { PreprocessConfig } from '../../contracts/stage-config';
+import { CALENDAR_PARTS, calendarDistinctSql, type CalendarPart } from './calendar-features';
 import { categoryKey, valueExpression, valueSourceOf, type ValueSource } from './column-values';
 import type { DuckDbSession, SqlValue } from './duckdb';
 import { invalidConfig } from './failures';
@@ -8,13 +9,18 @@ import {
   featureOutputNames,
   PREPROCESSOR_SPEC_VERSION,
   PreprocessorSpec,
+  targetOutputs,
+  type CalendarFeature,
+  type CategoryStatisticsFeature,
   type FeatureSpec,
   type HashedFeature,
   type NumericFeature,
   type OneHotFeature,
+  type TargetFolds,
 } from './preprocessor-spec';
 import { classCounts } from './sampling';
 import type { TaskType } from './split-plan';
+import { fitCategoryStatistics, fitTargetFolds } from './target-encoding';
 
 export { decodeTarget, encodeColumns, type ColumnValues, type EncodedRows } from './encode-columns';
 export { PreprocessorSpec } from './preprocessor-spec';
@@ -38,6 +44,8 @@ export interface FitRequest {
   classes?: string[];
   /** Columns to leave out besides config.exclude, with the reason (e.g. the source of a derived label). */
   alsoExclude?: { column: string; reason: string }[];
+  /** The split's time column when the split is by time: its raw value is left out unless preprocess.rawTimestamps asks for it. */
+  timeColumn?: string;
   fittedOn?: { uri?: string; sha256?: string };
 }
 
@@ -69,21 +77,46 @@ export async function fitPreprocessor(session: DuckDbSession, request: FitReques
   const featureColumns = columns.filter((c) => !excludedNames.has(c.name));
 
   const rows = await scalar<number>(session, `SELECT count(*) AS v FROM ${request.relation}`, request.relationParams ?? []);
-  const numericColumns = featureColumns.filter((c) => sourceOf.get(c.name) !== 'string');
-  const numeric = await fitNumeric(session, request, numericColumns.map((c) => ({ column: c.name, source: sourceOf.get(c.name) as ValueSource })), rows, notes);
-  const categorical = new Map<string, OneHotFeature | HashedFeature>();
-  for (const c of featureColumns.filter((c) => sourceOf.get(c.name) === 'string')) {
-    categorical.set(c.name, await fitCategorical(session, request, c.name, notes));
-  }
-  const features: FeatureSpec[] = featureColumns.map((c) => (numeric.get(c.name) ?? categorical.get(c.name)) as FeatureSpec);
-
   const labelSource = sourceOf.get(request.labelColumn) as ValueSource;
   const label =
     request.taskType === 'regression'
       ? { column: request.labelColumn, source: labelSource, target: await fitTarget(session, request, labelSource) }
       : { column: request.labelColumn, source: labelSource, classes: await fitClasses(session, request, labelSource) };
 
-  const featureNames = features.flatMap(featureOutputNames);
+  const timeColumns = featureColumns.filter((c) => sourceOf.get(c.name) === 'epoch-seconds');
+  const calendars = config.calendarFeatures ? await fitCalendars(session, request, timeColumns, notes) : new Map<string, CalendarFeature>();
+  const rawTimes = new Set<string>();
+  for (const c of timeColumns) {
+    const asked = config.rawTimestamps === true || (Array.isArray(config.rawTimestamps) && config.rawTimestamps.includes(c.name));
+    if (asked) rawTimes.add(c.name);
+    else if (c.name === request.timeColumn) {
+      excluded.push({ column: c.name, reason: `raw value left out: it is the split's time column, so every test time lies after every train time and its raw value could only extrapolate${calendars.has(c.name) ? ' (its calendar features are used)' : ''}; preprocess.rawTimestamps adds it` });
+    } else if (!calendars.has(c.name)) {
+      excluded.push({ column: c.name, reason: 'a date or timestamp without calendar features that vary in train; preprocess.rawTimestamps adds its raw value' });
+    } else {
+      notes.push(`Column "${preview(c.name)}" enters as calendar features; its raw value (epoch seconds) is left out (preprocess.rawTimestamps adds it).`);
+    }
+  }
+  if (Array.isArray(config.rawTimestamps)) {
+    config.rawTimestamps.forEach((column, i) => {
+      if (!names.has(column)) throw invalidConfig(`preprocess.rawTimestamps.${i}`, `column "${preview(column)}" is not in the dataset`);
+      if (sourceOf.get(column) !== 'epoch-seconds') throw invalidConfig(`preprocess.rawTimestamps.${i}`, `column "${preview(column)}" is not a date or timestamp`);
+    });
+  }
+
+  const numericColumns = featureColumns.filter((c) => sourceOf.get(c.name) === 'number' || sourceOf.get(c.name) === 'boolean' || rawTimes.has(c.name));
+  const numeric = await fitNumeric(session, request, numericColumns.map((c) => ({ column: c.name, source: sourceOf.get(c.name) as ValueSource })), rows, notes);
+  const textColumns = featureColumns.filter((c) => sourceOf.get(c.name) === 'string');
+  const folds = await planFolds(session, request, textColumns.map((c) => c.name), label, notes);
+  const categorical = new Map<string, OneHotFeature | HashedFeature | CategoryStatisticsFeature>();
+  for (const c of textColumns) categorical.set(c.name, await fitCategorical(session, request, c.name, folds, label, notes));
+  const features: FeatureSpec[] = featureColumns.flatMap((c) =>
+    [calendars.get(c.name), numeric.get(c.name), categorical.get(c.name)].filter((f): f is FeatureSpec => f !== undefined),
+  );
+  const usesFolds = features.some((f) => f.kind === 'category-statistics' && f.target !== undefined);
+
+  const classes = request.taskType === 'multiclass' ? label.classes : undefined;
+  const featureNames = features.flatMap((f) => featureOutputNames(f, classes));
   return PreprocessorSpec.parse({
     version: PREPROCESSOR_SPEC_VERSION,
     task: request.taskType,
@@ -94,7 +127,63 @@ export async function fitPreprocessor(session: DuckDbSession, request: FitReques
     excluded,
     notes,
     fittedOn: { split: 'train', rows, ...(request.fittedOn ?? {}) },
+    ...(usesFolds && folds ? { folds } : {}),
   });
+}
+
+/** Which calendar parts vary in train, per date or timestamp column (a DATE has no time of day). */
+async function fitCalendars(
+  session: DuckDbSession,
+  request: FitRequest,
+  columns: { name: string; duckdbType: string }[],
+  notes: string[],
+): Promise<Map<string, CalendarFeature>> {
+  const fitted = new Map<string, CalendarFeature>();
+  if (columns.length === 0) return fitted;
+  const distinct = (
+    await session.all<Record<string, number>>(
+      `SELECT ${columns.map((c, i) => calendarDistinctSql(finiteNumber(c.name, 'epoch-seconds'), `c${i}`)).join(', ')} FROM ${request.relation}`,
+      request.relationParams ?? [],
+    )
+  )[0] ?? {};
+  const alias: Record<CalendarPart, string> = { hour: 'hour', 'day-of-week': 'dow', 'day-of-month': 'dom', month: 'month' };
+  columns.forEach((c, i) => {
+    const isDate = c.duckdbType.toUpperCase() === 'DATE';
+    const parts = CALENDAR_PARTS.filter((part) => !(isDate && part === 'hour') && Number(distinct[`c${i}_${alias[part]}`] ?? 0) >= 2);
+    const skipped = CALENDAR_PARTS.filter((part) => !parts.includes(part) && !(isDate && part === 'hour'));
+    if (skipped.length > 0) notes.push(`Column "${preview(c.name)}": ${skipped.join(', ')} ${skipped.length === 1 ? 'is' : 'are'} constant in train, so left out of its calendar features.`);
+    if (parts.length > 0) fitted.set(c.name, { kind: 'calendar', column: c.name, source: 'epoch-seconds', parts });
+  });
+  return fitted;
+}
+
+/**
+ * The folds of out-of-fold target encoding, when some text column will be target-encoded, with the
+ * label's totals per fold. The fold hashes every column but the label (and the label's source), so exact
+ * duplicates — oversampled rows too — share a fold.
+ */
+async function planFolds(
+  session: DuckDbSession,
+  request: FitRequest,
+  textColumns: string[],
+  label: { column: string; source: ValueSource; classes?: string[] },
+  notes: string[],
+): Promise<TargetFolds | undefined> {
+  const { config } = request;
+  if (textColumns.length === 0 || (config.highCardinality !== 'target' && config.highCardinality !== 'target-and-frequency')) return undefined;
+  if (label.source === 'string' && request.taskType === 'regression') return undefined;
+  // A row's fold must not depend on its label, or flipping a label could move the row (and so its encoding).
+  const labelSources = new Set([label.column, ...(request.alsoExclude ?? []).map((e) => e.column)]);
+  const foldColumns = request.columns.map((c) => c.name).filter((name) => !labelSources.has(name));
+  if (foldColumns.length === 0) return undefined;
+  const folds = await fitTargetFolds(
+    session,
+    { relation: request.relation, params: request.relationParams ?? [] },
+    { k: config.targetEncoding.folds, columns: foldColumns },
+    { column: label.column, source: label.source, ...(label.classes ? { classes: label.classes } : {}), outputs: targetOutputs({ task: request.taskType, label }) },
+  );
+  if (folds.rows.some((n) => n === 0)) notes.push(`Target encoding: a fold of the ${config.targetEncoding.folds} holds no train row (too few rows); those rows' encodings fall back on the prior.`);
+  return folds;
 }
 
 /** The finite value of a numeric, boolean or date column as DOUBLE; NULL when missing, NaN or ±Infinity. */
@@ -198,8 +287,19 @@ async function fitNumeric(
   return fitted;
 }
 
-/** One-hot when the train split has at most oneHotMaxCardinality categories (the imputed constant included), else the hashing trick. */
-async function fitCategorical(session: DuckDbSession, request: FitRequest, column: string, notes: string[]): Promise<OneHotFeature | HashedFeature> {
+/**
+ * One-hot when the train split has at most oneHotMaxCardinality categories (the imputed constant
+ * included); beyond it, preprocess.highCardinality: target and/or frequency encoding (rare categories
+ * pooled), or the hashing trick with buckets sized to the column.
+ */
+async function fitCategorical(
+  session: DuckDbSession,
+  request: FitRequest,
+  column: string,
+  folds: TargetFolds | undefined,
+  label: { column: string; source: ValueSource; classes?: string[] },
+  notes: string[],
+): Promise<OneHotFeature | HashedFeature | CategoryStatisticsFeature> {
   const { config } = request;
   const base = request.relationParams ?? [];
   const key = valueExpression(column, 'string');
@@ -224,10 +324,36 @@ async function fitCategorical(session: DuckDbSession, request: FitRequest, colum
   if (counts.distinct < limit && categories.size <= config.oneHotMaxCardinality) {
     return { kind: 'one-hot', column, source: 'string', impute, categories: [...categories].sort(compareCodeUnits) };
   }
-  if (counts.present >= 100 && counts.distinct >= 0.95 * counts.present) {
-    notes.push(`Column "${preview(column)}" has a different value in almost every train row (${counts.distinct} of ${counts.present}): an identifier? It is hashed into ${config.hashBuckets} buckets; consider preprocess.exclude.`);
+  const idLike = counts.present >= 100 && counts.distinct >= 0.95 * counts.present;
+  if (idLike) notes.push(`Column "${preview(column)}" has a different value in almost every train row (${counts.distinct} of ${counts.present}): an identifier? Consider preprocess.exclude.`);
+  if (config.highCardinality === 'hash') {
+    const buckets = config.hashBuckets === 'auto' ? autoHashBuckets(counts.distinct + (counts.missing > 0 ? 1 : 0)) : config.hashBuckets;
+    return { kind: 'hashed', column, source: 'string', impute, buckets, seed: HASHING_SEED, distinct: counts.distinct };
   }
-  return { kind: 'hashed', column, source: 'string', impute, buckets: config.hashBuckets, seed: HASHING_SEED, distinct: counts.distinct };
+  const target = config.highCardinality !== 'frequency' && folds !== undefined;
+  return fitCategoryStatistics(session, {
+    source: { relation: request.relation, params: base },
+    column,
+    impute,
+    rareMinCount: config.rareMinCount,
+    frequency: config.highCardinality !== 'target',
+    ...(target
+      ? {
+          target: {
+            smoothing: config.targetEncoding.smoothing,
+            folds,
+            label: { column: label.column, source: label.source, ...(label.classes ? { classes: label.classes } : {}), outputs: folds.outputs },
+          },
+        }
+      : {}),
+  });
+}
+
+/** Hash buckets for a column of `distinct` categories: the next power of two at or above it, within [2, 4096]. */
+export function autoHashBuckets(distinct: number): number {
+  let buckets = 2;
+  while (buckets < distinct && buckets < 4096) buckets *= 2;
+  return buckets;
 }
 
 async function fitClasses(session: DuckDbSession, request: FitRequest, source: ValueSource): Promise<string[]> {

@@ -10,6 +10,7 @@ import { openDuckDb, type DuckDbSession } from './duckdb';
 import { encodeColumns, type ColumnValues } from './encode-columns';
 import { preview } from './identifiers';
 import { PreprocessorSpec } from './preprocessor-spec';
+import { foldExpression } from './target-encoding';
 
 export interface SplitBatchOptions {
   /** Per-class loss weights (SplitAndSampleResult.classWeights); each batch then carries per-row weights. */
@@ -33,6 +34,10 @@ export function readPreprocessorSpec(store: ArtifactStore, ref: ArtifactRef): Pr
  * through `encodeColumns`, the same function evaluation and inference use. With `shuffleSeed`,
  * rows come in the order of hash(file row number, seed): the same order on every run, a different
  * one per seed (pass the epoch in the seed for a new order each epoch). `close()` removes the files.
+ *
+ * The one exception to "encoded like every other row": when this split is the very file the
+ * preprocessor was fitted on (same sha256) and it target-encodes a column, each row also carries its
+ * fold, and its target encoding comes from the other folds (see EncodeOptions.folds).
  */
 export async function openSplitBatches(
   store: ArtifactStore,
@@ -46,7 +51,8 @@ export async function openSplitBatches(
     const needed = [...new Map([...spec.features.map((f) => [f.column, f.source] as const), [spec.label.column, spec.label.source] as const]).entries()];
     const missing = needed.filter(([name]) => !local.columnTypes.has(name)).map(([name]) => preview(name));
     if (missing.length > 0) throw new Error(`Split ${split.uri} lacks column(s) the preprocessor needs: ${missing.join(', ')}`);
-    const projection = needed.map(([name, source]) => valueExpression(name, source)).join(', ');
+    const outOfFold = await outOfFoldFolds(spec, split, local);
+    const projection = [...needed.map(([name, source]) => valueExpression(name, source)), ...(outOfFold ? [outOfFold] : [])].join(', ');
     const weights = weightLookup(spec, options.weightsByClass);
     let reading = false;
 
@@ -71,7 +77,7 @@ export async function openSplitBatches(
             needed.forEach(([name], i) => {
               columns[name] = chunk.columns[i] as CellValue[];
             });
-            const encoded = encodeColumns(spec, columns, chunk.rows);
+            const encoded = encodeColumns(spec, columns, chunk.rows, outOfFold ? { folds: chunk.columns[needed.length] as number[] } : {});
             yield* assembler.add(encoded.x, encoded.y as Float32Array, chunk.rows, weights);
           }
           yield* assembler.flush();
@@ -117,6 +123,26 @@ export async function readSplitColumns(
   } finally {
     await local.close();
   }
+}
+
+/**
+ * The fold expression for the train rows the spec was fitted on, or undefined for any other split. The
+ * rows per fold must match the fit's: a different count means this DuckDB assigns other folds (an engine
+ * upgrade changed hash()), and training on them would leak labels into the encoding.
+ */
+async function outOfFoldFolds(spec: PreprocessorSpec, split: ArtifactRef, local: LocalSplit): Promise<string | undefined> {
+  const folds = spec.folds;
+  if (!folds || spec.fittedOn.sha256 === undefined || spec.fittedOn.sha256 !== split.sha256) return undefined;
+  const fold = foldExpression(folds);
+  const counted = await local.session.all<{ f: number; n: number }>(`SELECT ${fold} AS f, count(*) AS n FROM read_parquet($1) GROUP BY f`, [local.file]);
+  const rows = new Array<number>(folds.k).fill(0);
+  for (const c of counted) rows[Number(c.f)] = Number(c.n);
+  if (rows.some((n, f) => n !== folds.rows[f])) {
+    throw new Error(
+      `The train split's rows fall into other target-encoding folds than when the preprocessor was fitted (${rows.join('/')} vs ${folds.rows.join('/')}): refit the preprocessor (run fitPreprocessor again) with this engine version`,
+    );
+  }
+  return fold;
 }
 
 interface LocalSplit {

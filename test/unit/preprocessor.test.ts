@@ -264,14 +264,14 @@ describe('fitPreprocessor in DuckDB', () => {
     assert.deepEqual(spec.excluded, [{ column: 'y', reason: 'label' }, { column: 'split', reason: 'preprocess.exclude' }]);
   });
 
-  it('one-hot up to oneHotMaxCardinality categories, the hashing trick beyond', async () => {
+  it('one-hot up to oneHotMaxCardinality categories, the hashing trick beyond (highCardinality "hash")', async () => {
     const columns = [
       { name: 'few', type: 'VARCHAR' as const },
       { name: 'many', type: 'VARCHAR' as const },
       { name: 'y', type: 'VARCHAR' as const },
     ];
     const rows = Array.from({ length: 200 }, (_, i): TestRow => [`f${i % 5}`, `m${i % 40}`, i % 2 ? 'a' : 'b']);
-    const spec = await fit('cards', columns, rows, { config: config({ oneHotMaxCardinality: 5, hashBuckets: 8 }) });
+    const spec = await fit('cards', columns, rows, { config: config({ oneHotMaxCardinality: 5, highCardinality: 'hash', hashBuckets: 8 }) });
     assert.deepEqual(spec.features.map((f) => f.kind), ['one-hot', 'hashed']);
     assert.equal(spec.featureCount, 6 + 8);
     const many = spec.features[1];
@@ -318,7 +318,7 @@ describe('fitPreprocessor in DuckDB', () => {
     const spec = await fit('json', numericColumns, numericRows);
     assert.deepEqual(PreprocessorSpec.parse(JSON.parse(JSON.stringify(spec))), spec);
     assert.throws(() => PreprocessorSpec.parse({ ...spec, featureCount: spec.featureCount + 1 }), /featureCount|featureNames/);
-    assert.throws(() => PreprocessorSpec.parse({ ...spec, version: 2 }));
+    assert.throws(() => PreprocessorSpec.parse({ ...spec, version: 3 }));
   });
 
   it('refuses logTransform of a missing or non-numeric column with the field path', async () => {
