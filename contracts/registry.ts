@@ -42,7 +42,7 @@ export const Lineage = z.object({
     featureCount: z.number().int().nonnegative(),
     classes: z.array(z.string()).optional(),
   }),
-  backend: z.enum(['tensorflow', 'wasm', 'cpu']),
+  backend: z.enum(['tensorflow', 'wasm', 'cpu', 'typescript']),
   evaluation: z.object({
     ref: ArtifactRef,
     report: ArtifactRef,

@@ -160,9 +160,37 @@ export const PreprocessConfig = z
   })
   .strict();
 
+/**
+ * Gradient-boosted trees (`train.model: "gbdt"`). Defaults mirror scikit-learn's HistGradientBoosting*:
+ * leaf-wise trees on ≤ 255 quantile bins, early stopping on the validation split.
+ */
+export const GbdtConfig = z
+  .object({
+    /** Boosting rounds at most (multiclass grows one tree per class per round). */
+    maxIterations: z.number().int().min(1).max(10_000).default(100),
+    /** Shrinkage applied to every leaf value. */
+    learningRate: z.number().positive().max(1).default(0.1),
+    maxLeafNodes: z.number().int().min(2).max(4096).default(31),
+    /** Unset: depth is bounded by maxLeafNodes only. */
+    maxDepth: z.number().int().min(1).max(64).optional(),
+    minSamplesLeaf: z.number().int().min(1).default(20),
+    minHessianLeaf: z.number().min(0).default(1e-3),
+    /** L2 penalty on leaf values. */
+    l2Regularization: z.number().min(0).default(0),
+    /** Bins per feature, from train-split quantiles. */
+    maxBins: z.number().int().min(2).max(255).default(255),
+    /** Fraction of train rows drawn (seeded, per round) to grow each round's trees; 1 uses every row. */
+    subsample: z.number().gt(0).max(1).default(1),
+    /** Stop after this many rounds without a better validation loss (scikit-learn's n_iter_no_change). */
+    earlyStoppingRounds: z.number().int().min(1).default(10),
+    /** Write a resumable checkpoint every this many rounds (and after the last). */
+    checkpointEveryRounds: z.number().int().min(1).default(1),
+  })
+  .strict();
+
 export const TrainConfig = z
   .object({
-    model: z.enum(['logistic', 'mlp']).default('mlp'),
+    model: z.enum(['logistic', 'mlp', 'gbdt']).default('mlp'),
     hiddenLayers: z.array(z.number().int().min(1).max(4096)).max(8).default([64, 64]),
     activation: z.enum(['relu', 'tanh', 'sigmoid', 'elu']).default('relu'),
     dropout: z.number().min(0).max(0.9).default(0),
@@ -176,6 +204,8 @@ export const TrainConfig = z
       .prefault({}),
     /** Start from the champion's weights when its schema and preprocessor are compatible. */
     warmStart: z.boolean().default(false),
+    /** `model: "gbdt"` only; the fields above except earlyStopping.enabled and warmStart are the MLP's. */
+    gbdt: GbdtConfig.prefault({}),
   })
   .strict();
 

@@ -52,7 +52,8 @@ export interface FitPreprocessorResult {
 export interface TrainResult {
   model: ArtifactRef;
   history: ArtifactRef;
-  backend: 'tensorflow' | 'wasm' | 'cpu';
+  /** The tfjs backend, or "typescript" for gbdt (trainyard's own trees). */
+  backend: 'tensorflow' | 'wasm' | 'cpu' | 'typescript';
   epochsRun: number;
   bestEpoch: number;
   /** The epoch this attempt resumed after (0 for a fresh start). */

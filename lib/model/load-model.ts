@@ -1,7 +1,8 @@
 import type { ArtifactRef } from '../../contracts/artifacts';
 import type { ArtifactStore } from '../store/artifact-store';
 import { loadTfjs } from '../tfjs-backend';
-import type { ModelMeta } from './model-meta';
+import { loadGbdtModel } from './gbdt/gbdt-model-io';
+import type { ModelMeta, TfjsModelMeta } from './model-meta';
 import { modelFolderKey, readModelMeta, StoreModelHandler } from './store-io';
 
 /** A trained model ready to score feature rows (the preprocessor's output, not raw rows). */
@@ -22,9 +23,13 @@ export interface TrainedModel {
  * the meta recorded.
  */
 export async function loadTrainedModel(store: ArtifactStore, modelRef: ArtifactRef): Promise<TrainedModel> {
-  const { tf } = await loadTfjs();
   const folderKey = modelFolderKey(store, modelRef.uri);
   const meta = await readModelMeta(store, folderKey);
+  return meta.format === 'trainyard-gbdt' ? loadGbdtModel(store, meta) : loadTfjsModel(store, folderKey, meta);
+}
+
+async function loadTfjsModel(store: ArtifactStore, folderKey: string, meta: TfjsModelMeta): Promise<TrainedModel> {
+  const { tf } = await loadTfjs();
   const model = await tf.loadLayersModel(new StoreModelHandler(store, folderKey, meta.files));
   let disposed = false;
   return {

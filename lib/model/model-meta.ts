@@ -11,12 +11,8 @@ export const StoredFile = z.object({
 });
 export type StoredFile = z.infer<typeof StoredFile>;
 
-/**
- * `model-meta.json`, written beside `model.json` and `weights.bin` and last of the three: what a reader
- * needs to use the model (task, classes, features, preprocessor) and where it came from (backend, config).
- */
-export const ModelMeta = z.object({
-  format: z.literal('trainyard-tfjs-layers'),
+/** What every model meta records: how to use the model (task, classes, features, preprocessor) and where it came from. */
+const ModelMetaCommon = {
   formatVersion: z.literal(1),
   task: TaskType,
   /** Classification: class labels in output order. */
@@ -25,17 +21,39 @@ export const ModelMeta = z.object({
   featureNames: z.array(z.string()),
   /** The fitted preprocessor that turns raw rows into this model's features. */
   preprocessor: ArtifactRef.optional(),
-  backend: z.enum(['tensorflow', 'wasm', 'cpu']),
   train: TrainConfig,
   seed: z.number().int().nonnegative(),
-  /** Epochs run in total (across resumed attempts) and the epoch whose weights these are. */
+  /** Epochs (gbdt: boosting rounds) run in total across resumed attempts, and the one whose model this is. */
   epochsRun: z.number().int().nonnegative(),
   bestEpoch: z.number().int().nonnegative(),
+};
+
+/**
+ * `model-meta.json` of a tfjs model (`logistic`, `mlp`), written beside `model.json` and `weights.bin`
+ * and last of the three.
+ */
+export const TfjsModelMeta = z.object({
+  format: z.literal('trainyard-tfjs-layers'),
+  ...ModelMetaCommon,
+  backend: z.enum(['tensorflow', 'wasm', 'cpu']),
   files: z.object({ modelJson: StoredFile, weights: StoredFile }),
 });
+export type TfjsModelMeta = z.output<typeof TfjsModelMeta>;
+
+/** `model-meta.json` of gradient-boosted trees (`gbdt`), written after `trees.json`. */
+export const GbdtModelMeta = z.object({
+  format: z.literal('trainyard-gbdt'),
+  ...ModelMetaCommon,
+  backend: z.literal('typescript'),
+  files: z.object({ trees: StoredFile }),
+});
+export type GbdtModelMeta = z.output<typeof GbdtModelMeta>;
+
+export const ModelMeta = z.discriminatedUnion('format', [TfjsModelMeta, GbdtModelMeta]);
 export type ModelMeta = z.output<typeof ModelMeta>;
-export type ModelMetaDraft = Omit<ModelMeta, 'format' | 'formatVersion' | 'files'>;
+export type ModelMetaDraft = Omit<TfjsModelMeta, 'format' | 'formatVersion' | 'files'>;
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
+export const TREES_JSON = 'trees.json';
 export const MODEL_META_JSON = 'model-meta.json';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import type { ArtifactStore, PutResult } from '../store/artifact-store';
 import { readObject } from '../store/read-object';
-import { MODEL_JSON, MODEL_META_JSON, ModelMeta, WEIGHTS_BIN, type ModelMetaDraft, type StoredFile } from './model-meta';
+import { MODEL_JSON, MODEL_META_JSON, ModelMeta, TfjsModelMeta, TREES_JSON, WEIGHTS_BIN, type ModelMetaDraft, type StoredFile } from './model-meta';
 
 /**
  * A tfjs IOHandler over the artifact store: `model.save(handler)` writes `<folder>/model.json` and
@@ -18,7 +18,7 @@ export class StoreModelHandler implements io.IOHandler {
   constructor(
     private readonly store: ArtifactStore,
     readonly folderKey: string,
-    private readonly expected?: ModelMeta['files'],
+    private readonly expected?: TfjsModelMeta['files'],
   ) {}
 
   async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
@@ -85,9 +85,9 @@ export class StoreModelHandler implements io.IOHandler {
 }
 
 /** Writes `model-meta.json` beside a saved model, last, so a reader that finds it finds the whole model. */
-export async function writeModelMeta(store: ArtifactStore, handler: StoreModelHandler, draft: ModelMetaDraft): Promise<{ meta: ModelMeta; put: PutResult }> {
+export async function writeModelMeta(store: ArtifactStore, handler: StoreModelHandler, draft: ModelMetaDraft): Promise<{ meta: TfjsModelMeta; put: PutResult }> {
   if (!handler.saved) throw new Error('save the model through this handler before writing its meta');
-  const meta = ModelMeta.parse({
+  const meta = TfjsModelMeta.parse({
     format: 'trainyard-tfjs-layers',
     formatVersion: 1,
     ...draft,
@@ -107,11 +107,11 @@ export async function readModelMeta(store: ArtifactStore, folderKey: string): Pr
   return parsed.data;
 }
 
-/** The model folder a ref names: refs may point at model-meta.json, model.json or the folder's weights. */
+/** The model folder a ref names: refs may point at model-meta.json, model.json, the folder's weights or trees. */
 export function modelFolderKey(store: ArtifactStore, uri: string): string {
   const key = store.keyFor(uri);
   const base = path.posix.basename(key);
-  return base === MODEL_META_JSON || base === MODEL_JSON || base === WEIGHTS_BIN ? path.posix.dirname(key) : key;
+  return [MODEL_META_JSON, MODEL_JSON, WEIGHTS_BIN, TREES_JSON].includes(base) ? path.posix.dirname(key) : key;
 }
 
 function joinWeightData(data: io.WeightData | undefined): Buffer {

@@ -4,6 +4,7 @@ import type { StoreSettings } from '../config';
 import type { BatchSource } from '../data/batches';
 import type { ArtifactStore } from '../store/artifact-store';
 import type { TfjsBackendName } from '../tfjs-backend';
+import type { GbdtOutcome, GBDT_BACKEND } from './gbdt/train-gbdt';
 import type { EpochReport, TrainJob, TrainOutcome } from './trainer';
 
 export interface TrainingSourceRefs {
@@ -27,11 +28,11 @@ export interface ThreadRequest {
 }
 
 export type ThreadMessage =
-  | { type: 'ready'; backend: TfjsBackendName; fallbackReasons: string[] }
+  | { type: 'ready'; backend: TfjsBackendName | typeof GBDT_BACKEND; fallbackReasons: string[] }
   | { type: 'resumed'; epoch: number; source: string }
   | { type: 'progress'; epoch: number; rowsDone: number; rowsTotal: number }
   | { type: 'epoch'; report: EpochReport }
-  | { type: 'done'; outcome: TrainOutcome }
+  | { type: 'done'; outcome: TrainOutcome | GbdtOutcome }
   | {
       type: 'failed';
       error: { name: string; message: string; stack?: string; failureType?: string; nonRetryable?: boolean; details?: unknown[] };
@@ -56,7 +57,8 @@ export class TrainThreadError extends Error {
 }
 
 /**
- * Runs `trainModel` in a worker thread so the caller's event loop (heartbeats, cancellation) stays free.
+ * Runs `trainModel` (`trainGbdt` for gbdt) in a worker thread so the caller's event loop (heartbeats,
+ * cancellation) stays free.
  * Aborting `signal` terminates the thread at once; the newest checkpoint in the store survives it.
  */
 const LINGER_MS = 10_000;
@@ -64,9 +66,9 @@ const LINGER_MS = 10_000;
 export function trainInThread(
   request: Omit<ThreadRequest, 'sourcesModule'> & { sourcesModule?: string },
   options: { signal?: AbortSignal; onMessage?: (message: ThreadMessage) => void } = {},
-): Promise<TrainOutcome> {
+): Promise<TrainOutcome | GbdtOutcome> {
   const workerData: ThreadRequest = { ...request, sourcesModule: request.sourcesModule ?? DEFAULT_SOURCES_MODULE };
-  return new Promise<TrainOutcome>((resolve, reject) => {
+  return new Promise<TrainOutcome | GbdtOutcome>((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(options.signal.reason);
       return;

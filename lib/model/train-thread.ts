@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createArtifactStore } from '../store/create-store';
 import { loadTfjs } from '../tfjs-backend';
+import { GBDT_BACKEND, trainGbdt } from './gbdt/train-gbdt';
 import type { TrainingSourcesModule, ThreadMessage, ThreadRequest } from './train-in-thread';
-import { trainModel } from './trainer';
+import { trainModel, type EpochReport } from './trainer';
 
 /**
  * The training thread: opens its own store and batch sources from the refs it was given, runs the
@@ -15,18 +16,21 @@ async function main(): Promise<void> {
   const post = (message: ThreadMessage) => port.postMessage(message);
   const request = workerData as ThreadRequest;
   try {
-    const tfjs = await loadTfjs();
-    post({ type: 'ready', backend: tfjs.backend, fallbackReasons: tfjs.fallbackReasons });
+    // Trees need no tensors: a gbdt run skips loading TensorFlow.js.
+    const tfjs = request.job.settings.model === 'gbdt' ? undefined : await loadTfjs();
+    post({ type: 'ready', backend: tfjs?.backend ?? GBDT_BACKEND, fallbackReasons: tfjs?.fallbackReasons ?? [] });
     const store = createArtifactStore(request.store);
     const sourcesModule = (await import(request.sourcesModule)) as TrainingSourcesModule;
     const sources = await sourcesModule.openTrainingSources(store, request.sources);
     let outcome;
     try {
-      outcome = await trainModel({ tfjs, store, train: sources.train, validation: sources.validation }, request.job, {
-        onEpoch: (report) => post({ type: 'epoch', report }),
-        onProgress: (progress) => post({ type: 'progress', ...progress }),
-        onResume: (info) => post({ type: 'resumed', ...info }),
-      });
+      const deps = { store, train: sources.train, validation: sources.validation };
+      const hooks = {
+        onEpoch: (report: EpochReport) => post({ type: 'epoch', report }),
+        onProgress: (progress: { epoch: number; rowsDone: number; rowsTotal: number }) => post({ type: 'progress', ...progress }),
+        onResume: (info: { epoch: number; source: string }) => post({ type: 'resumed', ...info }),
+      };
+      outcome = tfjs ? await trainModel({ tfjs, ...deps }, request.job, hooks) : await trainGbdt(deps, request.job, hooks);
     } finally {
       // Close the native DuckDB handles before reporting: the parent may terminate the thread once it
       // hears the result, and a terminate during a native close aborts the whole process.

@@ -312,6 +312,7 @@ async function tryWarmStart(
 ): Promise<WarmStartRecord> {
   const cold = (reason: string): WarmStartRecord => ({ used: false, reason: `cold start: ${reason}` });
   const meta = await readModelMeta(store, champion.modelFolderKey);
+  if (meta.format !== 'trainyard-tfjs-layers') return cold(`the champion (v${champion.version}) is a ${meta.train.model} model, not a network`);
   if (meta.task !== task) return cold(`the champion (v${champion.version}) is a ${meta.task} model, this run trains ${task}`);
   if (meta.featureCount !== train.featureCount || meta.featureNames.join('\u0000') !== train.featureNames.join('\u0000')) {
     return cold(`the champion (v${champion.version}) was trained on ${meta.featureCount} features, this run's preprocessor gives ${train.featureCount} (or other names/order)`);
