@@ -15,6 +15,7 @@ import { interruptOnAbort, openDuckDb, type DuckDbSession } from '../lib/data/du
 import { materializeDataset, type LocalDataset } from '../lib/data/materialize';
 import { DatasetSchema, inferSchema } from '../lib/data/schema';
 import { computeStatistics, type DatasetStatistics } from '../lib/data/statistics';
+import { profileTimeLikeColumns } from '../lib/data/time-like-columns';
 import { DatasetStatisticsSchema } from '../lib/data/statistics-schema';
 import { stageKey } from '../lib/run-keys';
 import { InvalidArtifactKeyError, ObjectNotFoundError, type ArtifactStore } from '../lib/store/artifact-store';
@@ -87,9 +88,24 @@ export function validateDataActivity({ store }: ActivityDeps) {
       });
 
       step = 'checking for anomalies';
+      const timeSplit = input.split.strategy === 'time' || (input.split.strategy === 'auto' && input.split.timeColumn !== undefined);
+      const timeColumn = timeSplit ? input.split.timeColumn : undefined;
+      const timeLike = await profileTimeLikeColumns(session, table, {
+        ...(timeColumn !== undefined ? { timeColumn } : {}),
+        skip: [...(table.labelColumn !== undefined ? [table.labelColumn] : []), ...input.preprocess.exclude],
+      });
       const schema = expected?.schema ?? inferSchema(statistics);
       const schemaSource: SchemaSource = expected?.source ?? 'inferred';
-      const report = detectAnomalies({ statistics, schema, schemaSource, ...(reference ? { reference } : {}), config: input.validation, task: input.task });
+      const report = detectAnomalies({
+        statistics,
+        schema,
+        schemaSource,
+        ...(reference ? { reference } : {}),
+        config: input.validation,
+        task: input.task,
+        modelInputs: { ...(timeColumn !== undefined ? { timeColumn } : {}), exclude: input.preprocess.exclude, rawTimestamps: input.preprocess.rawTimestamps },
+        timeLike,
+      });
 
       step = 'writing artifacts';
       const columns = statistics.columnCount;

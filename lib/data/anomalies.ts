@@ -8,6 +8,7 @@ import { preview } from './identifiers';
 import type { TaskType } from './label-association';
 import { typeFamily, type ColumnSchema, type DatasetSchema } from './schema';
 import type { ColumnStatistics, DatasetStatistics } from './statistics';
+import type { TimeLikeProfile } from './time-like-columns';
 
 export type ValidationSettings = z.output<typeof ValidationConfig>;
 export type SchemaSource = 'inferred' | 'champion' | 'provided';
@@ -21,6 +22,18 @@ export interface AnomalyInput {
   reference?: DatasetStatistics;
   config: ValidationSettings;
   task: { type: TaskType; label: LabelSpec };
+  /** How columns will enter the model (from the pipeline input), for the time-like checks. */
+  modelInputs?: ModelInputs;
+  /** Text columns holding date-times and numbers that count like time (lib/data/time-like-columns.ts). */
+  timeLike?: TimeLikeProfile;
+}
+
+export interface ModelInputs {
+  /** The split's time column under a time split. */
+  timeColumn?: string;
+  exclude: string[];
+  /** preprocess.rawTimestamps. */
+  rawTimestamps: boolean | string[];
 }
 
 export interface AnomalyReport {
@@ -38,7 +51,8 @@ const NUMERIC_AS_TEXT_SHARE = 0.9;
  * what dashboards and tests match on): empty-dataset, too-few-rows, missing-column, unexpected-column,
  * type-mismatch, numeric-as-text, missing-fraction, out-of-range, unseen-categories, constant-column,
  * duplicate-rows, label-missing, label-values-missing, label-type, single-class, label-classes,
- * non-finite-values, class-imbalance, label-leakage, drift-psi, drift-jensen-shannon.
+ * non-finite-values, class-imbalance, label-leakage, drift-psi, drift-jensen-shannon, timestamp-as-text,
+ * mixed-time-zones, time-as-number.
  */
 export function detectAnomalies(input: AnomalyInput): AnomalyReport {
   const drift = input.reference ? compareDrift(input.reference, input.statistics, input.config.drift) : undefined;
@@ -49,6 +63,7 @@ export function detectAnomalies(input: AnomalyInput): AnomalyReport {
     ...checkDuplicates(input),
     ...checkLabel(input),
     ...checkLeakage(input),
+    ...checkTimeLike(input),
     ...driftAnomalies(drift, input.config),
   ];
   return { anomalies: [...anomalies.filter((a) => a.severity === 'error'), ...anomalies.filter((a) => a.severity === 'warning')], ...(drift ? { drift } : {}) };
@@ -308,6 +323,77 @@ function checkLeakage({ statistics, config, task }: AnomalyInput): Anomaly[] {
         : `Column ${q(c.name)} looks like label leakage: ${evidence}. If it is only known after the outcome, drop it (preprocess.exclude); if it is a legitimate predictor, list it in validation.leakage.allow.`,
         { column: c.name, observed: byAuc ? (association.auc as number) : (association.correlation as number), threshold: byAuc ? aucThreshold : correlationThreshold }),
     );
+  }
+  return found;
+}
+
+/** Whole numbers distinct in at least this share of rows (and 100 rows or more) look like identifiers. */
+const ID_LIKE_DISTINCT_SHARE = 0.95;
+/** A number this correlated with the time column counts time (a sequence number, an epoch). */
+const TIME_CORRELATION = 0.98;
+
+/**
+ * Time in disguise: text date-times (unparseable values, mixed zones), and numbers that count rows or
+ * time entering the model as numbers — new rows then lie beyond every value the model was trained on.
+ */
+function checkTimeLike({ statistics, task, modelInputs, timeLike }: AnomalyInput): Anomaly[] {
+  const found: Anomaly[] = [];
+  const label = labelName(task.label);
+  const derivedFrom = typeof task.label === 'object' ? task.label.column : undefined;
+  const excluded = new Set([label, ...(derivedFrom !== undefined ? [derivedFrom] : []), ...(modelInputs?.exclude ?? [])]);
+  for (const t of timeLike?.textTimestamps ?? []) {
+    if (excluded.has(t.column)) continue;
+    const bad = t.values - t.parsed;
+    const example = t.unparseable.map((v) => JSON.stringify(preview(v, 40))).join(', ');
+    found.push(
+      anomaly('warning', 'timestamp-as-text', bad > 0
+        ? `Column ${q(t.column)} holds date-times as text, and ${bad} of ${t.values} values (${formatShare(bad / t.values)}) are not valid date-times, e.g. ${example}: fix them and store the column as a timestamp (or ISO 8601 text), or it enters the model as categories instead of calendar features.`
+        : `Column ${q(t.column)} holds date-times as text, so it enters the model as categories instead of calendar features: store it as a timestamp, or as ISO 8601 text (2001-01-14 21:55) in a CSV.`,
+        { column: t.column, observed: t.parsed / Math.max(t.values, 1), threshold: 1 }),
+    );
+    if (t.zones.length > 1) {
+      const zones = t.zones.map((z) => `${z.count} ${z.zone === '' ? 'without a zone' : `in ${z.zone}`}`).join(', ');
+      found.push(
+        anomaly('warning', 'mixed-time-zones', `Column ${q(t.column)} mixes time zones (${zones}): the same clock time means different instants; convert every value to UTC (or one zone) at the source.`, {
+          column: t.column,
+          observed: t.zones.length,
+          threshold: 1,
+        }),
+      );
+    }
+  }
+
+  if (!modelInputs) return found;
+  const raw = modelInputs.rawTimestamps;
+  for (const c of statistics.columns) {
+    if (excluded.has(c.name)) continue;
+    const hint = `leave it out (preprocess.exclude)${c.type === 'timestamp' ? ' and let its calendar features carry it' : ''}`;
+    if (c.type === 'timestamp' && (raw === true || (Array.isArray(raw) && raw.includes(c.name)))) {
+      const why = c.name === modelInputs.timeColumn ? "it is the split's time column, so every test time lies after every train time" : 'new rows come later than every train row';
+      found.push(anomaly('warning', 'time-as-number', `Column ${q(c.name)} enters the model as a raw number (preprocess.rawTimestamps), but ${why}: the model can only extrapolate on it. Drop it from preprocess.rawTimestamps; its calendar features stay.`, { column: c.name, observed: 'raw epoch seconds' }));
+      continue;
+    }
+    if (c.type !== 'numeric') continue;
+    const sequence = timeLike?.numericSequences.find((n) => n.column === c.name);
+    if (c.name === modelInputs.timeColumn) {
+      found.push(anomaly('warning', 'time-as-number', `Column ${q(c.name)} is the split's time column and enters the model as a number: every test value lies beyond the train range, so the model can only extrapolate on it; ${hint}.`, { column: c.name, observed: 'time column' }));
+    } else if (sequence?.timeCorrelation != null && Math.abs(sequence.timeCorrelation) >= TIME_CORRELATION) {
+      found.push(
+        anomaly('warning', 'time-as-number', `Column ${q(c.name)} rises with time (correlation ${formatNumber(sequence.timeCorrelation)} with the time column ${q(modelInputs.timeColumn ?? '')}): as a number, new rows lie beyond its train range; ${hint}.`, {
+          column: c.name,
+          observed: sequence.timeCorrelation,
+          threshold: TIME_CORRELATION,
+        }),
+      );
+    } else if (sequence?.integral && c.count >= 100 && c.distinctCount >= ID_LIKE_DISTINCT_SHARE * c.count) {
+      found.push(
+        anomaly('warning', 'time-as-number', `Column ${q(c.name)} holds a different whole number in almost every row (${c.distinctCount} of ${c.count}): an identifier or sequence number? As a number it carries row order, not signal; ${hint}.`, {
+          column: c.name,
+          observed: c.distinctCount / c.count,
+          threshold: ID_LIKE_DISTINCT_SHARE,
+        }),
+      );
+    }
   }
   return found;
 }

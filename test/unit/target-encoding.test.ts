@@ -104,7 +104,7 @@ describe('target and frequency encoding of high-cardinality categories', () => {
           run += 1;
           const rows = cells.map(([c, late, split], i): TestRow => [i, `cat${c}`, late ? 'late' : 'ok', split]);
           if (!rows.some((r) => r[3] === 'train' && r[2] === 'late') || !rows.some((r) => r[3] === 'train' && r[2] === 'ok')) return;
-          const changed = rows.map((r, i): TestRow => (r[3] !== 'train' && flips[i] ? [r[0], r[1], r[2] === 'late' ? 'ok' : 'late', r[3]] : r));
+          const changed = rows.map((r, i): TestRow => (r[3] !== 'train' && flips[i] ? [r[0] ?? null, r[1] ?? null, r[2] === 'late' ? 'ok' : 'late', r[3] ?? null] : r));
           const trainOnly = (table: string) => `(SELECT * FROM "${table}" WHERE split = 'train')`;
           const request = { classes: ['late', 'ok'], config: config({ rareMinCount: 2 }) };
           const before = await fit(`p${run}a`, rows, request, trainOnly(`p${run}a`));
@@ -127,7 +127,7 @@ describe('target and frequency encoding of high-cardinality categories', () => {
           run += 1;
           const rows = cells.map(([c, late], i): TestRow => [i, `cat${c}`, late ? 'late' : 'ok', 'train']);
           const row = pick % rows.length;
-          const flipped = rows.map((r, i): TestRow => (i === row ? [r[0], r[1], r[2] === 'late' ? 'ok' : 'late', r[3]] : r));
+          const flipped = rows.map((r, i): TestRow => (i === row ? [r[0] ?? null, r[1] ?? null, r[2] === 'late' ? 'ok' : 'late', r[3] ?? null] : r));
           const request = { classes: ['late', 'ok'], config: config({ rareMinCount: 1 }) };
           const encodeRow = async (table: string, data: TestRow[]) => {
             const spec = await fit(table, data, request);
