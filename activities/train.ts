@@ -7,6 +7,7 @@ import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainRe
 import { loadConfig, type StoreSettings } from '../lib/config';
 import { trainInThread, TrainThreadError, type ThreadMessage } from '../lib/model/train-in-thread';
 import type { TrainJob } from '../lib/model/trainer';
+import { budgetMs, planTraining, type ResolvedTrainSettings } from '../lib/model/training-budget';
 import { modelFolderKey } from '../lib/model/store-io';
 import { stageKey } from '../lib/run-keys';
 import type { ArtifactStore } from '../lib/store/artifact-store';
@@ -28,8 +29,13 @@ export interface TrainHeartbeat {
   checkpoint?: ArtifactRef;
   metricsSoFar: { trainLoss?: number; validationLoss?: number; validationAccuracy?: number; bestEpoch?: number; bestValidationLoss?: number | null };
   phase: 'starting' | 'training' | 'saving';
-  /** Rows done in the epoch under way. */
+  /** Rows done in the epoch under way, of `rows` (the train split). */
   rowsDone?: number;
+  rows?: number;
+  /** Mean length of this attempt's epochs so far: with `epochs` and `epoch`, the time left. */
+  meanEpochMs?: number;
+  /** When training must end (ISO time), when `train.maxDuration` is set. */
+  deadline?: string;
   backend?: string;
 }
 
@@ -56,9 +62,10 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
     checkClasses(input.task.type, preprocessor.classes);
 
     const previous = readHeartbeat(ctx.info.heartbeatDetails);
+    const plan = planTraining(input.train, split.rows.train);
     const job: TrainJob = {
       task: input.task.type,
-      settings: input.train,
+      settings: plan.settings,
       seed: input.seed,
       ...(split.classWeights ? { classWeights: split.classWeights } : {}),
       preprocessor: preprocessor.preprocessor,
@@ -74,9 +81,10 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
       ...(input.train.warmStart && champion ? { warmStart: { modelFolderKey: modelFolderKey(store, champion.modelRef.uri), version: champion.version } } : {}),
     };
 
-    let beat: TrainHeartbeat = { ...(previous ?? { epoch: 0, metricsSoFar: {} }), epochs: input.train.epochs, phase: 'starting' };
+    let beat: TrainHeartbeat = { ...(previous ?? { epoch: 0, metricsSoFar: {} }), epochs: plan.settings.model === 'gbdt' ? plan.settings.gbdt.maxIterations : plan.settings.epochs, phase: 'starting', ...timeBudgetOf(plan.settings) };
     ctx.heartbeat(beat);
     const timer = setInterval(() => ctx.heartbeat(beat), TRAIN_HEARTBEAT_EVERY_MS);
+    const epochMs: number[] = [];
     const onMessage = (message: ThreadMessage) => {
       switch (message.type) {
         case 'ready':
@@ -91,11 +99,13 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
           break;
         case 'epoch': {
           const { report } = message;
+          epochMs.push(report.record.epochMs);
           beat = {
             ...beat,
             epoch: report.epoch,
             checkpoint: report.checkpoint,
             rowsDone: 0,
+            meanEpochMs: epochMs.reduce((a, b) => a + b, 0) / epochMs.length,
             metricsSoFar: {
               trainLoss: report.record.trainLoss,
               validationLoss: report.record.validationLoss,
@@ -137,6 +147,8 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
         resumedFromEpoch: outcome.resumedFromEpoch,
         warmStart: outcome.warmStart,
         trainMs: Math.round(outcome.trainMs),
+        settings: { epochs: plan.settings.epochs, batchSize: plan.settings.batchSize, learningRate: plan.settings.learningRate },
+        choices: plan.choices,
       };
     } catch (error) {
       throw asActivityFailure(error);
@@ -144,6 +156,12 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
       clearInterval(timer);
     }
   };
+}
+
+/** The heartbeat's view of the time budget: when training must end, if it must. */
+function timeBudgetOf(settings: ResolvedTrainSettings): Pick<TrainHeartbeat, 'deadline'> {
+  const budget = budgetMs(settings);
+  return Number.isFinite(budget) ? { deadline: new Date(Date.now() + budget).toISOString() } : {};
 }
 
 function checkClasses(task: PipelineInput['task']['type'], classes: string[] | undefined): void {

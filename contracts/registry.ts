@@ -41,6 +41,8 @@ export const Lineage = z.object({
     trainMs: z.number().nonnegative(),
     featureCount: z.number().int().nonnegative(),
     classes: z.array(z.string()).optional(),
+    /** Settings chosen for the user (left unset in the config) and why. */
+    choices: z.array(z.string()).optional(),
   }),
   backend: z.enum(['tensorflow', 'wasm', 'cpu', 'typescript']),
   evaluation: z.object({

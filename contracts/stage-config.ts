@@ -195,9 +195,14 @@ export const TrainConfig = z
     activation: z.enum(['relu', 'tanh', 'sigmoid', 'elu']).default('relu'),
     dropout: z.number().min(0).max(0.9).default(0),
     optimizer: z.enum(['adam', 'sgd', 'rmsprop']).default('adam'),
-    learningRate: z.number().positive().max(10).default(0.01),
-    epochs: z.number().int().min(1).max(10_000).default(50),
-    batchSize: z.number().int().min(1).max(65_536).default(64),
+    /** Unset: matched to the batch size (lib/model/training-budget.ts). */
+    learningRate: z.number().positive().max(10).optional(),
+    /** Unset: from a budget of samples seen, by the train split's size. */
+    epochs: z.number().int().min(1).max(10_000).optional(),
+    /** Unset: about 1/200 of the train split, a power of two from 32 to 2048. */
+    batchSize: z.number().int().min(1).max(65_536).optional(),
+    /** A time budget for training ("10m"): when it runs out, the best checkpoint so far is the model. */
+    maxDuration: Duration.optional(),
     earlyStopping: z
       .object({ enabled: z.boolean().default(true), patience: z.number().int().min(1).default(5) })
       .strict()

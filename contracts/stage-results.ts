@@ -60,6 +60,10 @@ export interface TrainResult {
   resumedFromEpoch: number;
   warmStart: { used: boolean; parentVersion?: number; reason: string };
   trainMs: number;
+  /** The numbers training used, the data-sized defaults included. */
+  settings?: { epochs: number; batchSize: number; learningRate: number };
+  /** What was chosen for the user and why (settings left unset), in words. */
+  choices?: string[];
 }
 
 export type Decision = 'blessed' | 'rejected';

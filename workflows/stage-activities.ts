@@ -61,7 +61,7 @@ export const stages = {
   splitAndSample: labelled(dataStages.splitAndSample, (a) => `split (${a.input.split.strategy}), sample (${a.input.sampling.strategy})`),
   fitPreprocessor: labelled(dataStages.fitPreprocessor, (a) => `fit the preprocessor on ${a.split.rows.train} train rows`),
   train: labelled(trainingStage.train, (a) =>
-    `train ${a.input.train.model} on ${a.preprocessor.featureCount} features, up to ${a.input.train.epochs} epochs`),
+    `train ${a.input.train.model} on ${a.preprocessor.featureCount} features, ${a.input.train.epochs === undefined ? 'epochs sized to the data' : `up to ${a.input.train.epochs} epochs`}`),
   evaluate: labelled(evaluationStage.evaluate, (a) =>
     `evaluate on ${a.split.rows.test} test rows${a.champion ? ` against champion v${a.champion.version}` : ''}`),
   registerModel: registryStages.registerModel,

@@ -1,4 +1,4 @@
-import { TrainConfig } from '../../contracts/stage-config';
+import { trainSettings } from '../../test/support/train-settings';
 import { PreprocessorSpec } from '../../lib/data/preprocessor-spec';
 import { createSeededRandom } from '../../lib/data/seeded-random';
 import { renderReport } from '../../lib/evaluation/report';
@@ -65,7 +65,7 @@ const suite: Suite = {
     );
 
     const { tf, backend } = await loadTfjs();
-    const scorer = scorerFor(numericSpec(), modelFor(tf, buildModel(tf, { task: 'binary', featureCount: FEATURES }, TrainConfig.parse({ hiddenLayers: [64, 64] }), 1)));
+    const scorer = scorerFor(numericSpec(), modelFor(tf, buildModel(tf, { task: 'binary', featureCount: FEATURES }, trainSettings({ hiddenLayers: [64, 64] }), 1)));
     const scoreRows = 100_000;
     const columns: Record<string, number[]> = { label: Array.from({ length: scoreRows }, () => (random() < 0.5 ? 1 : 0)) };
     for (let f = 0; f < FEATURES; f++) columns[`f${f}`] = Array.from({ length: scoreRows }, () => random());

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TrainConfig } from '../../contracts/stage-config';
+import { trainSettings } from '../../test/support/train-settings';
 import { memoryBatchSource, mulberry32 } from '../../lib/model/memory-batch-source';
 import { trainModel } from '../../lib/model/trainer';
 import { FsArtifactStore } from '../../lib/store/fs-store';
@@ -46,7 +46,7 @@ const suite: Suite = {
           { tfjs: { tf, backend }, store, train, validation: memoryBatchSource({ ...validation, featureCount: FEATURES, classes: ['0', '1'] }) },
           {
             task: 'binary',
-            settings: TrainConfig.parse({ model: 'mlp', hiddenLayers: [64, 64], epochs: EPOCHS, batchSize: BATCH, learningRate: 0.01, earlyStopping: { enabled: false } }),
+            settings: trainSettings({ model: 'mlp', hiddenLayers: [64, 64], epochs: EPOCHS, batchSize: BATCH, learningRate: 0.01, earlyStopping: { enabled: false } }),
             seed: 42,
             inputsFingerprint: 'bench',
             keys: { checkpoints: `bench/${backend}/checkpoints`, model: `bench/${backend}/model`, history: `bench/${backend}/history.json` },

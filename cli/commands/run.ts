@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PipelineInput } from '../../contracts/pipeline-input';
 import { CACHEABLE_STAGES, type CacheableStage } from '../../contracts/stage-config';
-import { statusQuery } from '../../workflows/messages';
-import { formatStatus, StatusExit } from './status';
+import { statusQuery, type PipelineStatus } from '../../workflows/messages';
+import { formatProgress, formatStatus, readStatus, StatusExit, type StageProgress } from './status';
 import type { PipelineResult } from '../../workflows';
 import { TrainyardModel } from '../../workflows/search-attributes';
 import { formatPipelineSummary } from '../pipeline-summary';
@@ -38,7 +38,7 @@ export function runCommand(): Command {
       process.stdout.write(`workflow id: ${workflowId}\nTemporal UI: ${workflowUiUrl(config, workflowId)}\n`);
       if (!options.follow) return;
       try {
-        const ended = await resultUnlessOperatorNeeded(handle);
+        const ended = await resultUnlessOperatorNeeded(client, handle, (line) => process.stderr.write(`${line}\n`));
         if (ended === 'awaiting-operator') {
           const status = formatStatus(await handle.query(statusQuery));
           process.stderr.write(`run ${workflowId} is waiting for an operator:\n${status}`);
@@ -80,18 +80,35 @@ function withCacheOptions(input: PipelineInput, options: RunOptions): PipelineIn
   };
 }
 
-/** The run's result, or "awaiting-operator" as soon as a stage failure waits for `trainyard retry` / `abort`. */
-async function resultUnlessOperatorNeeded(handle: WorkflowHandle): Promise<PipelineResult | 'awaiting-operator'> {
+/**
+ * The run's result, or "awaiting-operator" as soon as a stage failure waits for `trainyard retry` /
+ * `abort`. Meanwhile `progress` gets a line whenever the running stage or its progress changes (the
+ * training epoch bar with the time left), so a long run is not silent until it ends.
+ */
+async function resultUnlessOperatorNeeded(client: Client, handle: WorkflowHandle, progress: (line: string) => void): Promise<PipelineResult | 'awaiting-operator'> {
   const result = handle.result() as Promise<PipelineResult>;
+  let lastLine = '';
   for (;;) {
     const settled = await Promise.race([result, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000))]);
     if (settled) return settled;
-    const status = await handle.query(statusQuery).catch(() => undefined);
+    const status = await readStatus(client, handle.workflowId).catch(() => undefined);
     if (status?.outcome === 'awaiting-operator') {
       result.catch(() => undefined);
       return 'awaiting-operator';
     }
+    const line = status ? progressLine(status) : '';
+    if (line && line !== lastLine) progress(line);
+    lastLine = line || lastLine;
   }
+}
+
+/** "train … [████░░] epoch 3/10  loss 0.41  ~1m 5s left": the running stage and its live progress. */
+function progressLine(status: PipelineStatus): string {
+  const running = status.stages.find((stage) => stage.state === 'running');
+  if (!running) return status.outcome === 'awaiting-approval' ? 'awaiting approval' : '';
+  const live = (running as { progress?: StageProgress }).progress;
+  const detail = live ? formatProgress(live) : '';
+  return `${running.name}…${detail ? `  ${detail}` : ''}`;
 }
 
 function formatFailure(failure: { type: string; message: string }): string {

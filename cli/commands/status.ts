@@ -43,7 +43,7 @@ export function statusCommand(): Command {
 }
 
 /** A running run answers the `status` query; a closed one is read from its result or failure (no worker needed). */
-async function readStatus(client: Client, workflowId: string): Promise<PipelineStatus> {
+export async function readStatus(client: Client, workflowId: string): Promise<PipelineStatus> {
   const handle = client.workflow.getHandle(workflowId);
   let description;
   try {
@@ -79,7 +79,15 @@ async function readStatus(client: Client, workflowId: string): Promise<PipelineS
 /** The running stage's last heartbeat (train: epoch, planned epochs, losses; attempt), for the live display. */
 export interface StageProgress {
   attempt: number;
-  details?: { epoch?: number; epochs?: number; metricsSoFar?: { trainLoss?: number; validationLoss?: number }; bytesRead?: number };
+  details?: {
+    epoch?: number;
+    epochs?: number;
+    metricsSoFar?: { trainLoss?: number; validationLoss?: number };
+    bytesRead?: number;
+    /** Mean epoch length so far and the time budget's end (ISO), for the time left. */
+    meanEpochMs?: number;
+    deadline?: string;
+  };
 }
 
 type PendingActivity = NonNullable<Awaited<ReturnType<WorkflowHandle['describe']>>['raw']['pendingActivities']>[number];
@@ -105,8 +113,8 @@ function withLiveProgress(status: PipelineStatus, pending: PendingActivity[]): P
 
 const BAR_WIDTH = 20;
 
-/** `[██████░░░░] epoch 6/25  loss 0.412  val 0.398` for training; bytes read for data stages. */
-export function formatProgress(progress: StageProgress): string {
+/** `[██████░░░░] epoch 6/25  loss 0.412  val 0.398  ~1m 20s left` for training; bytes read for data stages. */
+export function formatProgress(progress: StageProgress, nowMs = Date.now()): string {
   const parts: string[] = [];
   const { epoch, epochs, metricsSoFar, bytesRead } = progress.details ?? {};
   if (typeof epoch === 'number' && typeof epochs === 'number' && epochs > 0) {
@@ -114,11 +122,34 @@ export function formatProgress(progress: StageProgress): string {
     parts.push(`[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] epoch ${epoch}/${epochs}`);
     if (typeof metricsSoFar?.trainLoss === 'number') parts.push(`loss ${metricsSoFar.trainLoss.toFixed(3)}`);
     if (typeof metricsSoFar?.validationLoss === 'number') parts.push(`val ${metricsSoFar.validationLoss.toFixed(3)}`);
+    const left = timeLeftMs(progress.details ?? {}, nowMs);
+    if (left !== undefined) parts.push(`~${formatDuration(left)} left`);
   } else if (typeof bytesRead === 'number') {
     parts.push(`${(bytesRead / 2 ** 20).toFixed(0)} MiB read`);
   }
   if (progress.attempt > 1) parts.push(`attempt ${progress.attempt}`);
   return parts.join('  ');
+}
+
+/**
+ * Training's time left: the remaining epochs at the mean epoch length so far (at most; early stopping
+ * may end sooner), capped by the time budget's end. Undefined before the first epoch ends.
+ */
+export function timeLeftMs(details: NonNullable<StageProgress['details']>, nowMs: number): number | undefined {
+  const { epoch, epochs, meanEpochMs, deadline } = details;
+  const byEpochs = typeof epoch === 'number' && typeof epochs === 'number' && typeof meanEpochMs === 'number' ? Math.max(0, epochs - epoch) * meanEpochMs : undefined;
+  const byDeadline = deadline ? Math.max(0, Date.parse(deadline) - nowMs) : undefined;
+  if (byEpochs === undefined) return byDeadline;
+  return byDeadline === undefined || Number.isNaN(byDeadline) ? byEpochs : Math.min(byEpochs, byDeadline);
+}
+
+/** 75000 → "1m 15s"; 4000 → "4s". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
 }
 
 const MARK: Record<string, string> = { completed: '✔', running: '…', failed: '✖', skipped: '-', pending: ' ' };

@@ -1,13 +1,14 @@
 import type { z } from 'zod';
 import type { TaskType } from '../../contracts/pipeline-input';
-import type { TrainConfig } from '../../contracts/stage-config';
+import type { ResolvedTrainSettings } from './training-budget';
 import type { LoadedTfjs } from '../tfjs-backend';
 
 type Tf = LoadedTfjs['tf'];
 type Tensor = ReturnType<Tf['tensor']>;
 type LayersModel = ReturnType<Tf['sequential']>;
 
-export type TrainSettings = z.output<typeof TrainConfig>;
+/** Settings with every number resolved (lib/model/training-budget.ts): what a model is built and trained with. */
+export type TrainSettings = ResolvedTrainSettings;
 export type Task = z.output<typeof TaskType>;
 
 export interface ModelShape {

@@ -20,6 +20,8 @@ export const EpochRecord = z.object({
   trainRows: z.number().int().nonnegative(),
   epochMs: z.number().nonnegative(),
   samplesPerSecond: z.number().nonnegative(),
+  /** The time budget ran out during this epoch: it saw only part of the train split. */
+  partial: z.literal(true).optional(),
 });
 export type EpochRecord = z.infer<typeof EpochRecord>;
 

@@ -19,6 +19,7 @@ import {
 import { denseLayersOf, lossAndGradient, type DenseLayer } from './dense-backprop';
 import { denseOps, type DenseOps } from './dense-ops';
 import { createFlatOptimizer, type FlatOptimizer } from './flat-optimizer';
+import { budgetMs, MaxDurationTooShort, PROJECTION_AFTER_MS } from './training-budget';
 import type { ModelMeta } from './model-meta';
 import { readModelMeta, StoreModelHandler, writeModelMeta } from './store-io';
 
@@ -137,10 +138,19 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
   const attempt: AttemptRecord = { attempt: job.attempt, resumedFromEpoch, startedAt: new Date().toISOString(), backend };
   state.attempts = [...state.attempts, attempt];
 
+  // The time budget counts the epochs of earlier attempts too (a resumed run does not get a fresh one).
+  const budget = budgetMs(job.settings);
+  const spentBeforeMs = state.history.reduce((sum, r) => sum + r.epochMs, 0);
+  const attemptStartMs = performance.now();
+  const timeLeftMs = () => budget - spentBeforeMs - (performance.now() - attemptStartMs);
+  let timeUp = false;
   try {
-    for (let epoch = state.epoch + 1; epoch <= job.settings.epochs && !state.stoppedEarly; epoch++) {
+    for (let epoch = state.epoch + 1; epoch <= job.settings.epochs && !state.stoppedEarly && !timeUp; epoch++) {
       const epochStartMs = performance.now();
-      const trainLoss = await runTrainEpoch(tf, ops, job, deps.train, layers, optimizer, rowWeightsFor, epoch, hooks);
+      const deadlineMs = epochStartMs + timeLeftMs();
+      const { loss: trainLoss, complete, rows } = await runTrainEpoch(tf, ops, job, deps.train, layers, optimizer, rowWeightsFor, epoch, hooks, deadlineMs);
+      timeUp = !complete || timeLeftMs() <= 0;
+      if (rows === 0 && !complete) break; // out of time before this epoch saw a row: nothing to record
       const trainMs = performance.now() - epochStartMs;
       const scored = validation.rows > 0 ? await scoreSource(tf, job.task, model, validation, job.settings.batchSize) : undefined;
       const validationLoss = scored?.loss ?? trainLoss;
@@ -153,6 +163,7 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
         trainRows: train.rows,
         epochMs: performance.now() - epochStartMs,
         samplesPerSecond: trainMs > 0 ? (train.rows / trainMs) * 1000 : 0,
+        ...(complete ? {} : { partial: true }),
       };
       const improved = state.bestValidationLoss === null || validationLoss < state.bestValidationLoss;
       if (improved) {
@@ -175,8 +186,10 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
       hooks.onEpoch?.({ epoch, checkpoint: ref, record, bestEpoch: state.bestEpoch, bestValidationLoss: state.bestValidationLoss });
     }
 
-    if (job.settings.earlyStopping.enabled && bestWeights) model.setWeights(bestWeights);
-    const finalEpoch = job.settings.earlyStopping.enabled ? state.bestEpoch : state.epoch;
+    // Out of time, the best checkpoint so far is the model, as with early stopping.
+    const keepBest = job.settings.earlyStopping.enabled || timeUp;
+    if (keepBest && bestWeights) model.setWeights(bestWeights);
+    const finalEpoch = keepBest ? state.bestEpoch : state.epoch;
     const handler = new StoreModelHandler(store, job.keys.model);
     await model.save(handler);
     const { meta, put } = await writeModelMeta(store, handler, {
@@ -197,6 +210,7 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
       bestEpoch: state.bestEpoch,
       bestValidationLoss: state.bestValidationLoss,
       stoppedEarly: state.stoppedEarly,
+      ...(timeUp ? { stoppedBy: `train.maxDuration ${job.settings.maxDuration}` } : {}),
       warmStart: state.warmStart,
       backend,
     };
@@ -232,13 +246,26 @@ async function runTrainEpoch(
   rowWeightsFor: ((y: Float32Array) => Float32Array) | undefined,
   epoch: number,
   hooks: TrainHooks,
-): Promise<number> {
+  deadlineMs: number,
+): Promise<{ loss: number; complete: boolean; rows: number }> {
   let lossSum = 0;
   let rowsDone = 0;
   let batchIndex = 0;
-  let lastProgressMs = performance.now();
+  const startedMs = performance.now();
+  let lastProgressMs = startedMs;
+  let projected = epoch > 1 || !Number.isFinite(deadlineMs);
   for await (const batch of source.batches(job.settings.batchSize, { shuffleSeed: deriveSeed(job.seed, 10_000 + epoch) })) {
     if (batch.rows === 0) continue;
+    const nowMs = performance.now();
+    // The first epoch is projected early (before a tenth of the budget is spent) so a budget that
+    // cannot fit one epoch fails as a config error instead of training a fragment.
+    if (!projected && nowMs - startedMs >= Math.min(PROJECTION_AFTER_MS, (deadlineMs - startedMs) / 10) && rowsDone > 0) {
+      projected = true;
+      const rowsPerSecond = (rowsDone / (nowMs - startedMs)) * 1000;
+      const projectedEpochMs = (source.rows / rowsPerSecond) * 1000;
+      if (startedMs + projectedEpochMs > deadlineMs) throw new MaxDurationTooShort(job.settings.maxDuration ?? '', projectedEpochMs, rowsPerSecond, source.rows);
+    }
+    if (nowMs >= deadlineMs) return { loss: rowsDone > 0 ? lossSum / rowsDone : Number.NaN, complete: false, rows: rowsDone };
     const stepSeed = deriveSeed(job.seed, epoch * 1_000_003 + batchIndex++);
     const weights = batch.weights ?? rowWeightsFor?.(batch.y);
     const cost = tf.tidy(() => {
@@ -257,7 +284,7 @@ async function runTrainEpoch(
       hooks.onProgress({ epoch, rowsDone, rowsTotal: source.rows });
     }
   }
-  return rowsDone > 0 ? lossSum / rowsDone : Number.NaN;
+  return { loss: rowsDone > 0 ? lossSum / rowsDone : Number.NaN, complete: true, rows: rowsDone };
 }
 
 /** Mean loss (and accuracy, for classification) of the model over a whole split, in inference mode. */

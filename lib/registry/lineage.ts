@@ -39,7 +39,8 @@ export function draftVersion(outputs: RunOutputs, context: RunContext): VersionD
     training: {
       task: { type: input.task.type, label: input.task.label },
       seed: input.seed,
-      params: { ...input.train },
+      params: { ...input.train, ...trained.settings },
+      ...(trained.choices?.length ? { choices: trained.choices } : {}),
       sampling: { ...input.sampling },
       preprocess: { ...input.preprocess },
       history: trained.history,

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TrainConfig } from '../../contracts/stage-config';
+import { trainSettings } from '../support/train-settings';
 import { buildModel } from '../../lib/model/build-model';
 import { loadTrainedModel } from '../../lib/model/load-model';
 import { StoreModelHandler, writeModelMeta } from '../../lib/model/store-io';
@@ -22,7 +22,7 @@ describe('store-io and loadTrainedModel', () => {
 
   async function saveModel(folder: string, task: 'binary' | 'multiclass' | 'regression', classes?: string[]) {
     const { tf, backend } = await loadTfjs();
-    const train = TrainConfig.parse({ model: 'mlp', hiddenLayers: [5] });
+    const train = trainSettings({ model: 'mlp', hiddenLayers: [5] });
     const model = buildModel(tf, { task, featureCount: 3, classCount: classes?.length }, train, 7);
     const handler = new StoreModelHandler(store, folder);
     await model.save(handler);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ArtifactRef } from '../../contracts/artifacts';
-import { TrainConfig } from '../../contracts/stage-config';
+import { trainSettings } from '../support/train-settings';
 import { trainInThread, TrainThreadError, type ThreadMessage } from '../../lib/model/train-in-thread';
 import type { TrainJob } from '../../lib/model/trainer';
 import { FsArtifactStore } from '../../lib/store/fs-store';
@@ -26,7 +26,7 @@ describe('trainInThread', () => {
   function request(name: string, settings: Record<string, unknown>, rows: number, attempt = 1) {
     const job: TrainJob = {
       task: 'binary',
-      settings: TrainConfig.parse(settings),
+      settings: trainSettings(settings),
       seed: 1,
       inputsFingerprint: 'thread-test',
       keys: { checkpoints: `runs/t/${name}/checkpoints`, model: `runs/t/${name}/model`, history: `runs/t/${name}/history.json` },

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TrainConfig } from '../../contracts/stage-config';
+import { trainSettings } from '../support/train-settings';
 import { rowLosses } from '../../lib/model/build-model';
 import { loadTrainedModel } from '../../lib/model/load-model';
 import { memoryBatchSource } from '../../lib/model/memory-batch-source';
@@ -27,7 +27,7 @@ function job(task: TrainJob['task'], settings: Record<string, unknown>, override
   const folder = `runs/unit/job-${++jobCounter}/train`;
   return {
     task,
-    settings: TrainConfig.parse(settings),
+    settings: trainSettings(settings),
     seed: 42,
     inputsFingerprint: 'unit',
     keys: { checkpoints: `${folder}/checkpoints`, model: `${folder}/model`, history: `${folder}/history.json` },
@@ -173,7 +173,7 @@ describe('trainModel', () => {
     await trainModel(deps(), first);
     const otherRun = await trainModel(deps(), { ...first, runId: 'run-2', attempt: 2 });
     assert.equal(otherRun.resumedFromEpoch, 0);
-    const otherConfig = await trainModel(deps(), { ...first, settings: TrainConfig.parse({ model: 'logistic', epochs: 3 }), attempt: 2 });
+    const otherConfig = await trainModel(deps(), { ...first, settings: trainSettings({ model: 'logistic', epochs: 3 }), attempt: 2 });
     assert.equal(otherConfig.resumedFromEpoch, 0);
   });
 

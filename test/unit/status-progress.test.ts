@@ -17,3 +17,16 @@ describe('formatProgress', () => {
     assert.equal(formatProgress({ attempt: 1 }), '');
   });
 });
+
+describe('training time left', () => {
+  it('remaining epochs at the mean epoch length, capped by the time budget', async () => {
+    const { formatDuration, timeLeftMs } = await import('../../cli/commands/status');
+    const now = Date.parse('2026-12-06T10:00:00Z');
+    assert.equal(timeLeftMs({ epoch: 4, epochs: 10, meanEpochMs: 5_000 }, now), 30_000);
+    assert.equal(timeLeftMs({ epoch: 4, epochs: 10, meanEpochMs: 5_000, deadline: '2026-12-06T10:00:12Z' }, now), 12_000);
+    assert.equal(timeLeftMs({ epoch: 0, epochs: 10, deadline: '2026-12-06T10:01:00Z' }, now), 60_000, 'before the first epoch: the budget');
+    assert.equal(timeLeftMs({ epoch: 0, epochs: 10 }, now), undefined);
+    assert.deepEqual([formatDuration(4_000), formatDuration(75_000), formatDuration(3_725_000)], ['4s', '1m 15s', '1h 2m']);
+    assert.match(formatProgress({ attempt: 1, details: { epoch: 2, epochs: 4, meanEpochMs: 30_000 } }), /epoch 2\/4  ~1m 0s left$/);
+  });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { TrainConfig } from '../../contracts/stage-config';
+import { trainSettings } from '../support/train-settings';
 import { buildModel, type Task } from '../../lib/model/build-model';
 import { denseLayersOf, lossAndGradient } from '../../lib/model/dense-backprop';
 import { denseOps } from '../../lib/model/dense-ops';
@@ -61,7 +61,7 @@ describe('hand-derived gradients match tfjs autodiff', () => {
     it(`${c.task}, ${c.model}${c.model === 'mlp' ? ` (${c.activation})` : ''}${c.weighted ? ', row weights' : ''}`, async () => {
       const { tf, backend } = await loadTfjs();
       const ops = denseOps(tf, backend);
-      const settings = TrainConfig.parse({ model: c.model, hiddenLayers: [7, 4], activation: c.activation });
+      const settings = trainSettings({ model: c.model, hiddenLayers: [7, 4], activation: c.activation });
       const model = buildModel(tf, { task: c.task, featureCount: FEATURES, classCount: 3 }, settings, 11);
       const variables = model.trainableWeights.map((w) => (w as unknown as { read(): Variable }).read());
       const layers = denseLayersOf(model);
@@ -108,7 +108,7 @@ describe('hand-derived gradients match tfjs autodiff', () => {
   it('dropout: one mask per seed, the same for the same seed; rate 0 is no dropout', async () => {
     const { tf, backend } = await loadTfjs();
     const ops = denseOps(tf, backend);
-    const settings = TrainConfig.parse({ model: 'mlp', hiddenLayers: [16, 16], dropout: 0.5 });
+    const settings = trainSettings({ model: 'mlp', hiddenLayers: [16, 16], dropout: 0.5 });
     const model = buildModel(tf, { task: 'binary', featureCount: FEATURES }, settings, 5);
     const layers = denseLayersOf(model);
     assert.deepEqual(layers.map((l) => l.dropoutAfter), [true, true, false]);
