@@ -22,6 +22,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
 const pipelineSource = readFileSync(new URL('../../workflows/training-pipeline.ts', import.meta.url), 'utf8');
 const trainIsWired = /\btrain\(/.test(pipelineSource);
 const EPOCHS = 40;
+const ROUNDS = 150;
 
 describe('train survives a SIGKILLed worker (real worker processes, Temporal, MinIO)', { skip: trainIsWired ? false : 'trainingPipeline does not call train yet' }, () => {
   const taskQueue = `crash-resume-${randomUUID()}`;
@@ -91,6 +92,53 @@ describe('train survives a SIGKILLed worker (real worker processes, Temporal, Mi
     assert.deepEqual(history.epochs.map((e) => e.epoch), Array.from({ length: history.epochs.length }, (_, i) => i + 1));
     assert.equal(history.epochs.length, EPOCHS);
     assert.ok(second.lines.some((line) => line.includes('training resumed from checkpoint')), 'the new worker logged the resume');
+  });
+
+  it('gbdt: resumes from the last boosting round and grows the same trees as a run never killed', { timeout: 15 * 60_000 }, async () => {
+    const gbdtModel = `${model}-gbdt`;
+    const datasetKey = `test/${gbdtModel}/dataset.csv`;
+    await store.put(datasetKey, noisyBinaryCsv(150_000, 8, 11), { contentType: 'text/csv' });
+    const input = {
+      model: gbdtModel,
+      dataset: { uri: store.uriFor(datasetKey) },
+      task: { type: 'binary', label: 'label' },
+      // Many small-leaved rounds without early stopping keep boosting going long enough for the kill to land mid-training.
+      train: { model: 'gbdt', earlyStopping: { enabled: false }, gbdt: { maxIterations: ROUNDS, minSamplesLeaf: 5 } },
+      cache: { enabled: false },
+    };
+
+    // A queue of its own: the first test's surviving worker must not pick this run up.
+    const gbdtQueue = `${taskQueue}-gbdt`;
+    const first = startWorkerProcess(gbdtQueue);
+    workers.push(first);
+    await first.ready;
+    const workflowId = `crash-resume-gbdt-${randomUUID()}`;
+    const handle = await client.workflow.start('trainingPipeline', { taskQueue: gbdtQueue, workflowId, args: [input] });
+    const observed = await waitForCheckpoint(store, handle, `${stageKey(gbdtModel, workflowId, 'train', 'checkpoints')}/latest.json`, 2, 8 * 60_000);
+    await first.kill('SIGKILL');
+
+    const second = startWorkerProcess(gbdtQueue);
+    workers.push(second);
+    await second.ready;
+    await handle.result();
+
+    const history = JSON.parse((await readObject(store, stageKey(gbdtModel, workflowId, 'train', 'history.json'))).toString('utf8')) as {
+      epochs: Array<{ epoch: number; attempt: number }>;
+      attempts: Array<{ attempt: number; resumedFromEpoch: number }>;
+    };
+    const evidence = { checkpointAtKill: observed, attempts: history.attempts, rounds: history.epochs.map((e) => [e.epoch, e.attempt]) };
+    console.log(`gbdt crash-resume evidence: ${JSON.stringify(evidence)}`);
+    const resumedAttempt = history.attempts.at(-1)!;
+    assert.ok(history.attempts.length >= 2, `expected a retried attempt: ${JSON.stringify(evidence)}`);
+    assert.ok(resumedAttempt.resumedFromEpoch >= observed.epoch, JSON.stringify(evidence));
+    assert.deepEqual(history.epochs.map((e) => e.epoch), Array.from({ length: ROUNDS }, (_, i) => i + 1), 'each round once');
+    assert.ok(second.lines.some((line) => line.includes('training resumed from checkpoint')), 'the new worker logged the resume');
+
+    // The same input, never killed, on the surviving worker: the very same trees.
+    const uninterruptedId = `crash-resume-gbdt-whole-${randomUUID()}`;
+    await client.workflow.execute('trainingPipeline', { taskQueue: gbdtQueue, workflowId: uninterruptedId, args: [input] });
+    const trees = async (id: string) => (await readObject(store, `${stageKey(gbdtModel, id, 'train', 'model')}/trees.json`)).toString('utf8');
+    assert.equal(await trees(workflowId), await trees(uninterruptedId));
   });
 });
 
