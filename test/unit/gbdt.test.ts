@@ -182,6 +182,14 @@ describe('gbdt: determinism and resume', () => {
     assert.notEqual(a, c);
   });
 
+  it('histogram threads share the features, not the sums: 1 and 3 threads grow the same trees', async () => {
+    const big = () => ({ store, train: generatedSplit('multiclass', 20_000, 22, 9), validation: generatedSplit('multiclass', 2_000, 23, 9) });
+    const settings = { maxIterations: 6 };
+    const one = await treesJson(await trainGbdt({ ...big(), histogramThreads: 1 }, job('multiclass', settings, { earlyStopping: false })));
+    const three = await treesJson(await trainGbdt({ ...big(), histogramThreads: 3 }, job('multiclass', settings, { earlyStopping: false })));
+    assert.equal(one, three);
+  });
+
   for (const subsample of [1, 0.7]) {
     it(`a run killed after round 4 and resumed grows the same trees as one never killed (subsample ${subsample})`, async () => {
       const settings = { maxIterations: 12, subsample, checkpointEveryRounds: 2 };

@@ -31,7 +31,7 @@ export async function readBinnedTrain(source: BatchSource, maxBins: number, weig
 /** Bins a split with thresholds fitted on another (validation with the train split's). */
 export async function readBinned(source: BatchSource, thresholds: BinThresholds, weightsOf: RowWeights, start: Ensemble | undefined): Promise<BinnedSplit> {
   const featureCount = thresholds.length;
-  const bins = new Uint8Array(source.rows * featureCount);
+  const bins = sharedBytes(source.rows * featureCount);
   const y = new Float32Array(source.rows);
   let weights: Float32Array | undefined;
   const startScores = start ? new Float64Array(source.rows * start.outputs) : undefined;
@@ -80,11 +80,16 @@ async function readEvery(source: BatchSource, stride: number, weightsOf: RowWeig
 
 function binInMemory(raw: RawRows, thresholds: BinThresholds, start: Ensemble | undefined): BinnedSplit {
   const featureCount = thresholds.length;
-  const bins = new Uint8Array(raw.rows * featureCount);
+  const bins = sharedBytes(raw.rows * featureCount);
   binRowsInto(raw.x, raw.rows, thresholds, bins, 0);
   const startScores = start ? new Float64Array(raw.rows * start.outputs) : undefined;
   if (start && startScores) scoreInto(start, raw.x, raw.rows, featureCount, startScores, 0);
   return { bins, rows: raw.rows, featureCount, binCounts: binCounts(thresholds), thresholds, y: raw.y, weights: raw.weights, startScores };
+}
+
+/** Bins live in shared memory: histogram threads read them in place. */
+function sharedBytes(length: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(length));
 }
 
 /** The start ensemble's raw scores of `rows` raw rows, written at row `firstRow` of `scores`. */

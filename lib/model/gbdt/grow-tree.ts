@@ -1,6 +1,6 @@
 import type { Tree } from './ensemble';
 import { findBestSplit, type NodeSums, type SplitChoice, type SplitRules } from './best-split';
-import { buildHistogram, subtractHistogram, type HistogramPool } from './histogram';
+import { subtractHistogram } from './histogram';
 
 /** The train split as bins: row-major bytes, with each feature's thresholds (bin b ⇔ value ≤ thresholds[b]). */
 export interface BinnedRows {
@@ -24,6 +24,13 @@ export interface GrownTree {
   leaves: Array<{ node: number; start: number; end: number }>;
 }
 
+/** Where a tree's histograms come from: buffers, and a way to fill one with rows order[start, end) of the tree's gradients. */
+export interface TreeHistograms {
+  take(): Float64Array;
+  give(hist: Float64Array): void;
+  build(start: number, end: number, hist: Float64Array): void;
+}
+
 interface OpenLeaf {
   node: number;
   start: number;
@@ -38,7 +45,7 @@ interface OpenLeaf {
  * Grows one tree best-first (leaf-wise, as LightGBM and scikit-learn's HistGradientBoosting do): the
  * open leaf whose best split reduces the loss most is split next, until `maxLeafNodes` leaves or no
  * split gains. Rows are order[0, rowCount), partitioned in place (stably, so every run sums in the same
- * order); `scratch` is as long as `order`.
+ * order); `scratch` is as long as `order`; `histograms` sums `grad` and `hess` over rows of `order`.
  */
 export function growTree(
   data: BinnedRows,
@@ -48,7 +55,7 @@ export function growTree(
   grad: Float32Array,
   hess: Float32Array,
   rules: GrowRules,
-  pool: HistogramPool,
+  histograms: TreeHistograms,
 ): GrownTree {
   const feature: number[] = [];
   const threshold: number[] = [];
@@ -80,8 +87,8 @@ export function growTree(
     rootSums.grad += grad[order[i] as number] as number;
     rootSums.hess += hess[order[i] as number] as number;
   }
-  const rootHist = pool.take();
-  buildHistogram(data.bins, data.featureCount, order, 0, rowCount, grad, hess, rootHist);
+  const rootHist = histograms.take();
+  histograms.build(0, rowCount, rootHist);
   const open: OpenLeaf[] = [withSplit({ node: addNode(), start: 0, end: rowCount, depth: 0, sums: rootSums, hist: rootHist, split: undefined })];
   const closed: OpenLeaf[] = [];
 
@@ -109,17 +116,17 @@ export function growTree(
     if (canSplit(leftLeaf) || canSplit(rightLeaf)) {
       const smallIsLeft = leftLeaf.sums.count <= rightLeaf.sums.count;
       const small = smallIsLeft ? leftLeaf : rightLeaf;
-      const smallHist = pool.take();
-      buildHistogram(data.bins, data.featureCount, order, small.start, small.end, grad, hess, smallHist);
+      const smallHist = histograms.take();
+      histograms.build(small.start, small.end, smallHist);
       subtractHistogram(parentHist, smallHist);
       [leftHist, rightHist] = smallIsLeft ? [smallHist, parentHist] : [parentHist, smallHist];
     } else {
-      pool.give(parentHist);
+      histograms.give(parentHist);
     }
     for (const child of [withSplit({ ...leftLeaf, hist: leftHist, split: undefined }), withSplit({ ...rightLeaf, hist: rightHist, split: undefined })]) {
       if (child.split) open.push(child);
       else {
-        if (child.hist) pool.give(child.hist);
+        if (child.hist) histograms.give(child.hist);
         closed.push({ ...child, hist: undefined });
       }
     }
@@ -128,7 +135,7 @@ export function growTree(
   const leaves = [...open, ...closed];
   for (const leaf of leaves) {
     value[leaf.node] = leafValue(leaf.sums);
-    if (leaf.hist) pool.give(leaf.hist);
+    if (leaf.hist) histograms.give(leaf.hist);
   }
   return {
     tree: {

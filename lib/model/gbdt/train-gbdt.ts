@@ -13,6 +13,7 @@ import { findGbdtResumePoint, writeGbdtCheckpoint, type GbdtCheckpointDraft } fr
 import { readEnsemble, writeGbdtModel } from './gbdt-model-io';
 import { growTree, leafOfBinned, type GrowRules } from './grow-tree';
 import { HistogramPool, histogramSize } from './histogram';
+import { HistogramThreads } from './histogram-threads';
 import { objectiveFor } from './objective';
 
 export const GBDT_BACKEND = 'typescript';
@@ -21,6 +22,8 @@ export interface GbdtDeps {
   store: ArtifactStore;
   train: BatchSource;
   validation: BatchSource;
+  /** Threads that build histograms, this one included; default: one per core, at most 4. Trees do not depend on it. */
+  histogramThreads?: number;
 }
 
 /** What trainGbdt returns: the shape of the MLP's TrainOutcome, a round standing for an epoch. */
@@ -110,61 +113,68 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
     l2Regularization: settings.l2Regularization,
     learningRate: settings.learningRate,
   };
-  const grad = Array.from({ length: k }, () => new Float32Array(data.rows));
-  const hess = Array.from({ length: k }, () => new Float32Array(data.rows));
+  // Gradients and the row order live in shared memory: histogram threads read them in place.
+  const shared = <T>(Kind: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }) => new Kind(new SharedArrayBuffer(data.rows * Kind.BYTES_PER_ELEMENT));
+  const grad = Array.from({ length: k }, () => shared(Float32Array));
+  const hess = Array.from({ length: k }, () => shared(Float32Array));
+  const order = shared(Uint32Array);
   const sample = new Uint32Array(data.rows);
-  const order = new Uint32Array(data.rows);
   const scratch = new Uint32Array(data.rows);
-  const pool = new HistogramPool(histogramSize(data.featureCount));
-
-  for (let round = state.round + 1; round <= settings.maxIterations && !state.stoppedEarly; round++) {
-    const roundStartMs = performance.now();
-    objective.gradients(scores, data.y, data.weights, grad, hess);
-    const sampled = drawRows(sample, data.rows, settings.subsample, deriveSeed(job.seed, 20_000 + round));
-    for (let c = 0; c < k; c++) {
-      order.set(sample.subarray(0, sampled));
-      const grown = growTree(data, order, sampled, scratch, grad[c] as Float32Array, hess[c] as Float32Array, rules, pool);
-      ensemble.trees.push(grown.tree);
-      if (sampled === data.rows) {
-        for (const leaf of grown.leaves) {
-          const value = grown.tree.value[leaf.node] as number;
-          for (let i = leaf.start; i < leaf.end; i++) {
-            const at = (order[i] as number) * k + c;
-            scores[at] = (scores[at] as number) + value;
+  const pool = new HistogramPool(histogramSize(data.featureCount), settings.maxLeafNodes + 1);
+  const threads = await HistogramThreads.start({ bins: data.bins, featureCount: data.featureCount, order, grad, hess, pool }, deps.histogramThreads);
+  try {
+    for (let round = state.round + 1; round <= settings.maxIterations && !state.stoppedEarly; round++) {
+      const roundStartMs = performance.now();
+      objective.gradients(scores, data.y, data.weights, grad, hess);
+      const sampled = drawRows(sample, data.rows, settings.subsample, deriveSeed(job.seed, 20_000 + round));
+      for (let c = 0; c < k; c++) {
+        order.set(sample.subarray(0, sampled));
+        const histograms = { take: () => pool.take(), give: (hist: Float64Array) => pool.give(hist), build: (start: number, end: number, hist: Float64Array) => threads.build(start, end, c, hist) };
+        const grown = growTree(data, order, sampled, scratch, grad[c] as Float32Array, hess[c] as Float32Array, rules, histograms);
+        ensemble.trees.push(grown.tree);
+        if (sampled === data.rows) {
+          for (const leaf of grown.leaves) {
+            const value = grown.tree.value[leaf.node] as number;
+            for (let i = leaf.start; i < leaf.end; i++) {
+              const at = (order[i] as number) * k + c;
+              scores[at] = (scores[at] as number) + value;
+            }
           }
+        } else {
+          addTreeOnBins(grown.tree, grown.thresholdBin, data, scores, k, c);
         }
-      } else {
-        addTreeOnBins(grown.tree, grown.thresholdBin, data, scores, k, c);
+        if (held && heldScores) addTreeOnBins(grown.tree, grown.thresholdBin, held, heldScores, k, c);
       }
-      if (held && heldScores) addTreeOnBins(grown.tree, grown.thresholdBin, held, heldScores, k, c);
+      const roundMs = performance.now() - roundStartMs;
+      const losses = lossesNow();
+      const record: EpochRecord = {
+        epoch: round,
+        attempt: job.attempt,
+        ...losses,
+        trainRows: data.rows,
+        epochMs: performance.now() - roundStartMs,
+        samplesPerSecond: roundMs > 0 ? (data.rows / roundMs) * 1000 : 0,
+      };
+      const improved = state.bestValidationLoss === null || losses.validationLoss < state.bestValidationLoss - IMPROVEMENT_TOLERANCE;
+      const roundsWithoutImprovement = improved ? 0 : state.roundsWithoutImprovement + 1;
+      state = {
+        ...state,
+        round,
+        bestRound: improved ? round : state.bestRound,
+        bestValidationLoss: improved ? losses.validationLoss : state.bestValidationLoss,
+        roundsWithoutImprovement,
+        stoppedEarly: job.settings.earlyStopping.enabled && roundsWithoutImprovement >= settings.earlyStoppingRounds,
+        history: [...state.history, record],
+      };
+      if (round % settings.checkpointEveryRounds === 0 || round === settings.maxIterations || state.stoppedEarly) {
+        const { round: _round, ...draft } = state;
+        const checkpoint = await writeGbdtCheckpoint(store, job.keys.checkpoints, round, ensemble, draft);
+        const report: EpochReport = { epoch: round, checkpoint, record, bestEpoch: state.bestRound, bestValidationLoss: state.bestValidationLoss };
+        hooks.onEpoch?.(report);
+      }
     }
-    const roundMs = performance.now() - roundStartMs;
-    const losses = lossesNow();
-    const record: EpochRecord = {
-      epoch: round,
-      attempt: job.attempt,
-      ...losses,
-      trainRows: data.rows,
-      epochMs: performance.now() - roundStartMs,
-      samplesPerSecond: roundMs > 0 ? (data.rows / roundMs) * 1000 : 0,
-    };
-    const improved = state.bestValidationLoss === null || losses.validationLoss < state.bestValidationLoss - IMPROVEMENT_TOLERANCE;
-    const roundsWithoutImprovement = improved ? 0 : state.roundsWithoutImprovement + 1;
-    state = {
-      ...state,
-      round,
-      bestRound: improved ? round : state.bestRound,
-      bestValidationLoss: improved ? losses.validationLoss : state.bestValidationLoss,
-      roundsWithoutImprovement,
-      stoppedEarly: job.settings.earlyStopping.enabled && roundsWithoutImprovement >= settings.earlyStoppingRounds,
-      history: [...state.history, record],
-    };
-    if (round % settings.checkpointEveryRounds === 0 || round === settings.maxIterations || state.stoppedEarly) {
-      const { round: _round, ...draft } = state;
-      const checkpoint = await writeGbdtCheckpoint(store, job.keys.checkpoints, round, ensemble, draft);
-      const report: EpochReport = { epoch: round, checkpoint, record, bestEpoch: state.bestRound, bestValidationLoss: state.bestValidationLoss };
-      hooks.onEpoch?.(report);
-    }
+  } finally {
+    await threads.close();
   }
 
   const finalRound = job.settings.earlyStopping.enabled ? state.bestRound : state.round;
