@@ -231,9 +231,12 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
 
     const fitted = await fit(run.input, result, run.workflowId);
     assert.deepEqual(fitted.result.classes, ['drizzle', 'fog', 'rain', 'snow', 'sun']);
-    const date = fitted.spec.features.find((f) => f.column === 'date') as NumericFeature;
-    assert.equal(date.source, 'epoch-seconds');
-    assert.ok((date.statistics.median as number) < validationStart, 'the date median comes from train, which ends before validation');
+    // The split's time column: its raw value is left out (test dates all lie after train's), its calendar features stay (a DATE has no hour).
+    assert.deepEqual(
+      fitted.spec.features.filter((f) => f.column === 'date').map((f) => (f.kind === 'calendar' ? f.parts : f.kind)),
+      [['day-of-week', 'day-of-month', 'month']],
+    );
+    assert.match(fitted.spec.excluded.find((e) => e.column === 'date')?.reason ?? '', /split's time column/);
     const source = await openSplitBatches(store, result.splits.test, fitted.result.preprocessor);
     try {
       let rows = 0;

@@ -153,7 +153,7 @@ describe('calendar features in fitPreprocessor, and train/serve equality', () =>
       columns: [...columns, { name: 'airport', duckdbType: 'VARCHAR' }],
       labelColumn: 'y',
       taskType: 'binary',
-      config: PreprocessConfig.parse({ rawTimestamps: ['midnight'] }),
+      config: PreprocessConfig.parse({ rawTimestamps: ['midnight'], oneHotMaxCardinality: 20 }),
       fittedOn: { sha256: 'the train split, not this one' },
     });
     assert.ok(spec.features.some((f) => f.kind === 'category-statistics' && f.target));
