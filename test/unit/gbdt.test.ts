@@ -248,6 +248,31 @@ describe('gbdt: warm start', () => {
   });
 });
 
+describe('gbdt: time budget', () => {
+  const data = () => ({ store, train: generatedSplit('multiclass', 20_000, 40, 9), validation: generatedSplit('multiclass', 2_000, 41, 9) });
+  const withBudget = (maxDuration: string, gbdt: Record<string, unknown>) => {
+    const base = job('multiclass', gbdt, { earlyStopping: false });
+    return { ...base, settings: { ...base.settings, maxDuration } };
+  };
+
+  it('train.maxDuration ends boosting and keeps the best round so far', async () => {
+    const outcome = await trainGbdt(data(), withBudget('2s', { maxIterations: 5_000, minSamplesLeaf: 2 }));
+    assert.ok(outcome.epochsRun < 5_000, `${outcome.epochsRun} rounds`);
+    assert.ok(outcome.bestEpoch <= outcome.epochsRun);
+    const history = JSON.parse((await readObject(store, store.keyFor(outcome.history.uri))).toString('utf8')) as { stoppedBy?: string };
+    assert.equal(history.stoppedBy, 'train.maxDuration 2s');
+  });
+
+  it('a budget shorter than one round is a config error a person can act on', async () => {
+    await assert.rejects(trainGbdt(data(), withBudget('1ms', { maxIterations: 10 })), (error: Error & { type?: string; nonRetryable?: boolean }) => {
+      assert.equal(error.type, 'InvalidPipelineConfig');
+      assert.equal(error.nonRetryable, true);
+      assert.match(error.message, /train\.maxDuration 1ms is too short/);
+      return true;
+    });
+  });
+});
+
 describe('gbdt: configuration', () => {
   it('an unknown train.model is refused with the known ones listed', () => {
     const parsed = parsePipelineInput({ model: 'm', dataset: { uri: 's3://bucket/data.csv' }, task: { type: 'binary', label: 'y' }, train: { model: 'xgboost' } });

@@ -7,6 +7,7 @@ import { mulberry32 } from '../memory-batch-source';
 import type { GbdtModelMeta } from '../model-meta';
 import { readModelMeta } from '../store-io';
 import { jobFingerprint, type EpochReport, type TrainHooks, type TrainJob } from '../trainer';
+import { budgetMs, MaxDurationTooShort } from '../training-budget';
 import { readBinned, readBinnedTrain, type BinnedSplit } from './binned-data';
 import type { Ensemble, Tree } from './ensemble';
 import { findGbdtResumePoint, writeGbdtCheckpoint, type GbdtCheckpointDraft } from './gbdt-checkpoint';
@@ -121,9 +122,14 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
   const sample = new Uint32Array(data.rows);
   const scratch = new Uint32Array(data.rows);
   const pool = new HistogramPool(histogramSize(data.featureCount), settings.maxLeafNodes + 1);
+  // train.maxDuration counts rounds of every attempt (not binning), like the MLP's epochs.
+  const budget = budgetMs(job.settings);
+  const spentBeforeMs = state.history.reduce((sum, r) => sum + r.epochMs, 0);
+  const attemptStartMs = performance.now();
+  let timeUp = false;
   const threads = await HistogramThreads.start({ bins: data.bins, featureCount: data.featureCount, order, grad, hess, pool }, deps.histogramThreads);
   try {
-    for (let round = state.round + 1; round <= settings.maxIterations && !state.stoppedEarly; round++) {
+    for (let round = state.round + 1; round <= settings.maxIterations && !state.stoppedEarly && !timeUp; round++) {
       const roundStartMs = performance.now();
       objective.gradients(scores, data.y, data.weights, grad, hess);
       const sampled = drawRows(sample, data.rows, settings.subsample, deriveSeed(job.seed, 20_000 + round));
@@ -155,6 +161,10 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
         epochMs: performance.now() - roundStartMs,
         samplesPerSecond: roundMs > 0 ? (data.rows / roundMs) * 1000 : 0,
       };
+      if (round === 1 && record.epochMs > budget) {
+        throw new MaxDurationTooShort(job.settings.maxDuration ?? '', record.epochMs, record.samplesPerSecond, data.rows);
+      }
+      timeUp = spentBeforeMs + (performance.now() - attemptStartMs) >= budget;
       const improved = state.bestValidationLoss === null || losses.validationLoss < state.bestValidationLoss - IMPROVEMENT_TOLERANCE;
       const roundsWithoutImprovement = improved ? 0 : state.roundsWithoutImprovement + 1;
       state = {
@@ -166,7 +176,7 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
         stoppedEarly: job.settings.earlyStopping.enabled && roundsWithoutImprovement >= settings.earlyStoppingRounds,
         history: [...state.history, record],
       };
-      if (round % settings.checkpointEveryRounds === 0 || round === settings.maxIterations || state.stoppedEarly) {
+      if (round % settings.checkpointEveryRounds === 0 || round === settings.maxIterations || state.stoppedEarly || timeUp) {
         const { round: _round, ...draft } = state;
         const checkpoint = await writeGbdtCheckpoint(store, job.keys.checkpoints, round, ensemble, draft);
         const report: EpochReport = { epoch: round, checkpoint, record, bestEpoch: state.bestRound, bestValidationLoss: state.bestValidationLoss };
@@ -177,7 +187,8 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
     await threads.close();
   }
 
-  const finalRound = job.settings.earlyStopping.enabled ? state.bestRound : state.round;
+  // Out of time, the best round so far is the model, as with early stopping.
+  const finalRound = job.settings.earlyStopping.enabled || timeUp ? state.bestRound : state.round;
   const { meta, put } = await writeGbdtModel(store, job.keys.model, ensemble, state.startTrees + finalRound * k, {
     task: job.task,
     ...(classes ? { classes } : {}),
@@ -196,6 +207,7 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
     bestEpoch: state.bestRound,
     bestValidationLoss: state.bestValidationLoss,
     stoppedEarly: state.stoppedEarly,
+    ...(timeUp ? { stoppedBy: `train.maxDuration ${job.settings.maxDuration}` } : {}),
     warmStart: state.warmStart,
     backend: GBDT_BACKEND,
     trees: { fromChampion: state.startTrees, grown: finalRound * k, perRound: k },
