@@ -18,6 +18,8 @@ export const CONTROL = { SEQ: 0, START: 1, END: 2, OUTPUT: 3, SLOT: 4, DONE: 5, 
 const THREAD_ENTRY = new URL('./histogram-thread.mjs', import.meta.url);
 /** Below this many bin values a histogram is built faster than threads can be woken (measured ~50 µs a wake-up). */
 const MIN_VALUES_TO_SHARE = 50_000;
+/** Below this many bin values in the train split, starting helpers (~0.2 s each, tsx included) costs more than they save. */
+const MIN_VALUES_FOR_HELPERS = 2_000_000;
 
 /**
  * Builds histograms with the features split among threads: this one and `helpers` worker threads, each
@@ -33,8 +35,11 @@ export class HistogramThreads {
     private readonly ranges: Array<[number, number]>,
   ) {}
 
-  /** Starts up to `threads − 1` helpers (default: one per core beyond this thread, at most 3); none for few features. */
-  static async start(arrays: SharedTrainingArrays, threads = Math.min(4, os.availableParallelism())): Promise<HistogramThreads> {
+  /**
+   * Starts `threads − 1` helpers (default: one per core beyond this thread, at most 3, and none for a small
+   * split); none for fewer than 4 features.
+   */
+  static async start(arrays: SharedTrainingArrays, threads = defaultThreads(arrays)): Promise<HistogramThreads> {
     const shares = Math.max(1, Math.min(threads, Math.floor(arrays.featureCount / 2)));
     const ranges = featureRanges(arrays.featureCount, shares);
     const workers: Worker[] = [];
@@ -110,6 +115,10 @@ export class HistogramThreads {
     }
     await Promise.allSettled(this.workers.map((w) => w.terminate()));
   }
+}
+
+function defaultThreads(arrays: SharedTrainingArrays): number {
+  return arrays.order.length * arrays.featureCount < MIN_VALUES_FOR_HELPERS ? 1 : Math.min(4, os.availableParallelism());
 }
 
 /** Contiguous feature ranges of near-equal size. */
