@@ -138,7 +138,7 @@ export function decideGate(inputs: GateInputs): GateDecision {
     checkOutputs(inputs.nonFiniteOutputs),
     ...config.thresholds.map((bound) => checkThreshold(bound, inputs.metrics)),
     checkZeroRule(inputs.zeroRule, config, inputs.testRows),
-    checkProperScore(inputs.properScore),
+    checkProperScore(inputs.properScore, config),
     checkChampion(inputs.zeroRule.metric, champion, config),
     ...(collapse ? [collapse] : []),
     ...config.championChange.map((rule) => checkChampionChange(rule, inputs.metrics, champion)),
@@ -198,16 +198,24 @@ export function checkZeroRule(evidence: ZeroRuleEvidence, config: Pick<GateConfi
   };
 }
 
-/** A model worse than predicting the base rate on a proper scoring rule is worse than no model, whatever it ranks. */
-export function checkProperScore(evidence: ProperScoreEvidence): RuleOutcome {
+/**
+ * A model worse than predicting the base rate on a proper scoring rule is worse than no model, whatever
+ * it ranks. Judged with its interval: rejected when worse with confidence 1 − alpha; a worse point
+ * value the test split cannot tell from a tie passes, said in words (the zero-rule rule already asked
+ * for evidence of skill).
+ */
+export function checkProperScore(evidence: ProperScoreEvidence, config: Pick<GateConfig, 'alpha'>): RuleOutcome {
   const { metric, model, zeroRule, comparison } = evidence;
   if (!Number.isFinite(model) || !Number.isFinite(zeroRule)) {
     return { rule: 'proper-score', passed: false, message: `${metric} could not be computed for the model or the zero-rule on the test split` };
   }
-  const interval = `difference ${fmtSigned(-comparison.improvement)}, interval [${fmt(-comparison.upper)}, ${fmt(-comparison.lower)}]`;
+  const interval = `difference ${fmtSigned(-comparison.improvement)}, ${fmtPercent(1 - config.alpha)} bounds [${fmt(-comparison.upper)}, ${fmt(-comparison.lower)}]`;
+  if (comparison.upper < 0) {
+    return { rule: 'proper-score', passed: false, message: `${metric} ${fmt(model)} is worse than the zero-rule's ${fmt(zeroRule)} (${interval}): predicting the base rate would score better` };
+  }
   return comparison.improvement >= 0
     ? { rule: 'proper-score', passed: true, message: `${metric} ${fmt(model)} is no worse than the zero-rule's ${fmt(zeroRule)} (${interval})` }
-    : { rule: 'proper-score', passed: false, message: `${metric} ${fmt(model)} is worse than the zero-rule's ${fmt(zeroRule)} (${interval}): predicting the base rate would score better` };
+    : { rule: 'proper-score', passed: true, message: `${metric} ${fmt(model)} is above the zero-rule's ${fmt(zeroRule)}, but not significantly (${interval}): these test rows cannot tell them apart` };
 }
 
 /**

@@ -128,7 +128,7 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
 
     assert.equal(goodResult.decision, 'blessed', goodResult.reasons.join('\n'));
     assert.ok(goodResult.metrics.roc_auc! > 0.85, `roc_auc ${goodResult.metrics.roc_auc}`);
-    assert.ok(goodResult.reasons.some((r) => /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 \(improvement \+[\d.]+, at least \+[\d.]+ with 95% confidence\) beats it by the required margin 0\.1: p [<=] [\d.]+ < α 0\.05$/.test(r)), goodResult.reasons.join('\n'));
+    assert.ok(goodResult.reasons.some((r) => /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 \(improvement \+[\d.]+, at least \+[\d.]+ with 99\.5% confidence\) beats it by the required margin 0\.1: p [<=] [\d.]+ < α 0\.005$/.test(r)), goodResult.reasons.join('\n'));
     assert.ok(goodResult.decisionThreshold! > 0 && goodResult.decisionThreshold! < 1, 'the threshold was chosen on the validation split');
     assert.ok(beats.length >= 5, 'heartbeats between steps');
     assert.match(goodResult.evaluation.uri, new RegExp(`/runs/penguin-sex/${good.workflowId}/evaluate/evaluation\\.json$`));
@@ -160,7 +160,7 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     const result = await evaluate(noise, GATE);
     assert.equal(result.decision, 'rejected');
     assert.ok(
-      result.reasons.some((r) => /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 .*: on \d+ test rows the model cannot be told apart from the zero-rule by the required margin 0\.1 \(p [<=] [\d.]+ ≥ α 0\.05\); too little evidence to bless it$/.test(r)),
+      result.reasons.some((r) => /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 .*: on \d+ test rows the model cannot be told apart from the zero-rule by the required margin 0\.1 \(p [<=] [\d.]+ ≥ α 0\.005\); too little evidence to bless it$/.test(r)),
       result.reasons.join('\n'),
     );
   });
@@ -179,7 +179,7 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     // a negative bound is a tolerance, failed only by a loss significantly beyond it.
     const reverse = await evaluate(good, { championChange: [{ metric: 'roc_auc', minAbsolute: -0.05 }] }, championOf(weaker, 2, {}));
     assert.equal(reverse.decision, 'blessed', reverse.reasons.join('\n'));
-    assert.ok(reverse.reasons.some((r) => /^roc_auc \+[\d.]+ vs the champion \(version 2, [\d.]+ on these rows\); at most \+[\d.]+ with 95% confidence: not worse than the champion by more than the margin 0\.01$/.test(r)), reverse.reasons.join('\n'));
+    assert.ok(reverse.reasons.some((r) => /^roc_auc \+[\d.]+ vs the champion \(version 2, [\d.]+ on these rows\); at most \+[\d.]+ with 99\.5% confidence: not worse than the champion by more than the margin 0\.01$/.test(r)), reverse.reasons.join('\n'));
   });
 
   it('a champion whose artifacts are gone fails the change rule instead of being skipped', async () => {

@@ -78,7 +78,7 @@ describe('the gate on the real pipeline: noise, base rate, champion collapse', (
     const rejected = await result(handle);
     assert.equal(rejected.outcome, 'rejected', rejected.reasons.join(' | '));
     assert.ok(
-      rejected.reasons.some((r) => /^log_loss [\d.]+ is worse than the zero-rule's [\d.]+ \(difference \+[\d.]+, interval \[/.test(r)),
+      rejected.reasons.some((r) => /^log_loss [\d.]+ is worse than the zero-rule's [\d.]+ \(difference \+[\d.]+, 99\.5% bounds \[/.test(r)),
       rejected.reasons.join(' | '),
     );
     const document = JSON.parse((await readObject(h.store, h.store.keyFor(rejected.evaluationUri))).toString('utf8'));

@@ -29,6 +29,7 @@ import { evaluatePredictions, type TaskType } from '../../lib/evaluation/metrics
 import type { PairedComparison, PairedOptions } from '../../lib/evaluation/uncertainty';
 
 const config = (raw: unknown = {}) => EvaluateConfig.parse(raw);
+const alpha05 = { alpha: 0.05, mustBeatZeroRuleBy: 0 };
 
 /** A paired comparison with the given improvement and one-sided bounds. */
 const comparison = (metric: string, improvement: number, lower: number, upper: number, method: PairedComparison['method'] = 'paired-rows'): PairedComparison => ({
@@ -109,7 +110,6 @@ describe('value thresholds', () => {
 });
 
 describe('zero-rule baseline: beating it needs evidence', () => {
-  const alpha05 = { alpha: 0.05, mustBeatZeroRuleBy: 0 };
 
   it('passes when the improvement is significant at alpha, saying p and α', () => {
     const outcome = checkZeroRule(zeroRule({ pValue: 0.001 }), alpha05, 500);
@@ -161,22 +161,27 @@ describe('zero-rule baseline: beating it needs evidence', () => {
 
 describe('proper scoring rule against the zero-rule', () => {
   it('no worse than the zero-rule passes, with the difference and its interval', () => {
-    const outcome = checkProperScore(properScore());
+    const outcome = checkProperScore(properScore(), alpha05);
     assert.equal(outcome.passed, true);
-    assert.equal(outcome.message, "log_loss 0.3 is no worse than the zero-rule's 0.67 (difference -0.37, interval [-0.44, -0.3])");
-    assert.equal(checkProperScore(properScore({ model: 0.67, comparison: comparison('log_loss', 0, -0.01, 0.01) })).passed, true, 'a tie is not worse');
+    assert.equal(outcome.message, "log_loss 0.3 is no worse than the zero-rule's 0.67 (difference -0.37, 95% bounds [-0.44, -0.3])");
+    assert.equal(checkProperScore(properScore({ model: 0.67, comparison: comparison('log_loss', 0, -0.01, 0.01) }), alpha05).passed, true, 'a tie is not worse');
   });
 
   it('worse than predicting the base rate is a rejection, whatever the model ranks', () => {
     // The issue's case: log loss 0.651 against the zero-rule's 0.521.
-    const outcome = checkProperScore(properScore({ model: 0.651, zeroRule: 0.521, comparison: comparison('log_loss', -0.13, -0.14, -0.12) }));
+    const outcome = checkProperScore(properScore({ model: 0.651, zeroRule: 0.521, comparison: comparison('log_loss', -0.13, -0.14, -0.12) }), alpha05);
     assert.equal(outcome.passed, false);
-    assert.equal(outcome.message, "log_loss 0.651 is worse than the zero-rule's 0.521 (difference +0.13, interval [0.12, 0.14]): predicting the base rate would score better");
-    assert.equal(checkProperScore(properScore({ metric: 'mse', model: 2.1, zeroRule: 2, comparison: comparison('mse', -0.1, -0.4, 0.2) })).passed, false);
+    assert.equal(outcome.message, "log_loss 0.651 is worse than the zero-rule's 0.521 (difference +0.13, 95% bounds [0.12, 0.14]): predicting the base rate would score better");
+  });
+
+  it('a worse point value that the test rows cannot tell from a tie passes, and says so', () => {
+    const outcome = checkProperScore(properScore({ metric: 'mse', model: 2.1, zeroRule: 2, comparison: comparison('mse', -0.1, -0.4, 0.2) }), alpha05);
+    assert.equal(outcome.passed, true);
+    assert.equal(outcome.message, "mse 2.1 is above the zero-rule's 2, but not significantly (difference +0.1, 95% bounds [-0.2, 0.4]): these test rows cannot tell them apart");
   });
 
   it('not computable for either side fails', () => {
-    const outcome = checkProperScore(properScore({ zeroRule: Number.NaN }));
+    const outcome = checkProperScore(properScore({ zeroRule: Number.NaN }), alpha05);
     assert.equal(outcome.passed, false);
     assert.match(outcome.message, /could not be computed/);
   });
@@ -185,9 +190,9 @@ describe('proper scoring rule against the zero-rule', () => {
 describe('champion comparison on the main metric', () => {
   const defaults = config();
 
-  it('the defaults: non-inferiority with margin 0.01 at alpha 0.05', () => {
+  it('the defaults: non-inferiority with margin 0.01 at alpha 0.005', () => {
     assert.deepEqual(defaults.championComparison, { test: 'non-inferiority', margin: 0.01 });
-    assert.equal(defaults.alpha, 0.05);
+    assert.equal(defaults.alpha, 0.005);
   });
 
   it('no champion: reported, not judged', () => {
@@ -199,7 +204,7 @@ describe('champion comparison on the main metric', () => {
     assert.equal(equal.passed, true);
     assert.equal(
       equal.message,
-      'roc_auc +0.02 vs the champion (version 3, 0.88 on these rows); at most +0.05 with 95% confidence: not worse than the champion by more than the margin 0.01',
+      'roc_auc +0.02 vs the champion (version 3, 0.88 on these rows); at most +0.05 with 99.5% confidence: not worse than the champion by more than the margin 0.01',
     );
     const slightlyWorse = champion({ comparisons: { roc_auc: comparison('roc_auc', -0.02, -0.04, -0.005) } });
     assert.equal(checkChampion('roc_auc', slightlyWorse, defaults).passed, true, 'significantly worse, but by less than the margin');
@@ -208,14 +213,14 @@ describe('champion comparison on the main metric', () => {
     const worse = champion({ comparisons: { roc_auc: comparison('roc_auc', -0.05, -0.08, -0.011) } });
     const outcome = checkChampion('roc_auc', worse, defaults);
     assert.equal(outcome.passed, false);
-    assert.match(outcome.message, /at most -0\.011 with 95% confidence: significantly worse than the champion by more than the margin 0\.01$/);
+    assert.match(outcome.message, /at most -0\.011 with 99\.5% confidence: significantly worse than the champion by more than the margin 0\.01$/);
     assert.equal(checkChampion('roc_auc', worse, config({ championComparison: { margin: 0.02 } })).passed, true, 'a wider margin tolerates it');
   });
 
   it('superiority: passes only when the lower bound is above 0', () => {
     const superiority = config({ championComparison: { test: 'superiority' } });
     assert.equal(checkChampion('roc_auc', champion(), superiority).passed, false, 'as good is not enough');
-    assert.match(checkChampion('roc_auc', champion(), superiority).message, /at least -0\.01 with 95% confidence: not shown to be better \(superiority is required\)$/);
+    assert.match(checkChampion('roc_auc', champion(), superiority).message, /at least -0\.01 with 99\.5% confidence: not shown to be better \(superiority is required\)$/);
     const better = champion({ comparisons: { roc_auc: comparison('roc_auc', 0.05, 0.001, 0.1) } });
     assert.equal(checkChampion('roc_auc', better, superiority).passed, true);
     assert.match(checkChampion('roc_auc', better, superiority).message, /significantly better \(superiority\)$/);
@@ -452,7 +457,7 @@ describe('decideGate', () => {
     const result = decideGate(inputs({ metrics: { roc_auc: 0.53 }, zeroRule: zeroRule({ model: 0.53, pValue: 0.21, comparison: comparison('roc_auc', 0.03, -0.02, 0.08, 'delong') }) }));
     assert.equal(result.decision, 'rejected');
     assert.equal(result.reasons.length, 1);
-    assert.match(result.reasons[0] ?? '', /^roc_auc 0\.53 vs the zero-rule baseline's 0\.5 .*: on 500 test rows the model cannot be told apart from the zero-rule \(p = 0\.21 ≥ α 0\.05\)/);
+    assert.match(result.reasons[0] ?? '', /^roc_auc 0\.53 vs the zero-rule baseline's 0\.5 .*: on 500 test rows the model cannot be told apart from the zero-rule \(p = 0\.21 ≥ α 0\.005\)/);
   });
 
   it('a model worse than the base rate on the proper scoring rule is rejected, however well it ranks', () => {
@@ -555,7 +560,7 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     assert.equal(outcome.passed, true);
     const stats = gateStats();
     const proper = properScoreEvidence('binary', labels, outputs, zeroOutputs, evaluatePredictions('binary', labels, outputs, stats).metrics, evaluatePredictions('binary', labels, zeroOutputs, stats).metrics, stats);
-    assert.equal(checkProperScore(proper).passed, true);
+    assert.equal(checkProperScore(proper, alpha05).passed, true);
   });
 
   it('a model that ranks well but is worse than the base rate on log loss: zero-rule passes, proper score fails', () => {
@@ -570,7 +575,7 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     const stats = gateStats();
     const proper = properScoreEvidence('binary', labels, outputs, zeroOutputs, evaluatePredictions('binary', labels, outputs, stats).metrics, evaluatePredictions('binary', labels, zeroOutputs, stats).metrics, stats);
     assert.ok(proper.model > proper.zeroRule, `log loss ${proper.model} vs ${proper.zeroRule}`);
-    const verdict = checkProperScore(proper);
+    const verdict = checkProperScore(proper, alpha05);
     assert.equal(verdict.passed, false);
     assert.match(verdict.message, /predicting the base rate would score better$/);
   });
@@ -584,7 +589,7 @@ describe('config checks and number formatting', () => {
 
   it('the safe defaults', () => {
     const defaults = config();
-    assert.equal(defaults.alpha, 0.05);
+    assert.equal(defaults.alpha, 0.005);
     assert.equal(defaults.decisionThreshold, 'max-f1');
     assert.deepEqual(defaults.championComparison, { test: 'non-inferiority', margin: 0.01 });
     assert.deepEqual(defaults.championCollapse, { action: 'approval', keepLead: 0.5 });
