@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { ArtifactRef } from '../../contracts/artifacts';
-import { PreprocessConfig, TrainConfig } from '../../contracts/stage-config';
+import { PreprocessConfig } from '../../contracts/stage-config';
+import { trainSettings } from '../../test/support/train-settings';
 import { openDuckDb } from '../../lib/data/duckdb';
 import { fitPreprocessor } from '../../lib/data/preprocessor';
 import { openSplitBatches, readSplitColumns } from '../../lib/data/split-batches';
@@ -95,8 +96,8 @@ async function main() {
       const job = {
         task: 'binary' as const,
         settings: gbdt
-          ? TrainConfig.parse({ model: 'gbdt' })
-          : TrainConfig.parse({ model: 'mlp', hiddenLayers: [64, 64], epochs: 10, batchSize: 1024, learningRate: 0.003, earlyStopping: { enabled: true, patience: 3 } }),
+          ? trainSettings({ model: 'gbdt' })
+          : trainSettings({ model: 'mlp', hiddenLayers: [64, 64], epochs: 10, batchSize: 1024, learningRate: 0.003, earlyStopping: { enabled: true, patience: 3 } }),
         seed,
         inputsFingerprint: key,
         keys: { checkpoints: `${key}/checkpoints`, model: `${key}/model`, history: `${key}/history.json` },
