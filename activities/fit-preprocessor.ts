@@ -49,6 +49,7 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
         labelColumn: manifest.task.labelColumn,
         taskType: input.task.type,
         config: input.preprocess,
+        model: input.train.model,
         ...(manifest.classes ? { classes: manifest.classes } : {}),
         ...(derivedFrom !== undefined ? { alsoExclude: [{ column: derivedFrom, reason: `the derived label "${manifest.task.labelColumn}" is computed from it (leakage)` }] } : {}),
         ...(manifest.split.strategy === 'time' && manifest.split.time ? { timeColumn: manifest.split.time.column } : {}),

@@ -127,10 +127,12 @@ export const PreprocessConfig = z
     standardize: z.boolean().default(true),
     /**
      * Text columns with at most this many categories in train are one-hot encoded; beyond it, see
-     * `highCardinality`. 256 covers flights' 228 airports: measured there (bench/experiments/categorical-encodings.ts)
-     * one-hot matched or beat target + frequency encoding by 0.006 (gbdt) to 0.014 (mlp) test ROC-AUC.
+     * `highCardinality`. "auto": 256 for the neural models, which covers flights' 228 airports (measured
+     * there in bench/experiments/categorical-encodings.ts, one-hot beat target + frequency encoding by
+     * 0.014 test ROC-AUC with the MLP); 20 for gbdt, where one-hot gained only 0.006 but multiplied the
+     * features 35-fold (461 vs 13 on flights) and with them every round's histogram work.
      */
-    oneHotMaxCardinality: z.number().int().min(2).default(256),
+    oneHotMaxCardinality: z.union([z.literal('auto'), z.number().int().min(2)]).default('auto'),
     /**
      * Columns beyond oneHotMaxCardinality: "target-and-frequency" (out-of-fold target encoding plus the
      * category's train frequency), "target", "frequency", or "hash" (the hashing trick into `hashBuckets`).
@@ -152,11 +154,12 @@ export const PreprocessConfig = z
     /** Dates and timestamps become calendar features (time of day, day of week, day of month, month; sin/cos, UTC). */
     calendarFeatures: z.boolean().default(true),
     /**
-     * Dates and timestamps whose raw value (epoch seconds) also enters the model as a number: none by
-     * default, `true` for all, or the named columns. Under a time split the time column's raw value only
-     * extrapolates (every test time lies after every train time), so only naming it (or `true`) adds it.
+     * Dates and timestamps whose raw value (epoch seconds) also enters the model as a number. "auto"
+     * (default): every one but the time split's column, whose raw value only extrapolates (every test
+     * time lies after every train time); a car's model year, under a random split, is signal. `false`:
+     * none, `true`: all, or the named columns.
      */
-    rawTimestamps: z.union([z.boolean(), z.array(ColumnName)]).default(false),
+    rawTimestamps: z.union([z.literal('auto'), z.boolean(), z.array(ColumnName)]).default('auto'),
     logTransform: z.array(ColumnName).default([]),
     exclude: z.array(ColumnName).default([]),
     /** Regression: train on (y − mean) / std of the train split; the preprocessor records both to invert predictions. */
@@ -194,7 +197,12 @@ export const GbdtConfig = z
 
 export const TrainConfig = z
   .object({
-    model: z.enum(['logistic', 'mlp', 'gbdt']).default('mlp'),
+    /**
+     * gbdt by default: chosen by `npm run bench -- quality`, where it met scikit-learn HistGradientBoosting
+     * on every dataset and the MLP missed on four (README, bench/README.md). mlp / logistic settings
+     * (hiddenLayers, epochs, batchSize, …) apply only when `model` names them.
+     */
+    model: z.enum(['logistic', 'mlp', 'gbdt']).default('gbdt'),
     hiddenLayers: z.array(z.number().int().min(1).max(4096)).max(8).default([64, 64]),
     activation: z.enum(['relu', 'tanh', 'sigmoid', 'elu']).default('relu'),
     dropout: z.number().min(0).max(0.9).default(0),

@@ -138,7 +138,7 @@ async function runBatch(ctx: BatchContext, label: string, workers: number, runs:
       return ctx.client.workflow.start('trainingPipeline', {
         taskQueue: ctx.taskQueue,
         workflowId: id,
-        args: [{ model: id, dataset: { uri: ctx.datasetUri }, task: { type: 'multiclass', label: 'Species' }, train: { epochs: EPOCHS, hiddenLayers: [8] } }],
+        args: [{ model: id, dataset: { uri: ctx.datasetUri }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: EPOCHS, hiddenLayers: [8] } }],
       });
     }),
   );

@@ -46,7 +46,7 @@ const suite: Suite = {
         const handle = await h.client.workflow.start('trainingPipeline', {
           taskQueue: h.taskQueue,
           workflowId: `${model}-${i}`,
-          args: [{ model, dataset: { uri: h.store.uriFor(key) }, task: { type: 'multiclass', label: 'Species' }, train: { epochs: 5, hiddenLayers: [8] } }],
+          args: [{ model, dataset: { uri: h.store.uriFor(key) }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: 5, hiddenLayers: [8] } }],
         });
         await handle.result();
         const { wallMs, activityMs, transitions } = orchestrationOverhead((await handle.fetchHistory()).events ?? []);

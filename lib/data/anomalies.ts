@@ -33,7 +33,7 @@ export interface ModelInputs {
   timeColumn?: string;
   exclude: string[];
   /** preprocess.rawTimestamps. */
-  rawTimestamps: boolean | string[];
+  rawTimestamps: 'auto' | boolean | string[];
 }
 
 export interface AnomalyReport {

@@ -46,6 +46,8 @@ export interface FitRequest {
   alsoExclude?: { column: string; reason: string }[];
   /** The split's time column when the split is by time: its raw value is left out unless preprocess.rawTimestamps asks for it. */
   timeColumn?: string;
+  /** The model that will train on the features: oneHotMaxCardinality "auto" depends on it. Default "mlp". */
+  model?: 'logistic' | 'mlp' | 'gbdt';
   fittedOn?: { uri?: string; sha256?: string };
 }
 
@@ -87,7 +89,8 @@ export async function fitPreprocessor(session: DuckDbSession, request: FitReques
   const calendars = config.calendarFeatures ? await fitCalendars(session, request, timeColumns, notes) : new Map<string, CalendarFeature>();
   const rawTimes = new Set<string>();
   for (const c of timeColumns) {
-    const asked = config.rawTimestamps === true || (Array.isArray(config.rawTimestamps) && config.rawTimestamps.includes(c.name));
+    const raw = config.rawTimestamps;
+    const asked = raw === true || (raw === 'auto' && c.name !== request.timeColumn) || (Array.isArray(raw) && raw.includes(c.name));
     if (asked) rawTimes.add(c.name);
     else if (c.name === request.timeColumn) {
       excluded.push({ column: c.name, reason: `raw value left out: it is the split's time column, so every test time lies after every train time and its raw value could only extrapolate${calendars.has(c.name) ? ' (its calendar features are used)' : ''}; preprocess.rawTimestamps adds it` });
@@ -309,7 +312,8 @@ async function fitCategorical(
       base,
     )
   )[0] ?? { missing: 0, present: 0, distinct: 0 };
-  const limit = config.oneHotMaxCardinality + 1;
+  const maxCardinality = oneHotLimit(config.oneHotMaxCardinality, request.model ?? 'mlp');
+  const limit = maxCardinality + 1;
   const top = await session.all<{ k: string; n: number }>(
     `SELECT k, count(*) AS n FROM (SELECT ${key} AS k FROM ${request.relation}) WHERE k IS NOT NULL GROUP BY k ORDER BY n DESC, k LIMIT ${limit}`,
     base,
@@ -321,7 +325,7 @@ async function fitCategorical(
   const categories = new Set(top.map((t) => categoryKey(t.k) as string));
   if (counts.missing > 0) categories.add(impute);
 
-  if (counts.distinct < limit && categories.size <= config.oneHotMaxCardinality) {
+  if (counts.distinct < limit && categories.size <= maxCardinality) {
     return { kind: 'one-hot', column, source: 'string', impute, categories: [...categories].sort(compareCodeUnits) };
   }
   const idLike = counts.present >= 100 && counts.distinct >= 0.95 * counts.present;
@@ -372,6 +376,12 @@ async function fitTarget(session: DuckDbSession, request: FitRequest, source: Va
 }
 
 /** Sorting by UTF-16 code units: the same order in every process and locale (unlike localeCompare). */
+/** oneHotMaxCardinality resolved: "auto" is 20 for gbdt and 256 for the neural models (see PreprocessConfig). */
+export function oneHotLimit(setting: PreprocessSettings['oneHotMaxCardinality'], model: NonNullable<FitRequest['model']>): number {
+  if (setting !== 'auto') return setting;
+  return model === 'gbdt' ? 20 : 256;
+}
+
 export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -80,7 +80,7 @@ describe('worker Prometheus endpoint (real worker process, real Temporal, real M
     const handle = await client.workflow.start('trainingPipeline', {
       taskQueue,
       workflowId: `${model}-run`,
-      args: [{ model, dataset: { uri: store.uriFor(key) }, task: { type: 'multiclass', label: 'Species' }, train: { epochs: 10, hiddenLayers: [8] } }],
+      args: [{ model, dataset: { uri: store.uriFor(key) }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: 10, hiddenLayers: [8] } }],
     });
     const result = (await handle.result()) as PipelineResult;
     assert.equal(result.version, 1, `registered: ${result.outcome}`);

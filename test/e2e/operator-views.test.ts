@@ -23,7 +23,7 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
     h.client.workflow.start('trainingPipeline', {
       taskQueue: h.taskQueue,
       workflowId: `${model}-${randomUUID().slice(0, 8)}`,
-      args: [{ model, dataset: { uri }, task: { type: 'multiclass', label: 'Species' }, train: { epochs: 10, hiddenLayers: [8] }, operator: { timeout: operatorTimeout } }],
+      args: [{ model, dataset: { uri }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: 10, hiddenLayers: [8] }, operator: { timeout: operatorTimeout } }],
     });
 
   it('follows a run to its end, printing each stage, and lists it by model and outcome', async () => {
@@ -52,7 +52,7 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
       taskQueue: h.taskQueue,
       workflowId: `views-bar-${randomUUID().slice(0, 8)}`,
       args: [{ model: `views-bar-${randomUUID().slice(0, 6)}`, dataset: { uri: penguinsUri }, task: { type: 'multiclass', label: 'Species' },
-        train: { epochs: 400, batchSize: 8, earlyStopping: { enabled: false } }, cache: { enabled: false } }],
+        train: { model: 'mlp', epochs: 400, batchSize: 8, earlyStopping: { enabled: false } }, cache: { enabled: false } }],
     });
     try {
       let shown = '';

@@ -35,7 +35,7 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
     const penguins: Omit<PipelineInputDraft, 'model'> = {
       dataset: { uri: h.store.uriFor(key) },
       task: { type: 'multiclass', label: 'Species' },
-      train: { epochs: 10, batchSize: 32, hiddenLayers: [8] },
+      train: { model: 'mlp', epochs: 10, batchSize: 32, hiddenLayers: [8] },
     };
     penguinsConfig = path.join(configDir, 'penguins.json');
     await writeFile(penguinsConfig, JSON.stringify(penguins));

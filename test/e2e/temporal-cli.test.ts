@@ -52,7 +52,7 @@ describe('trainingPipeline through the Temporal CLI (real server, worker and Min
   it('start with pasted JSON → awaiting-operator on bad data → `temporal workflow update execute --name retryStage` → promoted', async () => {
     const workflowId = `temporal-cli-${randomUUID().slice(0, 8)}`;
     const model = `tcli-${randomUUID().slice(0, 6)}`;
-    const input = { model, dataset: { uri: unlabelledUri }, task: { type: 'multiclass', label: 'Species' }, train: { epochs: 10 } };
+    const input = { model, dataset: { uri: unlabelledUri }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: 10 } };
     await temporal('workflow', 'start', '--type', 'trainingPipeline', '--task-queue', h.taskQueue, '--workflow-id', workflowId, '--input', JSON.stringify(input));
     started.push(workflowId);
 

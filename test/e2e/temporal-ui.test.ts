@@ -142,7 +142,7 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       await createSchedule(scheduleId, model, {
         dataset: { uri: penguinsUri },
         task: { type: 'multiclass', label: 'Species' },
-        train: { epochs: 10 },
+        train: { model: 'mlp', epochs: 10 },
       });
 
       await page.goto(`${namespaceUrl()}/schedules`);

@@ -57,7 +57,7 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
   /** Retraining runs promote to their own alias, so the champion the monitor compares with stays put during the test. */
   const pipeline: DriftMonitorInputDraft['pipeline'] = {
     task: { type: 'binary', label: 'label' },
-    train: { epochs: 10, batchSize: 32, hiddenLayers: [8] },
+    train: { model: 'mlp', epochs: 10, batchSize: 32, hiddenLayers: [8] },
     promotion: { alias: 'retrained' },
     operator: { timeout: '0s' },
   };

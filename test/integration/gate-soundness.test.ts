@@ -14,7 +14,7 @@ import { startTestHarness, type TestHarness } from '../support/temporal';
 type Row = Record<string, unknown>;
 
 /** Few epochs: these tests prove the gate's decisions, the bench measures their error rates at scale. */
-const FAST_TRAIN = { epochs: 25, batchSize: 32, hiddenLayers: [16] };
+const FAST_TRAIN = { model: 'mlp' as const, epochs: 25, batchSize: 32, hiddenLayers: [16] };
 const PERMUTATIONS = 20;
 
 /**

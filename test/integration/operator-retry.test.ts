@@ -17,7 +17,7 @@ import { publicDatasetPath } from '../support/public-data';
 import { startTestHarness, type TestHarness } from '../support/temporal';
 import { failureOf, scheduledActivityCounts, waitForOutcome } from '../support/pipeline-runs';
 
-const FAST_TRAIN = { epochs: 8, batchSize: 32, hiddenLayers: [8] };
+const FAST_TRAIN = { model: 'mlp' as const, epochs: 8, batchSize: 32, hiddenLayers: [8] };
 
 describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', () => {
   let h: TestHarness;

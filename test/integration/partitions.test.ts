@@ -14,7 +14,7 @@ import { publicDatasetPath } from '../support/public-data';
 import { startTestHarness, type TestHarness } from '../support/temporal';
 
 const DAY_MS = 86_400_000;
-const FAST_TRAIN = { epochs: 5, batchSize: 32, hiddenLayers: [8] };
+const FAST_TRAIN = { model: 'mlp' as const, epochs: 5, batchSize: 32, hiddenLayers: [8] };
 const isoDay = (time: number) => new Date(time).toISOString().slice(0, 10);
 
 /**

@@ -62,7 +62,7 @@ describe('train survives a SIGKILLed worker (real worker processes, Temporal, Mi
           dataset: { uri: store.uriFor(datasetKey) },
           task: { type: 'binary', label: 'label' },
           // Small batches and many epochs keep training going long enough for the kill to land mid-training.
-          train: { hiddenLayers: [64, 64], epochs: EPOCHS, batchSize: 16, earlyStopping: { enabled: false } },
+          train: { model: 'mlp', hiddenLayers: [64, 64], epochs: EPOCHS, batchSize: 16, earlyStopping: { enabled: false } },
         },
       ],
     });

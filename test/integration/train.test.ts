@@ -41,7 +41,7 @@ function trainArgs(model: string, train: Record<string, unknown>, classes = ['no
     strategy: 'generated',
   };
   return {
-    input: PipelineInput.parse({ model, dataset: { uri: 's3://trainyard/generated/data.csv' }, task: { type: task, label: 'y' }, train }),
+    input: PipelineInput.parse({ model, dataset: { uri: 's3://trainyard/generated/data.csv' }, task: { type: task, label: 'y' }, train: { model: 'mlp', ...train } }),
     split,
     preprocessor: { preprocessor: generatedRef({}), featureCount: 4, classes },
   };

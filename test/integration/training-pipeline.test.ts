@@ -13,7 +13,7 @@ import { failureOf, waitForOutcome } from '../support/pipeline-runs';
 import { startTestHarness, type TestHarness } from '../support/temporal';
 
 /** Few epochs: these tests prove the orchestration, the bench measures training. */
-const FAST_TRAIN = { epochs: 25, batchSize: 32, hiddenLayers: [16] };
+const FAST_TRAIN = { model: 'mlp' as const, epochs: 25, batchSize: 32, hiddenLayers: [16] };
 
 describe('trainingPipeline end to end on the real Temporal dev server and MinIO', () => {
   let h: TestHarness;

@@ -100,8 +100,11 @@ describe('calendar features in fitPreprocessor, and train/serve equality', () =>
     assert.deepEqual(calendar('ts')?.parts, ['hour', 'day-of-week', 'day-of-month', 'month']);
     assert.deepEqual(calendar('midnight')?.parts, ['day-of-week', 'day-of-month', 'month']);
     assert.deepEqual(calendar('day')?.parts, ['day-of-week', 'day-of-month', 'month']);
-    // No raw epoch anywhere by default, and the split's time column says why.
-    assert.ok(!spec.features.some((f) => f.kind === 'numeric'), JSON.stringify(spec.features.map((f) => f.kind)));
+    // By default ("auto") only the split's time column loses its raw epoch, and says why; other dates keep
+    // theirs (a car's model year is signal). `false` leaves every raw epoch out.
+    assert.deepEqual(spec.features.filter((f) => f.kind === 'numeric').map((f) => f.column), ['midnight', 'day']);
+    const none = await fitPreprocessor(session, { relation: 'cal', columns, labelColumn: 'y', taskType: 'binary', config: PreprocessConfig.parse({ rawTimestamps: false }), timeColumn: 'ts' });
+    assert.ok(!none.features.some((f) => f.kind === 'numeric'), JSON.stringify(none.features.map((f) => f.kind)));
     const reason = spec.excluded.find((e) => e.column === 'ts')?.reason ?? '';
     assert.match(reason, /split's time column/);
     assert.ok(!spec.excluded.some((e) => e.column === 'midnight' || e.column === 'day'));
