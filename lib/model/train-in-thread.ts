@@ -25,6 +25,8 @@ export interface ThreadRequest {
   sources: TrainingSourceRefs;
   /** URL of a TrainingSourcesModule; tests point it at generated data. */
   sourcesModule: string;
+  /** One Int32 the parent sets to 1 to stop training: read between batches without waiting for the event loop. */
+  stop: SharedArrayBuffer;
 }
 
 export type ThreadMessage =
@@ -64,10 +66,11 @@ export class TrainThreadError extends Error {
 const LINGER_MS = 10_000;
 
 export function trainInThread(
-  request: Omit<ThreadRequest, 'sourcesModule'> & { sourcesModule?: string },
+  request: Omit<ThreadRequest, 'sourcesModule' | 'stop'> & { sourcesModule?: string },
   options: { signal?: AbortSignal; onMessage?: (message: ThreadMessage) => void } = {},
 ): Promise<TrainOutcome | GbdtOutcome> {
-  const workerData: ThreadRequest = { ...request, sourcesModule: request.sourcesModule ?? DEFAULT_SOURCES_MODULE };
+  const stop = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+  const workerData: ThreadRequest = { ...request, sourcesModule: request.sourcesModule ?? DEFAULT_SOURCES_MODULE, stop };
   return new Promise<TrainOutcome | GbdtOutcome>((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(options.signal.reason);
@@ -81,9 +84,12 @@ export function trainInThread(
       options.signal?.removeEventListener('abort', onAbort);
       fn();
     };
+    // Cancel asks the thread to stop at its next batch or round (see train-thread.ts for why it is not
+    // terminated); one that does not stop within LINGER_MS is terminated as a last resort.
     const onAbort = () => {
       settle(() => reject(options.signal?.reason ?? new Error('training cancelled')));
-      void worker.terminate();
+      Atomics.store(new Int32Array(stop), 0, 1);
+      endSoon();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // After its last message the thread has closed its native handles and exits by itself; terminate

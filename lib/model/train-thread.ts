@@ -7,14 +7,18 @@ import { trainModel, type EpochReport } from './trainer';
 
 /**
  * The training thread: opens its own store and batch sources from the refs it was given, runs the
- * epoch loop, and reports to the activity by message, then exits by itself. The activity terminates
- * it only on cancel.
+ * epoch loop, and reports to the activity by message, then exits by itself. On cancel the activity
+ * asks it to stop (a shared flag it reads between batches) rather than terminating it: a thread terminated while DuckDB
+ * works on its behalf tears down the environment that DuckDB's native callback then calls into, and
+ * node-addon-api's C++ exception aborts the whole process ("terminate called after throwing an
+ * instance of 'Napi::Error'"). Stopped between batches, it closes DuckDB first and exits cleanly.
  */
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('train-thread must run as a worker thread');
   const post = (message: ThreadMessage) => port.postMessage(message);
   const request = workerData as ThreadRequest;
+  const stop = new Int32Array(request.stop);
   try {
     // Trees need no tensors: a gbdt run skips loading TensorFlow.js.
     const tfjs = request.job.settings.model === 'gbdt' ? undefined : await loadTfjs();
@@ -29,6 +33,7 @@ async function main(): Promise<void> {
         onEpoch: (report: EpochReport) => post({ type: 'epoch', report }),
         onProgress: (progress: { epoch: number; rowsDone: number; rowsTotal: number }) => post({ type: 'progress', ...progress }),
         onResume: (info: { epoch: number; source: string }) => post({ type: 'resumed', ...info }),
+        shouldStop: () => Atomics.load(stop, 0) === 1,
       };
       outcome = tfjs ? await trainModel({ tfjs, ...deps }, request.job, hooks) : await trainGbdt(deps, request.job, hooks);
     } finally {

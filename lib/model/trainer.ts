@@ -60,6 +60,16 @@ export interface TrainHooks {
   /** Within an epoch, every few batches: proof of life for the heartbeat. */
   onProgress?(progress: { epoch: number; rowsDone: number; rowsTotal: number }): void;
   onResume?(info: { epoch: number; source: string }): void;
+  /** Asked between batches (and rounds): true stops training with TrainingCancelled, native handles still open for a clean close. */
+  shouldStop?(): boolean;
+}
+
+/** Training stopped because the activity was cancelled: the thread closes its sources and exits by itself. */
+export class TrainingCancelled extends Error {
+  constructor() {
+    super('training was cancelled');
+    this.name = 'TrainingCancelled';
+  }
 }
 
 export interface TrainOutcome {
@@ -180,6 +190,8 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
         stoppedEarly: job.settings.earlyStopping.enabled && epochsWithoutImprovement >= job.settings.earlyStopping.patience,
         history: [...state.history, record],
       };
+      // A cancelled attempt writes nothing more: its retry may already be running.
+      if (hooks.shouldStop?.()) throw new TrainingCancelled();
       const { epoch: _epoch, ...draft } = state;
       const { ref } = await writeCheckpoint(tf, store, job.keys.checkpoints, epoch, model, optimizer, draft);
       await pruneCheckpoints(store, job.keys.checkpoints, [epoch, state.bestEpoch]);
@@ -256,6 +268,7 @@ async function runTrainEpoch(
   let projected = epoch > 1 || !Number.isFinite(deadlineMs);
   for await (const batch of source.batches(job.settings.batchSize, { shuffleSeed: deriveSeed(job.seed, 10_000 + epoch) })) {
     if (batch.rows === 0) continue;
+    if (hooks.shouldStop?.()) throw new TrainingCancelled();
     const nowMs = performance.now();
     // The first epoch is projected early (before a tenth of the budget is spent) so a budget that
     // cannot fit one epoch fails as a config error instead of training a fragment.

@@ -348,7 +348,7 @@ describe('draftVersion', () => {
     assert.notEqual(draft.runKey, runKeyFor('wf-2', outputs.trained.model.sha256));
     assert.deepEqual(draft.lineage.splitManifest, outputs.split.manifest);
     assert.deepEqual(draft.lineage.evaluation.metrics, { accuracy: 0.9 });
-    assert.equal(draft.lineage.training.params.model, 'mlp');
+    assert.equal(draft.lineage.training.params.model, 'gbdt', 'the default model');
     assert.deepEqual(draft.lineage.training.classes, ['Adelie', 'Chinstrap', 'Gentoo']);
     assert.deepEqual(draft.lineage.warmStart, { used: false, parentVersion: 4, reason: 'no champion' });
     assert.deepEqual(draft.lineage.code, { version: '1.2.3' });

@@ -6,7 +6,7 @@ import type { AttemptRecord, EpochRecord, WarmStartRecord } from '../checkpoint'
 import { mulberry32 } from '../memory-batch-source';
 import type { GbdtModelMeta } from '../model-meta';
 import { readModelMeta } from '../store-io';
-import { jobFingerprint, type EpochReport, type TrainHooks, type TrainJob } from '../trainer';
+import { jobFingerprint, TrainingCancelled, type EpochReport, type TrainHooks, type TrainJob } from '../trainer';
 import { budgetMs, MaxDurationTooShort } from '../training-budget';
 import { readBinned, readBinnedTrain, type BinnedSplit } from './binned-data';
 import type { Ensemble, Tree } from './ensemble';
@@ -51,7 +51,7 @@ const IMPROVEMENT_TOLERANCE = 1e-7;
  * best round's trees), a checkpoint every `checkpointEveryRounds`, resume from this run's newest
  * checkpoint, warm start from a gbdt champion. Ends with the model, its meta and the history in the store.
  */
-export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<TrainHooks, 'onEpoch' | 'onResume'> = {}): Promise<GbdtOutcome> {
+export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<TrainHooks, 'onEpoch' | 'onResume' | 'shouldStop'> = {}): Promise<GbdtOutcome> {
   const startedMs = performance.now();
   const settings = job.settings.gbdt;
   const { store, train, validation } = deps;
@@ -130,6 +130,7 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
   const threads = await HistogramThreads.start({ bins: data.bins, featureCount: data.featureCount, order, grad, hess, pool }, deps.histogramThreads);
   try {
     for (let round = state.round + 1; round <= settings.maxIterations && !state.stoppedEarly && !timeUp; round++) {
+      if (hooks.shouldStop?.()) throw new TrainingCancelled();
       const roundStartMs = performance.now();
       objective.gradients(scores, data.y, data.weights, grad, hess);
       const sampled = drawRows(sample, data.rows, settings.subsample, deriveSeed(job.seed, 20_000 + round));
@@ -177,6 +178,7 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
         history: [...state.history, record],
       };
       if (round % settings.checkpointEveryRounds === 0 || round === settings.maxIterations || state.stoppedEarly || timeUp) {
+        if (hooks.shouldStop?.()) throw new TrainingCancelled(); // a cancelled attempt writes nothing more
         const { round: _round, ...draft } = state;
         const checkpoint = await writeGbdtCheckpoint(store, job.keys.checkpoints, round, ensemble, draft);
         const report: EpochReport = { epoch: round, checkpoint, record, bestEpoch: state.bestRound, bestValidationLoss: state.bestValidationLoss };
