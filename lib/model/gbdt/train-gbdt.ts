@@ -6,7 +6,7 @@ import type { AttemptRecord, EpochRecord, WarmStartRecord } from '../checkpoint'
 import { mulberry32 } from '../memory-batch-source';
 import type { GbdtModelMeta } from '../model-meta';
 import { readModelMeta } from '../store-io';
-import { jobFingerprint, TrainingCancelled, type EpochReport, type TrainHooks, type TrainJob } from '../trainer';
+import { jobFingerprint, TrainingCancelled, type EpochReport, type TrainHooks, type TrainJob, type TrainOutcome } from '../trainer';
 import { budgetMs, MaxDurationTooShort } from '../training-budget';
 import { readBinned, readBinnedTrain, type BinnedSplit } from './binned-data';
 import type { Ensemble, Tree } from './ensemble';
@@ -28,18 +28,9 @@ export interface GbdtDeps {
 }
 
 /** What trainGbdt returns: the shape of the MLP's TrainOutcome, a round standing for an epoch. */
-export interface GbdtOutcome {
-  model: ArtifactRef;
-  history: ArtifactRef;
+export interface GbdtOutcome extends Omit<TrainOutcome, 'meta' | 'backend'> {
   meta: GbdtModelMeta;
   backend: typeof GBDT_BACKEND;
-  epochsRun: number;
-  bestEpoch: number;
-  resumedFromEpoch: number;
-  stoppedEarly: boolean;
-  warmStart: WarmStartRecord;
-  trainMs: number;
-  records: EpochRecord[];
 }
 
 /** A validation loss must drop by more than this to count as better (scikit-learn's tol). */
