@@ -1,4 +1,3 @@
-import type { ArtifactRef } from '../../../contracts/artifacts';
 import type { Batch, BatchSource } from '../../data/batches';
 import type { ArtifactStore } from '../../store/artifact-store';
 import { deriveSeed } from '../build-model';
