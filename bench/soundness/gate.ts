@@ -16,7 +16,8 @@ import { round, type BenchRow, type SuiteResult } from '../harness';
  * trial; no fixed seed):
  * - noise: a challenger trained on shuffled labels against a clean champion; any promotion is wrong;
  * - power: a champion trained on a 10% random sample of its train split, a challenger on all of it (both
- *   judged on full-size test splits); it should be promoted;
+ *   judged on full-size test splits); it should be promoted. The champion is an MLP: gbdt's leaves need
+ *   20 rows each, so on 24 penguins it cannot split at all and the gate rightly rejects it;
  * - fresh retrain: champion and challenger on two disjoint random halves (a new sample, same size); it
  *   should be promoted, not rejected.
  * The "before" column applies the former default rule (bless when the main metric beats the zero-rule's
@@ -147,7 +148,7 @@ class PipelineRunner {
       let champion: PipelineResult | undefined;
       for (let attempt = 0; attempt < 3 && champion?.outcome !== 'promoted'; attempt++) {
         champion = kind === 'power'
-          ? await this.run(model, shuffleRows(this.dataset.rows), { sampling: { strategy: 'uniform', fraction: POWER_FRACTION } })
+          ? await this.run(model, shuffleRows(this.dataset.rows), { sampling: { strategy: 'uniform', fraction: POWER_FRACTION }, train: { model: 'mlp' } })
           : await this.run(model, shuffled.slice(0, half));
       }
       if (champion?.outcome !== 'promoted') throw new Error(`no ${kind} champion could be promoted: ${champion?.reasons.join(' ')}`);
