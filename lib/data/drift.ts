@@ -113,7 +113,7 @@ export function testColumnDrift(reference: ColumnStatistics, current: ColumnStat
   };
 }
 
-/** Sparse bins pooled so every expected count is at least 5: neighbours for numbers, rare values into "other" for categories. */
+/** Sparse bins pooled so every expected count is at least MIN_EXPECTED_COUNT (10): neighbours for numbers, rare values into "other" for categories. */
 function pool(aligned: AlignedCounts): { labels: string[]; reference: number[]; batch: number[] } {
   if (aligned.binning !== 'categories') {
     const groups = poolOrderedBins(aligned.reference, aligned.batch);

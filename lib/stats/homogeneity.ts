@@ -8,8 +8,13 @@ import { chiSquareSurvival } from './distributions';
  * batch size, however large or small the reference.
  */
 
-/** Cochran's rule: the chi-square approximation needs expected counts of at least 5 in every cell. */
-export const MIN_EXPECTED_COUNT = 5;
+/**
+ * Expected count every cell must reach before the chi-square approximation is trusted. Cochran's rule
+ * says 5; at 5, stationary 100-row batches of real flights raised false alarms at 1.3% (5/400) in one run
+ * against a family-wise 0.5%, and at 10 at 0.25% (2/800), with power on the planted shifts unchanged or
+ * higher (`bench soundness`).
+ */
+export const MIN_EXPECTED_COUNT = 10;
 
 export interface HomogeneityTest {
   test: 'chi-square';

@@ -79,18 +79,18 @@ describe('chiSquareHomogeneity', () => {
 });
 
 describe('pooling', () => {
-  it('merges ordered neighbours until every expected count reaches 5, a short top joining the last group', () => {
+  it('merges ordered neighbours until every expected count reaches the minimum (5 here), a short top joining the last group', () => {
     // n₁ = 303, n₂ = 31: a group needs a total of 5 · 334 / 31 = 53.9
-    assert.deepEqual(poolOrderedBins([100, 100, 2, 1, 100], [10, 10, 0, 1, 10]), [[0], [1], [2, 3, 4]]);
+    assert.deepEqual(poolOrderedBins([100, 100, 2, 1, 100], [10, 10, 0, 1, 10], 5), [[0], [1], [2, 3, 4]]);
     // 5 · 223 / 20 = 55.75: the last bin (3) is too small alone
-    assert.deepEqual(poolOrderedBins([100, 100, 3], [10, 10, 0]), [[0], [1, 2]]);
+    assert.deepEqual(poolOrderedBins([100, 100, 3], [10, 10, 0], 5), [[0], [1, 2]]);
   });
 
   it('pools rare categories, and the reference\'s "other", into one group; a short pool joins the smallest kept category', () => {
     // n₁ = 1000, n₂ = 100: need 55. a, b, c kept; d, e and other (index 5) pooled: 30 + 20 + 8 + 5 = 63 ≥ 55.
-    assert.deepEqual(poolCategories([500, 300, 150, 20, 15, 5], [50, 30, 15, 10, 5, 3], { alwaysPooled: new Set([5]) }), { groups: [[0], [1], [2], [3, 4, 5]], pooledGroup: 3 });
+    assert.deepEqual(poolCategories([500, 300, 150, 20, 15, 5], [50, 30, 15, 10, 5, 3], { alwaysPooled: new Set([5]), minExpected: 5 }), { groups: [[0], [1], [2], [3, 4, 5]], pooledGroup: 3 });
     // The pool (3 + 2 = 5) is too small: it joins c.
-    assert.deepEqual(poolCategories([600, 300, 95, 3, 2], [60, 30, 10, 0, 0]), { groups: [[0], [1], [2, 3, 4]], pooledGroup: 2 });
+    assert.deepEqual(poolCategories([600, 300, 95, 3, 2], [60, 30, 10, 0, 0], { minExpected: 5 }), { groups: [[0], [1], [2, 3, 4]], pooledGroup: 2 });
   });
 
   it('leaves every group with an expected count of at least 5 in both samples (property)', () => {
