@@ -31,7 +31,7 @@ const suite: Suite = {
         attempt: 1,
       };
       const startedMs = performance.now();
-      const outcome = await trainGbdt({ store, train, validation }, job);
+      const outcome = await trainGbdt({ store, train, validation, ...(process.env.BENCH_GBDT_HELPERS ? { histogramThreads: Number(process.env.BENCH_GBDT_HELPERS) } : {}) }, job);
       const totalMs = performance.now() - startedMs;
       const roundMs = outcome.records.map((r) => r.epochMs);
       const last = outcome.records.at(-1);

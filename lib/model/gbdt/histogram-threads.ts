@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { buildHistogramFeatures, type HistogramPool } from './histogram';
 
@@ -18,8 +17,6 @@ export const CONTROL = { SEQ: 0, START: 1, END: 2, OUTPUT: 3, SLOT: 4, DONE: 5, 
 const THREAD_ENTRY = new URL('./histogram-thread.mjs', import.meta.url);
 /** Below this many bin values a histogram is built faster than threads can be woken (measured ~50 µs a wake-up). */
 const MIN_VALUES_TO_SHARE = 50_000;
-/** Below this many bin values in the train split, starting helpers (~0.2 s each, tsx included) costs more than they save. */
-const MIN_VALUES_FOR_HELPERS = 2_000_000;
 
 /**
  * Builds histograms with the features split among threads: this one and `helpers` worker threads, each
@@ -117,8 +114,15 @@ export class HistogramThreads {
   }
 }
 
-function defaultThreads(arrays: SharedTrainingArrays): number {
-  return arrays.order.length * arrays.featureCount < MIN_VALUES_FOR_HELPERS ? 1 : Math.min(4, os.availableParallelism());
+/**
+ * Helpers are off by default: on 21M train rows × 13 features (273M bin values) the hand-off between the
+ * helpers and the training thread stalled at 0% CPU in the first round and never returned, while one
+ * thread trains the same data at 7.8 s a round (BENCH_GBDT_HELPERS=1 in `bench gbdt`). 27M values
+ * (flights-3m) worked with helpers; until the stall is found, a slower round beats a run that hangs.
+ * `histogramThreads` still asks for them explicitly (the tests do, to prove they give the same trees).
+ */
+function defaultThreads(_arrays: SharedTrainingArrays): number {
+  return 1;
 }
 
 /** Contiguous feature ranges of near-equal size. */
