@@ -127,7 +127,8 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
       directional.push(await measureDirectional({ columns, column: test.column, direction: test.direction, task, baseline: outputs, predict }));
     }
 
-    const { outputs: championOutputs, ...championSummary } = champion ?? {};
+    // The champion's raw outputs served the paired comparisons; they do not belong in evaluation.json.
+    const { outputs: _outputs, ...championSummary } = champion ?? {};
     const gate = decideGate({
       task,
       config,
@@ -142,7 +143,6 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
       directional,
       nonFiniteOutputs,
     });
-    void championOutputs;
 
     await step('report');
     const history = await readLossHistory(store, args.trained.history);
