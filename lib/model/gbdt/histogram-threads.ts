@@ -36,7 +36,7 @@ export class HistogramThreads {
    * Starts `threads − 1` helpers (default: one per core beyond this thread, at most 3, and none for a small
    * split); none for fewer than 4 features.
    */
-  static async start(arrays: SharedTrainingArrays, threads = defaultThreads(arrays)): Promise<HistogramThreads> {
+  static async start(arrays: SharedTrainingArrays, threads = DEFAULT_THREADS): Promise<HistogramThreads> {
     const shares = Math.max(1, Math.min(threads, Math.floor(arrays.featureCount / 2)));
     const ranges = featureRanges(arrays.featureCount, shares);
     const workers: Worker[] = [];
@@ -121,9 +121,7 @@ export class HistogramThreads {
  * (flights-3m) worked with helpers; until the stall is found, a slower round beats a run that hangs.
  * `histogramThreads` still asks for them explicitly (the tests do, to prove they give the same trees).
  */
-function defaultThreads(_arrays: SharedTrainingArrays): number {
-  return 1;
-}
+const DEFAULT_THREADS = 1;
 
 /** Contiguous feature ranges of near-equal size. */
 function featureRanges(featureCount: number, shares: number): Array<[number, number]> {
