@@ -9,7 +9,7 @@ import { PipelineInput } from '../contracts/pipeline-input';
 import type { SplitAndSampleResult, SplitName } from '../contracts/stage-results';
 import type { DatasetFingerprint } from '../contracts/stages';
 import { quoteStringLiteral, valueExpression, valueSourceOf } from '../lib/data/column-values';
-import { interruptOnAbort, openDuckDb, type DuckDbSession } from '../lib/data/duckdb';
+import { interruptOnAbort, openDuckDb} from '../lib/data/duckdb';
 import { loadDataset, releaseDataset } from '../lib/data/dataset';
 import { invalidConfig } from '../lib/data/failures';
 import { quoteIdentifier } from '../lib/data/identifiers';

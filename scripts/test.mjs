@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: installs what is missing, starts the real dev services (Temporal dev server + MinIO,
 // built once per machine into ~/.cache/trainyard), runs every test file, prints "N passed, N failed",
-// and stops the services it started. `--unit` runs only test/unit without services.
+// and stops the services it started. `--unit` runs only test/unit without services. A run without file
+// filters first runs `npm run lint` (prettier --check, eslint).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,15 @@ function testFiles(dir) {
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => path.join('test', dir, f))
     .sort();
+}
+
+// A full run checks formatting and lint first, so a style violation fails CI like a test would.
+if (filters.length === 0) {
+  const lint = spawnSync('npm', ['run', '--silent', 'lint'], { cwd: root, stdio: 'inherit' });
+  if (lint.status !== 0) {
+    console.error('[trainyard] prettier or eslint found problems; `npm run format` fixes formatting.');
+    process.exit(1);
+  }
 }
 
 let files = unitOnly ? testFiles('unit') : [...testFiles('unit'), ...testFiles('integration'), ...testFiles('e2e')];

@@ -5,7 +5,7 @@ import type { ArtifactRef } from '../../contracts/artifacts';
 import type { ArtifactStore } from '../store/artifact-store';
 import { downloadArtifact, readJsonArtifact } from './artifact-files';
 import type { Batch, BatchSource } from './batches';
-import { streamChunks, valueExpression, valueSourceOf, type CellValue, type ValueSource } from './column-values';
+import { streamChunks, valueExpression, valueSourceOf, type CellValue} from './column-values';
 import { openDuckDb, type DuckDbSession } from './duckdb';
 import { encodeColumns, type ColumnValues } from './encode-columns';
 import { preview } from './identifiers';

@@ -411,7 +411,7 @@ async function* chunksOf(body: Readable | Buffer | string): AsyncGenerator<Buffe
 }
 
 async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
-  let pending = buffers.filter((b) => b.length > 0);
+  const pending = buffers.filter((b) => b.length > 0);
   while (pending.length > 0) {
     let { bytesWritten } = await handle.writev(pending);
     while (pending.length > 0 && bytesWritten >= (pending[0] as Buffer).length) bytesWritten -= (pending.shift() as Buffer).length;

@@ -139,6 +139,7 @@ async function createBucketIfMissing(client: MinioClient, o: DevOptions): Promis
       throw new Error(
         `MinIO at ${minioApiUrl(o)} rejected S3_ACCESS_KEY/S3_SECRET_KEY (${code}); ` +
           `it was probably started with other credentials, so bucket ${bucket} could not be checked`,
+        { cause: error },
       );
     }
     throw error;

@@ -62,7 +62,7 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
         shown = status.stdout;
         await new Promise((r) => setTimeout(r, 500));
       }
-      assert.match(shown, /… train\s+running[\s\S]*\[█*░+\] epoch [1-9]\d*\/400  loss \d/);
+      assert.match(shown, /… train\s+running[\s\S]*\[█*░+\] epoch [1-9]\d*\/400 {2}loss \d/);
     } finally {
       await handle.terminate('test done');
     }

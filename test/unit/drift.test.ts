@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compareDrift, referenceEdges, testColumnDrift, type DriftSettings } from '../../lib/data/drift';
+import { compareDrift, referenceEdges, type DriftSettings } from '../../lib/data/drift';
 import { createSeededRandom, type Random } from '../../lib/data/seeded-random';
 import type { ColumnStatistics, DatasetStatistics } from '../../lib/data/statistics';
 import { DatasetStatisticsSchema } from '../../lib/data/statistics-schema';
