@@ -35,7 +35,10 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // Published numeric coefficients are quoted at their printed precision.
       'no-loss-of-precision': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
 );

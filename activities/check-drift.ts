@@ -41,10 +41,16 @@ export function checkDriftActivity({ store }: ActivityDeps) {
     const ctx = Context.current();
     const progress = trackSteps(ctx, 'fingerprinting the batch');
     try {
-      const batch = await fingerprintSelection(store, input.dataset.uri, input.dataset.partitions, new Date(args.asOf), {
-        signal: ctx.cancellationSignal,
-        onProgress: (file, bytesRead) => ctx.heartbeat({ step: progress.step, file, bytesRead }),
-      });
+      const batch = await fingerprintSelection(
+        store,
+        input.dataset.uri,
+        input.dataset.partitions,
+        new Date(args.asOf),
+        {
+          signal: ctx.cancellationSignal,
+          onProgress: (file, bytesRead) => ctx.heartbeat({ step: progress.step, file, bytesRead }),
+        },
+      );
       const reportKey = stageKey(input.model, workflowIdOf(ctx), STAGE, `drift-${batch.sha256.slice(0, 16)}.json`);
       progress.enter('resolving the champion');
       const champion = await resolveChampion(store, input.model, input.alias);
@@ -52,13 +58,31 @@ export function checkDriftActivity({ store }: ActivityDeps) {
 
       if (!champion) {
         const reason = `no ${input.alias} yet for ${input.model}; nothing to compare.`;
-        const reportRef = await writeReport(reportKey, { batch, thresholds, trigger: input.trigger, outcome: 'no-champion', drifted: false, reason });
-        return { outcome: 'no-champion', drifted: false, reason, columns: [], comparedColumns: 0, driftedColumns: 0, batch, reportRef };
+        const reportRef = await writeReport(reportKey, {
+          batch,
+          thresholds,
+          trigger: input.trigger,
+          outcome: 'no-champion',
+          drifted: false,
+          reason,
+        });
+        return {
+          outcome: 'no-champion',
+          drifted: false,
+          reason,
+          columns: [],
+          comparedColumns: 0,
+          driftedColumns: 0,
+          batch,
+          reportRef,
+        };
       }
 
       const reference = await readChampionJson(store, champion, champion.statistics, DatasetStatisticsSchema);
       progress.enter('profiling the batch');
-      const current = await profileBatch(input, batch, reference, ctx.cancellationSignal, (bytes) => ctx.heartbeat({ step: progress.step, bytes }));
+      const current = await profileBatch(input, batch, reference, ctx.cancellationSignal, (bytes) =>
+        ctx.heartbeat({ step: progress.step, bytes }),
+      );
       progress.enter('comparing with the champion');
       const table = compareDrift(reference, current, thresholds);
       const verdict = judgeDrift(table, input.trigger);
@@ -67,26 +91,65 @@ export function checkDriftActivity({ store }: ActivityDeps) {
 
       progress.enter('writing the drift report');
       const reportRef = await writeReport(reportKey, {
-        batch, rows: current.rowCount, champion: championSummary, thresholds, trigger: input.trigger, outcome, ...summaryOf(verdict), drift: table,
+        batch,
+        rows: current.rowCount,
+        champion: championSummary,
+        thresholds,
+        trigger: input.trigger,
+        outcome,
+        ...summaryOf(verdict),
+        drift: table,
       });
-      ctx.log.info('drift checked', { model: input.model, outcome, drifted: verdict.driftedColumns, compared: verdict.comparedColumns, batch: batch.sha256 });
-      return { outcome, ...summaryOf(verdict), columns: verdict.columns, batch, rows: current.rowCount, champion: championSummary, reportRef };
+      ctx.log.info('drift checked', {
+        model: input.model,
+        outcome,
+        drifted: verdict.driftedColumns,
+        compared: verdict.comparedColumns,
+        batch: batch.sha256,
+      });
+      return {
+        outcome,
+        ...summaryOf(verdict),
+        columns: verdict.columns,
+        batch,
+        rows: current.rowCount,
+        champion: championSummary,
+        reportRef,
+      };
     } catch (error) {
-      if (ctx.cancellationSignal.aborted && !(error instanceof ApplicationFailure)) throw new CancelledFailure('checkDrift was cancelled');
+      if (ctx.cancellationSignal.aborted && !(error instanceof ApplicationFailure))
+        throw new CancelledFailure('checkDrift was cancelled');
       throw error;
     } finally {
       progress.stop();
     }
   };
 
-  async function writeReport(key: string, body: Record<string, unknown> & { outcome: DriftCheckResult['outcome']; drift?: DriftComparison }): Promise<ArtifactRef> {
-    const put = await store.put(key, JSON.stringify({ version: DRIFT_REPORT_VERSION, ...body }, null, 2), { contentType: 'application/json' });
+  async function writeReport(
+    key: string,
+    body: Record<string, unknown> & { outcome: DriftCheckResult['outcome']; drift?: DriftComparison },
+  ): Promise<ArtifactRef> {
+    const put = await store.put(key, JSON.stringify({ version: DRIFT_REPORT_VERSION, ...body }, null, 2), {
+      contentType: 'application/json',
+    });
     const driftedColumns = body.drift?.columns.filter((d) => d.drifted).length ?? 0;
-    return { kind: 'drift-report', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { outcome: body.outcome, driftedColumns } };
+    return {
+      kind: 'drift-report',
+      uri: put.uri,
+      sha256: put.sha256,
+      bytes: put.bytes,
+      metadata: { outcome: body.outcome, driftedColumns },
+    };
   }
 
   /** The batch's statistics, computed as validateData computes them, histograms also on the reference's bins. */
-  async function profileBatch(input: DriftMonitorInput, batch: DatasetFingerprint, reference: DatasetStatistics, signal: AbortSignal, onBytes: (bytes: number) => void): Promise<DatasetStatistics> {
+  async function profileBatch(
+    input: DriftMonitorInput,
+    batch: DatasetFingerprint,
+    reference: DatasetStatistics,
+    signal: AbortSignal,
+    onBytes: (bytes: number) => void,
+  ): Promise<DatasetStatistics> {
     const local = await materializeDataset(store, input.dataset.uri, {
       format: input.dataset.format,
       ...(batch.partitions ? { partitions: batch.partitions } : {}),
@@ -98,7 +161,10 @@ export function checkDriftActivity({ store }: ActivityDeps) {
     try {
       // No label and no task: drift compares every column, the label's included, and skips leakage checks.
       const table = await loadDataset(session, local);
-      return await computeStatistics(session, table, { referenceEdges: referenceEdges(reference), seed: input.pipeline.seed }).catch((error: unknown) => {
+      return await computeStatistics(session, table, {
+        referenceEdges: referenceEdges(reference),
+        seed: input.pipeline.seed,
+      }).catch((error: unknown) => {
         throw toDatasetFailure(local, error);
       });
     } finally {
@@ -109,6 +175,13 @@ export function checkDriftActivity({ store }: ActivityDeps) {
   }
 }
 
-function summaryOf(verdict: DriftVerdict): Pick<DriftCheckResult, 'drifted' | 'reason' | 'comparedColumns' | 'driftedColumns'> {
-  return { drifted: verdict.drifted, reason: verdict.reason, comparedColumns: verdict.comparedColumns, driftedColumns: verdict.driftedColumns };
+function summaryOf(
+  verdict: DriftVerdict,
+): Pick<DriftCheckResult, 'drifted' | 'reason' | 'comparedColumns' | 'driftedColumns'> {
+  return {
+    drifted: verdict.drifted,
+    reason: verdict.reason,
+    comparedColumns: verdict.comparedColumns,
+    driftedColumns: verdict.driftedColumns,
+  };
 }

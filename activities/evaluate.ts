@@ -29,7 +29,8 @@ export function evaluateActivity({ store }: ActivityDeps) {
     const ctx = Context.current();
     const input = parsePipelineInputOrFail(args.input);
     const workflowId = ctx.info.workflowExecution?.workflowId;
-    if (!workflowId) throw new Error('evaluate must run as part of a workflow: its outputs are keyed by the workflow id');
+    if (!workflowId)
+      throw new Error('evaluate must run as part of a workflow: its outputs are keyed by the workflow id');
     // A beat on every step, and between steps on a timer: reading a large split or loading a model is one long step.
     let progress: EvaluationProgress = { step: 'starting' };
     const timer = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
@@ -48,11 +49,30 @@ export function evaluateActivity({ store }: ActivityDeps) {
     const key = (file: string) => stageKey(input.model, workflowId, 'evaluate', file);
     const reportPut = await store.put(key('report.html'), html, { contentType: 'text/html; charset=utf-8' });
     const metadata = { decision: document.decision, task: document.task, testRows: document.testRows };
-    const report: ArtifactRef = { kind: 'report', uri: reportPut.uri, sha256: reportPut.sha256, bytes: reportPut.bytes, metadata };
-    const evaluationPut = await store.put(key('evaluation.json'), serializeEvaluation(document), { contentType: 'application/json' });
-    const evaluation: ArtifactRef = { kind: 'evaluation', uri: evaluationPut.uri, sha256: evaluationPut.sha256, bytes: evaluationPut.bytes, metadata };
+    const report: ArtifactRef = {
+      kind: 'report',
+      uri: reportPut.uri,
+      sha256: reportPut.sha256,
+      bytes: reportPut.bytes,
+      metadata,
+    };
+    const evaluationPut = await store.put(key('evaluation.json'), serializeEvaluation(document), {
+      contentType: 'application/json',
+    });
+    const evaluation: ArtifactRef = {
+      kind: 'evaluation',
+      uri: evaluationPut.uri,
+      sha256: evaluationPut.sha256,
+      bytes: evaluationPut.bytes,
+      metadata,
+    };
     const reportUrl = await signReportLink(store, report);
-    ctx.log.info('model evaluated', { decision: document.decision, reasons: document.reasons.length, testRows: document.testRows, evaluateMs: Math.round(document.evaluateMs) });
+    ctx.log.info('model evaluated', {
+      decision: document.decision,
+      reasons: document.reasons.length,
+      testRows: document.testRows,
+      evaluateMs: Math.round(document.evaluateMs),
+    });
     return {
       evaluation,
       report,
@@ -67,9 +87,11 @@ export function evaluateActivity({ store }: ActivityDeps) {
   };
 }
 
-
 /** Reasons travel in the workflow result: a bounded list (the full list is in evaluation.json). */
 function boundedReasons(reasons: string[]): string[] {
   if (reasons.length <= MAX_REASONS) return reasons;
-  return [...reasons.slice(0, MAX_REASONS - 1), `… and ${reasons.length - MAX_REASONS + 1} more (see the evaluation report)`];
+  return [
+    ...reasons.slice(0, MAX_REASONS - 1),
+    `… and ${reasons.length - MAX_REASONS + 1} more (see the evaluation report)`,
+  ];
 }

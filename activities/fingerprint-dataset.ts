@@ -19,7 +19,11 @@ export interface FingerprintArgs {
 const HEARTBEAT_EVERY_BYTES = 64 * 1024 * 1024;
 
 /** Streams bytes into `hash` without holding them; `onProgress` fires every HEARTBEAT_EVERY_BYTES. */
-export async function hashStream(stream: Readable, hash: Hash = createHash('sha256'), onProgress: (bytes: number) => void = () => {}): Promise<number> {
+export async function hashStream(
+  stream: Readable,
+  hash: Hash = createHash('sha256'),
+  onProgress: (bytes: number) => void = () => {},
+): Promise<number> {
   let bytes = 0;
   let nextReport = HEARTBEAT_EVERY_BYTES;
   for await (const chunk of stream) {
@@ -40,12 +44,22 @@ export async function hashStream(stream: Readable, hash: Hash = createHash('sha2
  * other than "all", only the chosen partitions are hashed, and named in the result for the readers.
  */
 export function fingerprintDatasetActivity({ store }: ActivityDeps) {
-  return async function fingerprintDataset({ uri, partitions = 'all', asOf }: FingerprintArgs): Promise<DatasetFingerprint> {
+  return async function fingerprintDataset({
+    uri,
+    partitions = 'all',
+    asOf,
+  }: FingerprintArgs): Promise<DatasetFingerprint> {
     const ctx = Context.current();
-    const fingerprint = await fingerprintSelection(store, uri, partitions, asOf === undefined ? new Date() : new Date(asOf), {
-      signal: ctx.cancellationSignal,
-      onProgress: (file, bytesRead) => ctx.heartbeat({ file, bytesRead }),
-    });
+    const fingerprint = await fingerprintSelection(
+      store,
+      uri,
+      partitions,
+      asOf === undefined ? new Date() : new Date(asOf),
+      {
+        signal: ctx.cancellationSignal,
+        onProgress: (file, bytesRead) => ctx.heartbeat({ file, bytesRead }),
+      },
+    );
     ctx.log.info('dataset fingerprinted', { ...fingerprint });
     return fingerprint;
   };
@@ -58,7 +72,13 @@ export interface HashProgress {
 }
 
 /** Resolves `selection` as of `asOf` and hashes the chosen files: the fingerprint every reader of that batch agrees on. */
-export async function fingerprintSelection(store: ArtifactStore, uri: string, selection: PartitionSelection, asOf: Date, progress: HashProgress = {}): Promise<DatasetFingerprint> {
+export async function fingerprintSelection(
+  store: ArtifactStore,
+  uri: string,
+  selection: PartitionSelection,
+  asOf: Date,
+  progress: HashProgress = {},
+): Promise<DatasetFingerprint> {
   const { objects, partitions } = await selectDatasetObjects(store, uri, selection, asOf);
   const hash = createHash('sha256');
   let bytes = 0;
@@ -78,7 +98,12 @@ export async function fingerprintSelection(store: ArtifactStore, uri: string, se
 }
 
 /** The files a selection reads: all of them for "all" or a single object, else the chosen partitions' (named, oldest first). */
-export async function selectDatasetObjects(store: ArtifactStore, uri: string, selection: PartitionSelection, asOf: Date): Promise<{ objects: DatasetObject[]; partitions?: string[] }> {
+export async function selectDatasetObjects(
+  store: ArtifactStore,
+  uri: string,
+  selection: PartitionSelection,
+  asOf: Date,
+): Promise<{ objects: DatasetObject[]; partitions?: string[] }> {
   const all = await listDatasetObjects(store, uri);
   if (selection === 'all' || !uri.endsWith('/')) return { objects: all };
   if (Number.isNaN(asOf.getTime())) throw new TypeError(`asOf is not a time: ${String(asOf)}`);

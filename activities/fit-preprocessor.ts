@@ -21,7 +21,10 @@ const STAGE = 'fitPreprocessor';
  * wrapper over lib/data/preprocessor.ts; deterministic, so a retry rewrites the same bytes.
  */
 export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
-  return async function fitPreprocessor(args: { input: PipelineInput; split: SplitAndSampleResult }): Promise<FitPreprocessorResult> {
+  return async function fitPreprocessor(args: {
+    input: PipelineInput;
+    split: SplitAndSampleResult;
+  }): Promise<FitPreprocessorResult> {
     const input = PipelineInput.parse(args.input);
     const ctx = Context.current();
     const workflowId = workflowIdOf(ctx);
@@ -37,7 +40,11 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
       const file = path.join(directory, 'train.parquet');
       await downloadArtifact(store, train, file, ctx.cancellationSignal);
       enter('fitting on the train split');
-      const columns = (await session.all<{ column_name: string; column_type: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [file])).map((c) => ({
+      const columns = (
+        await session.all<{ column_name: string; column_type: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [
+          file,
+        ])
+      ).map((c) => ({
         name: c.column_name,
         duckdbType: c.column_type,
       }));
@@ -51,8 +58,19 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
         config: input.preprocess,
         model: input.train.model,
         ...(manifest.classes ? { classes: manifest.classes } : {}),
-        ...(derivedFrom !== undefined ? { alsoExclude: [{ column: derivedFrom, reason: `the derived label "${manifest.task.labelColumn}" is computed from it (leakage)` }] } : {}),
-        ...(manifest.split.strategy === 'time' && manifest.split.time ? { timeColumn: manifest.split.time.column } : {}),
+        ...(derivedFrom !== undefined
+          ? {
+              alsoExclude: [
+                {
+                  column: derivedFrom,
+                  reason: `the derived label "${manifest.task.labelColumn}" is computed from it (leakage)`,
+                },
+              ],
+            }
+          : {}),
+        ...(manifest.split.strategy === 'time' && manifest.split.time
+          ? { timeColumn: manifest.split.time.column }
+          : {}),
         fittedOn: { uri: train.uri, sha256: train.sha256 },
       });
       if (spec.featureCount === 0) {
@@ -64,10 +82,23 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
         });
       }
       enter('writing the preprocessor');
-      const put = await store.put(stageKey(input.model, workflowId, STAGE, 'preprocessor.json'), JSON.stringify(spec, null, 2), { contentType: 'application/json' });
-      logger.info({ model: input.model, workflowId, featureCount: spec.featureCount, notes: spec.notes.length }, 'fitPreprocessor: preprocessor written');
+      const put = await store.put(
+        stageKey(input.model, workflowId, STAGE, 'preprocessor.json'),
+        JSON.stringify(spec, null, 2),
+        { contentType: 'application/json' },
+      );
+      logger.info(
+        { model: input.model, workflowId, featureCount: spec.featureCount, notes: spec.notes.length },
+        'fitPreprocessor: preprocessor written',
+      );
       return {
-        preprocessor: { kind: 'preprocessor', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { featureCount: spec.featureCount } },
+        preprocessor: {
+          kind: 'preprocessor',
+          uri: put.uri,
+          sha256: put.sha256,
+          bytes: put.bytes,
+          metadata: { featureCount: spec.featureCount },
+        },
         featureCount: spec.featureCount,
         ...(spec.label.classes ? { classes: spec.label.classes } : {}),
       };

@@ -48,7 +48,11 @@ export function registerModelActivity({ store }: ActivityDeps) {
       code: await code,
     });
     const { record, uri, existed } = await asActivityFailure(() => registerVersion(store, draft));
-    log.info(existed ? 'model version already registered by this run' : 'model version registered', { model: record.model, version: record.version, uri });
+    log.info(existed ? 'model version already registered by this run' : 'model version registered', {
+      model: record.model,
+      version: record.version,
+      uri,
+    });
     return { model: record.model, version: record.version, uri, existed };
   };
 }
@@ -67,7 +71,12 @@ export function promoteActivity({ store }: ActivityDeps) {
         requestId: `${workflowId}/${runId}/${info.activityId}`,
       }),
     );
-    log.info(move.moved ? 'alias moved' : 'alias already in place', { model: move.model, alias: move.alias, version: move.version, previousVersion: move.previousVersion });
+    log.info(move.moved ? 'alias moved' : 'alias already in place', {
+      model: move.model,
+      alias: move.alias,
+      version: move.version,
+      previousVersion: move.previousVersion,
+    });
     return {
       model: move.model,
       alias: move.alias,
@@ -92,11 +101,15 @@ async function asActivityFailure<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    if (error instanceof RegistryInputError) throw nonRetryable(FailureType.InvalidPipelineConfig, error, error.problems);
+    if (error instanceof RegistryInputError)
+      throw nonRetryable(FailureType.InvalidPipelineConfig, error, error.problems);
     if (error instanceof ModelVersionNotFoundError) {
-      throw nonRetryable(FailureType.ModelVersionNotFound, error, [{ model: error.model, version: error.version, existing: error.existing }]);
+      throw nonRetryable(FailureType.ModelVersionNotFound, error, [
+        { model: error.model, version: error.version, existing: error.existing },
+      ]);
     }
-    if (error instanceof RegistryCorruptError) throw nonRetryable(FailureType.RegistryCorrupt, error, [{ key: error.key, problems: error.problems }]);
+    if (error instanceof RegistryCorruptError)
+      throw nonRetryable(FailureType.RegistryCorrupt, error, [{ key: error.key, problems: error.problems }]);
     throw error;
   }
 }

@@ -9,7 +9,7 @@ import { PipelineInput } from '../contracts/pipeline-input';
 import type { SplitAndSampleResult, SplitName } from '../contracts/stage-results';
 import type { DatasetFingerprint } from '../contracts/stages';
 import { quoteStringLiteral, valueExpression, valueSourceOf } from '../lib/data/column-values';
-import { interruptOnAbort, openDuckDb} from '../lib/data/duckdb';
+import { interruptOnAbort, openDuckDb } from '../lib/data/duckdb';
 import { loadDataset, releaseDataset } from '../lib/data/dataset';
 import { invalidConfig } from '../lib/data/failures';
 import { quoteIdentifier } from '../lib/data/identifiers';
@@ -33,7 +33,10 @@ const STAGE = 'splitAndSample';
  * returns it; otherwise it recomputes the same rows (membership depends on data and seed only).
  */
 export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
-  return async function splitAndSample(args: { input: PipelineInput; dataset: DatasetFingerprint }): Promise<SplitAndSampleResult> {
+  return async function splitAndSample(args: {
+    input: PipelineInput;
+    dataset: DatasetFingerprint;
+  }): Promise<SplitAndSampleResult> {
     const input = PipelineInput.parse(args.input);
     const ctx = Context.current();
     const workflowId = workflowIdOf(ctx);
@@ -72,10 +75,23 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         const labelColumn = dataset.labelColumn;
         if (labelColumn === undefined) {
           const named = typeof input.task.label === 'string' ? input.task.label : input.task.label.column;
-          throw invalidConfig('task.label', `the dataset has no column "${named}"; columns are ${dataset.columns.map((c) => c.name).slice(0, 20).join(', ')}`);
+          throw invalidConfig(
+            'task.label',
+            `the dataset has no column "${named}"; columns are ${dataset.columns
+              .map((c) => c.name)
+              .slice(0, 20)
+              .join(', ')}`,
+          );
         }
-        const columns = dataset.columns.map((c) => ({ name: c.name, duckdbType: c.duckdbType, source: valueSourceOf(c.duckdbType) }));
-        const strategy = resolveSplitStrategy(input.split.strategy, { taskType: input.task.type, ...(input.split.timeColumn !== undefined ? { timeColumn: input.split.timeColumn } : {}) });
+        const columns = dataset.columns.map((c) => ({
+          name: c.name,
+          duckdbType: c.duckdbType,
+          source: valueSourceOf(c.duckdbType),
+        }));
+        const strategy = resolveSplitStrategy(input.split.strategy, {
+          taskType: input.task.type,
+          ...(input.split.timeColumn !== undefined ? { timeColumn: input.split.timeColumn } : {}),
+        });
 
         enter('deduplicating and splitting');
         const split = await splitRows(session, {
@@ -111,7 +127,10 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         const testRelation = `(SELECT * FROM ${split.table} WHERE ${split.splitColumn} = 'test')`;
         enter('counting classes');
         const classification = input.task.type !== 'regression';
-        const labelExpression = valueExpression(labelColumn, columns.find((c) => c.name === labelColumn)?.source ?? 'string');
+        const labelExpression = valueExpression(
+          labelColumn,
+          columns.find((c) => c.name === labelColumn)?.source ?? 'string',
+        );
         const classCountsBySplit = classification
           ? {
               train: await classCounts(session, sampled.table, labelExpression),
@@ -121,10 +140,15 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
             }
           : undefined;
         const classes = classCountsBySplit
-          ? [...new Set(Object.values(classCountsBySplit).flatMap((counts) => Object.keys(counts)))].sort(compareCodeUnits)
+          ? [...new Set(Object.values(classCountsBySplit).flatMap((counts) => Object.keys(counts)))].sort(
+              compareCodeUnits,
+            )
           : undefined;
         if (classes && (classes.length < 2 || (input.task.type === 'binary' && classes.length > 2))) {
-          const needs = input.task.type === 'binary' ? 'binary needs exactly two (use task.type "multiclass", or derive a two-valued label)' : 'multiclass needs at least two';
+          const needs =
+            input.task.type === 'binary'
+              ? 'binary needs exactly two (use task.type "multiclass", or derive a two-valued label)'
+              : 'multiclass needs at least two';
           throw ApplicationFailure.create({
             type: FailureType.DataValidationFailed,
             nonRetryable: true,
@@ -144,18 +168,32 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
           enter(`writing the ${name} split`);
           const file = path.join(outputDirectory, `${name}.parquet`);
           const { relation, orderBy } = relations[name];
-          await session.run(`COPY (SELECT ${data} FROM ${relation} ORDER BY ${orderBy}) TO ${quoteStringLiteral(file)} (FORMAT PARQUET)`);
+          await session.run(
+            `COPY (SELECT ${data} FROM ${relation} ORDER BY ${orderBy}) TO ${quoteStringLiteral(file)} (FORMAT PARQUET)`,
+          );
           enter(`uploading the ${name} split`);
-          const put = await store.putFile(keyOf(`${name}.parquet`), file, { contentType: 'application/vnd.apache.parquet' });
-          splits[name] = { kind: 'split', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { split: name, rows: rows[name] } };
+          const put = await store.putFile(keyOf(`${name}.parquet`), file, {
+            contentType: 'application/vnd.apache.parquet',
+          });
+          splits[name] = {
+            kind: 'split',
+            uri: put.uri,
+            sha256: put.sha256,
+            bytes: put.bytes,
+            metadata: { split: name, rows: rows[name] },
+          };
         }
 
         const version = (await session.all<{ v: string }>('SELECT version() AS v'))[0]?.v ?? 'unknown';
         const time = split.time;
-        const isoOf = (v: number | string | null) => (v === null || typeof v === 'string' ? v : new Date(v * 1000).toISOString());
+        const isoOf = (v: number | string | null) =>
+          v === null || typeof v === 'string' ? v : new Date(v * 1000).toISOString();
         const timeIsDate = time ? columns.find((c) => c.name === time.column)?.source === 'epoch-seconds' : false;
         const notes: string[] = [];
-        if (rows.validation === 0) notes.push('The validation split is empty: early stopping has nothing to watch. Use more rows or a larger split.fractions.validation.');
+        if (rows.validation === 0)
+          notes.push(
+            'The validation split is empty: early stopping has nothing to watch. Use more rows or a larger split.fractions.validation.',
+          );
         if (time && time.validationStart !== null && time.validationStart === time.testStart) {
           notes.push('The validation split is empty because both time boundaries fall on the same time value.');
         }
@@ -164,8 +202,17 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         const manifest: SplitManifest = SplitManifest.parse({
           version: SPLIT_MANIFEST_VERSION,
           inputsDigest: digest,
-          dataset: { uri: args.dataset.uri, sha256: args.dataset.sha256, bytes: args.dataset.bytes, ...(args.dataset.partitions ? { partitions: args.dataset.partitions } : {}) },
-          task: { type: input.task.type, labelColumn, ...(derivedFrom !== undefined ? { labelDerivedFrom: derivedFrom } : {}) },
+          dataset: {
+            uri: args.dataset.uri,
+            sha256: args.dataset.sha256,
+            bytes: args.dataset.bytes,
+            ...(args.dataset.partitions ? { partitions: args.dataset.partitions } : {}),
+          },
+          task: {
+            type: input.task.type,
+            labelColumn,
+            ...(derivedFrom !== undefined ? { labelDerivedFrom: derivedFrom } : {}),
+          },
           seed: input.seed,
           split: {
             requestedStrategy: input.split.strategy,
@@ -177,7 +224,9 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
               ? {
                   time: {
                     ...time,
-                    ...(timeIsDate ? { validationStartIso: isoOf(time.validationStart), testStartIso: isoOf(time.testStart) } : {}),
+                    ...(timeIsDate
+                      ? { validationStartIso: isoOf(time.validationStart), testStartIso: isoOf(time.testStart) }
+                      : {}),
                   },
                 }
               : {}),
@@ -206,9 +255,26 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         });
 
         enter('writing the manifest');
-        const written = await store.put(keyOf('manifest.json'), JSON.stringify(manifest, null, 2), { contentType: 'application/json' });
-        logger.info({ model: input.model, workflowId, rows, strategy, sampling: sampled.strategy, duplicates: split.duplicateRows }, 'splitAndSample: splits written');
-        return resultOf(manifest, { kind: 'split-manifest', uri: written.uri, sha256: written.sha256, bytes: written.bytes });
+        const written = await store.put(keyOf('manifest.json'), JSON.stringify(manifest, null, 2), {
+          contentType: 'application/json',
+        });
+        logger.info(
+          {
+            model: input.model,
+            workflowId,
+            rows,
+            strategy,
+            sampling: sampled.strategy,
+            duplicates: split.duplicateRows,
+          },
+          'splitAndSample: splits written',
+        );
+        return resultOf(manifest, {
+          kind: 'split-manifest',
+          uri: written.uri,
+          sha256: written.sha256,
+          bytes: written.bytes,
+        });
       } finally {
         await local.cleanup();
       }
@@ -235,7 +301,11 @@ function resultOf(manifest: SplitManifest, manifestRef: ArtifactRef): SplitAndSa
 }
 
 /** An earlier attempt's complete output for the same inputs: its manifest (written last) and every split it names. */
-async function findEarlierOutput(store: ArtifactStore, manifestKey: string, digest: string): Promise<SplitAndSampleResult | undefined> {
+async function findEarlierOutput(
+  store: ArtifactStore,
+  manifestKey: string,
+  digest: string,
+): Promise<SplitAndSampleResult | undefined> {
   const info = await store.stat(manifestKey);
   if (!info) return undefined;
   const chunks: Buffer[] = [];
@@ -257,7 +327,11 @@ async function findEarlierOutput(store: ArtifactStore, manifestKey: string, dige
 }
 
 /** Train and test must hold rows (when their fractions ask for any); anything else is bad data or config. */
-function requireRows(rows: Record<SplitName, number>, fractions: Record<SplitName, number>, split: { inputRows: number; duplicateRows: number; missingLabelRows: number; missingTimeRows: number }): void {
+function requireRows(
+  rows: Record<SplitName, number>,
+  fractions: Record<SplitName, number>,
+  split: { inputRows: number; duplicateRows: number; missingLabelRows: number; missingTimeRows: number },
+): void {
   const empty = (['train', 'test'] as const).filter((s) => fractions[s] > 0 && rows[s] === 0);
   if (empty.length === 0) return;
   throw ApplicationFailure.create({

@@ -28,13 +28,24 @@ export type Cached<R> = R & { cache: CacheOutcome };
  * written after the stage's outputs, so a reader never finds an entry whose artifacts are half-written.
  */
 export function withStageCache<A extends { input: PipelineInput }, R extends object>(
-  { store, logger }: ActivityDeps, stage: CacheableStage, run: (args: A) => Promise<R>,
+  { store, logger }: ActivityDeps,
+  stage: CacheableStage,
+  run: (args: A) => Promise<R>,
 ): (args: A) => Promise<Cached<R>> {
   return async (args: A): Promise<Cached<R>> => {
     const code = await codeVersion();
-    const key = stageCacheKey(stage, args, `${code.version}+${code.gitSha ?? 'unknown'}`, await fileVersions(store, configFileUris(stage, args.input)));
+    const key = stageCacheKey(
+      stage,
+      args,
+      `${code.version}+${code.gitSha ?? 'unknown'}`,
+      await fileVersions(store, configFileUris(stage, args.input)),
+    );
     const entryKey = `cache/${args.input.model}/${stage}/${key}.json`;
-    const bypassed = !args.input.cache.enabled ? 'disabled' : args.input.cache.rerun.includes(stage) ? 'rerun requested' : undefined;
+    const bypassed = !args.input.cache.enabled
+      ? 'disabled'
+      : args.input.cache.rerun.includes(stage)
+        ? 'rerun requested'
+        : undefined;
     if (!bypassed) {
       const entry = await readEntry(store, entryKey);
       if (entry && (await artifactsIntact(store, entry.result))) {
@@ -53,13 +64,15 @@ export function withStageCache<A extends { input: PipelineInput }, R extends obj
 
 /** Each file's current etag; null when it is missing or not in this store (the stage itself reports that). */
 async function fileVersions(store: ArtifactStore, uris: string[]): Promise<Record<string, string | null>> {
-  const versions = await Promise.all(uris.map(async (uri) => {
-    try {
-      return (await store.stat(store.keyFor(uri)))?.etag ?? null;
-    } catch {
-      return null;
-    }
-  }));
+  const versions = await Promise.all(
+    uris.map(async (uri) => {
+      try {
+        return (await store.stat(store.keyFor(uri)))?.etag ?? null;
+      } catch {
+        return null;
+      }
+    }),
+  );
   return Object.fromEntries(uris.map((uri, i) => [uri, versions[i] ?? null]));
 }
 

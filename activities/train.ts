@@ -3,7 +3,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactRef } from '../contracts/artifacts';
 import { FailureType } from '../contracts/errors';
 import type { PipelineInput } from '../contracts/pipeline-input';
-import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../contracts/stage-results';
+import type {
+  ChampionRefs,
+  FitPreprocessorResult,
+  SplitAndSampleResult,
+  TrainResult,
+} from '../contracts/stage-results';
 import { loadConfig, type StoreSettings } from '../lib/config';
 import { trainInThread, TrainThreadError, type ThreadMessage } from '../lib/model/train-in-thread';
 import type { TrainJob } from '../lib/model/trainer';
@@ -27,7 +32,13 @@ export interface TrainHeartbeat {
   /** Epochs planned (early stopping may end sooner): lets `trainyard status` draw a progress bar. */
   epochs?: number;
   checkpoint?: ArtifactRef;
-  metricsSoFar: { trainLoss?: number; validationLoss?: number; validationAccuracy?: number; bestEpoch?: number; bestValidationLoss?: number | null };
+  metricsSoFar: {
+    trainLoss?: number;
+    validationLoss?: number;
+    validationAccuracy?: number;
+    bestEpoch?: number;
+    bestValidationLoss?: number | null;
+  };
   phase: 'starting' | 'training' | 'saving';
   /** Rows done in the epoch under way, of `rows` (the train split). */
   rowsDone?: number;
@@ -69,7 +80,11 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
       seed: input.seed,
       ...(split.classWeights ? { classWeights: split.classWeights } : {}),
       preprocessor: preprocessor.preprocessor,
-      inputsFingerprint: sha256Of([split.splits.train.sha256, split.splits.validation.sha256, preprocessor.preprocessor.sha256]),
+      inputsFingerprint: sha256Of([
+        split.splits.train.sha256,
+        split.splits.validation.sha256,
+        preprocessor.preprocessor.sha256,
+      ]),
       keys: {
         checkpoints: stageKey(input.model, workflowId, 'train', 'checkpoints'),
         model: stageKey(input.model, workflowId, 'train', 'model'),
@@ -78,10 +93,17 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
       runId,
       attempt: ctx.info.attempt,
       ...(previous?.checkpoint ? { heartbeatCheckpoint: previous.checkpoint } : {}),
-      ...(input.train.warmStart && champion ? { warmStart: { modelFolderKey: modelFolderKey(store, champion.modelRef.uri), version: champion.version } } : {}),
+      ...(input.train.warmStart && champion
+        ? { warmStart: { modelFolderKey: modelFolderKey(store, champion.modelRef.uri), version: champion.version } }
+        : {}),
     };
 
-    let beat: TrainHeartbeat = { ...(previous ?? { epoch: 0, metricsSoFar: {} }), epochs: plan.settings.model === 'gbdt' ? plan.settings.gbdt.maxIterations : plan.settings.epochs, phase: 'starting', ...timeBudgetOf(plan.settings) };
+    let beat: TrainHeartbeat = {
+      ...(previous ?? { epoch: 0, metricsSoFar: {} }),
+      epochs: plan.settings.model === 'gbdt' ? plan.settings.gbdt.maxIterations : plan.settings.epochs,
+      phase: 'starting',
+      ...timeBudgetOf(plan.settings),
+    };
     ctx.heartbeat(beat);
     const timer = setInterval(() => ctx.heartbeat(beat), TRAIN_HEARTBEAT_EVERY_MS);
     const epochMs: number[] = [];
@@ -89,10 +111,21 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
       switch (message.type) {
         case 'ready':
           beat = { ...beat, backend: message.backend, phase: 'training' };
-          logger.info({ backend: message.backend, fallbackReasons: message.fallbackReasons, workflowId, attempt: ctx.info.attempt }, 'training thread ready');
+          logger.info(
+            {
+              backend: message.backend,
+              fallbackReasons: message.fallbackReasons,
+              workflowId,
+              attempt: ctx.info.attempt,
+            },
+            'training thread ready',
+          );
           break;
         case 'resumed':
-          logger.info({ epoch: message.epoch, source: message.source, workflowId, attempt: ctx.info.attempt }, 'training resumed from checkpoint');
+          logger.info(
+            { epoch: message.epoch, source: message.source, workflowId, attempt: ctx.info.attempt },
+            'training resumed from checkpoint',
+          );
           break;
         case 'progress':
           beat = { ...beat, rowsDone: message.rowsDone };
@@ -109,7 +142,9 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
             metricsSoFar: {
               trainLoss: report.record.trainLoss,
               validationLoss: report.record.validationLoss,
-              ...(report.record.validationAccuracy !== undefined ? { validationAccuracy: report.record.validationAccuracy } : {}),
+              ...(report.record.validationAccuracy !== undefined
+                ? { validationAccuracy: report.record.validationAccuracy }
+                : {}),
               bestEpoch: report.bestEpoch,
               bestValidationLoss: report.bestValidationLoss,
             },
@@ -129,13 +164,24 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
         {
           job,
           store: options.storeSettings ?? storeSettingsOf(store),
-          sources: { train: split.splits.train, validation: split.splits.validation, preprocessor: preprocessor.preprocessor },
+          sources: {
+            train: split.splits.train,
+            validation: split.splits.validation,
+            preprocessor: preprocessor.preprocessor,
+          },
           ...(options.sourcesModule ? { sourcesModule: options.sourcesModule } : {}),
         },
         { signal: ctx.cancellationSignal, onMessage },
       );
       logger.info(
-        { workflowId, backend: outcome.backend, epochsRun: outcome.epochsRun, bestEpoch: outcome.bestEpoch, resumedFromEpoch: outcome.resumedFromEpoch, trainMs: Math.round(outcome.trainMs) },
+        {
+          workflowId,
+          backend: outcome.backend,
+          epochsRun: outcome.epochsRun,
+          bestEpoch: outcome.bestEpoch,
+          resumedFromEpoch: outcome.resumedFromEpoch,
+          trainMs: Math.round(outcome.trainMs),
+        },
         'model trained',
       );
       return {
@@ -147,7 +193,11 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
         resumedFromEpoch: outcome.resumedFromEpoch,
         warmStart: outcome.warmStart,
         trainMs: Math.round(outcome.trainMs),
-        settings: { epochs: plan.settings.epochs, batchSize: plan.settings.batchSize, learningRate: plan.settings.learningRate },
+        settings: {
+          epochs: plan.settings.epochs,
+          batchSize: plan.settings.batchSize,
+          learningRate: plan.settings.learningRate,
+        },
         choices: plan.choices,
       };
     } catch (error) {
@@ -185,8 +235,16 @@ export function readHeartbeat(details: unknown): TrainHeartbeat | undefined {
   if (typeof details !== 'object' || details === null) return undefined;
   const d = details as Partial<TrainHeartbeat>;
   if (typeof d.epoch !== 'number' || !Number.isInteger(d.epoch) || d.epoch < 0) return undefined;
-  const checkpoint = d.checkpoint && typeof d.checkpoint.uri === 'string' && d.checkpoint.kind === 'checkpoint' ? d.checkpoint : undefined;
-  return { epoch: d.epoch, metricsSoFar: typeof d.metricsSoFar === 'object' && d.metricsSoFar ? d.metricsSoFar : {}, phase: 'starting', ...(checkpoint ? { checkpoint } : {}) };
+  const checkpoint =
+    d.checkpoint && typeof d.checkpoint.uri === 'string' && d.checkpoint.kind === 'checkpoint'
+      ? d.checkpoint
+      : undefined;
+  return {
+    epoch: d.epoch,
+    metricsSoFar: typeof d.metricsSoFar === 'object' && d.metricsSoFar ? d.metricsSoFar : {},
+    phase: 'starting',
+    ...(checkpoint ? { checkpoint } : {}),
+  };
 }
 
 /**
@@ -197,7 +255,9 @@ function storeSettingsOf(store: ArtifactStore): StoreSettings {
   if (store instanceof FsArtifactStore) return { kind: 'fs', root: store.root };
   const settings = loadConfig().store;
   if (settings.kind !== store.kind) {
-    throw new Error(`the worker's store is ${store.kind} but its environment describes a ${settings.kind} store; pass storeSettings to trainActivity`);
+    throw new Error(
+      `the worker's store is ${store.kind} but its environment describes a ${settings.kind} store; pass storeSettings to trainActivity`,
+    );
   }
   return settings;
 }

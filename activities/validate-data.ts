@@ -88,7 +88,8 @@ export function validateDataActivity({ store }: ActivityDeps) {
       });
 
       step = 'checking for anomalies';
-      const timeSplit = input.split.strategy === 'time' || (input.split.strategy === 'auto' && input.split.timeColumn !== undefined);
+      const timeSplit =
+        input.split.strategy === 'time' || (input.split.strategy === 'auto' && input.split.timeColumn !== undefined);
       const timeColumn = timeSplit ? input.split.timeColumn : undefined;
       const timeLike = await profileTimeLikeColumns(session, table, {
         ...(timeColumn !== undefined ? { timeColumn } : {}),
@@ -103,14 +104,25 @@ export function validateDataActivity({ store }: ActivityDeps) {
         ...(reference ? { reference } : {}),
         config: input.validation,
         task: input.task,
-        modelInputs: { ...(timeColumn !== undefined ? { timeColumn } : {}), exclude: input.preprocess.exclude, rawTimestamps: input.preprocess.rawTimestamps },
+        modelInputs: {
+          ...(timeColumn !== undefined ? { timeColumn } : {}),
+          exclude: input.preprocess.exclude,
+          rawTimestamps: input.preprocess.rawTimestamps,
+        },
         timeLike,
       });
 
       step = 'writing artifacts';
       const columns = statistics.columnCount;
-      const statisticsRef = await putJson(store, keyOf('statistics.json'), 'statistics', statistics, { rows: statistics.rowCount, columns });
-      const schemaRef = await putJson(store, keyOf('schema.json'), 'schema', schema, { source: schemaSource, version: schema.version, columns: schema.columns.length });
+      const statisticsRef = await putJson(store, keyOf('statistics.json'), 'statistics', statistics, {
+        rows: statistics.rowCount,
+        columns,
+      });
+      const schemaRef = await putJson(store, keyOf('schema.json'), 'schema', schema, {
+        source: schemaSource,
+        version: schema.version,
+        columns: schema.columns.length,
+      });
       const errors = report.anomalies.filter((a) => a.severity === 'error');
       const warnings = report.anomalies.filter((a) => a.severity === 'warning');
       const anomaliesRef = await putJson(
@@ -119,7 +131,13 @@ export function validateDataActivity({ store }: ActivityDeps) {
         'anomalies',
         {
           version: ANOMALIES_REPORT_VERSION,
-          dataset: { uri: args.dataset.uri, sha256: args.dataset.sha256, bytes: args.dataset.bytes, format: local.format, ...(args.dataset.partitions ? { partitions: args.dataset.partitions } : {}) },
+          dataset: {
+            uri: args.dataset.uri,
+            sha256: args.dataset.sha256,
+            bytes: args.dataset.bytes,
+            format: local.format,
+            ...(args.dataset.partitions ? { partitions: args.dataset.partitions } : {}),
+          },
           rows: statistics.rowCount,
           columns,
           schemaSource,
@@ -134,7 +152,12 @@ export function validateDataActivity({ store }: ActivityDeps) {
       );
 
       if (errors.length > 0) throw dataValidationFailed(input.dataset.uri, errors, warnings, anomaliesRef);
-      ctx.log.info('dataset validated', { rows: statistics.rowCount, columns, warnings: warnings.length, schemaSource });
+      ctx.log.info('dataset validated', {
+        rows: statistics.rowCount,
+        columns,
+        warnings: warnings.length,
+        schemaSource,
+      });
       return {
         rows: statistics.rowCount,
         columns,
@@ -147,7 +170,8 @@ export function validateDataActivity({ store }: ActivityDeps) {
       };
     } catch (error) {
       // An interrupted query or aborted download after cancellation is the cancellation, not a failure.
-      if (ctx.cancellationSignal.aborted && !(error instanceof ApplicationFailure)) throw new CancelledFailure('validateData was cancelled');
+      if (ctx.cancellationSignal.aborted && !(error instanceof ApplicationFailure))
+        throw new CancelledFailure('validateData was cancelled');
       throw error;
     } finally {
       clearInterval(heartbeat);
@@ -159,7 +183,11 @@ export function validateDataActivity({ store }: ActivityDeps) {
 }
 
 /** Columns the evaluate config names must exist: a typo fails here, before hours of training, not in evaluate. */
-function throwIfEvaluateColumnsMissing(input: PipelineInput, columns: { name: string; type: string }[], labelColumn: string | undefined): void {
+function throwIfEvaluateColumnsMissing(
+  input: PipelineInput,
+  columns: { name: string; type: string }[],
+  labelColumn: string | undefined,
+): void {
   const problems = evaluateColumnProblems(input.evaluate, {
     names: columns.map((c) => c.name),
     isNumeric: (name) => columns.some((c) => c.name === name && c.type === 'numeric'),
@@ -169,7 +197,12 @@ function throwIfEvaluateColumnsMissing(input: PipelineInput, columns: { name: st
   if (problems.length > 0) throw evaluateConfigFailure(problems);
 }
 
-function dataValidationFailed(uri: string, errors: Anomaly[], warnings: Anomaly[], report: ArtifactRef): ApplicationFailure {
+function dataValidationFailed(
+  uri: string,
+  errors: Anomaly[],
+  warnings: Anomaly[],
+  report: ArtifactRef,
+): ApplicationFailure {
   const shown = errors.slice(0, MAX_ERRORS_IN_MESSAGE).map((a) => `  - ${a.message}`);
   if (errors.length > shown.length) shown.push(`  - … and ${errors.length - shown.length} more (see the report)`);
   return ApplicationFailure.create({
@@ -180,44 +213,90 @@ function dataValidationFailed(uri: string, errors: Anomaly[], warnings: Anomaly[
   });
 }
 
-async function putJson(store: ArtifactStore, key: string, kind: ArtifactKind, value: unknown, metadata: Record<string, string | number | boolean>): Promise<ArtifactRef> {
+async function putJson(
+  store: ArtifactStore,
+  key: string,
+  kind: ArtifactKind,
+  value: unknown,
+  metadata: Record<string, string | number | boolean>,
+): Promise<ArtifactRef> {
   const body = JSON.stringify(value, null, 2);
   const put = await store.put(key, body, { contentType: 'application/json' });
   return { kind, uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata };
 }
 
 /** The schema to validate against: the user's (validation.schemaUri) over the champion's; none on a first run. */
-async function expectedSchema(store: ArtifactStore, input: PipelineInput, champion: ChampionRefs | undefined): Promise<{ schema: DatasetSchema; source: SchemaSource; uri: string } | undefined> {
+async function expectedSchema(
+  store: ArtifactStore,
+  input: PipelineInput,
+  champion: ChampionRefs | undefined,
+): Promise<{ schema: DatasetSchema; source: SchemaSource; uri: string } | undefined> {
   if (input.validation.schemaUri) {
-    const schema = await readProvidedJson(store, input.validation.schemaUri, 'validation.schemaUri', 'dataset schema', DatasetSchema);
+    const schema = await readProvidedJson(
+      store,
+      input.validation.schemaUri,
+      'validation.schemaUri',
+      'dataset schema',
+      DatasetSchema,
+    );
     return { schema, source: 'provided', uri: input.validation.schemaUri };
   }
-  if (champion) return { schema: await readChampionJson(store, champion, champion.schema, DatasetSchema), source: 'champion', uri: champion.schema.uri };
+  if (champion)
+    return {
+      schema: await readChampionJson(store, champion, champion.schema, DatasetSchema),
+      source: 'champion',
+      uri: champion.schema.uri,
+    };
   return undefined;
 }
 
-async function referenceStatistics(store: ArtifactStore, input: PipelineInput, champion: ChampionRefs | undefined): Promise<DatasetStatistics | undefined> {
+async function referenceStatistics(
+  store: ArtifactStore,
+  input: PipelineInput,
+  champion: ChampionRefs | undefined,
+): Promise<DatasetStatistics | undefined> {
   if (input.validation.referenceStatisticsUri) {
-    return readProvidedJson(store, input.validation.referenceStatisticsUri, 'validation.referenceStatisticsUri', 'statistics artifact', DatasetStatisticsSchema);
+    return readProvidedJson(
+      store,
+      input.validation.referenceStatisticsUri,
+      'validation.referenceStatisticsUri',
+      'statistics artifact',
+      DatasetStatisticsSchema,
+    );
   }
   if (champion) return readChampionJson(store, champion, champion.statistics, DatasetStatisticsSchema);
   return undefined;
 }
 
 /** A JSON file named in the pipeline input: every problem is the caller's to fix, so non-retryable. */
-async function readProvidedJson<S extends z.ZodType>(store: ArtifactStore, uri: string, field: string, what: string, schema: S): Promise<z.output<S>> {
+async function readProvidedJson<S extends z.ZodType>(
+  store: ArtifactStore,
+  uri: string,
+  field: string,
+  what: string,
+  schema: S,
+): Promise<z.output<S>> {
   const reject = (message: string, problems = [{ path: field, message }]) =>
-    ApplicationFailure.create({ type: FailureType.InvalidPipelineConfig, nonRetryable: true, message: `${field}: ${message}`, details: problems });
+    ApplicationFailure.create({
+      type: FailureType.InvalidPipelineConfig,
+      nonRetryable: true,
+      message: `${field}: ${message}`,
+      details: problems,
+    });
   let key: string;
   try {
     key = store.keyFor(uri);
   } catch (error) {
-    if (error instanceof InvalidArtifactKeyError) throw reject(`${uri} cannot be read by this worker: ${error.message}`);
+    if (error instanceof InvalidArtifactKeyError)
+      throw reject(`${uri} cannot be read by this worker: ${error.message}`);
     throw error;
   }
   const info = await store.stat(key);
   if (!info) throw reject(`no ${what} at ${uri}; upload it first or fix the URI`);
-  if (info.bytes > MAX_JSON_ARTIFACT_BYTES) throw reject(`${uri} is ${info.bytes} bytes, too big for a ${what} (at most ${MAX_JSON_ARTIFACT_BYTES}); is it the right file?`);
+  if (info.bytes > MAX_JSON_ARTIFACT_BYTES)
+    throw reject(
+      `${uri} is ${info.bytes} bytes, too big for a ${what} (at most ${MAX_JSON_ARTIFACT_BYTES}); is it the right file?`,
+    );
   const chunks: Buffer[] = [];
   for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
   let raw: unknown;
@@ -235,11 +314,21 @@ async function readProvidedJson<S extends z.ZodType>(store: ArtifactStore, uri: 
 }
 
 /** The champion's artifacts were written by trainyard; a checksum or shape mismatch means they were changed since. */
-export async function readChampionJson<S extends z.ZodType>(store: ArtifactStore, champion: ChampionRefs, ref: ArtifactRef, schema: S): Promise<z.output<S>> {
+export async function readChampionJson<S extends z.ZodType>(
+  store: ArtifactStore,
+  champion: ChampionRefs,
+  ref: ArtifactRef,
+  schema: S,
+): Promise<z.output<S>> {
   try {
     return await readJsonArtifact(store, ref, schema);
   } catch (error) {
-    if (error instanceof ArtifactChecksumError || error instanceof ObjectNotFoundError || (error instanceof Error && /is not a valid/.test(error.message)) || error instanceof SyntaxError) {
+    if (
+      error instanceof ArtifactChecksumError ||
+      error instanceof ObjectNotFoundError ||
+      (error instanceof Error && /is not a valid/.test(error.message)) ||
+      error instanceof SyntaxError
+    ) {
       throw ApplicationFailure.create({
         type: FailureType.IncompatibleSchema,
         nonRetryable: true,

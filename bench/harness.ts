@@ -21,7 +21,9 @@ export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export function round(value: number, digits = 2): number {
@@ -42,14 +44,23 @@ export function formatTable(rows: BenchRow[]): string {
   ].join('\n');
 }
 
-export async function writeResult(suite: string, result: SuiteResult, dir = path.resolve('bench/results')): Promise<string> {
+export async function writeResult(
+  suite: string,
+  result: SuiteResult,
+  dir = path.resolve('bench/results'),
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const body = JSON.stringify(
     {
       suite,
       at: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, memoryBytes: os.totalmem(), node: process.version, platform: process.platform },
+      machine: {
+        cpus: os.cpus().length,
+        memoryBytes: os.totalmem(),
+        node: process.version,
+        platform: process.platform,
+      },
       ...result,
     },
     null,
@@ -62,7 +73,9 @@ export async function writeResult(suite: string, result: SuiteResult, dir = path
 }
 
 /** Samples this process's RSS every `intervalMs` until stopped; returns the peak growth over the start. */
-export function trackPeakRss(intervalMs = 20): { stop(): { startBytes: number; peakBytes: number; growthBytes: number } } {
+export function trackPeakRss(intervalMs = 20): {
+  stop(): { startBytes: number; peakBytes: number; growthBytes: number };
+} {
   const startBytes = process.memoryUsage.rss();
   let peakBytes = startBytes;
   const timer = setInterval(() => {

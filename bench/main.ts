@@ -8,7 +8,10 @@ import { formatTable, writeResult, type Suite } from './harness';
 const suitesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'suites');
 
 async function availableSuites(): Promise<string[]> {
-  return (await readdir(suitesDir)).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+  return (await readdir(suitesDir))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.replace(/\.ts$/, ''))
+    .sort();
 }
 
 /** Benchmarks run against the dev services (`trainyard dev up`) unless the environment says otherwise. */

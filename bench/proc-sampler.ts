@@ -19,7 +19,10 @@ export interface ProcessReading {
 
 /** Fields after the `(comm)` of a /proc stat line: index 0 is the state (field 3 in proc(5)). */
 function statFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(/\s+/);
+  return stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .trim()
+    .split(/\s+/);
 }
 
 function cpuMsOf(stat: string): number {
@@ -33,7 +36,10 @@ function statusKiB(status: string, field: string): number {
 
 export async function readProcess(pid: number): Promise<ProcessReading | undefined> {
   try {
-    const [status, stat] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
+    const [status, stat] = await Promise.all([
+      readFile(`/proc/${pid}/status`, 'utf8'),
+      readFile(`/proc/${pid}/stat`, 'utf8'),
+    ]);
     return {
       rssBytes: statusKiB(status, 'VmRSS') * 1024,
       hwmBytes: statusKiB(status, 'VmHWM') * 1024,
@@ -65,8 +71,15 @@ export async function readMachineCpu(): Promise<{ busyTicks: number; totalTicks:
   const text = await readFile('/proc/stat', 'utf8').catch(() => undefined);
   const line = text?.split('\n')[0];
   if (!line?.startsWith('cpu ')) return undefined;
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
-  return { busyTicks: user + nice + system + irq + softirq + steal, totalTicks: user + nice + system + idle + iowait + irq + softirq + steal };
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return {
+    busyTicks: user + nice + system + irq + softirq + steal,
+    totalTicks: user + nice + system + idle + iowait + irq + softirq + steal,
+  };
 }
 
 export interface ProcessUsage {
@@ -125,7 +138,12 @@ export function sampleProcesses(pids: Record<string, number>, intervalMs = 150):
       const seconds = (performance.now() - startedAt) / 1000;
       const processes: Record<string, ProcessUsage> = {};
       for (const [name, s] of Object.entries(state)) {
-        const [start, end, before, after] = await Promise.all([s.start, readProcess(s.pid), s.threadsAtStart, readThreads(s.pid)]);
+        const [start, end, before, after] = await Promise.all([
+          s.start,
+          readProcess(s.pid),
+          s.threadsAtStart,
+          readThreads(s.pid),
+        ]);
         const cpuMs = (end?.cpuMs ?? 0) - (start?.cpuMs ?? 0);
         const cpuMsByThread: Record<string, number> = {};
         let accountedMs = 0;
@@ -147,7 +165,10 @@ export function sampleProcesses(pids: Record<string, number>, intervalMs = 150):
         };
       }
       const [m0, m1] = await Promise.all([machineAtStart, readMachineCpu()]);
-      const machineBusy = m0 && m1 && m1.totalTicks > m0.totalTicks ? (m1.busyTicks - m0.busyTicks) / (m1.totalTicks - m0.totalTicks) : Number.NaN;
+      const machineBusy =
+        m0 && m1 && m1.totalTicks > m0.totalTicks
+          ? (m1.busyTicks - m0.busyTicks) / (m1.totalTicks - m0.totalTicks)
+          : Number.NaN;
       return { seconds, processes, machineBusy };
     },
   };

@@ -1,4 +1,8 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { InvalidArgumentError } from 'commander';
 import { rootFailure } from '../contracts/errors';
@@ -17,17 +21,25 @@ export interface SentUpdate<R> {
  * no acknowledgement in time → exit 1 with a hint. Returns undefined when it already reported a failure.
  */
 export async function sendRunUpdate<R, A extends [unknown, ...unknown[]]>(
-  workflowId: string, update: UpdateDefinition<R, A>, args: A, what: string, timeoutSeconds: number,
+  workflowId: string,
+  update: UpdateDefinition<R, A>,
+  args: A,
+  what: string,
+  timeoutSeconds: number,
 ): Promise<SentUpdate<R> | undefined> {
   const config = loadConfigOrExit();
   const client = await connectClient(config);
   try {
     const handle = client.workflow.getHandle(workflowId);
-    const ack = await client.withDeadline(Date.now() + timeoutSeconds * 1000, () => handle.executeUpdate(update, { args }));
+    const ack = await client.withDeadline(Date.now() + timeoutSeconds * 1000, () =>
+      handle.executeUpdate(update, { args }),
+    );
     return { ack, config };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) {
-      throw new UsageError(`No running workflow "${workflowId}" in namespace ${config.temporal.namespace}: check the id, or the run has already finished.`);
+      throw new UsageError(
+        `No running workflow "${workflowId}" in namespace ${config.temporal.namespace}: check the id, or the run has already finished.`,
+      );
     }
     if (error instanceof WorkflowUpdateFailedError) {
       // The run's validator refused: it is not in the state the update needs, or the request is bad.
@@ -49,7 +61,8 @@ export async function sendRunUpdate<R, A extends [unknown, ...unknown[]]>(
 
 export function parseSeconds(value: string): number {
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}".`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}".`);
   return seconds;
 }
 

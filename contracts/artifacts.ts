@@ -22,11 +22,9 @@ export const ArtifactKind = z.enum([
 export type ArtifactKind = z.infer<typeof ArtifactKind>;
 
 /** An artifact URI: `s3://bucket/key` or `file:///absolute/path`. */
-export const ArtifactUri = z
-  .string()
-  .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+|file:\/\/\/.+)$/, {
-    message: 'expected an artifact URI like s3://bucket/key or file:///absolute/path',
-  });
+export const ArtifactUri = z.string().regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+|file:\/\/\/.+)$/, {
+  message: 'expected an artifact URI like s3://bucket/key or file:///absolute/path',
+});
 
 /** Pass references, not data: every stage returns refs like this, never the bytes. */
 export const ArtifactRef = z.object({

@@ -10,7 +10,9 @@ const Fraction = z.number().min(0).max(1);
  * The training configuration a drift-triggered run uses: the pipeline input without `model` and
  * `dataset`, which the monitor fills in (its model, and the batch that drifted). `task` is required.
  */
-export const RetrainPipelineConfig = PipelineInputFields.omit({ model: true, dataset: true }).superRefine(checkGateMetricNames);
+export const RetrainPipelineConfig = PipelineInputFields.omit({ model: true, dataset: true }).superRefine(
+  checkGateMetricNames,
+);
 
 /**
  * The `driftMonitor` workflow's input: small JSON, like the pipeline's. Only `model`, `dataset.uri` and
@@ -28,7 +30,11 @@ export const DriftMonitorInput = z
     alias: AliasName.default('champion'),
     /** Effect-size floors and the false-alarm rate; each defaults to pipeline.validation.drift's (psiThreshold, jensenShannonThreshold, alpha). */
     thresholds: z
-      .object({ psi: z.number().positive().optional(), jensenShannon: Fraction.optional(), alpha: DriftAlpha.optional() })
+      .object({
+        psi: z.number().positive().optional(),
+        jensenShannon: Fraction.optional(),
+        alpha: DriftAlpha.optional(),
+      })
       .strict()
       .prefault({}),
     /** The batch counts as drifted when at least `minDriftedColumns` columns, and at least `minDriftedShare` of the compared columns, drifted. */
@@ -63,7 +69,12 @@ export function parseDriftMonitorInput(raw: unknown): ParseResult<DriftMonitorIn
 }
 
 /** The settings a check applies: the monitor's own thresholds, else the pipeline's validation drift settings. */
-export function resolveDriftThresholds(input: DriftMonitorInput): { psiThreshold: number; jensenShannonThreshold: number; alpha: number; minRows: number } {
+export function resolveDriftThresholds(input: DriftMonitorInput): {
+  psiThreshold: number;
+  jensenShannonThreshold: number;
+  alpha: number;
+  minRows: number;
+} {
   const drift = input.pipeline.validation.drift;
   return {
     psiThreshold: input.thresholds.psi ?? drift.psiThreshold,

@@ -18,11 +18,15 @@ interface EvaluateNames {
 }
 
 /** Metric names in the evaluate config that the task does not compute; checked with the pipeline input. */
-export function unknownMetricProblems(task: TaskType, config: Pick<EvaluateNames, 'thresholds' | 'championChange' | 'slices'>): FieldProblem[] {
+export function unknownMetricProblems(
+  task: TaskType,
+  config: Pick<EvaluateNames, 'thresholds' | 'championChange' | 'slices'>,
+): FieldProblem[] {
   const known = METRIC_NAMES[task];
   const problems: FieldProblem[] = [];
   const check = (path: string, metric: string) => {
-    if (!known.includes(metric)) problems.push({ path, message: `"${metric}" is not a ${task} metric; use one of ${known.join(', ')}` });
+    if (!known.includes(metric))
+      problems.push({ path, message: `"${metric}" is not a ${task} metric; use one of ${known.join(', ')}` });
   };
   config.thresholds.forEach((t, i) => check(`evaluate.thresholds.${i}.metric`, t.metric));
   config.championChange.forEach((c, i) => check(`evaluate.championChange.${i}.metric`, c.metric));
@@ -42,7 +46,10 @@ export function evaluateColumnProblems(
   const { names, labelColumn, where } = data;
   const present = new Set(names);
   const missing = (column: string) =>
-    `column "${column.slice(0, 80)}" is not in ${where} (its columns: ${names.slice(0, 20).map((n) => `"${n.slice(0, 40)}"`).join(', ')}${names.length > 20 ? ', …' : ''})`;
+    `column "${column.slice(0, 80)}" is not in ${where} (its columns: ${names
+      .slice(0, 20)
+      .map((n) => `"${n.slice(0, 40)}"`)
+      .join(', ')}${names.length > 20 ? ', …' : ''})`;
   const problems: FieldProblem[] = [];
   config.slices.forEach((s, i) => {
     if (!present.has(s.column)) problems.push({ path: `evaluate.slices.${i}.column`, message: missing(s.column) });
@@ -50,8 +57,10 @@ export function evaluateColumnProblems(
   const perturbed = (kind: 'invariance' | 'directional', column: string, i: number) => {
     const path = `evaluate.${kind}.${i}.column`;
     if (!present.has(column)) problems.push({ path, message: missing(column) });
-    else if (column === labelColumn) problems.push({ path, message: 'the label cannot be perturbed by a behavioural test' });
-    else if (kind === 'directional' && !data.isNumeric(column)) problems.push({ path, message: `column "${column.slice(0, 80)}" is not numeric, so it cannot be raised` });
+    else if (column === labelColumn)
+      problems.push({ path, message: 'the label cannot be perturbed by a behavioural test' });
+    else if (kind === 'directional' && !data.isNumeric(column))
+      problems.push({ path, message: `column "${column.slice(0, 80)}" is not numeric, so it cannot be raised` });
   };
   config.invariance.forEach((t, i) => perturbed('invariance', t.column, i));
   config.directional.forEach((t, i) => perturbed('directional', t.column, i));

@@ -25,7 +25,16 @@ export interface RetryPlan {
 export type RetryPlanResult = { ok: true; plan: RetryPlan } | { ok: false; problems: FieldProblem[] };
 
 /** Stages that can run again: the workflow-side steps before and after them are not retried. */
-export const RETRYABLE_STAGES = ['fingerprintDataset', 'validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate', 'register', 'promote'] as const satisfies readonly StageName[];
+export const RETRYABLE_STAGES = [
+  'fingerprintDataset',
+  'validateData',
+  'splitAndSample',
+  'fitPreprocessor',
+  'train',
+  'evaluate',
+  'register',
+  'promote',
+] as const satisfies readonly StageName[];
 
 /** The input sections each stage reads: changing one re-runs that stage and everything after it. */
 const STAGE_READS: Partial<Record<StageName, readonly string[]>> = {
@@ -47,9 +56,15 @@ export function planRetry(input: PipelineInput, failedStage: StageName, request:
   const changedPaths = Object.keys(request.set ?? {});
   const requested = request.stage ?? failedStage;
   if (!(RETRYABLE_STAGES as readonly string[]).includes(requested)) {
-    problems.push({ path: 'stage', message: `"${requested}" cannot be retried; one of: ${RETRYABLE_STAGES.join(', ')}` });
+    problems.push({
+      path: 'stage',
+      message: `"${requested}" cannot be retried; one of: ${RETRYABLE_STAGES.join(', ')}`,
+    });
   } else if (stageIndex(requested) > stageIndex(failedStage)) {
-    problems.push({ path: 'stage', message: `${requested} comes after the failed stage ${failedStage}; retry from ${failedStage} or earlier` });
+    problems.push({
+      path: 'stage',
+      message: `${requested} comes after the failed stage ${failedStage}; retry from ${failedStage} or earlier`,
+    });
   }
   for (const path of changedPaths) {
     if (FIXED_PATHS.some((fixed) => path === fixed || path.startsWith(`${fixed}.`))) {
@@ -96,7 +111,8 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
     return;
   }
   const next = target[head];
-  const child = next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
+  const child =
+    next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
   target[head] = child;
   setPath(child, rest, value);
 }

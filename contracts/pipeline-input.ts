@@ -46,7 +46,10 @@ export const PipelineInputFields = z
       .object({
         type: TaskType,
         /** The label column, or a label derived declaratively from one. */
-        label: z.union([z.string().min(1, { message: 'label column name must not be empty' }).max(10_000), DerivedLabel]),
+        label: z.union([
+          z.string().min(1, { message: 'label column name must not be empty' }).max(10_000),
+          DerivedLabel,
+        ]),
       })
       .strict(),
     seed: z.number().int().nonnegative().default(42),
@@ -63,9 +66,16 @@ export const PipelineInputFields = z
   .strict();
 
 /** The gate's metric names depend on the task: checked with the input, so a typo fails the run before any stage. */
-export function checkGateMetricNames(input: { task: { type: z.output<typeof TaskType> }; evaluate: z.output<typeof EvaluateConfig> }, ctx: z.RefinementCtx): void {
+export function checkGateMetricNames(
+  input: { task: { type: z.output<typeof TaskType> }; evaluate: z.output<typeof EvaluateConfig> },
+  ctx: z.RefinementCtx,
+): void {
   for (const problem of unknownMetricProblems(input.task.type, input.evaluate)) {
-    ctx.addIssue({ code: 'custom', path: problem.path.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part)), message: problem.message });
+    ctx.addIssue({
+      code: 'custom',
+      path: problem.path.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part)),
+      message: problem.message,
+    });
   }
 }
 

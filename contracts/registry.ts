@@ -24,13 +24,21 @@ const ConfigSnapshot = z.record(z.string(), z.unknown());
 /** Everything a version came from: enough to explain it, audit it and reproduce it. */
 export const Lineage = z.object({
   /** `partitions`: the partitions read, when the run read some of a partitioned dataset. */
-  dataset: z.object({ uri: ArtifactUri, sha256: Sha256, bytes: z.number().int().nonnegative(), partitions: z.array(z.string()).optional() }),
+  dataset: z.object({
+    uri: ArtifactUri,
+    sha256: Sha256,
+    bytes: z.number().int().nonnegative(),
+    partitions: z.array(z.string()).optional(),
+  }),
   schema: ArtifactRef,
   statistics: ArtifactRef,
   splitManifest: ArtifactRef,
   preprocessor: ArtifactRef,
   training: z.object({
-    task: z.object({ type: z.enum(['binary', 'multiclass', 'regression']), label: z.union([z.string(), ConfigSnapshot]) }),
+    task: z.object({
+      type: z.enum(['binary', 'multiclass', 'regression']),
+      label: z.union([z.string(), ConfigSnapshot]),
+    }),
     seed: z.number().int(),
     params: ConfigSnapshot,
     sampling: ConfigSnapshot,
@@ -54,7 +62,13 @@ export const Lineage = z.object({
     /** Binary: the decision threshold chosen on the validation split, which serving uses. */
     decisionThreshold: z.number().min(0).max(1).optional(),
   }),
-  code: z.object({ version: z.string().min(1), gitSha: z.string().regex(/^[0-9a-f]{7,64}$/).optional() }),
+  code: z.object({
+    version: z.string().min(1),
+    gitSha: z
+      .string()
+      .regex(/^[0-9a-f]{7,64}$/)
+      .optional(),
+  }),
   run: z.object({ workflowId: z.string().min(1), runId: z.string().min(1) }),
   warmStart: z.object({ used: z.boolean(), parentVersion: VersionNumber.optional(), reason: z.string() }),
 });
@@ -113,7 +127,12 @@ export const AliasesDoc = z
   })
   .superRefine((doc, ctx) => {
     doc.history.forEach((event, i) => {
-      if (event.seq !== i + 1) ctx.addIssue({ code: 'custom', path: ['history', i, 'seq'], message: `expected seq ${i + 1}, got ${event.seq}` });
+      if (event.seq !== i + 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['history', i, 'seq'],
+          message: `expected seq ${i + 1}, got ${event.seq}`,
+        });
     });
   });
 export type AliasesDoc = z.infer<typeof AliasesDoc>;

@@ -10,7 +10,9 @@ const ColumnName = z.string().min(1).max(10_000);
 const Fraction = z.number().min(0).max(1);
 
 /** A duration a person types: "30m", "24h", "7d". Workflow timers take it as is. */
-export const Duration = z.string().regex(/^\d+\s*(ms|s|m|h|d)$/, { message: 'expected a duration like 30m, 24h or 7d' });
+export const Duration = z
+  .string()
+  .regex(/^\d+\s*(ms|s|m|h|d)$/, { message: 'expected a duration like 30m, 24h or 7d' });
 export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -35,7 +37,10 @@ export const DerivedLabel = z
 /** Drift's defaults (see ValidationConfig.drift), measured in `bench soundness`. */
 export const DRIFT_DEFAULTS = { psiThreshold: 0.01, jensenShannonThreshold: 0.03, alpha: 0.005, minRows: 100 } as const;
 /** A false-alarm rate: above 0 and at most 0.5. */
-export const DriftAlpha = z.number().gt(0, { message: 'alpha must be above 0' }).max(0.5, { message: 'alpha must be at most 0.5' });
+export const DriftAlpha = z
+  .number()
+  .gt(0, { message: 'alpha must be above 0' })
+  .max(0.5, { message: 'alpha must be at most 0.5' });
 
 export const ValidationConfig = z
   .object({
@@ -89,7 +94,9 @@ export const SplitConfig = z
       .object({ train: Fraction.default(0.7), validation: Fraction.default(0.15), test: Fraction.default(0.15) })
       .strict()
       .prefault({})
-      .refine((f) => Math.abs(f.train + f.validation + f.test - 1) < 1e-9, { message: 'train + validation + test must equal 1' }),
+      .refine((f) => Math.abs(f.train + f.validation + f.test - 1) < 1e-9, {
+        message: 'train + validation + test must equal 1',
+      }),
     /** Columns whose values identify a row, for stable hash-based membership; default: all columns. */
     keyColumns: z.array(ColumnName).optional(),
     stratifyBy: ColumnName.optional(),
@@ -254,7 +261,10 @@ export const EvaluateConfig = z
      * only when significantly better.
      */
     championComparison: z
-      .object({ test: z.enum(['non-inferiority', 'superiority']).default('non-inferiority'), margin: z.number().min(0).max(1).default(0.01) })
+      .object({
+        test: z.enum(['non-inferiority', 'superiority']).default('non-inferiority'),
+        margin: z.number().min(0).max(1).default(0.01),
+      })
       .strict()
       .prefault({}),
     /**
@@ -268,22 +278,42 @@ export const EvaluateConfig = z
       .prefault({}),
     /** TFMA-style change thresholds against the champion, judged on the paired interval; a negative bound tolerates a small loss. */
     championChange: z
-      .array(z.object({ metric: z.string().min(1), minAbsolute: z.number().optional(), minRelative: z.number().optional() }).strict())
+      .array(
+        z
+          .object({ metric: z.string().min(1), minAbsolute: z.number().optional(), minRelative: z.number().optional() })
+          .strict(),
+      )
       .default([]),
     /** Bootstrap resamples for the intervals of metrics without an analytic one (fewer on very large test splits). */
     bootstrapResamples: z.number().int().min(50).max(10_000).default(400),
     slices: z
-      .array(z.object({ column: ColumnName, metric: z.string().min(1), floor: z.number(), minSize: z.number().int().min(1).default(20) }).strict())
+      .array(
+        z
+          .object({
+            column: ColumnName,
+            metric: z.string().min(1),
+            floor: z.number(),
+            minSize: z.number().int().min(1).default(20),
+          })
+          .strict(),
+      )
       .default([]),
-    invariance: z.array(z.object({ column: ColumnName, epsilon: z.number().positive().default(0.05) }).strict()).default([]),
-    directional: z.array(z.object({ column: ColumnName, direction: z.enum(['increase', 'decrease']) }).strict()).default([]),
+    invariance: z
+      .array(z.object({ column: ColumnName, epsilon: z.number().positive().default(0.05) }).strict())
+      .default([]),
+    directional: z
+      .array(z.object({ column: ColumnName, direction: z.enum(['increase', 'decrease']) }).strict())
+      .default([]),
   })
   .strict();
 
 export const PromotionConfig = z
   .object({
     policy: z.enum(['auto', 'manual']).default('auto'),
-    alias: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).default('champion'),
+    alias: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,63}$/)
+      .default('champion'),
     /** How long a manual promotion waits for approve / reject, e.g. "24h". */
     approvalTimeout: Duration.default('24h'),
   })
@@ -300,7 +330,20 @@ export const PartitionSelection = z.union([
   z.literal('latest'),
   z.object({ window: Duration }).strict(),
   /** Exactly these partitions (folder names under the URI): how a drift monitor pins the batch that drifted for the run it starts. */
-  z.object({ names: z.array(z.string().min(1).max(1024).regex(/^[^/]+$/, { message: 'a partition name is one folder name, without "/"' })).min(1).max(10_000) }).strict(),
+  z
+    .object({
+      names: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .max(1024)
+            .regex(/^[^/]+$/, { message: 'a partition name is one folder name, without "/"' }),
+        )
+        .min(1)
+        .max(10_000),
+    })
+    .strict(),
 ]);
 export type PartitionSelection = z.output<typeof PartitionSelection>;
 

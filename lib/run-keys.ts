@@ -11,7 +11,10 @@ export function stageKey(model: string, workflowId: string, stage: string, file:
 
 /** Workflow ids typed into the UI may hold any character; keys keep [A-Za-z0-9._-] plus a hash when changed. */
 export function safeSegment(value: string): string {
-  const cleaned = value.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(0, 120);
+  const cleaned = value
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 120);
   if (cleaned === value) return value;
   return `${cleaned}-${createHash('sha256').update(value).digest('hex').slice(0, 8)}`;
 }

@@ -13,7 +13,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const startedMs = Date.now();
 ensureInstalled(root);
 
-const env = await devServicesEnv({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', LOG_FORMAT: process.env.LOG_FORMAT ?? 'json' });
+const env = await devServicesEnv({
+  ...process.env,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  LOG_FORMAT: process.env.LOG_FORMAT ?? 'json',
+});
 const step = (text) => console.log(`\n[demo] ${text}`);
 const fail = (text) => {
   console.error(`[demo] ${text}`);
@@ -27,7 +31,12 @@ step('starting a worker on task queue "trainyard"');
 const worker = await startWorker();
 
 try {
-  const penguins = path.join(path.dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data', 'penguins.json');
+  const penguins = path.join(
+    path.dirname(createRequire(import.meta.url).resolve('vega-datasets')),
+    '..',
+    'data',
+    'penguins.json',
+  );
   const datasetUri = 's3://trainyard/datasets/penguins/penguins.json';
   step(`uploading ${path.relative(root, penguins)} to ${datasetUri}`);
   if (trainyard(root, ['data', 'put', penguins, datasetUri], { env }) !== 0) fail('upload failed');

@@ -7,8 +7,10 @@ import path from 'node:path';
 export function ensureInstalled(root) {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
-  const fresh = existsSync(marker) && existsSync(path.join(root, 'node_modules', 'tsx'))
-    && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs);
+  const fresh =
+    existsSync(marker) &&
+    existsSync(path.join(root, 'node_modules', 'tsx')) &&
+    (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs);
   if (fresh) return;
   // Not `npm ci`: registries that carry only this platform's optional binaries (as here) leave the
   // lockfile without other platforms' entries, which `npm ci` refuses. `--no-save` keeps the lock as is.

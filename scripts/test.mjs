@@ -52,11 +52,14 @@ if (!unitOnly) {
 const result = spawnSync(
   process.execPath,
   [
-    '--import', 'tsx',
+    '--import',
+    'tsx',
     '--test',
     '--test-timeout=300000',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=${path.join(root, 'scripts', 'summary-reporter.mjs')}`, '--test-reporter-destination=stdout',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${path.join(root, 'scripts', 'summary-reporter.mjs')}`,
+    '--test-reporter-destination=stdout',
     ...files,
   ],
   { cwd: root, stdio: 'inherit', env },

@@ -30,6 +30,8 @@ export async function createTrainyardWorker(options: TrainyardWorkerOptions): Pr
     activities: createActivities({ store, logger }),
     interceptors: { activity: [stageMetricsInterceptors] },
     shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
-    ...(options.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities } : {}),
+    ...(options.maxConcurrentActivities
+      ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities }
+      : {}),
   });
 }

@@ -31,9 +31,15 @@ export function stageMetricsInterceptors(ctx: Context): ActivityInterceptors {
         const model = modelLabel(args);
         const recordDuration = (outcome: StageOutcome) =>
           safely(ctx, () => {
-            const labels: MetricLabels = { stage: ctx.info.activityType, outcome, ...(model === undefined ? {} : { model }) };
+            const labels: MetricLabels = {
+              stage: ctx.info.activityType,
+              outcome,
+              ...(model === undefined ? {} : { model }),
+            };
             const { name, unit, description } = StageMetric.duration;
-            ctx.metricMeter.createHistogram(name, 'float', unit, description).record((performance.now() - startedAt) / 1000, labels);
+            ctx.metricMeter
+              .createHistogram(name, 'float', unit, description)
+              .record((performance.now() - startedAt) / 1000, labels);
           });
         let result: unknown;
         try {
@@ -43,7 +49,9 @@ export function stageMetricsInterceptors(ctx: Context): ActivityInterceptors {
           throw error;
         }
         recordDuration('completed');
-        safely(ctx, () => resultMetricPoints(ctx.info.activityType, args, result).forEach((point) => emit(ctx.metricMeter, point)));
+        safely(ctx, () =>
+          resultMetricPoints(ctx.info.activityType, args, result).forEach((point) => emit(ctx.metricMeter, point)),
+        );
         return result;
       },
     },

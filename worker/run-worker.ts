@@ -25,11 +25,17 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
     });
 
   const store = createArtifactStore(config.store);
-  const storeDescription = config.store.kind === 's3' ? `s3 ${config.store.s3.endPoint}:${config.store.s3.port}/${config.store.s3.bucket}` : `fs ${config.store.root}`;
+  const storeDescription =
+    config.store.kind === 's3'
+      ? `s3 ${config.store.s3.endPoint}:${config.store.s3.port}/${config.store.s3.bucket}`
+      : `fs ${config.store.root}`;
   let connection: NativeConnection;
   try {
     await untilReady(() => store.ensureReady(), `artifact store (${storeDescription})`);
-    connection = await untilReady(() => NativeConnection.connect({ address: config.temporal.address }), `Temporal at ${config.temporal.address}`);
+    connection = await untilReady(
+      () => NativeConnection.connect({ address: config.temporal.address }),
+      `Temporal at ${config.temporal.address}`,
+    );
   } catch (error) {
     if (!startup.signal.aborted) throw error;
     logger.info('trainyard worker stopped before it was ready');
@@ -48,7 +54,12 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
       logger,
     });
     logger.info(
-      { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, temporal: config.temporal.address, store: storeDescription },
+      {
+        taskQueue: config.temporal.taskQueue,
+        namespace: config.temporal.namespace,
+        temporal: config.temporal.address,
+        store: storeDescription,
+      },
       'trainyard worker started',
     );
     // The Temporal Runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight activities finish

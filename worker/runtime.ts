@@ -18,7 +18,10 @@ export interface TemporalRuntimeOptions {
 /** The metrics endpoint could not be opened (address in use, not an address of this machine). */
 export class MetricsEndpointError extends Error {
   constructor(address: string, cause: unknown) {
-    super(`Cannot serve Prometheus metrics on METRICS_ADDRESS=${address}: ${cause instanceof Error ? cause.message : String(cause)}. Choose a free port or unset METRICS_ADDRESS.`, { cause });
+    super(
+      `Cannot serve Prometheus metrics on METRICS_ADDRESS=${address}: ${cause instanceof Error ? cause.message : String(cause)}. Choose a free port or unset METRICS_ADDRESS.`,
+      { cause },
+    );
     this.name = 'MetricsEndpointError';
   }
 }

@@ -3,9 +3,7 @@ import type { DriftCheckResult } from '../contracts/drift-check';
 
 /** What a check led to: a training run started on the batch, one already running or done for it, or nothing. */
 export type RetrainAction =
-  | { action: 'started'; workflowId: string }
-  | { action: 'already-started'; workflowId: string }
-  | { action: 'none' };
+  { action: 'started'; workflowId: string } | { action: 'already-started'; workflowId: string } | { action: 'none' };
 
 /** One check, as the memo, the status query and the result report it. */
 export interface DriftCheckRecord {

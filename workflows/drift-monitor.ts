@@ -17,7 +17,12 @@ import { valueOrFail } from '../contracts/pipeline-input-failure';
 import { rootFailure } from '../contracts/errors';
 import { durationMs } from '../contracts/stage-config';
 import { explain, retrainInput, shouldRetrain } from './drift-decision';
-import { driftMonitorStatusQuery, type DriftCheckRecord, type DriftMonitorStatus, type RetrainAction } from './drift-monitor-messages';
+import {
+  driftMonitorStatusQuery,
+  type DriftCheckRecord,
+  type DriftMonitorStatus,
+  type RetrainAction,
+} from './drift-monitor-messages';
 import { runAsOf } from './run-as-of';
 import { dataStages } from './stage-activities';
 import { TrainyardModel, TrainyardOutcome } from './search-attributes';
@@ -60,7 +65,8 @@ export async function driftMonitor(rawInput: unknown, carried?: DriftMonitorCarr
     ...(carried?.recent.at(-1) ? { last: carried.recent.at(-1) } : {}),
   };
   setHandler(driftMonitorStatusQuery, () => status);
-  if (workflowInfo().typedSearchAttributes.get(TrainyardModel) !== input.model) upsertSearchAttributes([{ key: TrainyardModel, value: input.model }]);
+  if (workflowInfo().typedSearchAttributes.get(TrainyardModel) !== input.model)
+    upsertSearchAttributes([{ key: TrainyardModel, value: input.model }]);
 
   for (;;) {
     const record = await checkOnce(input, input.every ? new Date().toISOString() : runAsOf());
@@ -89,7 +95,14 @@ async function checkOnce(input: DriftMonitorInput, asOf: string): Promise<DriftC
     if (!input.every) throw error;
     const failure = rootFailure(error);
     log.warn('drift check failed; the monitor carries on', { type: failure.type, message: failure.message });
-    return { at, asOf, outcome: 'check-failed', reason: `the check failed (${failure.type}): ${failure.message}`, columns: [], retrain: { action: 'none' } };
+    return {
+      at,
+      asOf,
+      outcome: 'check-failed',
+      reason: `the check failed (${failure.type}): ${failure.message}`,
+      columns: [],
+      retrain: { action: 'none' },
+    };
   }
   const retrain = shouldRetrain(check, input) ? await startRetraining(input, check) : { action: 'none' as const };
   return {
@@ -97,7 +110,11 @@ async function checkOnce(input: DriftMonitorInput, asOf: string): Promise<DriftC
     asOf,
     outcome: check.outcome,
     reason: explain(check, retrain, input),
-    batch: { uri: check.batch.uri, sha256: check.batch.sha256, ...(check.batch.partitions ? { partitions: check.batch.partitions } : {}) },
+    batch: {
+      uri: check.batch.uri,
+      sha256: check.batch.sha256,
+      ...(check.batch.partitions ? { partitions: check.batch.partitions } : {}),
+    },
     reportUri: check.reportRef.uri,
     columns: check.columns,
     retrain,

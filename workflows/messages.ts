@@ -2,7 +2,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RetryRequest } from '../contracts/operator-retry';
 import type { StageName, StageStatus } from '../contracts/stages';
 
-export type PipelineOutcome = 'running' | 'awaiting-approval' | 'awaiting-operator' | 'promoted' | 'registered' | 'rejected' | 'failed';
+export type PipelineOutcome =
+  'running' | 'awaiting-approval' | 'awaiting-operator' | 'promoted' | 'registered' | 'rejected' | 'failed';
 
 /** A stage that failed on bad data or config, waiting for `trainyard retry` or `abort`. */
 export interface OperatorWait {

@@ -1,13 +1,20 @@
 import { ActivityFailure, ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURE_TYPES, rootFailure } from '../contracts/errors';
-import { describeRetryProblems, planRetry, stagesBefore, type RetryPlan, type RetryRequest } from '../contracts/operator-retry';
+import {
+  describeRetryProblems,
+  planRetry,
+  stagesBefore,
+  type RetryPlan,
+  type RetryRequest,
+} from '../contracts/operator-retry';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import { durationMs, type Duration } from '../contracts/stage-config';
 import type { StageName } from '../contracts/stages';
 import { abortSignal, abortUpdate, retryStageSignal, retryStageUpdate, type AbortRequest } from './messages';
 import type { StageTracker } from './stage-tracker';
 
-type OperatorDecision = { kind: 'retry'; plan: RetryPlan; by: string; reason: string } | { kind: 'abort'; by: string; reason: string };
+type OperatorDecision =
+  { kind: 'retry'; plan: RetryPlan; by: string; reason: string } | { kind: 'abort'; by: string; reason: string };
 
 interface Waiting {
   failedStage: StageName;
@@ -25,22 +32,36 @@ export class OperatorDesk {
   private decision?: OperatorDecision;
 
   constructor(private readonly tracker: StageTracker) {
-    setHandler(retryStageUpdate, (request) => {
-      const plan = this.planOrThrow(request);
-      this.decide({ kind: 'retry', plan, by: request.by ?? 'operator', reason: request.reason ?? '' });
-      return { accepted: true, restartFrom: plan.restartFrom, kept: stagesBefore(plan.restartFrom) };
-    }, { validator: (request) => void this.planOrThrow(request) });
-    setHandler(abortUpdate, (request) => {
-      this.decide(abortDecision(request));
-      return { accepted: true };
-    }, { validator: (_request) => void this.requireWaiting() });
+    setHandler(
+      retryStageUpdate,
+      (request) => {
+        const plan = this.planOrThrow(request);
+        this.decide({ kind: 'retry', plan, by: request.by ?? 'operator', reason: request.reason ?? '' });
+        return { accepted: true, restartFrom: plan.restartFrom, kept: stagesBefore(plan.restartFrom) };
+      },
+      { validator: (request) => void this.planOrThrow(request) },
+    );
+    setHandler(
+      abortUpdate,
+      (request) => {
+        this.decide(abortDecision(request));
+        return { accepted: true };
+      },
+      { validator: (_request) => void this.requireWaiting() },
+    );
 
     // Signals cannot answer: a bad request is noted on the failed stage for `status` to show.
     setHandler(retryStageSignal, (request) => {
       try {
-        this.decide({ kind: 'retry', plan: this.planOrThrow(request ?? {}), by: request?.by ?? 'temporal-ui', reason: request?.reason ?? '' });
+        this.decide({
+          kind: 'retry',
+          plan: this.planOrThrow(request ?? {}),
+          by: request?.by ?? 'temporal-ui',
+          reason: request?.reason ?? '',
+        });
       } catch (error) {
-        if (this.waiting) this.tracker.note(this.waiting.failedStage, `retry request ignored: ${(error as Error).message}`);
+        if (this.waiting)
+          this.tracker.note(this.waiting.failedStage, `retry request ignored: ${(error as Error).message}`);
       }
     });
     setHandler(abortSignal, (request) => {
@@ -89,11 +110,20 @@ export class OperatorDesk {
     return this.decision;
   }
 
-  private recordRetry(decision: Extract<OperatorDecision, { kind: 'retry' }>, failedStage: StageName, error: unknown): void {
+  private recordRetry(
+    decision: Extract<OperatorDecision, { kind: 'retry' }>,
+    failedStage: StageName,
+    error: unknown,
+  ): void {
     const { plan } = decision;
     this.tracker.status.retries?.push({
-      at: new Date().toISOString(), by: decision.by, reason: decision.reason, failedStage, failure: rootFailure(error),
-      restartFrom: plan.restartFrom, changedPaths: plan.changedPaths,
+      at: new Date().toISOString(),
+      by: decision.by,
+      reason: decision.reason,
+      failedStage,
+      failure: rootFailure(error),
+      restartFrom: plan.restartFrom,
+      changedPaths: plan.changedPaths,
     });
     this.tracker.restartFrom(plan.restartFrom);
     this.tracker.setOutcome('running');
@@ -121,14 +151,20 @@ export class OperatorDesk {
 function needsOperator(error: unknown): boolean {
   if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure)) return false;
   const cause = error.cause;
-  return cause.nonRetryable || (NON_RETRYABLE_FAILURE_TYPES as readonly (string | null | undefined)[]).includes(cause.type);
+  return (
+    cause.nonRetryable || (NON_RETRYABLE_FAILURE_TYPES as readonly (string | null | undefined)[]).includes(cause.type)
+  );
 }
 
 function abortDecision(request: AbortRequest, defaultBy = 'operator'): OperatorDecision {
   return { kind: 'abort', by: request.by?.trim() || defaultBy, reason: request.reason?.trim() || 'no reason given' };
 }
 
-function aborted(decision: Extract<OperatorDecision, { kind: 'abort' }>, failedStage: StageName, error: unknown): ApplicationFailure {
+function aborted(
+  decision: Extract<OperatorDecision, { kind: 'abort' }>,
+  failedStage: StageName,
+  error: unknown,
+): ApplicationFailure {
   const failure = rootFailure(error);
   return ApplicationFailure.create({
     type: 'PipelineAborted',

@@ -6,4 +6,7 @@ export const TrainyardStage = defineSearchAttributeKey('TrainyardStage', SearchA
 export const TrainyardOutcome = defineSearchAttributeKey('TrainyardOutcome', SearchAttributeType.KEYWORD);
 
 /** Set by Temporal on runs a Schedule starts: the time the schedule meant the run for. */
-export const TemporalScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const TemporalScheduledStartTime = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);

@@ -10,8 +10,13 @@ import type { Activities } from '../activities';
  */
 function policy(maximumAttempts: number, startToCloseTimeout: string, heartbeatTimeout?: string): StageRetryPolicy {
   return {
-    maximumAttempts, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute',
-    startToCloseTimeout, ...(heartbeatTimeout ? { heartbeatTimeout } : {}), nonRetryableTypes: NON_RETRYABLE_FAILURE_TYPES,
+    maximumAttempts,
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    startToCloseTimeout,
+    ...(heartbeatTimeout ? { heartbeatTimeout } : {}),
+    nonRetryableTypes: NON_RETRYABLE_FAILURE_TYPES,
   };
 }
 
@@ -25,8 +30,14 @@ const REGISTRY = policy(10, '2 minutes');
 
 /** What `status` shows per stage. */
 export const STAGE_RETRY_POLICIES: Partial<Record<StageName, StageRetryPolicy>> = {
-  fingerprintDataset: DATA, validateData: DATA, splitAndSample: DATA, fitPreprocessor: DATA,
-  train: TRAINING, evaluate: EVALUATION, register: REGISTRY, promote: REGISTRY,
+  fingerprintDataset: DATA,
+  validateData: DATA,
+  splitAndSample: DATA,
+  fitPreprocessor: DATA,
+  train: TRAINING,
+  evaluate: EVALUATION,
+  register: REGISTRY,
+  promote: REGISTRY,
 };
 
 function proxy(p: StageRetryPolicy) {
@@ -34,8 +45,11 @@ function proxy(p: StageRetryPolicy) {
     startToCloseTimeout: p.startToCloseTimeout as ActivityOptions['startToCloseTimeout'],
     ...(p.heartbeatTimeout ? { heartbeatTimeout: p.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] } : {}),
     retry: {
-      initialInterval: p.initialInterval as '1 second', backoffCoefficient: p.backoffCoefficient,
-      maximumInterval: p.maximumInterval as '1 minute', maximumAttempts: p.maximumAttempts, nonRetryableErrorTypes: [...p.nonRetryableTypes],
+      initialInterval: p.initialInterval as '1 second',
+      backoffCoefficient: p.backoffCoefficient,
+      maximumInterval: p.maximumInterval as '1 minute',
+      maximumAttempts: p.maximumAttempts,
+      nonRetryableErrorTypes: [...p.nonRetryableTypes],
     },
   };
   return proxyActivities<Activities>(options);
@@ -48,7 +62,10 @@ const evaluationStage = proxy(EVALUATION);
 const registryStages = proxy(REGISTRY);
 
 /** Calls a stage's activity with a one-line summary, derived from its argument, on the UI's timeline. */
-function labelled<A, R>(activity: ActivityFunctionWithOptions<(arg: A) => Promise<R>>, summarize: (arg: A) => string): (arg: A) => Promise<R> {
+function labelled<A, R>(
+  activity: ActivityFunctionWithOptions<(arg: A) => Promise<R>>,
+  summarize: (arg: A) => string,
+): (arg: A) => Promise<R> {
   return (arg) => activity.executeWithOptions({ summary: summarize(arg) }, [arg]);
 }
 
@@ -56,14 +73,27 @@ function labelled<A, R>(activity: ActivityFunctionWithOptions<(arg: A) => Promis
 export const stages = {
   getChampion: registryStages.getChampion,
   fingerprintDataset: labelled(dataStages.fingerprintDataset, (a) => `fingerprint ${a.uri}`),
-  validateData: labelled(dataStages.validateData, (a) =>
-    `validate ${a.dataset.uri} against ${a.champion ? `champion v${a.champion.version}` : 'an inferred schema'}`),
-  splitAndSample: labelled(dataStages.splitAndSample, (a) => `split (${a.input.split.strategy}), sample (${a.input.sampling.strategy})`),
-  fitPreprocessor: labelled(dataStages.fitPreprocessor, (a) => `fit the preprocessor on ${a.split.rows.train} train rows`),
-  train: labelled(trainingStage.train, (a) =>
-    `train ${a.input.train.model} on ${a.preprocessor.featureCount} features, ${a.input.train.epochs === undefined ? 'epochs sized to the data' : `up to ${a.input.train.epochs} epochs`}`),
-  evaluate: labelled(evaluationStage.evaluate, (a) =>
-    `evaluate on ${a.split.rows.test} test rows${a.champion ? ` against champion v${a.champion.version}` : ''}`),
+  validateData: labelled(
+    dataStages.validateData,
+    (a) => `validate ${a.dataset.uri} against ${a.champion ? `champion v${a.champion.version}` : 'an inferred schema'}`,
+  ),
+  splitAndSample: labelled(
+    dataStages.splitAndSample,
+    (a) => `split (${a.input.split.strategy}), sample (${a.input.sampling.strategy})`,
+  ),
+  fitPreprocessor: labelled(
+    dataStages.fitPreprocessor,
+    (a) => `fit the preprocessor on ${a.split.rows.train} train rows`,
+  ),
+  train: labelled(
+    trainingStage.train,
+    (a) =>
+      `train ${a.input.train.model} on ${a.preprocessor.featureCount} features, ${a.input.train.epochs === undefined ? 'epochs sized to the data' : `up to ${a.input.train.epochs} epochs`}`,
+  ),
+  evaluate: labelled(
+    evaluationStage.evaluate,
+    (a) => `evaluate on ${a.split.rows.test} test rows${a.champion ? ` against champion v${a.champion.version}` : ''}`,
+  ),
   registerModel: registryStages.registerModel,
   promote: labelled(registryStages.promote, (a) => `move ${a.alias} to ${a.model} v${a.version}`),
 };

@@ -17,7 +17,11 @@ export class StageTracker {
   private readonly kept = new Map<string, unknown>();
 
   /** Runs one stage (usually an activity); `artifactsOf` lists the refs it produced for the status query. */
-  async run<T>(name: StageName, stage: () => Promise<T>, artifactsOf: (result: T) => ArtifactRef[] = () => []): Promise<T> {
+  async run<T>(
+    name: StageName,
+    stage: () => Promise<T>,
+    artifactsOf: (result: T) => ArtifactRef[] = () => [],
+  ): Promise<T> {
     if (this.kept.has(name)) return this.kept.get(name) as T;
     const entry = this.begin(name);
     const startedMs = Date.now();

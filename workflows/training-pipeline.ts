@@ -39,28 +39,54 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
   return operator.run(input, (current) => runStages(current, tracker, approvals));
 }
 
-async function runStages(input: PipelineInput, tracker: StageTracker, approvals: ApprovalInbox): Promise<PipelineResult> {
+async function runStages(
+  input: PipelineInput,
+  tracker: StageTracker,
+  approvals: ApprovalInbox,
+): Promise<PipelineResult> {
   describeRun(tracker, input);
-  const resolveChampion = () => tracker.once('champion', async () =>
-    (await stages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined);
-  const fingerprint = () => tracker.run('fingerprintDataset',
-    () => stages.fingerprintDataset({ uri: input.dataset.uri, partitions: input.dataset.partitions, asOf: runAsOf() }),
-    (d) => [{ kind: 'dataset', ...d }]);
+  const resolveChampion = () =>
+    tracker.once(
+      'champion',
+      async () => (await stages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined,
+    );
+  const fingerprint = () =>
+    tracker.run(
+      'fingerprintDataset',
+      () =>
+        stages.fingerprintDataset({ uri: input.dataset.uri, partitions: input.dataset.partitions, asOf: runAsOf() }),
+      (d) => [{ kind: 'dataset', ...d }],
+    );
   // Neither needs the other, so both are scheduled in one workflow task: one round trip fewer per run.
   // Runs that began before this change replay in their recorded order.
   const [champion, dataset] = patched('concurrent-champion-and-fingerprint')
     ? await Promise.all([resolveChampion(), fingerprint()])
     : [await resolveChampion(), await fingerprint()];
-  const validation = await tracker.run('validateData', () => stages.validateData({ input, dataset, champion }),
-    (v) => [v.statistics, v.schema, v.anomalies]);
-  const split = await tracker.run('splitAndSample', () => stages.splitAndSample({ input, dataset }),
-    (s) => [s.manifest, s.splits.train, s.splits.validation, s.splits.test]);
-  const preprocessor = await tracker.run('fitPreprocessor', () => stages.fitPreprocessor({ input, split }),
-    (p) => [p.preprocessor]);
-  const trained = await tracker.run('train', () => stages.train({ input, split, preprocessor, champion }),
-    (t) => [t.model, t.history]);
-  const evaluation = await tracker.run('evaluate', () => stages.evaluate({ input, split, preprocessor, trained, champion }),
-    (e) => [e.evaluation, e.report]);
+  const validation = await tracker.run(
+    'validateData',
+    () => stages.validateData({ input, dataset, champion }),
+    (v) => [v.statistics, v.schema, v.anomalies],
+  );
+  const split = await tracker.run(
+    'splitAndSample',
+    () => stages.splitAndSample({ input, dataset }),
+    (s) => [s.manifest, s.splits.train, s.splits.validation, s.splits.test],
+  );
+  const preprocessor = await tracker.run(
+    'fitPreprocessor',
+    () => stages.fitPreprocessor({ input, split }),
+    (p) => [p.preprocessor],
+  );
+  const trained = await tracker.run(
+    'train',
+    () => stages.train({ input, split, preprocessor, champion }),
+    (t) => [t.model, t.history],
+  );
+  const evaluation = await tracker.run(
+    'evaluate',
+    () => stages.evaluate({ input, split, preprocessor, trained, champion }),
+    (e) => [e.evaluation, e.report],
+  );
   tracker.status.reportUrl = evaluation.reportUrl;
   upsertMemo({ report: evaluation.reportUrl, evaluation: evaluation.evaluation.uri });
   tracker.note('evaluate', `${evaluation.decision}: ${evaluation.reasons.join(' ')}`);
@@ -68,36 +94,61 @@ async function runStages(input: PipelineInput, tracker: StageTracker, approvals:
   const result = (outcome: PipelineResult['outcome'], version?: number): PipelineResult => {
     tracker.setOutcome(outcome);
     return {
-      outcome, model: input.model, version, decision: evaluation.decision, reasons: evaluation.reasons,
-      metrics: evaluation.metrics, ...(evaluation.intervals ? { intervals: evaluation.intervals } : {}), evaluationUri: evaluation.evaluation.uri, reportUrl: evaluation.reportUrl,
+      outcome,
+      model: input.model,
+      version,
+      decision: evaluation.decision,
+      reasons: evaluation.reasons,
+      metrics: evaluation.metrics,
+      ...(evaluation.intervals ? { intervals: evaluation.intervals } : {}),
+      evaluationUri: evaluation.evaluation.uri,
+      reportUrl: evaluation.reportUrl,
       stages: tracker.status.stages,
     };
   };
 
   // A rejected model is an outcome, not an error: the champion stays where it is.
   if (evaluation.decision === 'rejected') {
-    for (const stage of ['register', 'approve', 'promote'] as const) tracker.skip(stage, 'the evaluation gate rejected the model');
+    for (const stage of ['register', 'approve', 'promote'] as const)
+      tracker.skip(stage, 'the evaluation gate rejected the model');
     return result('rejected');
   }
 
   const registered = await tracker.run('register', () =>
-    stages.registerModel({ input, dataset, validation, split, preprocessor, trained, evaluation, warmStartParent: trained.warmStart.parentVersion }));
+    stages.registerModel({
+      input,
+      dataset,
+      validation,
+      split,
+      preprocessor,
+      trained,
+      evaluation,
+      warmStartParent: trained.warmStart.parentVersion,
+    }),
+  );
   tracker.status.version = registered.version;
 
   // The gate may bless a model yet stop automatic promotion (the champion collapsed on this split).
-  const approval = input.promotion.policy === 'manual' || evaluation.approvalRequired
-    ? await approvals.waitFor(registered.version, input.promotion.approvalTimeout, evaluation.approvalRequired)
-    : { decision: 'approve' as const, by: 'trainyard', reason: `auto promotion: ${evaluation.reasons.join(' ')}` };
+  const approval =
+    input.promotion.policy === 'manual' || evaluation.approvalRequired
+      ? await approvals.waitFor(registered.version, input.promotion.approvalTimeout, evaluation.approvalRequired)
+      : { decision: 'approve' as const, by: 'trainyard', reason: `auto promotion: ${evaluation.reasons.join(' ')}` };
   if (approval.decision === 'reject') {
     tracker.skip('promote', `not approved: ${approval.reason} (${approval.by})`);
     return result('registered', registered.version);
   }
 
   await tracker.run('promote', () =>
-    stages.promote({ model: input.model, version: registered.version, alias: input.promotion.alias, by: approval.by, reason: approval.reason }));
+    stages.promote({
+      model: input.model,
+      version: registered.version,
+      alias: input.promotion.alias,
+      by: approval.by,
+      reason: approval.reason,
+    }),
+  );
   return result('promoted', registered.version);
 }
-
 
 function describeRun(tracker: StageTracker, input: PipelineInput): void {
   tracker.status.model = input.model;
@@ -113,20 +164,32 @@ class ApprovalInbox {
   private waitingForVersion?: number;
 
   constructor(private readonly tracker: StageTracker) {
-    setHandler(approvalUpdate, (decision) => {
-      this.decision ??= decision;
-      return { accepted: true, version: this.waitingForVersion };
-    }, {
-      validator: (decision) => {
-        if (this.waitingForVersion === undefined) throw new Error('this run is not waiting for approval');
-        if (this.decision) throw new Error(`already decided: ${this.decision.decision} by ${this.decision.by}`);
-        if (!['approve', 'reject'].includes(decision?.decision)) throw new Error('decision must be "approve" or "reject"');
-        if (!decision.by?.trim() || !decision.reason?.trim()) throw new Error('"by" and "reason" are required');
+    setHandler(
+      approvalUpdate,
+      (decision) => {
+        this.decision ??= decision;
+        return { accepted: true, version: this.waitingForVersion };
       },
-    });
+      {
+        validator: (decision) => {
+          if (this.waitingForVersion === undefined) throw new Error('this run is not waiting for approval');
+          if (this.decision) throw new Error(`already decided: ${this.decision.decision} by ${this.decision.by}`);
+          if (!['approve', 'reject'].includes(decision?.decision))
+            throw new Error('decision must be "approve" or "reject"');
+          if (!decision.by?.trim() || !decision.reason?.trim()) throw new Error('"by" and "reason" are required');
+        },
+      },
+    );
     setHandler(approvalSignal, (decision) => {
-      if (this.waitingForVersion !== undefined && (decision?.decision === 'approve' || decision?.decision === 'reject')) {
-        this.decision ??= { decision: decision.decision, by: String(decision.by ?? 'temporal-ui'), reason: String(decision.reason ?? '') };
+      if (
+        this.waitingForVersion !== undefined &&
+        (decision?.decision === 'approve' || decision?.decision === 'reject')
+      ) {
+        this.decision ??= {
+          decision: decision.decision,
+          by: String(decision.by ?? 'temporal-ui'),
+          reason: String(decision.reason ?? ''),
+        };
       }
     });
   }
@@ -137,9 +200,18 @@ class ApprovalInbox {
     this.tracker.setOutcome('awaiting-approval');
     return this.tracker.run('approve', async () => {
       if (why) this.tracker.note('approve', `waiting for a person: ${why}`);
-      const decided = await condition(() => this.decision !== undefined, timeout as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`);
-      const decision = decided && this.decision ? this.decision : { decision: 'reject' as const, by: 'trainyard', reason: `no decision within ${timeout}` };
-      this.tracker.note('approve', `${decision.decision} by ${decision.by}: ${decision.reason}${why ? ` (asked because ${why})` : ''}`);
+      const decided = await condition(
+        () => this.decision !== undefined,
+        timeout as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`,
+      );
+      const decision =
+        decided && this.decision
+          ? this.decision
+          : { decision: 'reject' as const, by: 'trainyard', reason: `no decision within ${timeout}` };
+      this.tracker.note(
+        'approve',
+        `${decision.decision} by ${decision.by}: ${decision.reason}${why ? ` (asked because ${why})` : ''}`,
+      );
       return decision;
     });
   }

@@ -11,13 +11,20 @@ import { createBenchTable } from './split-preprocess';
  *
  *   tsx bench/data-steps/generate-dataset.ts <rows> <parquetPath> <csvRows> <csvPath>
  */
-export async function generateDataset(rows: number, parquetPath: string, csvRows: number, csvPath: string): Promise<void> {
+export async function generateDataset(
+  rows: number,
+  parquetPath: string,
+  csvRows: number,
+  csvPath: string,
+): Promise<void> {
   const session = await openDuckDb();
   try {
     await createBenchTable(session, 'bench', rows);
     const table = quoteIdentifier('bench');
     await session.run(`COPY ${table} TO '${parquetPath.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION zstd)`);
-    await session.run(`COPY (SELECT * FROM ${table} LIMIT ${Math.floor(csvRows)}) TO '${csvPath.replaceAll("'", "''")}' (FORMAT csv, HEADER true)`);
+    await session.run(
+      `COPY (SELECT * FROM ${table} LIMIT ${Math.floor(csvRows)}) TO '${csvPath.replaceAll("'", "''")}' (FORMAT csv, HEADER true)`,
+    );
   } finally {
     await session.close();
   }

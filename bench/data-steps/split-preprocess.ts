@@ -37,7 +37,11 @@ export interface SplitPreprocessBenchOptions {
  * training input path — streaming the train split as encoded batches, unshuffled and shuffled.
  * One row per step: rows in, seconds, rows/s, peak RSS growth of this process.
  */
-export async function measureSplitAndPreprocess(session: DuckDbSession, table: string, opts: SplitPreprocessBenchOptions): Promise<BenchRow[]> {
+export async function measureSplitAndPreprocess(
+  session: DuckDbSession,
+  table: string,
+  opts: SplitPreprocessBenchOptions,
+): Promise<BenchRow[]> {
   const repeats = Math.max(1, opts.repeats ?? 1);
   const runs: BenchRow[][] = [];
   for (let i = 0; i < repeats; i += 1) runs.push(await measureOnce(session, table, opts));
@@ -55,18 +59,34 @@ export async function measureSplitAndPreprocess(session: DuckDbSession, table: s
   });
 }
 
-async function measureOnce(session: DuckDbSession, table: string, opts: SplitPreprocessBenchOptions): Promise<BenchRow[]> {
+async function measureOnce(
+  session: DuckDbSession,
+  table: string,
+  opts: SplitPreprocessBenchOptions,
+): Promise<BenchRow[]> {
   const described = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`);
-  const columns = described.map((c) => ({ name: c.column_name, duckdbType: c.column_type, source: valueSourceOf(c.column_type) }));
+  const columns = described.map((c) => ({
+    name: c.column_name,
+    duckdbType: c.column_type,
+    source: valueSourceOf(c.column_type),
+  }));
   const inputRows = (await session.all<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? 0;
   const classification = opts.taskType !== 'regression';
   const strategy = opts.strategy ?? (opts.timeColumn ? 'time' : classification ? 'stratified' : 'random');
-  const sampling = SamplingConfig.parse(opts.sampling ?? (classification ? { strategy: 'undersample', targetRatio: 1 } : { strategy: 'uniform', fraction: 0.5 }));
+  const sampling = SamplingConfig.parse(
+    opts.sampling ??
+      (classification ? { strategy: 'undersample', targetRatio: 1 } : { strategy: 'uniform', fraction: 0.5 }),
+  );
   const seed = opts.seed ?? 42;
   const rows: BenchRow[] = [];
   const directory = await mkdtemp(path.join(os.tmpdir(), 'trainyard-bench-split-'));
 
-  const measure = async <T>(step: string, rowsIn: number, run: () => Promise<T>, detail: (result: T) => string = () => ''): Promise<T> => {
+  const measure = async <T>(
+    step: string,
+    rowsIn: number,
+    run: () => Promise<T>,
+    detail: (result: T) => string = () => '',
+  ): Promise<T> => {
     const rss = trackPeakRss();
     const started = performance.now();
     const result = await run();
@@ -84,49 +104,82 @@ async function measureOnce(session: DuckDbSession, table: string, opts: SplitPre
   };
 
   try {
-    const split = await measure(`dedup + ${strategy} split`, inputRows, () =>
-      splitRows(session, {
-        table,
-        columns,
-        labelColumn: opts.labelColumn,
-        strategy,
-        fractions: { train: 0.7, validation: 0.15, test: 0.15 },
-        seed,
-        ...(opts.timeColumn ? { timeColumn: opts.timeColumn } : {}),
-      }),
-      (s) => `${s.duplicateRows} duplicates; train ${s.rows.train}, validation ${s.rows.validation}, test ${s.rows.test}`,
+    const split = await measure(
+      `dedup + ${strategy} split`,
+      inputRows,
+      () =>
+        splitRows(session, {
+          table,
+          columns,
+          labelColumn: opts.labelColumn,
+          strategy,
+          fractions: { train: 0.7, validation: 0.15, test: 0.15 },
+          seed,
+          ...(opts.timeColumn ? { timeColumn: opts.timeColumn } : {}),
+        }),
+      (s) =>
+        `${s.duplicateRows} duplicates; train ${s.rows.train}, validation ${s.rows.validation}, test ${s.rows.test}`,
     );
-    const sampled = await measure(`sample train (${sampling.strategy})`, split.rows.train, () =>
-      sampleTrainRows(session, { split, columns, labelColumn: opts.labelColumn, taskType: opts.taskType, sampling, seed }),
+    const sampled = await measure(
+      `sample train (${sampling.strategy})`,
+      split.rows.train,
+      () =>
+        sampleTrainRows(session, {
+          split,
+          columns,
+          labelColumn: opts.labelColumn,
+          taskType: opts.taskType,
+          sampling,
+          seed,
+        }),
       (s) => `${s.rowsBefore} → ${s.rowsAfter} rows`,
     );
 
     const data = columns.map((c) => quoteIdentifier(c.name)).join(', ');
-    const files = { train: path.join(directory, 'train.parquet'), validation: path.join(directory, 'validation.parquet'), test: path.join(directory, 'test.parquet') };
-    await measure('write splits (Parquet, hash order)', sampled.rowsAfter + split.rows.validation + split.rows.test, async () => {
-      await session.run(`COPY (SELECT ${data} FROM ${sampled.table} ORDER BY ${sampled.orderBy}) TO ${quoteStringLiteral(files.train)} (FORMAT PARQUET)`);
-      for (const name of ['validation', 'test'] as const) {
+    const files = {
+      train: path.join(directory, 'train.parquet'),
+      validation: path.join(directory, 'validation.parquet'),
+      test: path.join(directory, 'test.parquet'),
+    };
+    await measure(
+      'write splits (Parquet, hash order)',
+      sampled.rowsAfter + split.rows.validation + split.rows.test,
+      async () => {
         await session.run(
-          `COPY (SELECT ${data} FROM ${split.table} WHERE ${split.splitColumn} = '${name}' ORDER BY ${split.orderBy}) TO ${quoteStringLiteral(files[name])} (FORMAT PARQUET)`,
+          `COPY (SELECT ${data} FROM ${sampled.table} ORDER BY ${sampled.orderBy}) TO ${quoteStringLiteral(files.train)} (FORMAT PARQUET)`,
         );
-      }
-      return (await stat(files.train)).size;
-    }, (trainBytes) => `train.parquet ${Math.round(trainBytes / 2 ** 20)} MiB`);
+        for (const name of ['validation', 'test'] as const) {
+          await session.run(
+            `COPY (SELECT ${data} FROM ${split.table} WHERE ${split.splitColumn} = '${name}' ORDER BY ${split.orderBy}) TO ${quoteStringLiteral(files[name])} (FORMAT PARQUET)`,
+          );
+        }
+        return (await stat(files.train)).size;
+      },
+      (trainBytes) => `train.parquet ${Math.round(trainBytes / 2 ** 20)} MiB`,
+    );
 
-    const trainColumns = (await session.all<{ column_name: string; column_type: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [files.train])).map((c) => ({
+    const trainColumns = (
+      await session.all<{ column_name: string; column_type: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [
+        files.train,
+      ])
+    ).map((c) => ({
       name: c.column_name,
       duckdbType: c.column_type,
     }));
-    const spec = await measure('fit preprocessor (train Parquet)', sampled.rowsAfter, () =>
-      fitPreprocessor(session, {
-        relation: 'read_parquet($1)',
-        relationParams: [files.train],
-        columns: trainColumns,
-        labelColumn: opts.labelColumn,
-        taskType: opts.taskType,
-        config: PreprocessConfig.parse({}),
-      }),
-      (s) => `${s.features.length} columns → ${s.featureCount} features (${s.features.filter((f) => f.kind === 'hashed').length} hashed)`,
+    const spec = await measure(
+      'fit preprocessor (train Parquet)',
+      sampled.rowsAfter,
+      () =>
+        fitPreprocessor(session, {
+          relation: 'read_parquet($1)',
+          relationParams: [files.train],
+          columns: trainColumns,
+          labelColumn: opts.labelColumn,
+          taskType: opts.taskType,
+          config: PreprocessConfig.parse({}),
+        }),
+      (s) =>
+        `${s.features.length} columns → ${s.featureCount} features (${s.features.filter((f) => f.kind === 'hashed').length} hashed)`,
     );
 
     if (opts.measureBatches ?? true) {
@@ -142,11 +195,17 @@ async function measureOnce(session: DuckDbSession, table: string, opts: SplitPre
       try {
         const batchSize = opts.batchSize ?? 1024;
         for (const shuffleSeed of [undefined, 1]) {
-          await measure(`stream + encode train batches (${shuffleSeed === undefined ? 'file order' : 'shuffled'})`, source.rows, async () => {
-            let n = 0;
-            for await (const batch of source.batches(batchSize, shuffleSeed === undefined ? {} : { shuffleSeed })) n += batch.rows;
-            if (n !== source.rows) throw new Error(`streamed ${n} of ${source.rows} rows`);
-          }, () => `batch ${batchSize} × ${spec.featureCount} features`);
+          await measure(
+            `stream + encode train batches (${shuffleSeed === undefined ? 'file order' : 'shuffled'})`,
+            source.rows,
+            async () => {
+              let n = 0;
+              for await (const batch of source.batches(batchSize, shuffleSeed === undefined ? {} : { shuffleSeed }))
+                n += batch.rows;
+              if (n !== source.rows) throw new Error(`streamed ${n} of ${source.rows} rows`);
+            },
+            () => `batch ${batchSize} × ${spec.featureCount} features`,
+          );
         }
       } finally {
         await source.close();
@@ -171,11 +230,14 @@ export async function createBenchTable(session: DuckDbSession, table: string, ro
   const categorical = [3, 5, 8, 12].map((k, i) => `'c' || (hash(i, 'c${i}') % ${k})::VARCHAR AS c${i}`);
   await session.run(
     `CREATE OR REPLACE TABLE ${quoteIdentifier(table)} AS
-     SELECT ${[...numeric, ...categorical,
+     SELECT ${[
+       ...numeric,
+       ...categorical,
        `'g' || (hash(i, 'g') % 60)::VARCHAR AS g60`,
        `'u' || (hash(i, 'u') % 100000)::VARCHAR AS user_id`,
        `DATE '2015-01-01' + (i % 3000)::INTEGER AS day`,
-       `CASE WHEN hash(i, 'y') % 5 = 0 THEN 'yes' ELSE 'no' END AS label`].join(',\n            ')}
+       `CASE WHEN hash(i, 'y') % 5 = 0 THEN 'yes' ELSE 'no' END AS label`,
+     ].join(',\n            ')}
      FROM (SELECT CASE WHEN range % 100 = 99 THEN range - 1 ELSE range END AS i FROM range($1))`,
     [rows],
   );
@@ -193,12 +255,18 @@ async function main(): Promise<void> {
     const started = performance.now();
     await createBenchTable(session, 'bench', rowCount);
     console.log(`generated ${rowCount} rows × 20 columns in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    const rows = await measureSplitAndPreprocess(session, quoteIdentifier('bench'), { labelColumn: 'label', taskType: 'binary', repeats });
+    const rows = await measureSplitAndPreprocess(session, quoteIdentifier('bench'), {
+      labelColumn: 'label',
+      taskType: 'binary',
+      repeats,
+    });
     console.log(formatTable(rows));
     const seconds = (prefix: string) => Number(rows.find((r) => String(r.step).startsWith(prefix))?.seconds);
     const plain = seconds('stream + encode train batches (file order)');
     const shuffled = seconds('stream + encode train batches (shuffled)');
-    console.log(`- shuffleSeed costs ${round(shuffled / plain, 2)}× the unshuffled pass (${shuffled} s vs ${plain} s, same run)`);
+    console.log(
+      `- shuffleSeed costs ${round(shuffled / plain, 2)}× the unshuffled pass (${shuffled} s vs ${plain} s, same run)`,
+    );
   } finally {
     await session.close();
   }

@@ -25,7 +25,13 @@ const require = createRequire(import.meta.url);
 const FLIGHTS = path.resolve('node_modules/vega-datasets/data/flights-3m.parquet');
 
 const VARIANTS: Record<string, Record<string, unknown>> = {
-  'v1 defaults (raw epoch, hash 32)': { calendarFeatures: false, rawTimestamps: true, oneHotMaxCardinality: 20, highCardinality: 'hash', hashBuckets: 32 },
+  'v1 defaults (raw epoch, hash 32)': {
+    calendarFeatures: false,
+    rawTimestamps: true,
+    oneHotMaxCardinality: 20,
+    highCardinality: 'hash',
+    hashBuckets: 32,
+  },
   'calendar, hash 32': { oneHotMaxCardinality: 20, highCardinality: 'hash', hashBuckets: 32 },
   'calendar, hash auto': { oneHotMaxCardinality: 20, highCardinality: 'hash', hashBuckets: 'auto' },
   'calendar, frequency': { oneHotMaxCardinality: 20, highCardinality: 'frequency' },
@@ -42,7 +48,9 @@ async function main() {
   const session = await openDuckDb({ allowedDirectories: [root, path.dirname(FLIGHTS)] });
   const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
   const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-  wasm.setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}${path.sep}`);
+  wasm.setWasmPaths(
+    `${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}${path.sep}`,
+  );
   await tf.setBackend('wasm');
   await tf.ready();
   try {
@@ -52,7 +60,11 @@ async function main() {
        WHERE hash(date, delay, distance, origin, destination) % 15 = 0`,
       [FLIGHTS],
     );
-    const bounds = (await session.all<{ v: string; t: string }>(`SELECT CAST(quantile_disc(date, 0.7) AS VARCHAR) AS v, CAST(quantile_disc(date, 0.85) AS VARCHAR) AS t FROM flights`))[0]!;
+    const bounds = (
+      await session.all<{ v: string; t: string }>(
+        `SELECT CAST(quantile_disc(date, 0.7) AS VARCHAR) AS v, CAST(quantile_disc(date, 0.85) AS VARCHAR) AS t FROM flights`,
+      )
+    )[0]!;
     const refs: Record<string, ArtifactRef> = {};
     for (const [name, where] of [
       ['train', `date < '${bounds.v}'`],
@@ -64,60 +76,82 @@ async function main() {
       const put = await store.put(`splits/${name}.parquet`, await readFile(file));
       refs[name] = { kind: 'split', uri: put.uri, sha256: put.sha256, bytes: put.bytes };
     }
-    const counts = await session.all<{ n: number; p: number }>(`SELECT count(*) AS n, avg(CAST(delayed AS DOUBLE)) AS p FROM flights`);
-    console.log(`rows ${counts[0]?.n}, positive share ${counts[0]?.p}, validation from ${bounds.v}, test from ${bounds.t}`);
-    const columns = (await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet($1)`, [path.join(root, 'train.parquet')])).map((c) => ({
+    const counts = await session.all<{ n: number; p: number }>(
+      `SELECT count(*) AS n, avg(CAST(delayed AS DOUBLE)) AS p FROM flights`,
+    );
+    console.log(
+      `rows ${counts[0]?.n}, positive share ${counts[0]?.p}, validation from ${bounds.v}, test from ${bounds.t}`,
+    );
+    const columns = (
+      await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet($1)`, [
+        path.join(root, 'train.parquet'),
+      ])
+    ).map((c) => ({
       name: c.column_name,
       duckdbType: c.column_type,
     }));
 
     const seeds = (process.env.SEEDS ?? '42').split(',').map(Number);
     for (const seed of seeds)
-    for (const [name, overrides] of Object.entries(VARIANTS)) {
-      if (wanted.length > 0 && !wanted.some((w) => name.includes(w))) continue;
-      const started = performance.now();
-      const spec = await fitPreprocessor(session, {
-        relation: 'read_parquet($1)',
-        relationParams: [path.join(root, 'train.parquet')],
-        columns,
-        labelColumn: 'delayed',
-        taskType: 'binary',
-        config: PreprocessConfig.parse(overrides),
-        timeColumn: 'date',
-        fittedOn: { uri: refs.train!.uri, sha256: refs.train!.sha256 },
-      });
-      const fitMs = performance.now() - started;
-      const specPut = await store.put(`${name}-${seed}/preprocessor.json`, JSON.stringify(spec));
-      const preprocessor: ArtifactRef = { kind: 'preprocessor', uri: specPut.uri, sha256: specPut.sha256, bytes: specPut.bytes };
-      const train = await openSplitBatches(store, refs.train!, preprocessor);
-      const validation = await openSplitBatches(store, refs.validation!, preprocessor);
-      const key = `${name.replace(/[^a-z0-9]+/gi, '-')}-${seed}`;
-      const gbdt = process.env.MODEL === 'gbdt';
-      const job = {
-        task: 'binary' as const,
-        settings: gbdt
-          ? trainSettings({ model: 'gbdt' })
-          : trainSettings({ model: 'mlp', hiddenLayers: [64, 64], epochs: 10, batchSize: 1024, learningRate: 0.003, earlyStopping: { enabled: true, patience: 3 } }),
-        seed,
-        inputsFingerprint: key,
-        keys: { checkpoints: `${key}/checkpoints`, model: `${key}/model`, history: `${key}/history.json` },
-        runId: key,
-        attempt: 1,
-      };
-      const trainStarted = performance.now();
-      const outcome = gbdt ? await trainGbdt({ store, train, validation }, job) : await trainModel({ tfjs: { tf, backend: 'wasm' }, store, train, validation }, job);
-      const trainSeconds = (performance.now() - trainStarted) / 1000;
-      await train.close();
-      await validation.close();
-      const scorer = await loadScorer(store, outcome.model, preprocessor);
-      const test = await readSplitColumns(store, refs.test!);
-      const { outputs, labels } = await scorer.score(test.columns, test.rows);
-      const auc = rocAuc(labels, outputs);
-      scorer.dispose();
-      console.log(
-        `${name.padEnd(34)} seed ${seed}  features ${String(spec.featureCount).padStart(4)}  test ROC-AUC ${auc.toFixed(4)}  ${gbdt ? 'gbdt' : 'mlp'} ${outcome.records?.length ?? outcome.epochsRun} epochs/rounds in ${trainSeconds.toFixed(1)} s  fit ${Math.round(fitMs)} ms`,
-      );
-    }
+      for (const [name, overrides] of Object.entries(VARIANTS)) {
+        if (wanted.length > 0 && !wanted.some((w) => name.includes(w))) continue;
+        const started = performance.now();
+        const spec = await fitPreprocessor(session, {
+          relation: 'read_parquet($1)',
+          relationParams: [path.join(root, 'train.parquet')],
+          columns,
+          labelColumn: 'delayed',
+          taskType: 'binary',
+          config: PreprocessConfig.parse(overrides),
+          timeColumn: 'date',
+          fittedOn: { uri: refs.train!.uri, sha256: refs.train!.sha256 },
+        });
+        const fitMs = performance.now() - started;
+        const specPut = await store.put(`${name}-${seed}/preprocessor.json`, JSON.stringify(spec));
+        const preprocessor: ArtifactRef = {
+          kind: 'preprocessor',
+          uri: specPut.uri,
+          sha256: specPut.sha256,
+          bytes: specPut.bytes,
+        };
+        const train = await openSplitBatches(store, refs.train!, preprocessor);
+        const validation = await openSplitBatches(store, refs.validation!, preprocessor);
+        const key = `${name.replace(/[^a-z0-9]+/gi, '-')}-${seed}`;
+        const gbdt = process.env.MODEL === 'gbdt';
+        const job = {
+          task: 'binary' as const,
+          settings: gbdt
+            ? trainSettings({ model: 'gbdt' })
+            : trainSettings({
+                model: 'mlp',
+                hiddenLayers: [64, 64],
+                epochs: 10,
+                batchSize: 1024,
+                learningRate: 0.003,
+                earlyStopping: { enabled: true, patience: 3 },
+              }),
+          seed,
+          inputsFingerprint: key,
+          keys: { checkpoints: `${key}/checkpoints`, model: `${key}/model`, history: `${key}/history.json` },
+          runId: key,
+          attempt: 1,
+        };
+        const trainStarted = performance.now();
+        const outcome = gbdt
+          ? await trainGbdt({ store, train, validation }, job)
+          : await trainModel({ tfjs: { tf, backend: 'wasm' }, store, train, validation }, job);
+        const trainSeconds = (performance.now() - trainStarted) / 1000;
+        await train.close();
+        await validation.close();
+        const scorer = await loadScorer(store, outcome.model, preprocessor);
+        const test = await readSplitColumns(store, refs.test!);
+        const { outputs, labels } = await scorer.score(test.columns, test.rows);
+        const auc = rocAuc(labels, outputs);
+        scorer.dispose();
+        console.log(
+          `${name.padEnd(34)} seed ${seed}  features ${String(spec.featureCount).padStart(4)}  test ROC-AUC ${auc.toFixed(4)}  ${gbdt ? 'gbdt' : 'mlp'} ${outcome.records?.length ?? outcome.epochsRun} epochs/rounds in ${trainSeconds.toFixed(1)} s  fit ${Math.round(fitMs)} ms`,
+        );
+      }
   } finally {
     await session.close();
     await rm(root, { recursive: true, force: true });

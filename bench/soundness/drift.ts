@@ -47,9 +47,16 @@ export async function measureDriftSoundness(): Promise<SuiteResult> {
     await loadMonths(session);
     const reference = await computeStatistics(session, table('reference', REFERENCE_ROWS), { seed: 1 });
     const distanceStd = reference.columns.find((c) => c.name === 'distance')?.numeric?.std ?? 0;
-    const originShare = shareOf(reference.columns.find((c) => c.name === 'origin'), BOOSTED_ORIGIN);
+    const originShare = shareOf(
+      reference.columns.find((c) => c.name === 'origin'),
+      BOOSTED_ORIGIN,
+    );
     const plan: { scenario: Scenario; size: number; trials: number }[] = [
-      ...SIZES.map((size) => ({ scenario: 'stationary' as const, size, trials: Math.round((size <= 1_000 ? 400 : size === 10_000 ? 200 : 100) * scale) })),
+      ...SIZES.map((size) => ({
+        scenario: 'stationary' as const,
+        size,
+        trials: Math.round((size <= 1_000 ? 400 : size === 10_000 ? 200 : 100) * scale),
+      })),
       ...(['distance +0.25σ', 'ORD share +10 pts', 'January → June'] as const).flatMap((scenario) =>
         SIZES.map((size) => ({ scenario, size, trials: Math.round((size === 100_000 ? 50 : 100) * scale) })),
       ),
@@ -62,7 +69,10 @@ export async function measureDriftSoundness(): Promise<SuiteResult> {
       let before = 0;
       for (let trial = 0; trial < trials; trial += 1) {
         const seed = hashSeed(scenario, size, trial);
-        await drawBatch(session, scenario, size, seed, { distanceShift: 0.25 * distanceStd, boost: 0.1 / (1 - originShare) });
+        await drawBatch(session, scenario, size, seed, {
+          distanceShift: 0.25 * distanceStd,
+          boost: 0.1 / (1 - originShare),
+        });
         const flags = await judge(session, reference, size, seed);
         now += flags.now ? 1 : 0;
         significant += flags.significant ? 1 : 0;
@@ -70,14 +80,32 @@ export async function measureDriftSoundness(): Promise<SuiteResult> {
       }
       results[`${scenario}@${size}`] = { now, significant, before, trials };
       const target = scenario === 'stationary' ? '≤ 1%' : size >= 1_000 ? '≥ 90%' : '(report)';
-      rows.push({ scenario, 'batch rows': size, trials, target, now: rate(now, trials), 'test alone (no floor)': rate(significant, trials), before: rate(before, trials) });
+      rows.push({
+        scenario,
+        'batch rows': size,
+        trials,
+        target,
+        now: rate(now, trials),
+        'test alone (no floor)': rate(significant, trials),
+        before: rate(before, trials),
+      });
       console.log(`  ${scenario} @ ${size}: now ${rate(now, trials)}, before ${rate(before, trials)}`);
     }
     const elapsedS = (performance.now() - started) / 1000;
     return {
       rows,
       notes: notesOf(results, elapsedS),
-      meta: { drift: { referenceRows: REFERENCE_ROWS, settings: NOW, before: BEFORE, distanceStd, originShare, results, elapsedS: round(elapsedS, 1) } },
+      meta: {
+        drift: {
+          referenceRows: REFERENCE_ROWS,
+          settings: NOW,
+          before: BEFORE,
+          distanceStd,
+          originShare,
+          results,
+          elapsedS: round(elapsedS, 1),
+        },
+      },
     };
   } finally {
     await session.close();
@@ -90,30 +118,57 @@ async function loadMonths(session: DuckDbSession): Promise<void> {
   const select = `SELECT row_number() OVER () AS rid, delay, distance, origin, destination FROM ${source}`;
   await session.run(`CREATE TABLE january AS ${select} WHERE month(date) = 1`);
   await session.run(`CREATE TABLE june AS ${select} WHERE month(date) = 6`);
-  await session.run(`CREATE TABLE reference AS SELECT * FROM january USING SAMPLE reservoir(${REFERENCE_ROWS} ROWS) REPEATABLE (1)`);
+  await session.run(
+    `CREATE TABLE reference AS SELECT * FROM january USING SAMPLE reservoir(${REFERENCE_ROWS} ROWS) REPEATABLE (1)`,
+  );
   await session.run('CREATE TABLE held_out AS SELECT * FROM january ANTI JOIN reference USING (rid)');
 }
 
 /** A random batch (its own seed) of held-out January rows, shifted as the scenario says, or of June rows. */
-async function drawBatch(session: DuckDbSession, scenario: Scenario, size: number, seed: number, shift: { distanceShift: number; boost: number }): Promise<void> {
+async function drawBatch(
+  session: DuckDbSession,
+  scenario: Scenario,
+  size: number,
+  seed: number,
+  shift: { distanceShift: number; boost: number },
+): Promise<void> {
   const from = scenario === 'January → June' ? 'june' : 'held_out';
-  const distance = scenario === 'distance +0.25σ' ? `CAST(round(distance + ${shift.distanceShift}) AS BIGINT)` : 'distance';
+  const distance =
+    scenario === 'distance +0.25σ' ? `CAST(round(distance + ${shift.distanceShift}) AS BIGINT)` : 'distance';
   // A seeded coin per row (hash of row and trial): ORD replaces other origins with probability boost, so its share rises by 10 points.
-  const origin = scenario === 'ORD share +10 pts' ? `CASE WHEN origin <> '${BOOSTED_ORIGIN}' AND (hash(rid, ${seed}) % 1000000) / 1e6 < ${shift.boost} THEN '${BOOSTED_ORIGIN}' ELSE origin END` : 'origin';
+  const origin =
+    scenario === 'ORD share +10 pts'
+      ? `CASE WHEN origin <> '${BOOSTED_ORIGIN}' AND (hash(rid, ${seed}) % 1000000) / 1e6 < ${shift.boost} THEN '${BOOSTED_ORIGIN}' ELSE origin END`
+      : 'origin';
   await session.run(
     `CREATE OR REPLACE TABLE batch AS SELECT delay, ${distance} AS distance, ${origin} AS origin, destination FROM (SELECT * FROM ${from} USING SAMPLE reservoir(${size} ROWS) REPEATABLE (${seed}))`,
   );
 }
 
 /** The batch profiled on the reference's bins, judged now and before. */
-async function judge(session: DuckDbSession, reference: DatasetStatistics, size: number, seed: number): Promise<{ now: boolean; significant: boolean; before: boolean }> {
+async function judge(
+  session: DuckDbSession,
+  reference: DatasetStatistics,
+  size: number,
+  seed: number,
+): Promise<{ now: boolean; significant: boolean; before: boolean }> {
   const batch = table('batch', size);
-  const current = await computeStatistics(session, batch, { referenceEdges: referenceEdges(reference), seed, quantileBins: 0 });
+  const current = await computeStatistics(session, batch, {
+    referenceEdges: referenceEdges(reference),
+    seed,
+    quantileBins: 0,
+  });
   const drift = compareDrift(reference, current, NOW).columns;
   // The former rules read the batch on the reference's equal-width bins.
-  const equalWidth = Object.fromEntries(reference.columns.flatMap((c) => (c.numeric ? [[c.name, c.numeric.histogram.edges]] : [])));
+  const equalWidth = Object.fromEntries(
+    reference.columns.flatMap((c) => (c.numeric ? [[c.name, c.numeric.histogram.edges]] : [])),
+  );
   const old = await computeStatistics(session, batch, { referenceEdges: equalWidth, seed, quantileBins: 0 });
-  return { now: drift.some((c) => c.drifted), significant: drift.some((c) => c.adjustedPValue < c.alpha), before: formerRulesFlag(reference, old) };
+  return {
+    now: drift.some((c) => c.drifted),
+    significant: drift.some((c) => c.adjustedPValue < c.alpha),
+    before: formerRulesFlag(reference, old),
+  };
 }
 
 /** Today's-before rules, as lib/data/drift.ts had them: PSI > 0.2 on the equal-width bins, JS distance > 0.1 over the union of categories. */
@@ -122,12 +177,20 @@ function formerRulesFlag(reference: DatasetStatistics, current: DatasetStatistic
     const ref = reference.columns.find((c) => c.name === column.name);
     if (!ref) return false;
     if (ref.numeric && column.numeric?.histogramOnReferenceBins) {
-      return populationStabilityIndex(ref.numeric.histogram.counts, column.numeric.histogramOnReferenceBins.counts) > BEFORE.psiThreshold;
+      return (
+        populationStabilityIndex(ref.numeric.histogram.counts, column.numeric.histogramOnReferenceBins.counts) >
+        BEFORE.psiThreshold
+      );
     }
     const p = categoryMap(ref);
     const q = categoryMap(column);
     const categories = [...new Set([...p.keys(), ...q.keys()])];
-    return jensenShannonDistance(categories.map((c) => p.get(c) ?? 0), categories.map((c) => q.get(c) ?? 0)) > BEFORE.jensenShannonThreshold;
+    return (
+      jensenShannonDistance(
+        categories.map((c) => p.get(c) ?? 0),
+        categories.map((c) => q.get(c) ?? 0),
+      ) > BEFORE.jensenShannonThreshold
+    );
   });
 }
 
@@ -169,7 +232,10 @@ function wilson(successes: number, trials: number, confidence = 0.95): [number, 
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
-function notesOf(results: Record<string, { now: number; significant: number; before: number; trials: number }>, elapsedS: number): string[] {
+function notesOf(
+  results: Record<string, { now: number; significant: number; before: number; trials: number }>,
+  elapsedS: number,
+): string[] {
   const entries = Object.entries(results);
   const falseAlarms = entries.filter(([k]) => k.startsWith('stationary@'));
   const power = entries.filter(([k]) => !k.startsWith('stationary@') && Number(k.split('@')[1]) >= 1_000);

@@ -49,10 +49,17 @@ interface Trial {
 }
 
 async function datasets(): Promise<DatasetCase[]> {
-  const penguins = (JSON.parse(await readFile(publicDatasetPath('penguins.json'), 'utf8')) as Row[]).filter((r) => r.Species !== null);
+  const penguins = (JSON.parse(await readFile(publicDatasetPath('penguins.json'), 'utf8')) as Row[]).filter(
+    (r) => r.Species !== null,
+  );
   const cars = JSON.parse(await readFile(publicDatasetPath('cars.json'), 'utf8')) as Row[];
   return [
-    { name: 'penguins (multiclass: Species)', rows: penguins, task: { type: 'multiclass', label: 'Species' }, labelColumn: 'Species' },
+    {
+      name: 'penguins (multiclass: Species)',
+      rows: penguins,
+      task: { type: 'multiclass', label: 'Species' },
+      labelColumn: 'Species',
+    },
     {
       name: 'cars (binary: Origin == USA)',
       rows: cars,
@@ -74,7 +81,9 @@ export async function measureGateSoundness(): Promise<SuiteResult> {
       const power = await runner.pairedTrials('power', PAIRED_TRIALS);
       const fresh = await runner.pairedTrials('fresh', PAIRED_TRIALS);
       rows.push(rateRow(dataset.name, 'noise: shuffled-label challenger promoted', noise, 'promoted = 0'));
-      rows.push(rateRow(dataset.name, `power: full train split vs a ${POWER_FRACTION * 100}% sample, promoted`, power, '≥ 90%'));
+      rows.push(
+        rateRow(dataset.name, `power: full train split vs a ${POWER_FRACTION * 100}% sample, promoted`, power, '≥ 90%'),
+      );
       rows.push(rateRow(dataset.name, 'fresh retrain (disjoint half) promoted', fresh, '≥ 90%'));
       meta[dataset.name] = { noise, power, fresh };
     }
@@ -121,13 +130,21 @@ class PipelineRunner {
   async noiseTrials(count: number): Promise<Trial[]> {
     const model = `soundness-noise-${this.tag}`;
     const champion = await this.run(model, this.dataset.rows);
-    if (champion.outcome !== 'promoted' || champion.version === undefined) throw new Error(`the clean champion was not promoted: ${champion.reasons.join(' ')}`);
+    if (champion.outcome !== 'promoted' || champion.version === undefined)
+      throw new Error(`the clean champion was not promoted: ${champion.reasons.join(' ')}`);
     const trials: Trial[] = [];
     for (let i = 0; i < count; i++) {
       const result = await this.run(model, shuffleColumn(this.dataset.rows, this.dataset.labelColumn));
       trials.push(await this.trial(result));
       if (result.outcome === 'promoted') {
-        await promoteAlias(this.h.store, { model, alias: 'champion', version: champion.version, by: 'bench', reason: 'reset to the clean champion', at: new Date().toISOString() });
+        await promoteAlias(this.h.store, {
+          model,
+          alias: 'champion',
+          version: champion.version,
+          by: 'bench',
+          reason: 'reset to the clean champion',
+          at: new Date().toISOString(),
+        });
       }
     }
     return trials;
@@ -147,12 +164,20 @@ class PipelineRunner {
       const half = Math.floor(shuffled.length / 2);
       let champion: PipelineResult | undefined;
       for (let attempt = 0; attempt < 3 && champion?.outcome !== 'promoted'; attempt++) {
-        champion = kind === 'power'
-          ? await this.run(model, shuffleRows(this.dataset.rows), { sampling: { strategy: 'uniform', fraction: POWER_FRACTION }, train: { model: 'mlp' } })
-          : await this.run(model, shuffled.slice(0, half));
+        champion =
+          kind === 'power'
+            ? await this.run(model, shuffleRows(this.dataset.rows), {
+                sampling: { strategy: 'uniform', fraction: POWER_FRACTION },
+                train: { model: 'mlp' },
+              })
+            : await this.run(model, shuffled.slice(0, half));
       }
-      if (champion?.outcome !== 'promoted') throw new Error(`no ${kind} champion could be promoted: ${champion?.reasons.join(' ')}`);
-      const challenger = await this.run(model, kind === 'power' ? shuffleRows(this.dataset.rows) : shuffled.slice(half));
+      if (champion?.outcome !== 'promoted')
+        throw new Error(`no ${kind} champion could be promoted: ${champion?.reasons.join(' ')}`);
+      const challenger = await this.run(
+        model,
+        kind === 'power' ? shuffleRows(this.dataset.rows) : shuffled.slice(half),
+      );
       trials.push(await this.trial(challenger));
     }
     return trials;
@@ -160,7 +185,9 @@ class PipelineRunner {
 
   private async trial(result: PipelineResult): Promise<Trial> {
     process.stderr.write(`  ${this.dataset.name}: ${result.model} ${result.outcome}\n`);
-    const document = JSON.parse((await readObject(this.h.store, this.h.store.keyFor(result.evaluationUri))).toString('utf8')) as {
+    const document = JSON.parse(
+      (await readObject(this.h.store, this.h.store.keyFor(result.evaluationUri))).toString('utf8'),
+    ) as {
       task: keyof typeof MAIN_METRIC;
       nonFiniteOutputs: number;
       challenger: { metrics: Record<string, number | null> };
@@ -169,7 +196,12 @@ class PipelineRunner {
     const main = MAIN_METRIC[document.task];
     const value = document.challenger.metrics[main] ?? Number.NaN;
     const zero = document.baselines.zeroRule.metrics[main] ?? Number.NaN;
-    return { promoted: result.outcome === 'promoted', promotedBefore: document.nonFiniteOutputs === 0 && value > zero, outcome: result.outcome, reasons: result.reasons };
+    return {
+      promoted: result.outcome === 'promoted',
+      promotedBefore: document.nonFiniteOutputs === 0 && value > zero,
+      outcome: result.outcome,
+      reasons: result.reasons,
+    };
   }
 
   private async run(model: string, rows: Row[], extra: Partial<PipelineInputDraft> = {}): Promise<PipelineResult> {
@@ -186,7 +218,11 @@ class PipelineRunner {
       ...this.dataset.extra,
       ...extra,
     };
-    const handle = await this.h.client.workflow.start('trainingPipeline', { taskQueue: this.h.taskQueue, workflowId: `${model}-${randomUUID().slice(0, 8)}`, args: [input] });
+    const handle = await this.h.client.workflow.start('trainingPipeline', {
+      taskQueue: this.h.taskQueue,
+      workflowId: `${model}-${randomUUID().slice(0, 8)}`,
+      args: [input],
+    });
     return (await handle.result()) as PipelineResult;
   }
 }

@@ -55,28 +55,54 @@ const suite: Suite = {
 
       for (let rep = 0; rep < REPETITIONS; rep++) {
         // Alternate which path goes first so warm caches and GC debt don't always favour one side.
-        const s3Paths: Path[] = rep % 2 === 0 ? ['S3ArtifactStore', 'raw minio client'] : ['raw minio client', 'S3ArtifactStore'];
+        const s3Paths: Path[] =
+          rep % 2 === 0 ? ['S3ArtifactStore', 'raw minio client'] : ['raw minio client', 'S3ArtifactStore'];
         for (const via of s3Paths) {
-          record('put', via, await measure(async () => {
-            if (via === 'S3ArtifactStore') {
-              const result = await s3Store.putFile(`${prefix}store.bin`, sourceFile, { bytes: OBJECT_BYTES });
-              if (result.sha256 !== expectedSha256) throw new Error('S3ArtifactStore put reported a wrong sha256');
-            } else {
-              await raw.putObject(settings.bucket, `${prefix}raw.bin`, createReadStream(sourceFile, { highWaterMark: MiB }), OBJECT_BYTES);
-            }
-          }));
+          record(
+            'put',
+            via,
+            await measure(async () => {
+              if (via === 'S3ArtifactStore') {
+                const result = await s3Store.putFile(`${prefix}store.bin`, sourceFile, { bytes: OBJECT_BYTES });
+                if (result.sha256 !== expectedSha256) throw new Error('S3ArtifactStore put reported a wrong sha256');
+              } else {
+                await raw.putObject(
+                  settings.bucket,
+                  `${prefix}raw.bin`,
+                  createReadStream(sourceFile, { highWaterMark: MiB }),
+                  OBJECT_BYTES,
+                );
+              }
+            }),
+          );
         }
         for (const via of s3Paths) {
           // Both read the object the store wrote, so the server-side layout is the same for each.
-          record('get', via, await measure(async () => {
-            const body = via === 'S3ArtifactStore' ? await s3Store.get(`${prefix}store.bin`) : await raw.getObject(settings.bucket, `${prefix}store.bin`);
-            if ((await sha256Of(body)) !== expectedSha256) throw new Error(`${via} get returned different bytes`);
-          }));
+          record(
+            'get',
+            via,
+            await measure(async () => {
+              const body =
+                via === 'S3ArtifactStore'
+                  ? await s3Store.get(`${prefix}store.bin`)
+                  : await raw.getObject(settings.bucket, `${prefix}store.bin`);
+              if ((await sha256Of(body)) !== expectedSha256) throw new Error(`${via} get returned different bytes`);
+            }),
+          );
         }
-        record('put', 'FsArtifactStore', await measure(() => fsStore.putFile('bench/object.bin', sourceFile).then(() => undefined)));
-        record('get', 'FsArtifactStore', await measure(async () => {
-          if ((await sha256Of(await fsStore.get('bench/object.bin'))) !== expectedSha256) throw new Error('FsArtifactStore get returned different bytes');
-        }));
+        record(
+          'put',
+          'FsArtifactStore',
+          await measure(() => fsStore.putFile('bench/object.bin', sourceFile).then(() => undefined)),
+        );
+        record(
+          'get',
+          'FsArtifactStore',
+          await measure(async () => {
+            if ((await sha256Of(await fsStore.get('bench/object.bin'))) !== expectedSha256)
+              throw new Error('FsArtifactStore get returned different bytes');
+          }),
+        );
       }
     } finally {
       for await (const info of s3Store.list(prefix)) await s3Store.delete(info.key);
@@ -121,8 +147,12 @@ function summarize(samples: Map<string, Sample[]>, storeOptions: Required<S3Stor
         `ratio of medians ${round(speed(operation, 'S3ArtifactStore') / speed(operation, 'raw minio client'), 2)}; target ≥ ${RATIO_TARGET}) — ${ratio >= RATIO_TARGET ? 'met' : 'MISSED'}`,
     );
   }
-  const storeRss = Math.max(...(['put', 'get'] as const).flatMap((op) => get(op, 'S3ArtifactStore').map((s) => s.rssGrowthMiB)));
-  notes.push(`S3ArtifactStore peak RSS growth = ${round(storeRss, 1)} MiB, worst of all its runs (target < ${RSS_TARGET_MIB} MiB) — ${storeRss < RSS_TARGET_MIB ? 'met' : 'MISSED'}`);
+  const storeRss = Math.max(
+    ...(['put', 'get'] as const).flatMap((op) => get(op, 'S3ArtifactStore').map((s) => s.rssGrowthMiB)),
+  );
+  notes.push(
+    `S3ArtifactStore peak RSS growth = ${round(storeRss, 1)} MiB, worst of all its runs (target < ${RSS_TARGET_MIB} MiB) — ${storeRss < RSS_TARGET_MIB ? 'met' : 'MISSED'}`,
+  );
   notes.push(
     `S3ArtifactStore put: ${storeOptions.partBytes / MiB} MiB parts, ${storeOptions.uploadConcurrency} in flight; the raw client's putObject ` +
       'uploads 64 MiB parts one at a time and buffers each, hence its larger RSS. Both gets are the same minio getObject call.',
@@ -132,7 +162,11 @@ function summarize(samples: Map<string, Sample[]>, storeOptions: Required<S3Stor
     `${REPETITIONS} repetitions, alternating which S3 path runs first; each get hashes the body (sha256) and checks it. ` +
       `Load average ${round(load1 ?? 0, 1)} / ${round(load5 ?? 0, 1)} (1 / 5 min) on ${os.cpus().length} CPUs, shared with MinIO: per-run speeds are noisy.`,
   );
-  return { rows, notes, meta: { objectBytes: OBJECT_BYTES, repetitions: REPETITIONS, loadAverage: os.loadavg(), ...storeOptions } };
+  return {
+    rows,
+    notes,
+    meta: { objectBytes: OBJECT_BYTES, repetitions: REPETITIONS, loadAverage: os.loadavg(), ...storeOptions },
+  };
 }
 
 async function measure(action: () => Promise<void>): Promise<Sample> {
@@ -173,7 +207,8 @@ function storeOptionsFromEnv(): Required<S3StoreOptions> {
 }
 
 function s3SettingsFromEnv(): S3Settings {
-  if (!process.env.S3_ENDPOINT) throw new Error('The artifacts benchmark needs a real MinIO: set S3_ENDPOINT=http://127.0.0.1:9000');
+  if (!process.env.S3_ENDPOINT)
+    throw new Error('The artifacts benchmark needs a real MinIO: set S3_ENDPOINT=http://127.0.0.1:9000');
   const config = loadConfig({ ...process.env, TRAINYARD_STORE: 's3' });
   if (config.store.kind !== 's3') throw new Error('expected an S3 store configuration');
   return config.store.s3;

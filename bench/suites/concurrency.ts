@@ -68,21 +68,29 @@ export function readRun(workflowId: string, events: HistoryEvent[], result: Prom
     activitiesByWorker: {},
   };
   if (result.status === 'fulfilled') reading.outcome = (result.value as { outcome?: string }).outcome;
-  else reading.error = result.reason instanceof Error ? `${result.reason.message}${result.reason.cause instanceof Error ? `: ${result.reason.cause.message}` : ''}` : String(result.reason);
+  else
+    reading.error =
+      result.reason instanceof Error
+        ? `${result.reason.message}${result.reason.cause instanceof Error ? `: ${result.reason.cause.message}` : ''}`
+        : String(result.reason);
   for (const e of events) {
     const id = Number(e.eventId);
-    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', atMs: eventMs(e) });
+    if (e.activityTaskScheduledEventAttributes)
+      scheduled.set(id, { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', atMs: eventMs(e) });
     const start = e.activityTaskStartedEventAttributes;
     if (start) {
       started.set(Number(start.scheduledEventId), { atMs: eventMs(e) });
       reading.retries += Math.max(0, (start.attempt ?? 1) - 1);
       const lastFailure = start.lastFailure?.message?.split('\n')[0];
-      if (lastFailure) reading.retryReasons.push(`${scheduled.get(Number(start.scheduledEventId))?.type ?? '?'}: ${lastFailure}`);
+      if (lastFailure)
+        reading.retryReasons.push(`${scheduled.get(Number(start.scheduledEventId))?.type ?? '?'}: ${lastFailure}`);
       const worker = start.identity ?? '?';
       reading.activitiesByWorker[worker] = (reading.activitiesByWorker[worker] ?? 0) + 1;
     }
     const closedScheduledId =
-      e.activityTaskCompletedEventAttributes?.scheduledEventId ?? e.activityTaskFailedEventAttributes?.scheduledEventId ?? e.activityTaskTimedOutEventAttributes?.scheduledEventId;
+      e.activityTaskCompletedEventAttributes?.scheduledEventId ??
+      e.activityTaskFailedEventAttributes?.scheduledEventId ??
+      e.activityTaskTimedOutEventAttributes?.scheduledEventId;
     if (closedScheduledId === undefined || closedScheduledId === null) continue;
     const s = scheduled.get(Number(closedScheduledId));
     const st = started.get(Number(closedScheduledId));
@@ -90,7 +98,8 @@ export function readRun(workflowId: string, events: HistoryEvent[], result: Prom
     reading.activityMs[s.type] = (reading.activityMs[s.type] ?? 0) + eventMs(e) - st.atMs;
     reading.maxQueueMs = Math.max(reading.maxQueueMs, st.atMs - s.atMs);
     const payload = e.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
-    if (s.type === 'train' && payload) reading.trainLoopMs = defaultPayloadConverter.fromPayload<{ trainMs?: number }>(payload).trainMs;
+    if (s.type === 'train' && payload)
+      reading.trainLoopMs = defaultPayloadConverter.fromPayload<{ trainMs?: number }>(payload).trainMs;
   }
   return reading;
 }
@@ -138,15 +147,31 @@ async function runBatch(ctx: BatchContext, label: string, workers: number, runs:
       return ctx.client.workflow.start('trainingPipeline', {
         taskQueue: ctx.taskQueue,
         workflowId: id,
-        args: [{ model: id, dataset: { uri: ctx.datasetUri }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: EPOCHS, hiddenLayers: [8] } }],
+        args: [
+          {
+            model: id,
+            dataset: { uri: ctx.datasetUri },
+            task: { type: 'multiclass', label: 'Species' },
+            train: { model: 'mlp', epochs: EPOCHS, hiddenLayers: [8] },
+          },
+        ],
       });
     }),
   );
-  const results = await settleWithin(handles.map((h) => h.result()), BATCH_TIMEOUT_MS);
+  const results = await settleWithin(
+    handles.map((h) => h.result()),
+    BATCH_TIMEOUT_MS,
+  );
   const usage = await sampler.stop();
-  await Promise.all(handles.map((h, i) => (results[i]?.status === 'rejected' ? h.terminate('bench batch timed out').catch(() => {}) : undefined)));
+  await Promise.all(
+    handles.map((h, i) =>
+      results[i]?.status === 'rejected' ? h.terminate('bench batch timed out').catch(() => {}) : undefined,
+    ),
+  );
   const readings = await Promise.all(
-    handles.map(async (h, i) => readRun(h.workflowId, (await h.fetchHistory()).events ?? [], results[i] as PromiseSettledResult<unknown>)),
+    handles.map(async (h, i) =>
+      readRun(h.workflowId, (await h.fetchHistory()).events ?? [], results[i] as PromiseSettledResult<unknown>),
+    ),
   );
   return { label, workers, activitySlots: ctx.activitySlots ?? DEFAULT_SLOTS, runs: readings, usage, loadAverage1m };
 }
@@ -161,7 +186,9 @@ function summarize(b: BatchReading): BenchRow & { throughputPerMinute: number } 
   const workerUsage = names.map((n) => b.usage.processes[n]);
   const workerCpuMs = workerUsage.reduce((sum, u) => sum + (u?.cpuMs ?? 0), 0);
   const activitiesByWorker = new Map<string, number>();
-  for (const r of b.runs) for (const [w, n] of Object.entries(r.activitiesByWorker)) activitiesByWorker.set(w, (activitiesByWorker.get(w) ?? 0) + n);
+  for (const r of b.runs)
+    for (const [w, n] of Object.entries(r.activitiesByWorker))
+      activitiesByWorker.set(w, (activitiesByWorker.get(w) ?? 0) + n);
   const throughputPerMinute = b.runs.length / (wallMs / 60_000);
   const trainLoops = b.runs.flatMap((r) => (r.trainLoopMs === undefined ? [] : [r.trainLoopMs]));
   return {
@@ -183,7 +210,10 @@ function summarize(b: BatchReading): BenchRow & { throughputPerMinute: number } 
     'worker CPU s': round(workerCpuMs / 1000, 1),
     'worker CPU s/run': round(workerCpuMs / 1000 / b.runs.length, 2),
     'activities per worker': [...activitiesByWorker.values()].sort((x, y) => y - x).join(' / '),
-    'temporal+minio CPU s': round(((b.usage.processes.temporal?.cpuMs ?? 0) + (b.usage.processes.minio?.cpuMs ?? 0)) / 1000, 1),
+    'temporal+minio CPU s': round(
+      ((b.usage.processes.temporal?.cpuMs ?? 0) + (b.usage.processes.minio?.cpuMs ?? 0)) / 1000,
+      1,
+    ),
     'machine busy %': round(b.usage.machineBusy * 100, 0),
     'load 1m at start': round(b.loadAverage1m, 2),
     throughputPerMinute,
@@ -212,11 +242,14 @@ async function startWorkers(taskQueue: string, count: number, activitySlots?: nu
 function describeCpu(b: BatchReading | undefined): string {
   if (!b) return '';
   const wallS = b.usage.seconds;
-  const workers = Object.entries(b.usage.processes).filter(([name]) => name.startsWith('worker')).map(([, usage]) => usage);
+  const workers = Object.entries(b.usage.processes)
+    .filter(([name]) => name.startsWith('worker'))
+    .map(([, usage]) => usage);
   const workerMs = workers.reduce((sum, w) => sum + w.cpuMs, 0);
   const servicesMs = (b.usage.processes.temporal?.cpuMs ?? 0) + (b.usage.processes.minio?.cpuMs ?? 0);
   const byThread = new Map<string, number>();
-  for (const w of workers) for (const [thread, ms] of Object.entries(w.cpuMsByThread)) byThread.set(thread, (byThread.get(thread) ?? 0) + ms);
+  for (const w of workers)
+    for (const [thread, ms] of Object.entries(w.cpuMsByThread)) byThread.set(thread, (byThread.get(thread) ?? 0) + ms);
   const split = [...byThread]
     .filter(([, ms]) => ms >= 100)
     .map(([thread, ms]) => `${thread} ${round(ms / 1000, 1)} s`)
@@ -290,7 +323,8 @@ const suite: Suite = {
     const runs = batches.flatMap((b) => b.runs);
     const failures = runs.filter((r) => !r.completed);
     const retryReasons = new Map<string, number>();
-    for (const reason of runs.flatMap((r) => r.retryReasons)) retryReasons.set(reason, (retryReasons.get(reason) ?? 0) + 1);
+    for (const reason of runs.flatMap((r) => r.retryReasons))
+      retryReasons.set(reason, (retryReasons.get(reason) ?? 0) + 1);
     const single = batches.find((b) => b.label === '1w-n1');
     const singleTrain = single?.runs[0];
 
@@ -300,7 +334,9 @@ const suite: Suite = {
       `${SLOTS} activity slots vs the SDK default (${DEFAULT_SLOTS}) at N=${TWO_WORKER_RUNS} on one worker: peak RSS ${limited?.['worker peak RSS MiB']} vs ${oneWorker.map((s) => s['worker peak RSS MiB']).join(' and ')} MiB, ${round(limited?.throughputPerMinute ?? Number.NaN, 1)} vs ${oneWorker.map((s) => round(s.throughputPerMinute, 1)).join(' and ')} pipelines/min`,
       describeCpu(batches.find((b) => b.label === `1w-n${TWO_WORKER_RUNS}`)),
       describeCpu(batches.find((b) => b.workers === 2)),
-      singleTrain ? `a lone run's train activity takes ${round((singleTrain.activityMs.train ?? Number.NaN) / 1000, 2)} s, of which the training loop ${round((singleTrain.trainLoopMs ?? Number.NaN) / 1000, 2)} s: the rest is the training thread's start-up (tsx, tfjs + wasm, DuckDB), reading the splits and saving the model.` : '',
+      singleTrain
+        ? `a lone run's train activity takes ${round((singleTrain.activityMs.train ?? Number.NaN) / 1000, 2)} s, of which the training loop ${round((singleTrain.trainLoopMs ?? Number.NaN) / 1000, 2)} s: the rest is the training thread's start-up (tsx, tfjs + wasm, DuckDB), reading the splits and saving the model.`
+        : '',
       `${os.cpus().length} cores shared with other processes; load average at start ${loadAtStart.map((l) => round(l, 2)).join(' ')}. "machine busy %" is all cores, every process (the workers, Temporal, MinIO, this client, anything else running).`,
       'every run has its own workflow id and model name, so the registry never serialises them; wall = first run started → last run closed (server event times); run = its own start → close; queue wait = an activity scheduled → started (includes earlier failed attempts).',
     ].filter(Boolean);
@@ -313,7 +349,13 @@ const suite: Suite = {
         activitySlots: SLOTS,
         loadAverageAtStart: loadAtStart,
         throughputRatio: ratio,
-        batches: [...warmUps, ...batches].map((b) => ({ label: b.label, workers: b.workers, activitySlots: b.activitySlots, usage: b.usage, runs: b.runs })),
+        batches: [...warmUps, ...batches].map((b) => ({
+          label: b.label,
+          workers: b.workers,
+          activitySlots: b.activitySlots,
+          usage: b.usage,
+          runs: b.runs,
+        })),
       },
     };
   },

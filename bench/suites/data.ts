@@ -33,7 +33,8 @@ function rowCountFromArgs(): number {
   const arg = process.argv.find((a) => a.startsWith('--rows='));
   const raw = arg ? arg.slice('--rows='.length) : (process.env.BENCH_DATA_ROWS ?? '10000000');
   const rows = Number(raw.replaceAll('_', ''));
-  if (!Number.isInteger(rows) || rows < 1000) throw new Error(`--rows / BENCH_DATA_ROWS must be an integer ≥ 1000, got ${raw}`);
+  if (!Number.isInteger(rows) || rows < 1000)
+    throw new Error(`--rows / BENCH_DATA_ROWS must be an integer ≥ 1000, got ${raw}`);
   return rows;
 }
 
@@ -53,11 +54,22 @@ async function measure<T>(run: () => Promise<T>): Promise<Measured<T>> {
 
 function row(step: string, rows: number, m: Measured<unknown>, detail = ''): BenchRow {
   console.error(`  ${step.trim()}: ${rows} rows in ${m.seconds.toFixed(2)} s, peak RSS ${m.peakRssMiB} MiB`);
-  return { step, rows, seconds: round(m.seconds, 2), rowsPerSecond: Math.round(rows / m.seconds), peakRssMiB: m.peakRssMiB, detail };
+  return {
+    step,
+    rows,
+    seconds: round(m.seconds, 2),
+    rowsPerSecond: Math.round(rows / m.seconds),
+    peakRssMiB: m.peakRssMiB,
+    detail,
+  };
 }
 
 /** The generated dataset in the store, made once per size (in a child process, so its memory is not ours). */
-async function ensureDataset(store: ArtifactStore, rows: number, baselineRows: number): Promise<{ parquetUri: string; csvUri: string; parquetBytes: number; generatedSeconds?: number }> {
+async function ensureDataset(
+  store: ArtifactStore,
+  rows: number,
+  baselineRows: number,
+): Promise<{ parquetUri: string; csvUri: string; parquetBytes: number; generatedSeconds?: number }> {
   const parquetKey = `bench/data/${DATASET_VERSION}-${rows}x20.parquet`;
   const csvKey = `bench/data/${DATASET_VERSION}-${rows}x20-first-${baselineRows}.csv`;
   const [parquet, csv] = await Promise.all([store.stat(parquetKey), store.stat(csvKey)]);
@@ -68,18 +80,33 @@ async function ensureDataset(store: ArtifactStore, rows: number, baselineRows: n
     const parquetPath = path.join(directory, 'data.parquet');
     const csvPath = path.join(directory, 'data.csv');
     const script = path.resolve('bench/data-steps/generate-dataset.ts');
-    await execFileAsync(process.execPath, ['--import', 'tsx', script, String(rows), parquetPath, String(baselineRows), csvPath], { maxBuffer: 16 * MiB });
+    await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', script, String(rows), parquetPath, String(baselineRows), csvPath],
+      { maxBuffer: 16 * MiB },
+    );
     const put = await store.putFile(parquetKey, parquetPath);
     const csvPut = await store.putFile(csvKey, csvPath);
-    return { parquetUri: put.uri, csvUri: csvPut.uri, parquetBytes: put.bytes, generatedSeconds: (performance.now() - started) / 1000 };
+    return {
+      parquetUri: put.uri,
+      csvUri: csvPut.uri,
+      parquetBytes: put.bytes,
+      generatedSeconds: (performance.now() - started) / 1000,
+    };
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
 }
 
 async function runValidateData(store: ArtifactStore, uri: string): Promise<ValidateDataResult> {
-  const input = PipelineInput.parse({ model: 'bench-data', dataset: { uri }, task: { type: 'binary', label: 'label' } });
-  const env = new MockActivityEnvironment({ workflowExecution: { workflowId: `bench-${randomUUID().slice(0, 8)}`, runId: 'bench' } } as never);
+  const input = PipelineInput.parse({
+    model: 'bench-data',
+    dataset: { uri },
+    task: { type: 'binary', label: 'label' },
+  });
+  const env = new MockActivityEnvironment({
+    workflowExecution: { workflowId: `bench-${randomUUID().slice(0, 8)}`, runId: 'bench' },
+  } as never);
   const activity = validateDataActivity({ store, logger: createLogger({ level: 'warn', format: 'json' }) });
   return (await env.run(activity, { input, dataset: { uri, sha256: '0'.repeat(64), bytes: 0 } })) as ValidateDataResult;
 }
@@ -91,11 +118,26 @@ async function runValidateData(store: ArtifactStore, uri: string): Promise<Valid
  * counts, duplicate rows (Set of the row), label classes and each numeric column's correlation with
  * the label. (It skips the AUC sample the engine also computes, which favours the baseline.)
  */
-async function rowByRowStatistics(store: ArtifactStore, uri: string): Promise<{ rows: number; columns: number; duplicates: number }> {
+async function rowByRowStatistics(
+  store: ArtifactStore,
+  uri: string,
+): Promise<{ rows: number; columns: number; duplicates: number }> {
   const lines = createInterface({ input: await store.get(store.keyFor(uri)), crlfDelay: Infinity });
   let header: string[] | undefined;
   let numericColumns: boolean[] = [];
-  type Acc = { count: number; missing: number; distinct: Set<string | number>; min: number; max: number; sum: number; sumSq: number; nonFinite: number; values: number[]; categories: Map<string, number>; sumXY: number };
+  type Acc = {
+    count: number;
+    missing: number;
+    distinct: Set<string | number>;
+    min: number;
+    max: number;
+    sum: number;
+    sumSq: number;
+    nonFinite: number;
+    values: number[];
+    categories: Map<string, number>;
+    sumXY: number;
+  };
   let accs: Acc[] = [];
   const seenRows = new Set<string>();
   const labelClasses = new Map<string, number>();
@@ -119,7 +161,19 @@ async function rowByRowStatistics(store: ArtifactStore, uri: string): Promise<{ 
     });
     if (rows === 0) {
       numericColumns = header.map((name) => typeof record[name] === 'number');
-      accs = header.map(() => ({ count: 0, missing: 0, distinct: new Set(), min: Infinity, max: -Infinity, sum: 0, sumSq: 0, nonFinite: 0, values: [], categories: new Map(), sumXY: 0 }));
+      accs = header.map(() => ({
+        count: 0,
+        missing: 0,
+        distinct: new Set(),
+        min: Infinity,
+        max: -Infinity,
+        sum: 0,
+        sumSq: 0,
+        nonFinite: 0,
+        values: [],
+        categories: new Map(),
+        sumXY: 0,
+      }));
     }
     rows += 1;
     const key = JSON.stringify(record);
@@ -190,28 +244,66 @@ const suite: Suite = {
     const dataset = await ensureDataset(store, rows, baselineRows);
     const results: BenchRow[] = [];
     if (dataset.generatedSeconds !== undefined) {
-      results.push({ step: 'generate (DuckDB, child process) + upload', rows, seconds: round(dataset.generatedSeconds, 2), rowsPerSecond: null, peakRssMiB: null, detail: `Parquet ${Math.round(dataset.parquetBytes / MiB)} MiB` });
+      results.push({
+        step: 'generate (DuckDB, child process) + upload',
+        rows,
+        seconds: round(dataset.generatedSeconds, 2),
+        rowsPerSecond: null,
+        peakRssMiB: null,
+        detail: `Parquet ${Math.round(dataset.parquetBytes / MiB)} MiB`,
+      });
     }
 
     // 1. The headline: the activity itself, first, in a fresh process.
     const endToEnd = await measure(() => runValidateData(store, dataset.parquetUri));
-    results.push(row('validateData end to end (activity)', rows, endToEnd, `Parquet ${Math.round(dataset.parquetBytes / MiB)} MiB; ${endToEnd.value.warnings.length} warnings`));
+    results.push(
+      row(
+        'validateData end to end (activity)',
+        rows,
+        endToEnd,
+        `Parquet ${Math.round(dataset.parquetBytes / MiB)} MiB; ${endToEnd.value.warnings.length} warnings`,
+      ),
+    );
 
     // 2. Where the time goes, step by step; the loaded table then feeds part B's split + preprocess.
     const session = await openDuckDb();
     try {
       const local = await measure(() => materializeDataset(store, dataset.parquetUri));
-      results.push(row('  download (stream to temp file)', rows, local, `${round(dataset.parquetBytes / MiB / local.seconds, 0)} MiB/s`));
+      results.push(
+        row(
+          '  download (stream to temp file)',
+          rows,
+          local,
+          `${round(dataset.parquetBytes / MiB / local.seconds, 0)} MiB/s`,
+        ),
+      );
       try {
         const table = await measure(() => loadDataset(session, local.value, { label: 'label' }));
-        results.push(row(`  load (${table.value.relation === 'view' ? 'view over the Parquet file' : 'table'})`, rows, table));
+        results.push(
+          row(`  load (${table.value.relation === 'view' ? 'view over the Parquet file' : 'table'})`, rows, table),
+        );
         const statistics = await measure(() => computeStatistics(session, table.value, { task: 'binary', seed: 42 }));
         results.push(row('  statistics (bounds + one fused pass + AUC sample)', rows, statistics));
         const anomalies = await measure(async () =>
-          detectAnomalies({ statistics: statistics.value, schema: inferSchema(statistics.value), schemaSource: 'inferred', config: PipelineInput.parse({ model: 'x', dataset: { uri: dataset.parquetUri }, task: { type: 'binary', label: 'label' } }).validation, task: { type: 'binary', label: 'label' } }),
+          detectAnomalies({
+            statistics: statistics.value,
+            schema: inferSchema(statistics.value),
+            schemaSource: 'inferred',
+            config: PipelineInput.parse({
+              model: 'x',
+              dataset: { uri: dataset.parquetUri },
+              task: { type: 'binary', label: 'label' },
+            }).validation,
+            task: { type: 'binary', label: 'label' },
+          }),
         );
-        results.push(row('  schema + anomalies (pure)', rows, anomalies, `${anomalies.value.anomalies.length} anomalies`));
-        for (const partB of await measureSplitAndPreprocess(session, table.value.table, { labelColumn: 'label', taskType: 'binary' })) {
+        results.push(
+          row('  schema + anomalies (pure)', rows, anomalies, `${anomalies.value.anomalies.length} anomalies`),
+        );
+        for (const partB of await measureSplitAndPreprocess(session, table.value.table, {
+          labelColumn: 'label',
+          taskType: 'binary',
+        })) {
           results.push({ ...partB, step: `split/preprocess: ${String(partB.step)}` });
         }
       } finally {
@@ -224,7 +316,14 @@ const suite: Suite = {
     // 3. The baseline (last: its JS heap would inflate the RSS of whatever ran after it), and the
     // engine on the very same CSV.
     const baseline = await measure(() => rowByRowStatistics(store, dataset.csvUri));
-    results.push(row('baseline: row-by-row JS statistics (CSV)', baseline.value.rows, baseline, `${baseline.value.duplicates} duplicates found`));
+    results.push(
+      row(
+        'baseline: row-by-row JS statistics (CSV)',
+        baseline.value.rows,
+        baseline,
+        `${baseline.value.duplicates} duplicates found`,
+      ),
+    );
     // The baseline blocks the event loop for seconds at a time; let the HTTP agent notice the
     // keep-alive sockets MinIO closed meanwhile before the next request picks one up.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -245,7 +344,16 @@ const suite: Suite = {
         `peak RSS during validation: ${endToEnd.peakRssMiB} MiB (target ≤ ${TARGET_RSS_MIB}): ${verdict(endToEnd.peakRssMiB <= TARGET_RSS_MIB)}; process high-water mark over the whole suite (VmHWM): ${hwm} MiB`,
         `machine: ${os.cpus().length} cores shared with other work; one run per step (the 10M steps are too heavy to repeat on a shared machine), so treat ±15% as noise`,
       ],
-      meta: { rows, baselineRows, parquetBytes: dataset.parquetBytes, rowsPerSecond, baselineRowsPerSecond, speedup, sameCsvSpeedup, vmHwmMiB: hwm },
+      meta: {
+        rows,
+        baselineRows,
+        parquetBytes: dataset.parquetBytes,
+        rowsPerSecond,
+        baselineRowsPerSecond,
+        speedup,
+        sameCsvSpeedup,
+        vmHwmMiB: hwm,
+      },
     };
   },
 };

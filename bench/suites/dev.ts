@@ -49,9 +49,19 @@ const readyMsOf = (results: UpResult[], service: string) => results.find((r) => 
 /** `trainyard dev up` as a user runs it: a fresh node + tsx process. */
 function runCliUp(o: DevOptions): Promise<void> {
   const argv = [
-    'node', 'dev', 'up', '--data-dir', o.dataDir,
-    '--temporal-port', String(o.temporal.port), '--temporal-ui-port', String(o.temporal.uiPort),
-    '--minio-port', String(o.minio.port), '--minio-console-port', String(o.minio.consolePort),
+    'node',
+    'dev',
+    'up',
+    '--data-dir',
+    o.dataDir,
+    '--temporal-port',
+    String(o.temporal.port),
+    '--temporal-ui-port',
+    String(o.temporal.uiPort),
+    '--minio-port',
+    String(o.minio.port),
+    '--minio-console-port',
+    String(o.minio.consolePort),
   ];
   const script = `import(${JSON.stringify(devCommandModule)}).then((m) => m.devCommand().parseAsync(${JSON.stringify(argv)}))`;
   return new Promise((resolve, reject) => {

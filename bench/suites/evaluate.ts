@@ -39,19 +39,40 @@ const suite: Suite = {
     for (const n of [100_000, 1_000_000]) {
       const labels = Float32Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
       const scores = labels.map((y) => Math.min(1, Math.max(0, 0.35 + 0.3 * y + 0.25 * (random() - 0.5))));
-      rows.push(row('binary: 9 metrics + ROC/PR/calibration curves', n, await time(() => evaluatePredictions('binary', labels, scores, { threshold: 0.5 }))));
+      rows.push(
+        row(
+          'binary: 9 metrics + ROC/PR/calibration curves',
+          n,
+          await time(() => evaluatePredictions('binary', labels, scores, { threshold: 0.5 })),
+        ),
+      );
     }
     const n = 1_000_000;
     const classes = ['a', 'b', 'c'];
     const multiLabels = Float32Array.from({ length: n }, () => Math.floor(random() * 3));
     const probabilities = Float32Array.from({ length: n * 3 }, () => random());
-    rows.push(row('multiclass (k=3): accuracy, F1s, log loss, confusion', n, await time(() => evaluatePredictions('multiclass', multiLabels, probabilities, { threshold: 0.5, classes }))));
+    rows.push(
+      row(
+        'multiclass (k=3): accuracy, F1s, log loss, confusion',
+        n,
+        await time(() => evaluatePredictions('multiclass', multiLabels, probabilities, { threshold: 0.5, classes })),
+      ),
+    );
     const targets = Float32Array.from({ length: n }, () => random() * 100);
     const predictions = targets.map((t) => t + random() - 0.5);
-    rows.push(row('regression: MAE, RMSE, R²', n, await time(() => evaluatePredictions('regression', targets, predictions, { threshold: 0.5 }))));
+    rows.push(
+      row(
+        'regression: MAE, RMSE, R²',
+        n,
+        await time(() => evaluatePredictions('regression', targets, predictions, { threshold: 0.5 })),
+      ),
+    );
 
     const sliceRows = 100_000;
-    const islands = Array.from({ length: sliceRows }, (_, i) => ['Biscoe', 'Dream', 'Torgersen', 'x', 'y'][i % 5] as string);
+    const islands = Array.from(
+      { length: sliceRows },
+      (_, i) => ['Biscoe', 'Dream', 'Torgersen', 'x', 'y'][i % 5] as string,
+    );
     const sliceLabels = Float32Array.from({ length: sliceRows }, () => (random() < 0.3 ? 1 : 0));
     const sliceScores = sliceLabels.map((y) => 0.3 + 0.4 * y * random());
     rows.push(
@@ -59,22 +80,52 @@ const suite: Suite = {
         'slices: group 5 values + metrics per slice',
         sliceRows,
         await time(() =>
-          measureSlices({ task: 'binary', column: 'island', metric: 'accuracy', floor: 0.8, minSize: 20, groups: groupRowsByValue(islands), labels: sliceLabels, outputs: sliceScores, threshold: 0.5 }),
+          measureSlices({
+            task: 'binary',
+            column: 'island',
+            metric: 'accuracy',
+            floor: 0.8,
+            minSize: 20,
+            groups: groupRowsByValue(islands),
+            labels: sliceLabels,
+            outputs: sliceScores,
+            threshold: 0.5,
+          }),
         ),
       ),
     );
 
     const { tf, backend } = await loadTfjs();
-    const scorer = scorerFor(numericSpec(), modelFor(tf, buildModel(tf, { task: 'binary', featureCount: FEATURES }, trainSettings({ hiddenLayers: [64, 64] }), 1)));
+    const scorer = scorerFor(
+      numericSpec(),
+      modelFor(
+        tf,
+        buildModel(tf, { task: 'binary', featureCount: FEATURES }, trainSettings({ hiddenLayers: [64, 64] }), 1),
+      ),
+    );
     const scoreRows = 100_000;
-    const columns: Record<string, number[]> = { label: Array.from({ length: scoreRows }, () => (random() < 0.5 ? 1 : 0)) };
+    const columns: Record<string, number[]> = {
+      label: Array.from({ length: scoreRows }, () => (random() < 0.5 ? 1 : 0)),
+    };
     for (let f = 0; f < FEATURES; f++) columns[`f${f}`] = Array.from({ length: scoreRows }, () => random());
-    rows.push(row(`scorer: encodeColumns + MLP ${FEATURES}→64→64→1 predict (${backend})`, scoreRows, await time(() => scorer.score(columns, scoreRows), 3)));
+    rows.push(
+      row(
+        `scorer: encodeColumns + MLP ${FEATURES}→64→64→1 predict (${backend})`,
+        scoreRows,
+        await time(() => scorer.score(columns, scoreRows), 3),
+      ),
+    );
     scorer.dispose();
 
     const document = sampleDocument();
     const html = renderReport(document, []);
-    rows.push({ work: 'report: HTML with 7 inline SVG charts', rows: document.testRows, 'median ms': round(await time(() => renderReport(document, []), 21), 2), 'rows/s': null, bytes: html.length });
+    rows.push({
+      work: 'report: HTML with 7 inline SVG charts',
+      rows: document.testRows,
+      'median ms': round(await time(() => renderReport(document, []), 21), 2),
+      'rows/s': null,
+      bytes: html.length,
+    });
 
     const binaryMs = rows.find((r) => r.rows === 1_000_000 && String(r.work).startsWith('binary'))?.['median ms'];
     return {
@@ -96,7 +147,10 @@ type Tf = Awaited<ReturnType<typeof loadTfjs>>['tf'];
 function modelFor(tf: Tf, layers: ReturnType<typeof buildModel>): TrainedModel {
   return {
     meta: { task: 'binary', classes: ['0', '1'], featureCount: FEATURES } as TrainedModel['meta'],
-    predict: (x, count) => tf.tidy(() => Float32Array.from((layers.predict(tf.tensor2d(x, [count, FEATURES])) as ReturnType<Tf['tensor']>).dataSync())),
+    predict: (x, count) =>
+      tf.tidy(() =>
+        Float32Array.from((layers.predict(tf.tensor2d(x, [count, FEATURES])) as ReturnType<Tf['tensor']>).dataSync()),
+      ),
     dispose: () => layers.dispose(),
   };
 }

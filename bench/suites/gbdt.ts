@@ -23,7 +23,11 @@ const suite: Suite = {
     try {
       const job: TrainJob = {
         task: 'binary',
-        settings: TrainConfig.parse({ model: 'gbdt', earlyStopping: { enabled: false }, gbdt: { maxIterations: ROUNDS } }) as TrainJob['settings'],
+        settings: TrainConfig.parse({
+          model: 'gbdt',
+          earlyStopping: { enabled: false },
+          gbdt: { maxIterations: ROUNDS },
+        }) as TrainJob['settings'],
         seed: 42,
         inputsFingerprint: 'bench',
         keys: { checkpoints: 'gbdt/checkpoints', model: 'gbdt/model', history: 'gbdt/history.json' },
@@ -31,7 +35,15 @@ const suite: Suite = {
         attempt: 1,
       };
       const startedMs = performance.now();
-      const outcome = await trainGbdt({ store, train, validation, ...(process.env.BENCH_GBDT_HELPERS ? { histogramThreads: Number(process.env.BENCH_GBDT_HELPERS) } : {}) }, job);
+      const outcome = await trainGbdt(
+        {
+          store,
+          train,
+          validation,
+          ...(process.env.BENCH_GBDT_HELPERS ? { histogramThreads: Number(process.env.BENCH_GBDT_HELPERS) } : {}),
+        },
+        job,
+      );
       const totalMs = performance.now() - startedMs;
       const roundMs = outcome.records.map((r) => r.epochMs);
       const last = outcome.records.at(-1);
@@ -48,7 +60,9 @@ const suite: Suite = {
             'validation accuracy': round(last?.validationAccuracy ?? Number.NaN, 4),
           },
         ],
-        notes: ['A round grows one tree (31 leaves) on every row: histogram per split (the smaller child; the larger by subtraction), then scores train and validation rows.'],
+        notes: [
+          'A round grows one tree (31 leaves) on every row: histogram per split (the smaller child; the larger by subtraction), then scores train and validation rows.',
+        ],
       };
     } finally {
       await rm(root, { recursive: true, force: true });

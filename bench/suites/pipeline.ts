@@ -14,7 +14,11 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
  * Orchestration overhead: a run's wall time minus the time its activities spent executing, per stage
  * transition (one per activity), read from the server's own event timestamps.
  */
-export function orchestrationOverhead(events: HistoryEvent[]): { wallMs: number; activityMs: number; transitions: number } {
+export function orchestrationOverhead(events: HistoryEvent[]): {
+  wallMs: number;
+  activityMs: number;
+  transitions: number;
+} {
   const ms = (e: HistoryEvent | undefined) => {
     const t = e?.eventTime;
     return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : Number.NaN;
@@ -23,7 +27,8 @@ export function orchestrationOverhead(events: HistoryEvent[]): { wallMs: number;
   let activityMs = 0;
   let transitions = 0;
   for (const e of events) {
-    if (e.activityTaskStartedEventAttributes) started.set(Number(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e));
+    if (e.activityTaskStartedEventAttributes)
+      started.set(Number(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e));
     const done = e.activityTaskCompletedEventAttributes;
     if (done) {
       activityMs += ms(e) - (started.get(Number(done.scheduledEventId)) ?? Number.NaN);
@@ -46,7 +51,14 @@ const suite: Suite = {
         const handle = await h.client.workflow.start('trainingPipeline', {
           taskQueue: h.taskQueue,
           workflowId: `${model}-${i}`,
-          args: [{ model, dataset: { uri: h.store.uriFor(key) }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: 5, hiddenLayers: [8] } }],
+          args: [
+            {
+              model,
+              dataset: { uri: h.store.uriFor(key) },
+              task: { type: 'multiclass', label: 'Species' },
+              train: { model: 'mlp', epochs: 5, hiddenLayers: [8] },
+            },
+          ],
         });
         await handle.result();
         const { wallMs, activityMs, transitions } = orchestrationOverhead((await handle.fetchHistory()).events ?? []);

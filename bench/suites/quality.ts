@@ -19,7 +19,9 @@ import { round, type BenchRow, type Suite } from '../harness';
 /** 3m (default), 200k (every 15th row of flights-3m, same columns and time split) or 0 (skip). */
 const FLIGHTS = process.env.BENCH_QUALITY_FLIGHTS ?? '3m';
 /** Comma-separated dataset names; default: all (flights as BENCH_QUALITY_FLIGHTS says). */
-const ONLY = process.env.BENCH_QUALITY_DATASETS?.split(',').map((s) => s.trim()).filter(Boolean);
+const ONLY = process.env.BENCH_QUALITY_DATASETS?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 /** Sets `train.model` for trainyard's run; unset means the default pipeline with no `train` settings. */
 const MODEL = process.env.BENCH_QUALITY_MODEL;
 const VENV = process.env.BENCH_QUALITY_VENV ?? path.join(os.homedir(), '.cache', 'trainyard', 'bench-venv');
@@ -44,14 +46,34 @@ interface Dataset {
 const delayed: Label = { column: 'delay', op: '>', value: 15, name: 'delayed' };
 const ALL: Dataset[] = [
   { name: 'penguins', task: 'multiclass', label: 'Species', file: 'penguins.json' },
-  { name: 'penguins-male', task: 'binary', label: { column: 'Sex', op: '==', value: 'MALE', name: 'male' }, file: 'penguins.json' },
-  { name: 'cars-usa', task: 'binary', label: { column: 'Origin', op: '==', value: 'USA', name: 'usa' }, file: 'cars.json', exclude: ['Name'] },
+  {
+    name: 'penguins-male',
+    task: 'binary',
+    label: { column: 'Sex', op: '==', value: 'MALE', name: 'male' },
+    file: 'penguins.json',
+  },
+  {
+    name: 'cars-usa',
+    task: 'binary',
+    label: { column: 'Origin', op: '==', value: 'USA', name: 'usa' },
+    file: 'cars.json',
+    exclude: ['Name'],
+  },
   { name: 'cars-mpg', task: 'regression', label: 'Miles_per_Gallon', file: 'cars.json', exclude: ['Name'] },
   { name: 'seattle-weather', task: 'multiclass', label: 'weather', file: 'seattle-weather.csv', timeColumn: 'date' },
-  { name: 'flights-3m', task: 'binary', label: delayed, file: 'flights-3m.parquet', timeColumn: 'date', floor: FLIGHTS_AUC_FLOOR },
+  {
+    name: 'flights-3m',
+    task: 'binary',
+    label: delayed,
+    file: 'flights-3m.parquet',
+    timeColumn: 'date',
+    floor: FLIGHTS_AUC_FLOOR,
+  },
   { name: 'flights-200k', task: 'binary', label: delayed, file: sampleFlights, timeColumn: 'date' },
 ];
-const DATASETS = ALL.filter((d) => (d.name.startsWith('flights-') ? d.name === `flights-${FLIGHTS}` : true) && (!ONLY || ONLY.includes(d.name)));
+const DATASETS = ALL.filter(
+  (d) => (d.name.startsWith('flights-') ? d.name === `flights-${FLIGHTS}` : true) && (!ONLY || ONLY.includes(d.name)),
+);
 
 interface Scored {
   metrics: Record<string, number>;
@@ -83,7 +105,11 @@ const suite: Suite = {
         }
         const peers: Record<string, Scored | { error: string }> = {};
         for (const peer of ['hgb', 'linear'] as const) {
-          peers[peer] = python.ok ? await runPeer(python.path, peer, dataset, ours.splits, dir).catch((error: unknown) => ({ error: firstLine(error) })) : { error: python.reason };
+          peers[peer] = python.ok
+            ? await runPeer(python.path, peer, dataset, ours.splits, dir).catch((error: unknown) => ({
+                error: firstLine(error),
+              }))
+            : { error: python.reason };
         }
         const verdict = judge(dataset, ours, peers.hgb);
         rows.push(row(dataset, modelName(), ours, verdict.target, verdict.met));
@@ -124,7 +150,11 @@ function labelName(label: Label): string {
   return typeof label === 'string' ? label : label.name;
 }
 
-async function runTrainyard(h: TestHarness, dataset: Dataset, dir: string): Promise<Scored & { splits: Record<string, string>; outcome: string }> {
+async function runTrainyard(
+  h: TestHarness,
+  dataset: Dataset,
+  dir: string,
+): Promise<Scored & { splits: Record<string, string>; outcome: string }> {
   const local = typeof dataset.file === 'string' ? publicDatasetPath(dataset.file) : await dataset.file(dir);
   const key = `${h.prefix}/datasets/${dataset.name}${path.extname(local)}`;
   await h.store.put(key, await readFile(local));
@@ -138,12 +168,19 @@ async function runTrainyard(h: TestHarness, dataset: Dataset, dir: string): Prom
   };
   const peak = peakRss();
   const started = performance.now();
-  const handle = await h.client.workflow.start('trainingPipeline', { taskQueue: h.taskQueue, workflowId: input.model, args: [input] });
+  const handle = await h.client.workflow.start('trainingPipeline', {
+    taskQueue: h.taskQueue,
+    workflowId: input.model,
+    args: [input],
+  });
   const result = (await handle.result()) as PipelineResult;
   const wallSeconds = (performance.now() - started) / 1000;
   const peakRssBytes = await peak.stop();
 
-  const evaluation = JSON.parse(await readText(h.store, h.store.keyFor(result.evaluationUri))) as { baselines: { zeroRule: { metrics: Record<string, number> } }; testRows: number };
+  const evaluation = JSON.parse(await readText(h.store, h.store.keyFor(result.evaluationUri))) as {
+    baselines: { zeroRule: { metrics: Record<string, number> } };
+    testRows: number;
+  };
   const stage = (name: string): StageStatus | undefined => result.stages.findLast((s) => s.name === name);
   const splits: Record<string, string> = {};
   for (const artifact of stage('splitAndSample')?.artifacts ?? []) {
@@ -161,15 +198,38 @@ async function runTrainyard(h: TestHarness, dataset: Dataset, dir: string): Prom
     peakRssBytes,
     splits,
     outcome: result.outcome,
-    detail: { outcome: result.outcome, testRows: evaluation.testRows, stages: result.stages.map((s) => ({ name: s.name, durationMs: s.durationMs, note: s.note })) },
+    detail: {
+      outcome: result.outcome,
+      testRows: evaluation.testRows,
+      stages: result.stages.map((s) => ({ name: s.name, durationMs: s.durationMs, note: s.note })),
+    },
   };
 }
 
-async function runPeer(python: string, model: 'hgb' | 'linear', dataset: Dataset, splits: Record<string, string>, dir: string): Promise<Scored> {
+async function runPeer(
+  python: string,
+  model: 'hgb' | 'linear',
+  dataset: Dataset,
+  splits: Record<string, string>,
+  dir: string,
+): Promise<Scored> {
   const exclude = [...(dataset.exclude ?? []), ...(typeof dataset.label === 'string' ? [] : [dataset.label.column])];
   const specFile = path.join(dir, `${model}.json`);
-  await writeFile(specFile, JSON.stringify({ model, task: dataset.task, label: labelName(dataset.label), exclude, timeColumn: dataset.timeColumn ?? null, ...splits }));
-  const { stdout } = await promisify(execFile)(python, [path.resolve('bench/peers/sklearn_peer.py'), specFile], { maxBuffer: 1 << 24, timeout: 60 * 60_000 });
+  await writeFile(
+    specFile,
+    JSON.stringify({
+      model,
+      task: dataset.task,
+      label: labelName(dataset.label),
+      exclude,
+      timeColumn: dataset.timeColumn ?? null,
+      ...splits,
+    }),
+  );
+  const { stdout } = await promisify(execFile)(python, [path.resolve('bench/peers/sklearn_peer.py'), specFile], {
+    maxBuffer: 1 << 24,
+    timeout: 60 * 60_000,
+  });
   const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Scored & Record<string, unknown>;
   const { metrics, zeroRule, wallSeconds, fitSeconds, peakRssBytes, ...detail } = parsed;
   return { metrics, zeroRule, wallSeconds, fitSeconds, peakRssBytes, detail };
@@ -193,27 +253,47 @@ function zeroRuleTarget(task: Task): string {
 }
 
 /** The issue's targets: close to HistGradientBoosting, above an absolute floor where one is set, never worse than the zero-rule. */
-function judge(dataset: Dataset, ours: Scored, hgb: Scored | { error: string } | undefined): { target: string; met: boolean; explanation: string } {
+function judge(
+  dataset: Dataset,
+  ours: Scored,
+  hgb: Scored | { error: string } | undefined,
+): { target: string; met: boolean; explanation: string } {
   const { task } = dataset;
   const checks: { text: string; ok: boolean; detail: string }[] = [];
   if (hgb && !('error' in hgb)) {
     if (task === 'regression') {
       const bound = hgb.metrics.rmse! * 1.05;
-      checks.push({ text: `rmse ≤ HGB×1.05`, ok: ours.metrics.rmse! <= bound, detail: `rmse ${fmt(ours.metrics.rmse)} vs HGB ${fmt(hgb.metrics.rmse)} (bound ${fmt(bound)})` });
+      checks.push({
+        text: `rmse ≤ HGB×1.05`,
+        ok: ours.metrics.rmse! <= bound,
+        detail: `rmse ${fmt(ours.metrics.rmse)} vs HGB ${fmt(hgb.metrics.rmse)} (bound ${fmt(bound)})`,
+      });
     } else {
       const metric = mainMetric(task);
       const bound = hgb.metrics[metric]! - 0.01;
-      checks.push({ text: `${metric} ≥ HGB−0.01`, ok: ours.metrics[metric]! >= bound, detail: `${metric} ${fmt(ours.metrics[metric])} vs HGB ${fmt(hgb.metrics[metric])} (bound ${fmt(bound)})` });
+      checks.push({
+        text: `${metric} ≥ HGB−0.01`,
+        ok: ours.metrics[metric]! >= bound,
+        detail: `${metric} ${fmt(ours.metrics[metric])} vs HGB ${fmt(hgb.metrics[metric])} (bound ${fmt(bound)})`,
+      });
     }
   } else {
     checks.push({ text: 'vs HGB', ok: false, detail: 'no HGB result to compare with' });
   }
   if (dataset.floor !== undefined) {
     const metric = mainMetric(task);
-    checks.push({ text: `${metric} ≥ ${dataset.floor}`, ok: ours.metrics[metric]! >= dataset.floor, detail: `${metric} ${fmt(ours.metrics[metric])} vs floor ${dataset.floor}` });
+    checks.push({
+      text: `${metric} ≥ ${dataset.floor}`,
+      ok: ours.metrics[metric]! >= dataset.floor,
+      detail: `${metric} ${fmt(ours.metrics[metric])} vs floor ${dataset.floor}`,
+    });
   }
   const loss = lossMetric(task);
-  checks.push({ text: zeroRuleTarget(task), ok: notWorseThanZeroRule(task, ours), detail: `${loss} ${fmt(ours.metrics[loss])} vs zero-rule ${fmt(ours.zeroRule[loss])}` });
+  checks.push({
+    text: zeroRuleTarget(task),
+    ok: notWorseThanZeroRule(task, ours),
+    detail: `${loss} ${fmt(ours.metrics[loss])} vs zero-rule ${fmt(ours.zeroRule[loss])}`,
+  });
   return {
     target: checks.map((c) => c.text).join('; '),
     met: checks.every((c) => c.ok),
@@ -297,7 +377,10 @@ async function peerPython(): Promise<{ ok: true; path: string; version: string }
     if (!existsSync(python)) await run('python3', ['-m', 'venv', VENV]);
     await run(python, ['-c', 'import sklearn, pandas, pyarrow']).catch(async () => {
       console.error(`quality: installing ${PEER_PACKAGES.join(', ')} into ${VENV} …`);
-      await run(python, ['-m', 'pip', 'install', '--quiet', ...PEER_PACKAGES], { timeout: 20 * 60_000, maxBuffer: 1 << 24 });
+      await run(python, ['-m', 'pip', 'install', '--quiet', ...PEER_PACKAGES], {
+        timeout: 20 * 60_000,
+        maxBuffer: 1 << 24,
+      });
     });
     const { stdout } = await run(python, ['-c', 'import sklearn; print(sklearn.__version__)']);
     console.error(`quality: scikit-learn ${stdout.trim()} in ${VENV}`);
@@ -311,5 +394,10 @@ async function peerPython(): Promise<{ ok: true; path: string; version: string }
 function firstLine(error: unknown): string {
   let inner = error;
   while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
-  return (inner instanceof Error ? `${inner.name === 'Error' ? '' : `${inner.name}: `}${inner.message}` : String(inner)).split('\n')[0] ?? '';
+  return (
+    (inner instanceof Error
+      ? `${inner.name === 'Error' ? '' : `${inner.name}: `}${inner.message}`
+      : String(inner)
+    ).split('\n')[0] ?? ''
+  );
 }

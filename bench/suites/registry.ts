@@ -38,7 +38,11 @@ class CountingStore {
   }
 }
 
-async function measure(ops: number, writers: number, operation: (i: number) => Promise<unknown>): Promise<{ wallMs: number; latenciesMs: number[] }> {
+async function measure(
+  ops: number,
+  writers: number,
+  operation: (i: number) => Promise<unknown>,
+): Promise<{ wallMs: number; latenciesMs: number[] }> {
   const latenciesMs: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -54,7 +58,15 @@ async function measure(ops: number, writers: number, operation: (i: number) => P
   return { wallMs: performance.now() - started, latenciesMs };
 }
 
-function row(store: string, operation: string, writers: number, ops: number, wallMs: number, latenciesMs: number[], conflicts: number): BenchRow {
+function row(
+  store: string,
+  operation: string,
+  writers: number,
+  ops: number,
+  wallMs: number,
+  latenciesMs: number[],
+  conflicts: number,
+): BenchRow {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   return {
     store,
@@ -72,7 +84,8 @@ const suite: Suite = {
   description: `registry: register and promote with 1 and 10 concurrent writers on one model (${OPERATIONS} ops each), MinIO and the fs store`,
   async run() {
     const config = loadConfig();
-    if (config.store.kind !== 's3') throw new Error('Set S3_ENDPOINT and TRAINYARD_STORE=s3: the suite measures MinIO beside the fs store.');
+    if (config.store.kind !== 's3')
+      throw new Error('Set S3_ENDPOINT and TRAINYARD_STORE=s3: the suite measures MinIO beside the fs store.');
     const fsRoot = await mkdtemp(path.join(os.tmpdir(), 'trainyard-bench-registry-'));
     const backends: Array<[string, ArtifactStore]> = [
       ['MinIO', createArtifactStore(config.store)],
@@ -92,7 +105,14 @@ const suite: Suite = {
           rows.push(row(name, 'register', writers, OPERATIONS, reg.wallMs, reg.latenciesMs, counting.conflicts));
           counting.conflicts = 0;
           const promote = await measure(OPERATIONS, writers, (i) =>
-            promoteAlias(store, { model, alias: 'champion', version: (i % OPERATIONS) + 1, by: `w${i}`, reason: 'bench', at: AT }),
+            promoteAlias(store, {
+              model,
+              alias: 'champion',
+              version: (i % OPERATIONS) + 1,
+              by: `w${i}`,
+              reason: 'bench',
+              at: AT,
+            }),
           );
           rows.push(row(name, 'promote', writers, OPERATIONS, promote.wallMs, promote.latenciesMs, counting.conflicts));
         }
@@ -104,10 +124,12 @@ const suite: Suite = {
         rows.push(row(name, `register after ${EXISTING_VERSIONS} versions`, 1, 10, deep.wallMs, deep.latenciesMs, 0));
       }
     } finally {
-      for (const [store, model] of models) for await (const info of store.list(modelPrefix(model))) await store.delete(info.key);
+      for (const [store, model] of models)
+        for await (const info of store.list(modelPrefix(model))) await store.delete(info.key);
       await rm(fsRoot, { recursive: true, force: true });
     }
-    const at = (store: string, operation: string, writers: number) => rows.find((r) => r.store === store && r.operation === operation && r.writers === writers);
+    const at = (store: string, operation: string, writers: number) =>
+      rows.find((r) => r.store === store && r.operation === operation && r.writers === writers);
     const notes = ['MinIO', 'fs'].flatMap((store) =>
       ['register', 'promote'].map((operation) => {
         const one = at(store, operation, 1)?.opsPerSecond as number;

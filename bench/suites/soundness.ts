@@ -12,9 +12,10 @@ const suite: Suite = {
   description: 'false positives and power of the gate and the drift check, with intervals, before vs now',
   async run(): Promise<SuiteResult> {
     const part = process.env.SOUNDNESS_PART;
-    const parts = [part !== 'drift' ? await measureGateSoundness() : undefined, part !== 'gate' ? await measureDriftSoundness() : undefined].filter(
-      (p): p is SuiteResult => p !== undefined,
-    );
+    const parts = [
+      part !== 'drift' ? await measureGateSoundness() : undefined,
+      part !== 'gate' ? await measureDriftSoundness() : undefined,
+    ].filter((p): p is SuiteResult => p !== undefined);
     return {
       rows: parts.flatMap((p) => p.rows),
       notes: parts.flatMap((p) => p.notes ?? []),

@@ -19,7 +19,8 @@ const BATCH = Number(process.env.BENCH_TRAIN_BATCH ?? 1024);
 const CPU_ROWS = Number(process.env.BENCH_TRAIN_CPU_ROWS ?? 100_000);
 const FEATURES = 32;
 const TARGET_RATIO = 0.5;
-const TORCH_PYTHON = process.env.TRAINYARD_TORCH_PYTHON ?? path.join(os.homedir(), '.cache', 'trainyard', 'venv', 'bin', 'python');
+const TORCH_PYTHON =
+  process.env.TRAINYARD_TORCH_PYTHON ?? path.join(os.homedir(), '.cache', 'trainyard', 'venv', 'bin', 'python');
 
 const require = createRequire(import.meta.url);
 type Tf = typeof import('@tensorflow/tfjs');
@@ -41,15 +42,36 @@ const suite: Suite = {
         await tf.setBackend(backend);
         await tf.ready();
         const rowCount = backend === 'cpu' ? Math.min(CPU_ROWS, ROWS) : ROWS;
-        const train = memoryBatchSource({ x: data.x.subarray(0, rowCount * FEATURES), y: data.y.subarray(0, rowCount), featureCount: FEATURES, classes: ['0', '1'] });
+        const train = memoryBatchSource({
+          x: data.x.subarray(0, rowCount * FEATURES),
+          y: data.y.subarray(0, rowCount),
+          featureCount: FEATURES,
+          classes: ['0', '1'],
+        });
         const outcome = await trainModel(
-          { tfjs: { tf, backend }, store, train, validation: memoryBatchSource({ ...validation, featureCount: FEATURES, classes: ['0', '1'] }) },
+          {
+            tfjs: { tf, backend },
+            store,
+            train,
+            validation: memoryBatchSource({ ...validation, featureCount: FEATURES, classes: ['0', '1'] }),
+          },
           {
             task: 'binary',
-            settings: trainSettings({ model: 'mlp', hiddenLayers: [64, 64], epochs: EPOCHS, batchSize: BATCH, learningRate: 0.01, earlyStopping: { enabled: false } }),
+            settings: trainSettings({
+              model: 'mlp',
+              hiddenLayers: [64, 64],
+              epochs: EPOCHS,
+              batchSize: BATCH,
+              learningRate: 0.01,
+              earlyStopping: { enabled: false },
+            }),
             seed: 42,
             inputsFingerprint: 'bench',
-            keys: { checkpoints: `bench/${backend}/checkpoints`, model: `bench/${backend}/model`, history: `bench/${backend}/history.json` },
+            keys: {
+              checkpoints: `bench/${backend}/checkpoints`,
+              model: `bench/${backend}/model`,
+              history: `bench/${backend}/history.json`,
+            },
             runId: `bench-${backend}`,
             attempt: 1,
           },
@@ -90,17 +112,25 @@ const suite: Suite = {
     }
 
     for (const reason of unavailable) notes.push(reason);
-    const tfjsBest = (Object.entries(results) as Array<[string, number]>).filter(([k]) => k !== 'pytorch').sort((a, b) => b[1] - a[1])[0];
+    const tfjsBest = (Object.entries(results) as Array<[string, number]>)
+      .filter(([k]) => k !== 'pytorch')
+      .sort((a, b) => b[1] - a[1])[0];
     if (tfjsBest && results.pytorch) {
       const ratio = tfjsBest[1] / results.pytorch;
       notes.push(
         `best backend: tfjs ${tfjsBest[0]} at ${round(ratio, 3)}× PyTorch's best thread count (target ≥ ${TARGET_RATIO}×): ${ratio >= TARGET_RATIO ? 'met' : 'missed'}`,
       );
       for (const [name, value] of Object.entries(results)) {
-        if (name !== 'pytorch' && name !== tfjsBest[0]) notes.push(`tfjs ${name}: ${round(value / results.pytorch, 2)}× PyTorch`);
+        if (name !== 'pytorch' && name !== tfjsBest[0])
+          notes.push(`tfjs ${name}: ${round(value / results.pytorch, 2)}× PyTorch`);
       }
     }
-    notes.push(`samples/s counts the training pass only (shuffle, batches, forward, backward, Adam); validation and checkpoints are excluded. ${os.cpus().length} cores, load average ${os.loadavg().map((l) => round(l, 1)).join(' ')} at the end.`);
+    notes.push(
+      `samples/s counts the training pass only (shuffle, batches, forward, backward, Adam); validation and checkpoints are excluded. ${os.cpus().length} cores, load average ${os
+        .loadavg()
+        .map((l) => round(l, 1))
+        .join(' ')} at the end.`,
+    );
     return { rows, notes, meta: { rows: ROWS, cpuRows: CPU_ROWS, epochs: EPOCHS, batchSize: BATCH, results } };
   },
 };
@@ -119,7 +149,9 @@ async function backends(): Promise<{ tf: Tf; available: TfjsBackendName[]; unava
   }
   const tf = require('@tensorflow/tfjs') as Tf;
   const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-  wasm.setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}${path.sep}`);
+  wasm.setWasmPaths(
+    `${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}${path.sep}`,
+  );
   if (await tf.setBackend('wasm')) available.push('wasm');
   else unavailable.push('tfjs wasm backend failed to initialise');
   available.push('cpu');
@@ -145,15 +177,31 @@ function generateRows(rows: number, features: number, seed: number): { x: Float3
   return { x, y };
 }
 
-type TorchResult = { ok: true; version: string; threads: number; perEpoch: number[]; median: number } | { ok: false; reason: string };
+type TorchResult =
+  { ok: true; version: string; threads: number; perEpoch: number[]; median: number } | { ok: false; reason: string };
 
 async function runTorch(threads: number): Promise<TorchResult> {
   const python = existsSync(TORCH_PYTHON) ? TORCH_PYTHON : 'python3';
   const script = path.resolve('bench/peers/torch_mlp.py');
   try {
-    const { stdout } = await promisify(execFile)(python, [script, String(ROWS), String(EPOCHS), String(BATCH), String(threads)], { maxBuffer: 1 << 20, timeout: 30 * 60_000 });
-    const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { torch: string; threads: number; samplesPerSecond: number[]; medianSamplesPerSecond: number };
-    return { ok: true, version: parsed.torch, threads: parsed.threads, perEpoch: parsed.samplesPerSecond, median: parsed.medianSamplesPerSecond };
+    const { stdout } = await promisify(execFile)(
+      python,
+      [script, String(ROWS), String(EPOCHS), String(BATCH), String(threads)],
+      { maxBuffer: 1 << 20, timeout: 30 * 60_000 },
+    );
+    const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+      torch: string;
+      threads: number;
+      samplesPerSecond: number[];
+      medianSamplesPerSecond: number;
+    };
+    return {
+      ok: true,
+      version: parsed.torch,
+      threads: parsed.threads,
+      perEpoch: parsed.samplesPerSecond,
+      median: parsed.medianSamplesPerSecond,
+    };
   } catch (error) {
     return {
       ok: false,

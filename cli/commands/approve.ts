@@ -33,7 +33,8 @@ function decisionCommand(decision: ApprovalDecision['decision'], description: st
     .action(async (workflowId: string, options: DecisionOptions) => {
       const by = options.by.trim();
       const reason = options.reason.trim();
-      if (by === '' || reason === '') throw new UsageError(`${decision} needs a non-empty --by and --reason: they are the audit trail.`);
+      if (by === '' || reason === '')
+        throw new UsageError(`${decision} needs a non-empty --by and --reason: they are the audit trail.`);
       const payload: ApprovalDecision = { decision, by, reason };
       const sent = await sendRunUpdate(workflowId, approvalUpdate, [payload], decision, options.timeout);
       if (!sent) return;
@@ -41,7 +42,9 @@ function decisionCommand(decision: ApprovalDecision['decision'], description: st
         process.stdout.write(`${JSON.stringify({ workflowId, decision, ...sent.ack })}\n`);
       } else {
         const version = sent.ack.version === undefined ? '' : ` (version ${sent.ack.version})`;
-        process.stdout.write(`${decision === 'approve' ? 'Approved' : 'Rejected'}${version}: ${workflowId}\nTemporal UI: ${workflowUiUrl(sent.config, workflowId)}\n`);
+        process.stdout.write(
+          `${decision === 'approve' ? 'Approved' : 'Rejected'}${version}: ${workflowId}\nTemporal UI: ${workflowUiUrl(sent.config, workflowId)}\n`,
+        );
       }
     });
 }

@@ -38,8 +38,15 @@ function checkNode(): Check {
 function checkConfig(checks: Check[]): Config | undefined {
   try {
     const config = loadConfig();
-    const store = config.store.kind === 's3' ? `s3 ${config.store.s3.endPoint}:${config.store.s3.port}/${config.store.s3.bucket}` : `fs ${config.store.root}`;
-    checks.push({ name: 'config', ok: true, detail: `temporal ${config.temporal.address}, queue ${config.temporal.taskQueue}, store ${store}` });
+    const store =
+      config.store.kind === 's3'
+        ? `s3 ${config.store.s3.endPoint}:${config.store.s3.port}/${config.store.s3.bucket}`
+        : `fs ${config.store.root}`;
+    checks.push({
+      name: 'config',
+      ok: true,
+      detail: `temporal ${config.temporal.address}, queue ${config.temporal.taskQueue}, store ${store}`,
+    });
     return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -80,7 +87,10 @@ async function checkStore(config: Config): Promise<Check> {
       name,
       ok: false,
       detail: `${store.kind} unreachable: ${(error as Error).message}`,
-      fix: config.store.kind === 's3' ? 'run "trainyard dev up", or check S3_ENDPOINT / S3_ACCESS_KEY / S3_SECRET_KEY' : 'check TRAINYARD_FS_ROOT is writable',
+      fix:
+        config.store.kind === 's3'
+          ? 'run "trainyard dev up", or check S3_ENDPOINT / S3_ACCESS_KEY / S3_SECRET_KEY'
+          : 'check TRAINYARD_FS_ROOT is writable',
     };
   }
 }

@@ -47,7 +47,8 @@ export function modelsCommand(): Command {
       withRegistry(async (store) => {
         const summaries = await listModels(store);
         if (options.json) return printJson(summaries);
-        if (summaries.length === 0) return print('No registered models yet. A pipeline run registers one when it finishes.\n');
+        if (summaries.length === 0)
+          return print('No registered models yet. A pipeline run registers one when it finishes.\n');
         print(
           formatTable(
             ['MODEL', 'VERSIONS', 'LATEST', 'ALIASES', 'UPDATED'],
@@ -71,7 +72,10 @@ export function modelsCommand(): Command {
     .option('--json', 'print the version record as JSON')
     .action((model: string, options: JsonOption & { version?: number }) =>
       withRegistry(async (store) => {
-        const record = options.version === undefined ? await getLatestVersion(store, model) : await getVersion(store, model, options.version);
+        const record =
+          options.version === undefined
+            ? await getLatestVersion(store, model)
+            : await getVersion(store, model, options.version);
         const { aliases } = await readAliases(store, model);
         const pointing = Object.entries(aliases)
           .filter(([, state]) => state.version === record.version)
@@ -93,7 +97,14 @@ export function modelsCommand(): Command {
     .option('--json', 'print the move as JSON')
     .action((model: string, version: number, options: MoveOptions) =>
       withRegistry(async (store) => {
-        const move = await promoteAlias(store, { model, version, alias: options.alias, by: options.by, reason: options.reason, at: new Date().toISOString() });
+        const move = await promoteAlias(store, {
+          model,
+          version,
+          alias: options.alias,
+          by: options.by,
+          reason: options.reason,
+          at: new Date().toISOString(),
+        });
         printMove(move, options);
       }),
     );
@@ -108,7 +119,13 @@ export function modelsCommand(): Command {
     .option('--json', 'print the move as JSON')
     .action((model: string, options: MoveOptions) =>
       withRegistry(async (store) => {
-        const move = await rollbackAlias(store, { model, alias: options.alias, by: options.by, reason: options.reason, at: new Date().toISOString() });
+        const move = await rollbackAlias(store, {
+          model,
+          alias: options.alias,
+          by: options.by,
+          reason: options.reason,
+          at: new Date().toISOString(),
+        });
         printMove(move, options);
       }),
     );
@@ -121,10 +138,12 @@ export function modelsCommand(): Command {
     .option('--json', 'print JSON instead of a table')
     .action((model: string, options: JsonOption & { alias?: string }) =>
       withRegistry(async (store) => {
-        if ((await listVersionNumbers(store, model)).length === 0) throw new ModelVersionNotFoundError(model, undefined, []);
+        if ((await listVersionNumbers(store, model)).length === 0)
+          throw new ModelVersionNotFoundError(model, undefined, []);
         const history = await aliasHistory(store, model, options.alias);
         if (options.json) return printJson(history);
-        if (history.length === 0) return print(`No alias moves for ${model}${options.alias ? ` alias "${options.alias}"` : ''} yet.\n`);
+        if (history.length === 0)
+          return print(`No alias moves for ${model}${options.alias ? ` alias "${options.alias}"` : ''} yet.\n`);
         print(formatTable(['SEQ', 'AT', 'ALIAS', 'ACTION', 'FROM', 'TO', 'BY', 'REASON'], history.map(historyRow)));
       }),
     );
@@ -138,7 +157,8 @@ function aliasOption(): Option {
 
 /** A version argument: a whole number from 1; anything else is a usage error before any I/O. */
 function parseVersion(value: string): number {
-  if (!/^[1-9][0-9]{0,9}$/.test(value.trim())) throw new InvalidArgumentError(`expected a version number (1, 2, 3, …), got "${value}".`);
+  if (!/^[1-9][0-9]{0,9}$/.test(value.trim()))
+    throw new InvalidArgumentError(`expected a version number (1, 2, 3, …), got "${value}".`);
   return Number(value);
 }
 
@@ -153,7 +173,11 @@ async function withRegistry(action: (store: ArtifactStore) => Promise<void>): Pr
   try {
     await action(store);
   } catch (error) {
-    if (error instanceof ModelVersionNotFoundError || error instanceof NothingToRollBackError || error instanceof RegistryInputError) {
+    if (
+      error instanceof ModelVersionNotFoundError ||
+      error instanceof NothingToRollBackError ||
+      error instanceof RegistryInputError
+    ) {
       throw new UsageError(error.message);
     }
     if (error instanceof RegistryCorruptError) {
@@ -179,10 +203,22 @@ function describeVersion(record: VersionRecord, aliases: string[]): string {
     ['version', `v${record.version}${aliases.length > 0 ? `  (${aliases.join(', ')})` : ''}`],
     ['created', record.createdAt],
     ['model artifact', record.modelRef.uri],
-    ['dataset', `${lineage.dataset.uri}  sha256 ${lineage.dataset.sha256.slice(0, 12)}…  ${lineage.dataset.bytes} bytes`],
-    ['task', `${lineage.training.task.type}, label ${typeof lineage.training.task.label === 'string' ? lineage.training.task.label : JSON.stringify(lineage.training.task.label)}`],
-    ['training', `${String(lineage.training.params.model ?? '?')} on ${lineage.backend}, ${lineage.training.epochsRun} epochs (best ${lineage.training.bestEpoch}), seed ${lineage.training.seed}, ${lineage.training.trainMs} ms`],
-    ['warm start', lineage.warmStart.used ? `from v${lineage.warmStart.parentVersion ?? '?'}` : `no (${lineage.warmStart.reason})`],
+    [
+      'dataset',
+      `${lineage.dataset.uri}  sha256 ${lineage.dataset.sha256.slice(0, 12)}…  ${lineage.dataset.bytes} bytes`,
+    ],
+    [
+      'task',
+      `${lineage.training.task.type}, label ${typeof lineage.training.task.label === 'string' ? lineage.training.task.label : JSON.stringify(lineage.training.task.label)}`,
+    ],
+    [
+      'training',
+      `${String(lineage.training.params.model ?? '?')} on ${lineage.backend}, ${lineage.training.epochsRun} epochs (best ${lineage.training.bestEpoch}), seed ${lineage.training.seed}, ${lineage.training.trainMs} ms`,
+    ],
+    [
+      'warm start',
+      lineage.warmStart.used ? `from v${lineage.warmStart.parentVersion ?? '?'}` : `no (${lineage.warmStart.reason})`,
+    ],
     ['evaluation', `${lineage.evaluation.decision}: ${lineage.evaluation.reasons.join('; ') || '(no reasons given)'}`],
     ['evaluation artifact', lineage.evaluation.ref.uri],
     ['report', lineage.evaluation.report.uri],
@@ -198,7 +234,12 @@ function describeVersion(record: VersionRecord, aliases: string[]): string {
   return (
     lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') +
     '\n\n' +
-    (metrics.length > 0 ? formatTable(['METRIC', 'VALUE'], metrics.map(([name, value]) => [name, formatNumber(value)])) : 'no metrics recorded\n')
+    (metrics.length > 0
+      ? formatTable(
+          ['METRIC', 'VALUE'],
+          metrics.map(([name, value]) => [name, formatNumber(value)]),
+        )
+      : 'no metrics recorded\n')
   );
 }
 
@@ -216,7 +257,9 @@ function historyRow(event: AliasEvent): string[] {
 }
 
 function formatAliases(aliases: Record<string, number>): string {
-  const entries = Object.entries(aliases).sort(([a], [b]) => (a === CHAMPION ? -1 : b === CHAMPION ? 1 : a < b ? -1 : 1));
+  const entries = Object.entries(aliases).sort(([a], [b]) =>
+    a === CHAMPION ? -1 : b === CHAMPION ? 1 : a < b ? -1 : 1,
+  );
   return entries.length === 0 ? '-' : entries.map(([alias, version]) => `${alias}=v${version}`).join(', ');
 }
 

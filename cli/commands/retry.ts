@@ -19,12 +19,23 @@ interface RetryOptions {
 /** `trainyard retry <workflowId>`: a run waiting for an operator runs again from its failed stage, with fixes. */
 export function retryCommand(): Command {
   return new Command('retry')
-    .description('Retry a run waiting for an operator (outcome awaiting-operator) from its failed stage or an earlier one, optionally with changed input')
+    .description(
+      'Retry a run waiting for an operator (outcome awaiting-operator) from its failed stage or an earlier one, optionally with changed input',
+    )
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .argument('<workflowId>', 'the run waiting for an operator')
-    .option('--stage <stage>', `restart from this stage (default: the failed one): ${RETRYABLE_STAGES.join(', ')}`, parseStage)
-    .option('--set <path=value>', 'change an input field, e.g. --set validation.maxMissingFraction=0.5 (value as JSON, else text); repeatable', collectSetting, {})
+    .option(
+      '--stage <stage>',
+      `restart from this stage (default: the failed one): ${RETRYABLE_STAGES.join(', ')}`,
+      parseStage,
+    )
+    .option(
+      '--set <path=value>',
+      'change an input field, e.g. --set validation.maxMissingFraction=0.5 (value as JSON, else text); repeatable',
+      collectSetting,
+      {},
+    )
     .option('--dataset <uri>', 'shorthand for --set dataset.uri=<uri>')
     .option('--by <who>', 'who retries (recorded in the run)', userInfo().username)
     .option('--reason <why>', 'why (recorded in the run)')
@@ -32,7 +43,12 @@ export function retryCommand(): Command {
     .option('--json', 'print the acknowledgement as JSON')
     .action(async (workflowId: string, options: RetryOptions) => {
       const set = { ...options.set, ...(options.dataset ? { 'dataset.uri': options.dataset } : {}) };
-      const request: RetryRequest = { ...(options.stage ? { stage: options.stage } : {}), set, by: options.by, ...(options.reason ? { reason: options.reason } : {}) };
+      const request: RetryRequest = {
+        ...(options.stage ? { stage: options.stage } : {}),
+        set,
+        by: options.by,
+        ...(options.reason ? { reason: options.reason } : {}),
+      };
       const sent = await sendRunUpdate(workflowId, retryStageUpdate, [request], 'retry', options.timeout);
       if (!sent) return;
       if (options.json) {
@@ -40,14 +56,16 @@ export function retryCommand(): Command {
         return;
       }
       const kept = sent.ack.kept.length ? `; kept ${sent.ack.kept.join(', ')}` : '';
-      process.stdout.write(`Retrying ${workflowId} from ${sent.ack.restartFrom}${kept}\nFollow it: trainyard status ${workflowId} --follow\nTemporal UI: ${workflowUiUrl(sent.config, workflowId)}\n`);
+      process.stdout.write(
+        `Retrying ${workflowId} from ${sent.ack.restartFrom}${kept}\nFollow it: trainyard status ${workflowId} --follow\nTemporal UI: ${workflowUiUrl(sent.config, workflowId)}\n`,
+      );
     });
 }
 
 /** `trainyard abort <workflowId>`: a run waiting for an operator fails now, with its stage's error. */
 export function abortCommand(): Command {
   return new Command('abort')
-    .description('Give up on a run waiting for an operator: it fails as PipelineAborted, carrying the stage\'s error')
+    .description("Give up on a run waiting for an operator: it fails as PipelineAborted, carrying the stage's error")
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .argument('<workflowId>', 'the run waiting for an operator')
@@ -55,14 +73,22 @@ export function abortCommand(): Command {
     .option('--reason <why>', 'why (recorded in the failure)')
     .option('--timeout <seconds>', 'how long to wait for the run to acknowledge', parseSeconds, 60)
     .action(async (workflowId: string, options: { by: string; reason?: string; timeout: number }) => {
-      const sent = await sendRunUpdate(workflowId, abortUpdate, [{ by: options.by, ...(options.reason ? { reason: options.reason } : {}) }], 'abort', options.timeout);
+      const sent = await sendRunUpdate(
+        workflowId,
+        abortUpdate,
+        [{ by: options.by, ...(options.reason ? { reason: options.reason } : {}) }],
+        'abort',
+        options.timeout,
+      );
       if (sent) process.stdout.write(`Aborted ${workflowId}\n`);
     });
 }
 
 function parseStage(value: string): StageName {
   if (!(RETRYABLE_STAGES as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`"${value}" is not a stage that can be retried; one of: ${RETRYABLE_STAGES.join(', ')}.`);
+    throw new InvalidArgumentError(
+      `"${value}" is not a stage that can be retried; one of: ${RETRYABLE_STAGES.join(', ')}.`,
+    );
   }
   return value as StageName;
 }
@@ -70,7 +96,8 @@ function parseStage(value: string): StageName {
 /** `--set a.b=value`: the value is JSON when it parses (numbers, booleans, arrays), else the text itself. */
 export function collectSetting(setting: string, settings: Record<string, unknown>): Record<string, unknown> {
   const at = setting.indexOf('=');
-  if (at <= 0) throw new InvalidArgumentError(`expected path=value, e.g. dataset.uri=s3://bucket/data.csv, got "${setting}".`);
+  if (at <= 0)
+    throw new InvalidArgumentError(`expected path=value, e.g. dataset.uri=s3://bucket/data.csv, got "${setting}".`);
   const path = setting.slice(0, at).trim();
   const text = setting.slice(at + 1);
   let value: unknown = text;

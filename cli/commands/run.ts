@@ -22,7 +22,12 @@ export function runCommand(): Command {
     .option('--json', 'with --follow: print the whole result as JSON')
     .option('--id <workflowId>', 'workflow id to use (default: <model>-<random>)')
     .option('--no-cache', 'run every stage even when the re-run cache holds its result')
-    .option('--rerun <stage>', `run this stage even if cached (repeatable): ${CACHEABLE_STAGES.join(', ')}`, collectStage, [])
+    .option(
+      '--rerun <stage>',
+      `run this stage even if cached (repeatable): ${CACHEABLE_STAGES.join(', ')}`,
+      collectStage,
+      [],
+    )
     .action(async (options: RunOptions) => {
       const input = withCacheOptions(await readPipelineConfigFile(options.config), options);
       const config = loadConfigOrExit();
@@ -76,7 +81,10 @@ function collectStage(value: string, stages: CacheableStage[]): CacheableStage[]
 function withCacheOptions(input: PipelineInput, options: RunOptions): PipelineInput {
   return {
     ...input,
-    cache: { enabled: input.cache.enabled && options.cache, rerun: [...new Set([...input.cache.rerun, ...options.rerun])] },
+    cache: {
+      enabled: input.cache.enabled && options.cache,
+      rerun: [...new Set([...input.cache.rerun, ...options.rerun])],
+    },
   };
 }
 
@@ -85,11 +93,18 @@ function withCacheOptions(input: PipelineInput, options: RunOptions): PipelineIn
  * `abort`. Meanwhile `progress` gets a line whenever the running stage or its progress changes (the
  * training epoch bar with the time left), so a long run is not silent until it ends.
  */
-async function resultUnlessOperatorNeeded(client: Client, handle: WorkflowHandle, progress: (line: string) => void): Promise<PipelineResult | 'awaiting-operator'> {
+async function resultUnlessOperatorNeeded(
+  client: Client,
+  handle: WorkflowHandle,
+  progress: (line: string) => void,
+): Promise<PipelineResult | 'awaiting-operator'> {
   const result = handle.result() as Promise<PipelineResult>;
   let lastLine = '';
   for (;;) {
-    const settled = await Promise.race([result, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000))]);
+    const settled = await Promise.race([
+      result,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000)),
+    ]);
     if (settled) return settled;
     const status = await readStatus(client, handle.workflowId).catch(() => undefined);
     if (status?.outcome === 'awaiting-operator') {

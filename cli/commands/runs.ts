@@ -10,7 +10,8 @@ const OUTCOMES = ['running', 'awaiting-approval', 'promoted', 'registered', 'rej
 export function runsQuery(filters: { model?: string; outcome?: string }): string {
   const clauses = [`WorkflowType = 'trainingPipeline'`];
   if (filters.model !== undefined) {
-    if (!ModelName.safeParse(filters.model).success) throw new UsageError(`--model: "${filters.model}" is not a model name`);
+    if (!ModelName.safeParse(filters.model).success)
+      throw new UsageError(`--model: "${filters.model}" is not a model name`);
     clauses.push(`TrainyardModel = '${filters.model}'`);
   }
   if (filters.outcome !== undefined) {
@@ -56,9 +57,11 @@ export function runsCommand(): Command {
         process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
         return;
       }
-      process.stdout.write(formatTable(
-        ['WORKFLOW ID', 'MODEL', 'OUTCOME', 'STAGE', 'STATUS', 'STARTED'],
-        runs.map((r) => [r.workflowId, r.model, r.outcome, r.stage, r.status, r.startTime]),
-      ));
+      process.stdout.write(
+        formatTable(
+          ['WORKFLOW ID', 'MODEL', 'OUTCOME', 'STAGE', 'STATUS', 'STARTED'],
+          runs.map((r) => [r.workflowId, r.model, r.outcome, r.stage, r.status, r.startTime]),
+        ),
+      );
     });
 }

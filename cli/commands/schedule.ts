@@ -39,22 +39,28 @@ const TRIGGER_REPORT_TIMEOUT_MS = 10_000;
 
 export function scheduleCommand(): Command {
   const schedule = new Command('schedule').description(
-    'Scheduled runs on Temporal Schedules (they also appear on the Temporal UI\'s Schedules page). Exit 2: bad option or unknown schedule',
+    "Scheduled runs on Temporal Schedules (they also appear on the Temporal UI's Schedules page). Exit 2: bad option or unknown schedule",
   );
 
   schedule
     .command('create')
-    .description('Create a schedule that starts trainingPipeline (or driftMonitor) with a config file\'s input')
-    .argument('<id>', 'schedule id; each run\'s workflow id is <id>-<scheduled time>')
-    .requiredOption('-c, --config <file>', 'the workflow input (JSON), stored as is: defaults apply when each run starts')
+    .description("Create a schedule that starts trainingPipeline (or driftMonitor) with a config file's input")
+    .argument('<id>', "schedule id; each run's workflow id is <id>-<scheduled time>")
+    .requiredOption(
+      '-c, --config <file>',
+      'the workflow input (JSON), stored as is: defaults apply when each run starts',
+    )
     .option('--model <name>', 'fills in or overrides the config\'s "model"')
     .option('--cron <expression>', 'when to run, e.g. "0 2 * * *" (UTC; prefix CRON_TZ=Europe/Berlin for a zone)')
     .option('--every <duration>', 'or: run at this interval, e.g. 1d, 6h, 30m (at least 1s)')
     .option('--overlap <policy>', `when the previous run is still going: ${OVERLAP_HELP}`, 'skip')
-    .option('--catchup-window <duration>', 'after an outage, start runs missed by at most this much (default 1 year, at least 10s)')
+    .option(
+      '--catchup-window <duration>',
+      'after an outage, start runs missed by at most this much (default 1 year, at least 10s)',
+    )
     .option('--jitter <duration>', 'delay each run by a random amount up to this')
     .option('--paused', 'create it paused')
-    .option('--note <text>', 'why (shown with the schedule\'s state)')
+    .option('--note <text>', "why (shown with the schedule's state)")
     .option('--workflow <name>', `what to start: ${SCHEDULED_WORKFLOWS.join(' | ')}`, 'trainingPipeline')
     .option('--task-queue <name>', 'task queue of the runs (default: TRAINYARD_TASK_QUEUE)')
     .action(async (rawId: string, rawOptions: Record<string, unknown>) => {
@@ -62,7 +68,9 @@ export function scheduleCommand(): Command {
       const options = parseOptions(CreateOptions, rawOptions);
       const input = prepareScheduledInput(options.workflow, await readJsonConfigFile(options.config), options.model);
       if (!input.ok) {
-        throw new UsageError(`Config file ${options.config} is not a valid ${options.workflow} input:\n${formatFieldProblems(input.problems)}`);
+        throw new UsageError(
+          `Config file ${options.config} is not a valid ${options.workflow} input:\n${formatFieldProblems(input.problems)}`,
+        );
       }
       await withClient(async (client, config) => {
         const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
@@ -81,10 +89,13 @@ export function scheduleCommand(): Command {
           });
         } catch (error) {
           if (error instanceof ScheduleAlreadyRunning) {
-            throw new UsageError(`A schedule with id "${scheduleId}" already exists: delete it first or choose another id`);
+            throw new UsageError(
+              `A schedule with id "${scheduleId}" already exists: delete it first or choose another id`,
+            );
           }
           // The client reports a spec the server refused (a bad cron field, say) as a TypeError with the server's words.
-          if (error instanceof TypeError) throw new UsageError(`${options.cron === undefined ? '--every' : '--cron'}: ${error.message}`);
+          if (error instanceof TypeError)
+            throw new UsageError(`${options.cron === undefined ? '--every' : '--cron'}: ${error.message}`);
           throw error;
         }
         const next = (await client.schedule.getHandle(scheduleId).describe()).info.nextActionTimes[0];
@@ -120,15 +131,21 @@ export function scheduleCommand(): Command {
       const options = parseOptions(DescribeOptions, rawOptions);
       await withClient(async (client, config) => {
         const description = await client.schedule.getHandle(scheduleId).describe();
-        const recentRuns = await Promise.all(description.info.recentActions.map((action) => readScheduledRun(client, action)));
+        const recentRuns = await Promise.all(
+          description.info.recentActions.map((action) => readScheduledRun(client, action)),
+        );
         const view = toScheduleView(description, recentRuns, options.next);
-        process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : `${formatScheduleView(view)}Temporal UI: ${scheduleUiUrl(config, scheduleId)}\n`);
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify(view, null, 2)}\n`
+            : `${formatScheduleView(view)}Temporal UI: ${scheduleUiUrl(config, scheduleId)}\n`,
+        );
       });
     });
 
   schedule
     .command('pause')
-    .description('Stop the schedule\'s own runs until unpaused (trigger and backfill still start runs)')
+    .description("Stop the schedule's own runs until unpaused (trigger and backfill still start runs)")
     .argument('<id>', 'schedule id')
     .requiredOption('--note <text>', 'why it is paused (shown by describe and in the UI)')
     .action(async (rawId: string, rawOptions: Record<string, unknown>) => {
@@ -142,7 +159,7 @@ export function scheduleCommand(): Command {
 
   schedule
     .command('unpause')
-    .description('Resume the schedule\'s runs (missed runs within the catch-up window start now)')
+    .description("Resume the schedule's runs (missed runs within the catch-up window start now)")
     .argument('<id>', 'schedule id')
     .option('--note <text>', 'why it is resumed')
     .action(async (rawId: string, rawOptions: Record<string, unknown>) => {
@@ -175,7 +192,9 @@ export function scheduleCommand(): Command {
             return;
           }
           if (info.numActionsSkippedOverlap > before.numActionsSkippedOverlap) {
-            process.stdout.write('skipped: an earlier run is still going (overlap policy); pass --overlap allow-all to start anyway\n');
+            process.stdout.write(
+              'skipped: an earlier run is still going (overlap policy); pass --overlap allow-all to start anyway\n',
+            );
             return;
           }
           await new Promise((resolve) => setTimeout(resolve, 250));
@@ -186,7 +205,9 @@ export function scheduleCommand(): Command {
 
   schedule
     .command('backfill')
-    .description('Start the runs the schedule would have started between --from and --to (both inclusive), now; each run\'s scheduled time is its "as of" time')
+    .description(
+      'Start the runs the schedule would have started between --from and --to (both inclusive), now; each run\'s scheduled time is its "as of" time',
+    )
     .argument('<id>', 'schedule id')
     .requiredOption('--from <time>', 'ISO date or date-time with zone, e.g. 2026-11-01 or 2026-11-01T02:00:00Z')
     .requiredOption('--to <time>', 'ISO date or date-time with zone, after --from')
@@ -195,7 +216,9 @@ export function scheduleCommand(): Command {
       const scheduleId = parseScheduleId(rawId);
       const options = parseOptions(BackfillOptions, rawOptions);
       await withClient(async (client) => {
-        await client.schedule.getHandle(scheduleId).backfill({ start: options.from, end: options.to, overlap: OVERLAP_POLICIES[options.overlap] });
+        await client.schedule
+          .getHandle(scheduleId)
+          .backfill({ start: options.from, end: options.to, overlap: OVERLAP_POLICIES[options.overlap] });
         process.stdout.write(
           `backfill of ${scheduleId} requested: every scheduled time from ${options.from.toISOString()} to ${options.to.toISOString()}, overlap ${options.overlap}\n` +
             `watch it with "trainyard schedule describe ${scheduleId}"\n`,
@@ -260,7 +283,10 @@ async function readScheduledRun(client: Client, action: ScheduleExecutionResult)
     if (typeof result?.outcome === 'string') run.outcome = result.outcome;
     if (typeof result?.version === 'number') run.version = result.version;
   } else if (run.status !== 'RUNNING') {
-    run.failure = await handle.result().then(() => undefined, (error: unknown) => rootFailure(error));
+    run.failure = await handle.result().then(
+      () => undefined,
+      (error: unknown) => rootFailure(error),
+    );
   }
   return run;
 }

@@ -14,12 +14,16 @@ export const StatusExit = { ok: 0, failed: 1, usage: 2, rejected: 3, awaitingOpe
 const SETTLED: PipelineStatus['outcome'][] = ['promoted', 'registered', 'rejected', 'failed', 'awaiting-operator'];
 
 const EXIT_BY_OUTCOME: Partial<Record<PipelineStatus['outcome'], number>> = {
-  failed: StatusExit.failed, rejected: StatusExit.rejected, 'awaiting-operator': StatusExit.awaitingOperator,
+  failed: StatusExit.failed,
+  rejected: StatusExit.rejected,
+  'awaiting-operator': StatusExit.awaitingOperator,
 };
 
 export function statusCommand(): Command {
   return new Command('status')
-    .description('Show a run\'s stages (state, duration, artifacts); --follow until it ends. Exit: 0 done or running, 1 failed, 3 rejected, 4 awaiting an operator')
+    .description(
+      "Show a run's stages (state, duration, artifacts); --follow until it ends. Exit: 0 done or running, 1 failed, 3 rejected, 4 awaiting an operator",
+    )
     .argument('<workflowId>', 'the run')
     .option('-f, --follow', 'refresh until the run ends')
     .option('--json', 'print the status as JSON')
@@ -53,14 +57,26 @@ export async function readStatus(client: Client, workflowId: string): Promise<Pi
     throw error;
   }
   if (description.type !== 'trainingPipeline') {
-    throw new UsageError(`"${workflowId}" is a ${description.type} run, not a trainingPipeline. Its own status: temporal workflow query --workflow-id ${workflowId} --type status`);
+    throw new UsageError(
+      `"${workflowId}" is a ${description.type} run, not a trainingPipeline. Its own status: temporal workflow query --workflow-id ${workflowId} --type status`,
+    );
   }
-  if (description.status.name === 'RUNNING') return withLiveProgress(await handle.query(statusQuery), description.raw.pendingActivities ?? []);
+  if (description.status.name === 'RUNNING')
+    return withLiveProgress(await handle.query(statusQuery), description.raw.pendingActivities ?? []);
   if (description.status.name === 'COMPLETED') {
     const result = (await handle.result()) as PipelineResult;
-    return { model: result.model, outcome: result.outcome, stages: result.stages, version: result.version, reportUrl: result.reportUrl };
+    return {
+      model: result.model,
+      outcome: result.outcome,
+      stages: result.stages,
+      version: result.version,
+      reportUrl: result.reportUrl,
+    };
   }
-  const failure = await handle.result().then(() => undefined, (error: unknown) => rootFailure(error));
+  const failure = await handle.result().then(
+    () => undefined,
+    (error: unknown) => rootFailure(error),
+  );
   // A closed run's query needs a worker to replay it: use it when one answers quickly.
   const replayed = await Promise.race([
     handle.query(statusQuery).catch(() => undefined),
@@ -137,7 +153,10 @@ export function formatProgress(progress: StageProgress, nowMs = Date.now()): str
  */
 export function timeLeftMs(details: NonNullable<StageProgress['details']>, nowMs: number): number | undefined {
   const { epoch, epochs, meanEpochMs, deadline } = details;
-  const byEpochs = typeof epoch === 'number' && typeof epochs === 'number' && typeof meanEpochMs === 'number' ? Math.max(0, epochs - epoch) * meanEpochMs : undefined;
+  const byEpochs =
+    typeof epoch === 'number' && typeof epochs === 'number' && typeof meanEpochMs === 'number'
+      ? Math.max(0, epochs - epoch) * meanEpochMs
+      : undefined;
   const byDeadline = deadline ? Math.max(0, Date.parse(deadline) - nowMs) : undefined;
   if (byEpochs === undefined) return byDeadline;
   return byDeadline === undefined || Number.isNaN(byDeadline) ? byEpochs : Math.min(byEpochs, byDeadline);
@@ -155,23 +174,33 @@ export function formatDuration(ms: number): string {
 const MARK: Record<string, string> = { completed: '✔', running: '…', failed: '✖', skipped: '-', pending: ' ' };
 
 export function formatStatus(status: PipelineStatus): string {
-  const lines = [`model ${status.model ?? '?'}  outcome ${status.outcome}${status.version === undefined ? '' : `  version ${status.version}`}`];
+  const lines = [
+    `model ${status.model ?? '?'}  outcome ${status.outcome}${status.version === undefined ? '' : `  version ${status.version}`}`,
+  ];
   for (const stage of status.stages) {
     const duration = stage.durationMs === undefined ? '' : `${(stage.durationMs / 1000).toFixed(1)} s`;
     const retries = stage.retry ? `retries ≤${stage.retry.maximumAttempts}` : '';
     const cached = stage.cache?.hit ? `  cached (from ${stage.cache.fromWorkflowId ?? 'an earlier run'})` : '';
-    lines.push(`  ${MARK[stage.state] ?? '?'} ${stage.name.padEnd(18)} ${stage.state.padEnd(9)} ${duration.padStart(8)}  ${retries.padEnd(11)}${cached}${stage.note ? `  ${stage.note}` : ''}`);
+    lines.push(
+      `  ${MARK[stage.state] ?? '?'} ${stage.name.padEnd(18)} ${stage.state.padEnd(9)} ${duration.padStart(8)}  ${retries.padEnd(11)}${cached}${stage.note ? `  ${stage.note}` : ''}`,
+    );
     const progress = (stage as { progress?: StageProgress }).progress;
     if (progress && formatProgress(progress)) lines.push(`      ${formatProgress(progress)}`);
     if (stage.error) lines.push(`      ${stage.error.type}: ${stage.error.message.split('\n')[0]}`);
   }
   for (const retry of status.retries ?? []) {
-    lines.push(`  retried from ${retry.restartFrom} by ${retry.by}${retry.changedPaths.length ? ` with ${retry.changedPaths.join(', ')} changed` : ''} after ${retry.failedStage} failed (${retry.failure.type})`);
+    lines.push(
+      `  retried from ${retry.restartFrom} by ${retry.by}${retry.changedPaths.length ? ` with ${retry.changedPaths.join(', ')} changed` : ''} after ${retry.failedStage} failed (${retry.failure.type})`,
+    );
   }
   if (status.awaitingOperator) {
     const waiting = status.awaitingOperator;
-    lines.push(`  awaiting an operator since ${waiting.since}: ${waiting.failedStage} failed with ${waiting.failure.type}; gives up at ${waiting.deadline}`);
-    lines.push(`  fix and retry: trainyard retry <workflowId> [--stage X] [--set path=value]…   or: trainyard abort <workflowId>`);
+    lines.push(
+      `  awaiting an operator since ${waiting.since}: ${waiting.failedStage} failed with ${waiting.failure.type}; gives up at ${waiting.deadline}`,
+    );
+    lines.push(
+      `  fix and retry: trainyard retry <workflowId> [--stage X] [--set path=value]…   or: trainyard abort <workflowId>`,
+    );
   }
   if (status.failure) lines.push(`  failed: ${status.failure.type}: ${status.failure.message.split('\n')[0]}`);
   if (status.reportUrl) lines.push(`report: ${status.reportUrl}`);

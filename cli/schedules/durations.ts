@@ -1,6 +1,11 @@
 import { durationMs } from '../../contracts/stage-config';
 
-const UNITS = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const;
+const UNITS = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+] as const;
 
 /**
  * A duration in the syntax the CLI and the pipeline input accept ("90m", "1d"), in the largest unit that

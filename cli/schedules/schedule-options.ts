@@ -49,16 +49,17 @@ const IsoInstant = z.string().transform((text, ctx) => {
   const trimmed = text.trim();
   if (IsoDateTime.safeParse(trimmed).success) return new Date(trimmed);
   if (IsoDate.safeParse(trimmed).success) return new Date(`${trimmed}T00:00:00Z`);
-  ctx.addIssue({ code: 'custom', message: `expected an ISO date or date-time with a zone, e.g. 2026-11-20 or 2026-11-20T02:00:00Z, got "${text}"` });
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected an ISO date or date-time with a zone, e.g. 2026-11-20 or 2026-11-20T02:00:00Z, got "${text}"`,
+  });
   return z.NEVER;
 });
 
 /** Schedule ids become workflow-id prefixes (Temporal appends the scheduled time): keep them plain. */
-export const ScheduleId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, {
-    message: 'expected letters, digits, ".", "_" or "-" (at most 200), starting with a letter or digit',
-  });
+export const ScheduleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, {
+  message: 'expected letters, digits, ".", "_" or "-" (at most 200), starting with a letter or digit',
+});
 
 const Note = z.string().trim().min(1, { message: 'must not be empty' }).max(1_000);
 
@@ -68,19 +69,27 @@ export const CreateOptions = z
     config: z.string().min(1, { message: 'expected a JSON file path' }),
     cron: z.string().trim().min(1, { message: 'expected a cron expression, e.g. "0 2 * * *"' }).optional(),
     every: durationOption(MIN_INTERVAL_MS, 'the shortest interval Temporal accepts')
-      .refine((everyMs) => everyMs % 1_000 === 0, { message: 'must be whole seconds (Temporal rounds intervals to seconds)' })
+      .refine((everyMs) => everyMs % 1_000 === 0, {
+        message: 'must be whole seconds (Temporal rounds intervals to seconds)',
+      })
       .optional(),
     overlap: Overlap.default('skip'),
     catchupWindow: durationOption(MIN_CATCHUP_WINDOW_MS, "Temporal's minimum catch-up window").optional(),
     jitter: durationOption(0, 'no negative jitter').optional(),
     paused: z.boolean().default(false),
     note: Note.optional(),
-    workflow: z.enum(SCHEDULED_WORKFLOWS, { message: `expected one of ${SCHEDULED_WORKFLOWS.join(', ')}` }).default('trainingPipeline'),
+    workflow: z
+      .enum(SCHEDULED_WORKFLOWS, { message: `expected one of ${SCHEDULED_WORKFLOWS.join(', ')}` })
+      .default('trainingPipeline'),
     taskQueue: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
   })
   .superRefine((options, ctx) => {
     if ((options.cron === undefined) === (options.every === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['cron'], message: 'give exactly one of --cron "<expression>" or --every <duration>' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cron'],
+        message: 'give exactly one of --cron "<expression>" or --every <duration>',
+      });
     }
   });
 export type CreateOptions = z.output<typeof CreateOptions>;

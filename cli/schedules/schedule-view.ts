@@ -44,9 +44,15 @@ export interface ScheduleView {
   createdAt: string;
 }
 
-const OVERLAP_OPTIONS = Object.fromEntries(Object.entries(OVERLAP_POLICIES).map(([option, policy]) => [policy, option])) as Record<string, OverlapOption>;
+const OVERLAP_OPTIONS = Object.fromEntries(
+  Object.entries(OVERLAP_POLICIES).map(([option, policy]) => [policy, option]),
+) as Record<string, OverlapOption>;
 
-export function toScheduleView(description: ScheduleDescription, recentRuns: ScheduledRun[], nextCount: number): ScheduleView {
+export function toScheduleView(
+  description: ScheduleDescription,
+  recentRuns: ScheduledRun[],
+  nextCount: number,
+): ScheduleView {
   const memo = (description.memo ?? {}) as Record<string, unknown>;
   return {
     scheduleId: description.scheduleId,
@@ -67,7 +73,9 @@ export function toScheduleView(description: ScheduleDescription, recentRuns: Sch
     state: {
       paused: description.state.paused,
       ...(description.state.note ? { note: description.state.note } : {}),
-      ...(description.state.remainingActions === undefined ? {} : { remainingActions: description.state.remainingActions }),
+      ...(description.state.remainingActions === undefined
+        ? {}
+        : { remainingActions: description.state.remainingActions }),
     },
     actions: {
       taken: description.info.numActionsTaken,
@@ -85,7 +93,9 @@ export function toScheduleView(description: ScheduleDescription, recentRuns: Sch
 /** "every 1d", "every 1h (offset 15m)", "cron 0 2 * * *" — the spec the way a person would have typed it. */
 export function summarizeSpec(spec: Pick<ScheduleSpecDescription, 'intervals' | 'calendars'>): string {
   const parts = [
-    ...(spec.intervals ?? []).map((i) => `every ${formatDurationMs(i.every)}${i.offset ? ` (offset ${formatDurationMs(i.offset)})` : ''}`),
+    ...(spec.intervals ?? []).map(
+      (i) => `every ${formatDurationMs(i.every)}${i.offset ? ` (offset ${formatDurationMs(i.offset)})` : ''}`,
+    ),
     ...(spec.calendars ?? []).map((c) => `cron ${calendarAsCron(c)}`),
   ];
   return parts.length ? parts.join(' + ') : 'no automatic runs (trigger or backfill only)';
@@ -119,7 +129,9 @@ export function calendarAsCron(calendar: CalendarSpecDescription): string {
 }
 
 export function formatScheduleView(view: ScheduleView): string {
-  const state = view.state.paused ? `paused${view.state.note ? `: ${view.state.note}` : ''}` : `active${view.state.note ? ` (note: ${view.state.note})` : ''}`;
+  const state = view.state.paused
+    ? `paused${view.state.note ? `: ${view.state.note}` : ''}`
+    : `active${view.state.note ? ` (note: ${view.state.note})` : ''}`;
   const lines = [
     `schedule ${view.scheduleId}: starts ${view.workflow} on task queue ${view.taskQueue}`,
     `  model     ${view.model ?? '?'}   dataset ${view.dataset ?? '?'}`,
@@ -174,6 +186,13 @@ export function formatScheduleList(entries: ScheduleListEntry[]): string {
   if (!entries.length) return 'No schedules. Create one with "trainyard schedule create".\n';
   return formatTable(
     ['SCHEDULE ID', 'WORKFLOW', 'MODEL', 'SPEC', 'STATE', 'NEXT RUN'],
-    entries.map((e) => [e.scheduleId, e.workflow, e.model ?? '', e.spec, e.paused ? 'paused' : 'active', e.paused ? '' : (e.nextActionTime ?? '')]),
+    entries.map((e) => [
+      e.scheduleId,
+      e.workflow,
+      e.model ?? '',
+      e.spec,
+      e.paused ? 'paused' : 'active',
+      e.paused ? '' : (e.nextActionTime ?? ''),
+    ]),
   );
 }

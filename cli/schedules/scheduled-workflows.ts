@@ -25,14 +25,21 @@ const PARSERS: Record<ScheduledWorkflow, (raw: unknown) => ParseResult<{ model: 
  * before any schedule exists. The draft, not the defaulted value, is stored, so a later trainyard's
  * defaults apply to later runs.
  */
-export function prepareScheduledInput(workflow: ScheduledWorkflow, fileJson: unknown, model?: string): ParseResult<ScheduledInput> {
+export function prepareScheduledInput(
+  workflow: ScheduledWorkflow,
+  fileJson: unknown,
+  model?: string,
+): ParseResult<ScheduledInput> {
   if (typeof fileJson !== 'object' || fileJson === null || Array.isArray(fileJson)) {
     return { ok: false, problems: [{ path: '(root)', message: 'expected a JSON object' } satisfies FieldProblem] };
   }
   const draft: Record<string, unknown> = model === undefined ? { ...fileJson } : { ...fileJson, model };
   const parsed = PARSERS[workflow](draft);
   if (!parsed.ok) {
-    const hint = (problem: FieldProblem) => (problem.path === 'model' && model === undefined ? { ...problem, message: `${problem.message} (set it in the file or pass --model)` } : problem);
+    const hint = (problem: FieldProblem) =>
+      problem.path === 'model' && model === undefined
+        ? { ...problem, message: `${problem.message} (set it in the file or pass --model)` }
+        : problem;
     return { ok: false, problems: parsed.problems.map(hint) };
   }
   return { ok: true, value: { draft, model: parsed.value.model, datasetUri: parsed.value.dataset.uri } };
@@ -42,7 +49,12 @@ export function prepareScheduledInput(workflow: ScheduledWorkflow, fileJson: unk
  * Start `workflow` with the draft input. The workflow id is the schedule id; Temporal appends each
  * run's scheduled time ("nightly-penguins-2026-11-20T02:00:00Z"), so runs are unique and sort by time.
  */
-export function scheduleAction(scheduleId: string, workflow: ScheduledWorkflow, taskQueue: string, input: ScheduledInput): ScheduleOptionsAction {
+export function scheduleAction(
+  scheduleId: string,
+  workflow: ScheduledWorkflow,
+  taskQueue: string,
+  input: ScheduledInput,
+): ScheduleOptionsAction {
   const verb = workflow === 'trainingPipeline' ? 'train' : 'check drift of';
   return {
     type: 'startWorkflow',

@@ -2,9 +2,13 @@ import { createHash } from 'node:crypto';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import type { PipelineInput } from '../../contracts/pipeline-input';
 import type { CacheableStage } from '../../contracts/stage-config';
-import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
+import type {
+  ChampionRefs,
+  FitPreprocessorResult,
+  SplitAndSampleResult,
+  TrainResult,
+} from '../../contracts/stage-results';
 import type { DatasetFingerprint } from '../../contracts/stages';
-
 
 interface StageArgs {
   input: PipelineInput;
@@ -16,7 +20,12 @@ interface StageArgs {
 }
 
 const splitHashes = (split: SplitAndSampleResult | undefined) =>
-  split && { manifest: split.manifest.sha256, train: split.splits.train.sha256, validation: split.splits.validation.sha256, test: split.splits.test.sha256 };
+  split && {
+    manifest: split.manifest.sha256,
+    train: split.splits.train.sha256,
+    validation: split.splits.validation.sha256,
+    test: split.splits.test.sha256,
+  };
 
 /**
  * What each stage's output depends on: the hashes of the artifacts it reads and the config sections it
@@ -31,9 +40,18 @@ const DEPENDS_ON: Record<CacheableStage, (args: StageArgs) => unknown> = {
   }),
   splitAndSample: ({ input, dataset }) => ({
     dataset: dataset?.sha256,
-    config: { format: input.dataset.format, task: input.task, split: input.split, sampling: input.sampling, seed: input.seed },
+    config: {
+      format: input.dataset.format,
+      task: input.task,
+      split: input.split,
+      sampling: input.sampling,
+      seed: input.seed,
+    },
   }),
-  fitPreprocessor: ({ input, split }) => ({ split: splitHashes(split), config: { task: input.task, preprocess: input.preprocess } }),
+  fitPreprocessor: ({ input, split }) => ({
+    split: splitHashes(split),
+    config: { task: input.task, preprocess: input.preprocess },
+  }),
   train: ({ input, split, preprocessor, champion }) => ({
     split: splitHashes(split),
     preprocessor: preprocessor?.preprocessor.sha256,
@@ -52,15 +70,28 @@ const DEPENDS_ON: Record<CacheableStage, (args: StageArgs) => unknown> = {
 /** Files a stage's config names by URI (validateData's schema and drift reference): their versions join the key. */
 export function configFileUris(stage: CacheableStage, input: PipelineInput): string[] {
   if (stage !== 'validateData') return [];
-  return [input.validation.schemaUri, input.validation.referenceStatisticsUri].filter((uri): uri is string => uri !== undefined);
+  return [input.validation.schemaUri, input.validation.referenceStatisticsUri].filter(
+    (uri): uri is string => uri !== undefined,
+  );
 }
 
 /**
  * The content address of a stage run: sha256 over stage, model, code version and what the stage depends
  * on; `fileVersions` maps each of configFileUris() to its store version (etag), so a file replaced in place misses.
  */
-export function stageCacheKey(stage: CacheableStage, args: StageArgs, codeVersion: string, fileVersions: Record<string, string | null> = {}): string {
-  const material = { stage, model: args.input.model, code: codeVersion, inputs: DEPENDS_ON[stage](args), files: fileVersions };
+export function stageCacheKey(
+  stage: CacheableStage,
+  args: StageArgs,
+  codeVersion: string,
+  fileVersions: Record<string, string | null> = {},
+): string {
+  const material = {
+    stage,
+    model: args.input.model,
+    code: codeVersion,
+    inputs: DEPENDS_ON[stage](args),
+    files: fileVersions,
+  };
   return createHash('sha256').update(canonicalJson(material)).digest('hex');
 }
 
@@ -81,7 +112,12 @@ export function artifactRefsIn(value: unknown): ArtifactRef[] {
   if (Array.isArray(value)) return value.flatMap(artifactRefsIn);
   if (value === null || typeof value !== 'object') return [];
   const record = value as Record<string, unknown>;
-  if (typeof record.uri === 'string' && typeof record.sha256 === 'string' && typeof record.bytes === 'number' && typeof record.kind === 'string') {
+  if (
+    typeof record.uri === 'string' &&
+    typeof record.sha256 === 'string' &&
+    typeof record.bytes === 'number' &&
+    typeof record.kind === 'string'
+  ) {
     return [record as unknown as ArtifactRef];
   }
   return Object.values(record).flatMap(artifactRefsIn);

@@ -66,7 +66,13 @@ export function detectAnomalies(input: AnomalyInput): AnomalyReport {
     ...checkTimeLike(input),
     ...driftAnomalies(drift, input.config),
   ];
-  return { anomalies: [...anomalies.filter((a) => a.severity === 'error'), ...anomalies.filter((a) => a.severity === 'warning')], ...(drift ? { drift } : {}) };
+  return {
+    anomalies: [
+      ...anomalies.filter((a) => a.severity === 'error'),
+      ...anomalies.filter((a) => a.severity === 'warning'),
+    ],
+    ...(drift ? { drift } : {}),
+  };
 }
 
 /** The label column's name in the data (a derived label's computed name). */
@@ -84,14 +90,26 @@ function anomaly(severity: Severity, check: string, message: string, fields: Par
 
 function checkRowCount({ statistics, config }: AnomalyInput): Anomaly[] {
   if (statistics.rowCount === 0) {
-    return [anomaly('error', 'empty-dataset', 'The dataset has no rows: check that the upload finished and that the URI names the right file or prefix.', { observed: 0, threshold: config.minRows })];
+    return [
+      anomaly(
+        'error',
+        'empty-dataset',
+        'The dataset has no rows: check that the upload finished and that the URI names the right file or prefix.',
+        { observed: 0, threshold: config.minRows },
+      ),
+    ];
   }
   if (statistics.rowCount < config.minRows) {
     return [
-      anomaly('error', 'too-few-rows', `The dataset has only ${statistics.rowCount} rows (minimum ${config.minRows}): add data, or lower validation.minRows if this is intended.`, {
-        observed: statistics.rowCount,
-        threshold: config.minRows,
-      }),
+      anomaly(
+        'error',
+        'too-few-rows',
+        `The dataset has only ${statistics.rowCount} rows (minimum ${config.minRows}): add data, or lower validation.minRows if this is intended.`,
+        {
+          observed: statistics.rowCount,
+          threshold: config.minRows,
+        },
+      ),
     ];
   }
   return [];
@@ -108,7 +126,14 @@ function checkSchema({ statistics, schema, schemaSource }: AnomalyInput): Anomal
     const stats = present.get(column.name);
     if (!stats) {
       if (column.required) {
-        found.push(anomaly('error', 'missing-column', `Column ${q(column.name)} required by ${source} is missing: add it to the dataset, or drop it from the schema.`, { column: column.name, observed: 'absent', threshold: 'required' }));
+        found.push(
+          anomaly(
+            'error',
+            'missing-column',
+            `Column ${q(column.name)} required by ${source} is missing: add it to the dataset, or drop it from the schema.`,
+            { column: column.name, observed: 'absent', threshold: 'required' },
+          ),
+        );
       }
       continue;
     }
@@ -116,13 +141,25 @@ function checkSchema({ statistics, schema, schemaSource }: AnomalyInput): Anomal
   }
   for (const column of statistics.columns) {
     if (!expected.has(column.name)) {
-      found.push(anomaly('warning', 'unexpected-column', `Column ${q(column.name)} is not in ${source}: it will be treated as a new feature; add it to the schema if that is intended.`, { column: column.name, observed: column.type }));
+      found.push(
+        anomaly(
+          'warning',
+          'unexpected-column',
+          `Column ${q(column.name)} is not in ${source}: it will be treated as a new feature; add it to the schema if that is intended.`,
+          { column: column.name, observed: column.type },
+        ),
+      );
     }
   }
   return found;
 }
 
-function compareToColumnSchema(stats: ColumnStatistics, column: ColumnSchema, source: string, strict: Severity): Anomaly[] {
+function compareToColumnSchema(
+  stats: ColumnStatistics,
+  column: ColumnSchema,
+  source: string,
+  strict: Severity,
+): Anomaly[] {
   const found: Anomaly[] = [];
   if (typeFamily(stats.type) !== typeFamily(column.type)) {
     const numericShare = numericLooking(stats)?.numericShare ?? 0;
@@ -131,11 +168,16 @@ function compareToColumnSchema(stats: ColumnStatistics, column: ColumnSchema, so
         ? ` ${formatShare(numericShare)} of its values are numbers; fix values like ${nonNumericExamples(stats)}`
         : ' fix the column at the source';
     found.push(
-      anomaly('error', 'type-mismatch', `Column ${q(column.name)} is ${stats.type} (${stats.duckdbType}) but ${source} says ${column.type}:${hint}, or update the schema.`, {
-        column: column.name,
-        observed: stats.type,
-        threshold: column.type,
-      }),
+      anomaly(
+        'error',
+        'type-mismatch',
+        `Column ${q(column.name)} is ${stats.type} (${stats.duckdbType}) but ${source} says ${column.type}:${hint}, or update the schema.`,
+        {
+          column: column.name,
+          observed: stats.type,
+          threshold: column.type,
+        },
+      ),
     );
     return found;
   }
@@ -143,11 +185,16 @@ function compareToColumnSchema(stats: ColumnStatistics, column: ColumnSchema, so
     const { min, max } = stats.numeric;
     if (min < column.range.min || max > column.range.max) {
       found.push(
-        anomaly(strict, 'out-of-range', `Column ${q(column.name)} has values from ${formatNumber(min)} to ${formatNumber(max)}, outside ${source}'s range ${formatNumber(column.range.min)} to ${formatNumber(column.range.max)}: check for unit or sign errors, or widen the range in the schema.`, {
-          column: column.name,
-          observed: `${min}..${max}`,
-          threshold: `${column.range.min}..${column.range.max}`,
-        }),
+        anomaly(
+          strict,
+          'out-of-range',
+          `Column ${q(column.name)} has values from ${formatNumber(min)} to ${formatNumber(max)}, outside ${source}'s range ${formatNumber(column.range.min)} to ${formatNumber(column.range.max)}: check for unit or sign errors, or widen the range in the schema.`,
+          {
+            column: column.name,
+            observed: `${min}..${max}`,
+            threshold: `${column.range.min}..${column.range.max}`,
+          },
+        ),
       );
     }
   }
@@ -166,7 +213,7 @@ function nonNumericExamples(stats: ColumnStatistics): string {
 function checkColumns(input: AnomalyInput): Anomaly[] {
   const { statistics, config, schema, schemaSource } = input;
   const label = labelName(input.task.label);
-  const schemaColumns = schemaSource !== 'inferred' ? schema?.columns ?? [] : [];
+  const schemaColumns = schemaSource !== 'inferred' ? (schema?.columns ?? []) : [];
   const domains = new Map(schemaColumns.filter((c) => c.domain).map((c) => [c.name, new Set(c.domain)]));
   // A column the schema types is judged by the type-mismatch check, which gives the same hint.
   const typedBySchema = new Set(schemaColumns.map((c) => c.name));
@@ -175,49 +222,88 @@ function checkColumns(input: AnomalyInput): Anomaly[] {
     if (statistics.rowCount > 0 && c.missingFraction > config.maxMissingFraction) {
       const all = c.count === 0;
       found.push(
-        anomaly('error', 'missing-fraction', all
-          ? `Column ${q(c.name)} is missing in every row: drop it, or fix the export that should fill it.`
-          : `Column ${q(c.name)} is missing in ${formatShare(c.missingFraction)} of rows (threshold ${formatShare(config.maxMissingFraction)}): fill or drop it, or raise validation.maxMissingFraction.`,
-          { column: c.name, observed: c.missingFraction, threshold: config.maxMissingFraction }),
+        anomaly(
+          'error',
+          'missing-fraction',
+          all
+            ? `Column ${q(c.name)} is missing in every row: drop it, or fix the export that should fill it.`
+            : `Column ${q(c.name)} is missing in ${formatShare(c.missingFraction)} of rows (threshold ${formatShare(config.maxMissingFraction)}): fill or drop it, or raise validation.maxMissingFraction.`,
+          { column: c.name, observed: c.missingFraction, threshold: config.maxMissingFraction },
+        ),
       );
     }
     if (c.numeric && c.numeric.nanCount + c.numeric.infinityCount > 0) {
       const { nanCount, infinityCount } = c.numeric;
-      const parts = [nanCount > 0 ? `${nanCount} NaN` : '', infinityCount > 0 ? `${infinityCount} infinite` : ''].filter(Boolean).join(' and ');
+      const parts = [nanCount > 0 ? `${nanCount} NaN` : '', infinityCount > 0 ? `${infinityCount} infinite` : '']
+        .filter(Boolean)
+        .join(' and ');
       found.push(
-        anomaly('error', 'non-finite-values', `Column ${q(c.name)} holds ${parts} value${nanCount + infinityCount === 1 ? '' : 's'}: replace them with missing values or finite numbers before training (a division by zero upstream is the usual cause).`, {
-          column: c.name,
-          observed: nanCount + infinityCount,
-          threshold: 0,
-        }),
+        anomaly(
+          'error',
+          'non-finite-values',
+          `Column ${q(c.name)} holds ${parts} value${nanCount + infinityCount === 1 ? '' : 's'}: replace them with missing values or finite numbers before training (a division by zero upstream is the usual cause).`,
+          {
+            column: c.name,
+            observed: nanCount + infinityCount,
+            threshold: 0,
+          },
+        ),
       );
     }
     if (c.name !== label && c.count > 0 && c.distinctCount <= 1 && statistics.rowCount >= config.minRows) {
-      found.push(anomaly('warning', 'constant-column', `Column ${q(c.name)} has a single value in every non-missing row: it carries no information; exclude it (preprocess.exclude) or check the export.`, { column: c.name, observed: c.distinctCount, threshold: 2 }));
+      found.push(
+        anomaly(
+          'warning',
+          'constant-column',
+          `Column ${q(c.name)} has a single value in every non-missing row: it carries no information; exclude it (preprocess.exclude) or check the export.`,
+          { column: c.name, observed: c.distinctCount, threshold: 2 },
+        ),
+      );
     }
     const looking = numericLooking(c);
-    if (looking && looking.numericShare >= NUMERIC_AS_TEXT_SHARE && looking.numericShare < 1 && !typedBySchema.has(c.name)) {
+    if (
+      looking &&
+      looking.numericShare >= NUMERIC_AS_TEXT_SHARE &&
+      looking.numericShare < 1 &&
+      !typedBySchema.has(c.name)
+    ) {
       found.push(
-        anomaly('warning', 'numeric-as-text', `Column ${q(c.name)} was read as text although ${formatShare(looking.numericShare)} of its values are numbers: fix values like ${nonNumericExamples(c)} so it is read as numeric.`, {
-          column: c.name,
-          observed: looking.numericShare,
-          threshold: NUMERIC_AS_TEXT_SHARE,
-        }),
+        anomaly(
+          'warning',
+          'numeric-as-text',
+          `Column ${q(c.name)} was read as text although ${formatShare(looking.numericShare)} of its values are numbers: fix values like ${nonNumericExamples(c)} so it is read as numeric.`,
+          {
+            column: c.name,
+            observed: looking.numericShare,
+            threshold: NUMERIC_AS_TEXT_SHARE,
+          },
+        ),
       );
     }
     const domain = domains.get(c.name);
-    if (domain && c.categorical && c.count > 0 && c.name !== label) { // the label's classes: see label-classes
+    if (domain && c.categorical && c.count > 0 && c.name !== label) {
+      // the label's classes: see label-classes
       const unseen = c.categorical.categories.filter((k) => !domain.has(k.value));
       // Values beyond the kept categories were not compared: count them as unseen, the cautious reading.
       const unseenCount = unseen.reduce((s, k) => s + k.count, 0) + c.categorical.otherCount;
       const share = unseenCount / c.count;
       if (share > config.maxUnseenCategoryShare) {
         found.push(
-          anomaly('error', 'unseen-categories', `Column ${q(c.name)} has ${formatShare(share)} of values in categories the schema has not seen (threshold ${formatShare(config.maxUnseenCategoryShare)}), e.g. ${unseen.slice(0, 3).map((k) => JSON.stringify(preview(k.value, 30))).join(', ') || '(beyond the counted categories)'}: check for renamed or misspelt categories, or add them to the schema's domain.`, {
-            column: c.name,
-            observed: share,
-            threshold: config.maxUnseenCategoryShare,
-          }),
+          anomaly(
+            'error',
+            'unseen-categories',
+            `Column ${q(c.name)} has ${formatShare(share)} of values in categories the schema has not seen (threshold ${formatShare(config.maxUnseenCategoryShare)}), e.g. ${
+              unseen
+                .slice(0, 3)
+                .map((k) => JSON.stringify(preview(k.value, 30)))
+                .join(', ') || '(beyond the counted categories)'
+            }: check for renamed or misspelt categories, or add them to the schema's domain.`,
+            {
+              column: c.name,
+              observed: share,
+              threshold: config.maxUnseenCategoryShare,
+            },
+          ),
         );
       }
     }
@@ -228,10 +314,15 @@ function checkColumns(input: AnomalyInput): Anomaly[] {
 function checkDuplicates({ statistics, config }: AnomalyInput): Anomaly[] {
   if (statistics.rowCount === 0 || statistics.duplicateRowShare <= config.maxDuplicateShare) return [];
   return [
-    anomaly('error', 'duplicate-rows', `${formatShare(statistics.duplicateRowShare)} of rows (${statistics.duplicateRowCount}) repeat another row exactly (threshold ${formatShare(config.maxDuplicateShare)}): check for a double export or a bad join, or raise validation.maxDuplicateShare.`, {
-      observed: statistics.duplicateRowShare,
-      threshold: config.maxDuplicateShare,
-    }),
+    anomaly(
+      'error',
+      'duplicate-rows',
+      `${formatShare(statistics.duplicateRowShare)} of rows (${statistics.duplicateRowCount}) repeat another row exactly (threshold ${formatShare(config.maxDuplicateShare)}): check for a double export or a bad join, or raise validation.maxDuplicateShare.`,
+      {
+        observed: statistics.duplicateRowShare,
+        threshold: config.maxDuplicateShare,
+      },
+    ),
   ];
 }
 
@@ -240,63 +331,127 @@ function checkLabel({ statistics, task, config, schema, schemaSource }: AnomalyI
   const stats = statistics.columns.find((c) => c.name === name);
   if (!stats) {
     const derivedFrom = typeof task.label === 'object' ? task.label.column : undefined;
-    const message = derivedFrom !== undefined
-      ? `The label is derived from column ${q(derivedFrom)}, which the dataset does not have: fix task.label.column or the dataset.`
-      : `The label column ${q(name)} is not in the dataset: fix task.label, or check the dataset's header.`;
-    return [anomaly('error', 'label-missing', message, { column: derivedFrom ?? name, observed: 'absent', threshold: 'required' })];
+    const message =
+      derivedFrom !== undefined
+        ? `The label is derived from column ${q(derivedFrom)}, which the dataset does not have: fix task.label.column or the dataset.`
+        : `The label column ${q(name)} is not in the dataset: fix task.label, or check the dataset's header.`;
+    return [
+      anomaly('error', 'label-missing', message, {
+        column: derivedFrom ?? name,
+        observed: 'absent',
+        threshold: 'required',
+      }),
+    ];
   }
   const found: Anomaly[] = [];
   if (statistics.rowCount === 0) return found;
   if (stats.missingCount > 0 && stats.missingFraction <= config.maxMissingFraction) {
-    found.push(anomaly('warning', 'label-values-missing', `The label ${q(name)} is missing in ${stats.missingCount} rows (${formatShare(stats.missingFraction)}): those rows cannot be used for training or evaluation.`, { column: name, observed: stats.missingCount, threshold: 0 }));
+    found.push(
+      anomaly(
+        'warning',
+        'label-values-missing',
+        `The label ${q(name)} is missing in ${stats.missingCount} rows (${formatShare(stats.missingFraction)}): those rows cannot be used for training or evaluation.`,
+        { column: name, observed: stats.missingCount, threshold: 0 },
+      ),
+    );
   }
   if (task.type === 'regression') {
     if (stats.type !== 'numeric') {
-      found.push(anomaly('error', 'label-type', `The label ${q(name)} is ${stats.type} (${stats.duckdbType}), but a regression task needs a numeric label: pick a numeric column or change task.type.`, { column: name, observed: stats.type, threshold: 'numeric' }));
+      found.push(
+        anomaly(
+          'error',
+          'label-type',
+          `The label ${q(name)} is ${stats.type} (${stats.duckdbType}), but a regression task needs a numeric label: pick a numeric column or change task.type.`,
+          { column: name, observed: stats.type, threshold: 'numeric' },
+        ),
+      );
     } else if (stats.count > 0 && stats.distinctCount <= 1) {
-      found.push(anomaly('error', 'single-class', `The label ${q(name)} has the same value in every row: there is nothing to learn; check the export or the label column.`, { column: name, observed: stats.distinctCount, threshold: 2 }));
+      found.push(
+        anomaly(
+          'error',
+          'single-class',
+          `The label ${q(name)} has the same value in every row: there is nothing to learn; check the export or the label column.`,
+          { column: name, observed: stats.distinctCount, threshold: 2 },
+        ),
+      );
     }
     return found;
   }
   const classes = statistics.label?.classes ?? [];
   if (classes.length < 2) {
     found.push(
-      anomaly('error', 'single-class', classes.length === 0
-        ? `The label ${q(name)} has no values: every row is missing it.`
-        : `The label ${q(name)} has a single class (${JSON.stringify(preview(classes[0]?.value ?? '', 40))}) in all ${stats.count} labelled rows: a classifier needs at least two; check the filter that produced this dataset.`,
-        { column: name, observed: classes.length, threshold: 2 }),
+      anomaly(
+        'error',
+        'single-class',
+        classes.length === 0
+          ? `The label ${q(name)} has no values: every row is missing it.`
+          : `The label ${q(name)} has a single class (${JSON.stringify(preview(classes[0]?.value ?? '', 40))}) in all ${stats.count} labelled rows: a classifier needs at least two; check the filter that produced this dataset.`,
+        { column: name, observed: classes.length, threshold: 2 },
+      ),
     );
     return found;
   }
   if (task.type === 'binary' && classes.length > 2) {
     found.push(
-      anomaly('error', 'label-classes', `The label ${q(name)} has ${classes.length} classes (${classes.slice(0, 5).map((c) => JSON.stringify(preview(c.value, 30))).join(', ')}${classes.length > 5 ? ', …' : ''}) but the task is binary: derive a two-class label (task.label with op and value) or set task.type to multiclass.`, {
-        column: name,
-        observed: classes.length,
-        threshold: 2,
-      }),
+      anomaly(
+        'error',
+        'label-classes',
+        `The label ${q(name)} has ${classes.length} classes (${classes
+          .slice(0, 5)
+          .map((c) => JSON.stringify(preview(c.value, 30)))
+          .join(
+            ', ',
+          )}${classes.length > 5 ? ', …' : ''}) but the task is binary: derive a two-class label (task.label with op and value) or set task.type to multiclass.`,
+        {
+          column: name,
+          observed: classes.length,
+          threshold: 2,
+        },
+      ),
     );
   }
   if (stats.type === 'numeric' && classes.length > 100) {
-    found.push(anomaly('warning', 'label-type', `The label ${q(name)} is numeric with ${classes.length} distinct values: did you mean task.type "regression"?`, { column: name, observed: classes.length }));
+    found.push(
+      anomaly(
+        'warning',
+        'label-type',
+        `The label ${q(name)} is numeric with ${classes.length} distinct values: did you mean task.type "regression"?`,
+        { column: name, observed: classes.length },
+      ),
+    );
   }
   const majority = classes[0] as { value: string; count: number };
   const minority = classes[classes.length - 1] as { value: string; count: number };
   const ratio = majority.count / minority.count;
   if (ratio > config.imbalanceRatioWarning) {
     found.push(
-      anomaly('warning', 'class-imbalance', `The label ${q(name)} is imbalanced: ${JSON.stringify(preview(majority.value, 30))} has ${majority.count} rows and ${JSON.stringify(preview(minority.value, 30))} only ${minority.count} (ratio ${formatNumber(ratio)}, warning above ${config.imbalanceRatioWarning}); consider sampling.strategy "class-weights", "undersample" or "oversample".`, {
-        column: name,
-        observed: ratio,
-        threshold: config.imbalanceRatioWarning,
-      }),
+      anomaly(
+        'warning',
+        'class-imbalance',
+        `The label ${q(name)} is imbalanced: ${JSON.stringify(preview(majority.value, 30))} has ${majority.count} rows and ${JSON.stringify(preview(minority.value, 30))} only ${minority.count} (ratio ${formatNumber(ratio)}, warning above ${config.imbalanceRatioWarning}); consider sampling.strategy "class-weights", "undersample" or "oversample".`,
+        {
+          column: name,
+          observed: ratio,
+          threshold: config.imbalanceRatioWarning,
+        },
+      ),
     );
   }
   if (schemaSource !== 'inferred' && schema?.label?.classes) {
     const known = new Set(schema.label.classes);
     const unseen = classes.filter((c) => !known.has(c.value));
     if (unseen.length > 0) {
-      found.push(anomaly('error', 'label-classes', `The label ${q(name)} has classes the schema does not know: ${unseen.slice(0, 5).map((c) => `${JSON.stringify(preview(c.value, 30))} (${c.count} rows)`).join(', ')}; fix the labels, or retrain from scratch with a new schema.`, { column: name, observed: unseen.length, threshold: 0 }));
+      found.push(
+        anomaly(
+          'error',
+          'label-classes',
+          `The label ${q(name)} has classes the schema does not know: ${unseen
+            .slice(0, 5)
+            .map((c) => `${JSON.stringify(preview(c.value, 30))} (${c.count} rows)`)
+            .join(', ')}; fix the labels, or retrain from scratch with a new schema.`,
+          { column: name, observed: unseen.length, threshold: 0 },
+        ),
+      );
     }
   }
   return found;
@@ -311,17 +466,26 @@ function checkLeakage({ statistics, config, task }: AnomalyInput): Anomaly[] {
     const association = c.labelAssociation;
     if (!association || c.name === label) continue;
     const byAuc = association.auc !== undefined && association.auc > aucThreshold;
-    const byCorrelation = association.correlation !== undefined && Math.abs(association.correlation) > correlationThreshold;
+    const byCorrelation =
+      association.correlation !== undefined && Math.abs(association.correlation) > correlationThreshold;
     if (!byAuc && !byCorrelation) continue;
     const evidence = byAuc
       ? `alone it predicts the label with ROC-AUC ${formatNumber(association.auc)} (threshold ${aucThreshold})`
       : `its correlation with the label is ${formatNumber(association.correlation)} (threshold ±${correlationThreshold})`;
     const isAllowed = allowed.has(c.name);
     found.push(
-      anomaly(isAllowed ? 'warning' : 'error', 'label-leakage', isAllowed
-        ? `Column ${q(c.name)} looks like label leakage: ${evidence}; allowed by validation.leakage.allow.`
-        : `Column ${q(c.name)} looks like label leakage: ${evidence}. If it is only known after the outcome, drop it (preprocess.exclude); if it is a legitimate predictor, list it in validation.leakage.allow.`,
-        { column: c.name, observed: byAuc ? (association.auc as number) : (association.correlation as number), threshold: byAuc ? aucThreshold : correlationThreshold }),
+      anomaly(
+        isAllowed ? 'warning' : 'error',
+        'label-leakage',
+        isAllowed
+          ? `Column ${q(c.name)} looks like label leakage: ${evidence}; allowed by validation.leakage.allow.`
+          : `Column ${q(c.name)} looks like label leakage: ${evidence}. If it is only known after the outcome, drop it (preprocess.exclude); if it is a legitimate predictor, list it in validation.leakage.allow.`,
+        {
+          column: c.name,
+          observed: byAuc ? (association.auc as number) : (association.correlation as number),
+          threshold: byAuc ? aucThreshold : correlationThreshold,
+        },
+      ),
     );
   }
   return found;
@@ -340,25 +504,38 @@ function checkTimeLike({ statistics, task, modelInputs, timeLike }: AnomalyInput
   const found: Anomaly[] = [];
   const label = labelName(task.label);
   const derivedFrom = typeof task.label === 'object' ? task.label.column : undefined;
-  const excluded = new Set([label, ...(derivedFrom !== undefined ? [derivedFrom] : []), ...(modelInputs?.exclude ?? [])]);
+  const excluded = new Set([
+    label,
+    ...(derivedFrom !== undefined ? [derivedFrom] : []),
+    ...(modelInputs?.exclude ?? []),
+  ]);
   for (const t of timeLike?.textTimestamps ?? []) {
     if (excluded.has(t.column)) continue;
     const bad = t.values - t.parsed;
     const example = t.unparseable.map((v) => JSON.stringify(preview(v, 40))).join(', ');
     found.push(
-      anomaly('warning', 'timestamp-as-text', bad > 0
-        ? `Column ${q(t.column)} holds date-times as text, and ${bad} of ${t.values} values (${formatShare(bad / t.values)}) are not valid date-times, e.g. ${example}: fix them and store the column as a timestamp (or ISO 8601 text), or it enters the model as categories instead of calendar features.`
-        : `Column ${q(t.column)} holds date-times as text, so it enters the model as categories instead of calendar features: store it as a timestamp, or as ISO 8601 text (2001-01-14 21:55) in a CSV.`,
-        { column: t.column, observed: t.parsed / Math.max(t.values, 1), threshold: 1 }),
+      anomaly(
+        'warning',
+        'timestamp-as-text',
+        bad > 0
+          ? `Column ${q(t.column)} holds date-times as text, and ${bad} of ${t.values} values (${formatShare(bad / t.values)}) are not valid date-times, e.g. ${example}: fix them and store the column as a timestamp (or ISO 8601 text), or it enters the model as categories instead of calendar features.`
+          : `Column ${q(t.column)} holds date-times as text, so it enters the model as categories instead of calendar features: store it as a timestamp, or as ISO 8601 text (2001-01-14 21:55) in a CSV.`,
+        { column: t.column, observed: t.parsed / Math.max(t.values, 1), threshold: 1 },
+      ),
     );
     if (t.zones.length > 1) {
       const zones = t.zones.map((z) => `${z.count} ${z.zone === '' ? 'without a zone' : `in ${z.zone}`}`).join(', ');
       found.push(
-        anomaly('warning', 'mixed-time-zones', `Column ${q(t.column)} mixes time zones (${zones}): the same clock time means different instants; convert every value to UTC (or one zone) at the source.`, {
-          column: t.column,
-          observed: t.zones.length,
-          threshold: 1,
-        }),
+        anomaly(
+          'warning',
+          'mixed-time-zones',
+          `Column ${q(t.column)} mixes time zones (${zones}): the same clock time means different instants; convert every value to UTC (or one zone) at the source.`,
+          {
+            column: t.column,
+            observed: t.zones.length,
+            threshold: 1,
+          },
+        ),
       );
     }
   }
@@ -369,29 +546,56 @@ function checkTimeLike({ statistics, task, modelInputs, timeLike }: AnomalyInput
     if (excluded.has(c.name)) continue;
     const hint = `leave it out (preprocess.exclude)${c.type === 'timestamp' ? ' and let its calendar features carry it' : ''}`;
     if (c.type === 'timestamp' && (raw === true || (Array.isArray(raw) && raw.includes(c.name)))) {
-      const why = c.name === modelInputs.timeColumn ? "it is the split's time column, so every test time lies after every train time" : 'new rows come later than every train row';
-      found.push(anomaly('warning', 'time-as-number', `Column ${q(c.name)} enters the model as a raw number (preprocess.rawTimestamps), but ${why}: the model can only extrapolate on it. Drop it from preprocess.rawTimestamps; its calendar features stay.`, { column: c.name, observed: 'raw epoch seconds' }));
+      const why =
+        c.name === modelInputs.timeColumn
+          ? "it is the split's time column, so every test time lies after every train time"
+          : 'new rows come later than every train row';
+      found.push(
+        anomaly(
+          'warning',
+          'time-as-number',
+          `Column ${q(c.name)} enters the model as a raw number (preprocess.rawTimestamps), but ${why}: the model can only extrapolate on it. Drop it from preprocess.rawTimestamps; its calendar features stay.`,
+          { column: c.name, observed: 'raw epoch seconds' },
+        ),
+      );
       continue;
     }
     if (c.type !== 'numeric') continue;
     const sequence = timeLike?.numericSequences.find((n) => n.column === c.name);
     if (c.name === modelInputs.timeColumn) {
-      found.push(anomaly('warning', 'time-as-number', `Column ${q(c.name)} is the split's time column and enters the model as a number: every test value lies beyond the train range, so the model can only extrapolate on it; ${hint}.`, { column: c.name, observed: 'time column' }));
+      found.push(
+        anomaly(
+          'warning',
+          'time-as-number',
+          `Column ${q(c.name)} is the split's time column and enters the model as a number: every test value lies beyond the train range, so the model can only extrapolate on it; ${hint}.`,
+          { column: c.name, observed: 'time column' },
+        ),
+      );
     } else if (sequence?.timeCorrelation != null && Math.abs(sequence.timeCorrelation) >= TIME_CORRELATION) {
       found.push(
-        anomaly('warning', 'time-as-number', `Column ${q(c.name)} rises with time (correlation ${formatNumber(sequence.timeCorrelation)} with the time column ${q(modelInputs.timeColumn ?? '')}): as a number, new rows lie beyond its train range; ${hint}.`, {
-          column: c.name,
-          observed: sequence.timeCorrelation,
-          threshold: TIME_CORRELATION,
-        }),
+        anomaly(
+          'warning',
+          'time-as-number',
+          `Column ${q(c.name)} rises with time (correlation ${formatNumber(sequence.timeCorrelation)} with the time column ${q(modelInputs.timeColumn ?? '')}): as a number, new rows lie beyond its train range; ${hint}.`,
+          {
+            column: c.name,
+            observed: sequence.timeCorrelation,
+            threshold: TIME_CORRELATION,
+          },
+        ),
       );
     } else if (sequence?.integral && c.count >= 100 && c.distinctCount >= ID_LIKE_DISTINCT_SHARE * c.count) {
       found.push(
-        anomaly('warning', 'time-as-number', `Column ${q(c.name)} holds a different whole number in almost every row (${c.distinctCount} of ${c.count}): an identifier or sequence number? As a number it carries row order, not signal; ${hint}.`, {
-          column: c.name,
-          observed: c.distinctCount / c.count,
-          threshold: ID_LIKE_DISTINCT_SHARE,
-        }),
+        anomaly(
+          'warning',
+          'time-as-number',
+          `Column ${q(c.name)} holds a different whole number in almost every row (${c.distinctCount} of ${c.count}): an identifier or sequence number? As a number it carries row order, not signal; ${hint}.`,
+          {
+            column: c.name,
+            observed: c.distinctCount / c.count,
+            threshold: ID_LIKE_DISTINCT_SHARE,
+          },
+        ),
       );
     }
   }
@@ -402,8 +606,11 @@ function driftAnomalies(drift: DriftComparison | undefined, config: ValidationSe
   return (drift?.columns ?? [])
     .filter((d) => d.drifted)
     .map((d) =>
-      anomaly(config.drift.severity, d.metric === 'psi' ? 'drift-psi' : 'drift-jensen-shannon',
+      anomaly(
+        config.drift.severity,
+        d.metric === 'psi' ? 'drift-psi' : 'drift-jensen-shannon',
         `Column ${q(d.column)} has drifted from the reference beyond chance and beyond the floor: ${describeShift(d)}. Check whether the source changed; if the shift is real, retrain on recent data${config.drift.severity === 'error' ? ' or set validation.drift.severity to "warning"' : ''}.`,
-        { column: d.column, observed: d.value, threshold: d.floor }),
+        { column: d.column, observed: d.value, threshold: d.floor },
+      ),
     );
 }

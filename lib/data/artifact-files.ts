@@ -9,14 +9,25 @@ import { readObject } from '../store/read-object';
 
 /** Thrown when an artifact's bytes are not the ones its ref names: a corrupted or overwritten object. */
 export class ArtifactChecksumError extends Error {
-  constructor(readonly uri: string, readonly expected: string, readonly actual: string) {
-    super(`Artifact ${uri} has sha256 ${actual}, but its ref says ${expected}: it was changed or corrupted after it was written`);
+  constructor(
+    readonly uri: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(
+      `Artifact ${uri} has sha256 ${actual}, but its ref says ${expected}: it was changed or corrupted after it was written`,
+    );
     this.name = 'ArtifactChecksumError';
   }
 }
 
 /** Streams an artifact to a local file, checking its sha256 against the ref on the way. */
-export async function downloadArtifact(store: ArtifactStore, ref: ArtifactRef, filePath: string, signal?: AbortSignal): Promise<void> {
+export async function downloadArtifact(
+  store: ArtifactStore,
+  ref: ArtifactRef,
+  filePath: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const hash = createHash('sha256');
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -30,7 +41,11 @@ export async function downloadArtifact(store: ArtifactStore, ref: ArtifactRef, f
 }
 
 /** Reads a JSON artifact, checks its sha256 and validates it with `schema` (files from the store are validated at the edge). */
-export async function readJsonArtifact<S extends z.ZodType>(store: ArtifactStore, ref: ArtifactRef, schema: S): Promise<z.output<S>> {
+export async function readJsonArtifact<S extends z.ZodType>(
+  store: ArtifactStore,
+  ref: ArtifactRef,
+  schema: S,
+): Promise<z.output<S>> {
   const bytes = await readObject(store, store.keyFor(ref.uri));
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== ref.sha256) throw new ArtifactChecksumError(ref.uri, ref.sha256, actual);

@@ -19,7 +19,9 @@ export function civilFromDays(days: number): { year: number; month: number; day:
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
   const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
   const mp = Math.floor((5 * dayOfYear + 2) / 153);
   const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
@@ -40,14 +42,19 @@ export function calendarPhases(epochSeconds: number): Record<CalendarPart, numbe
   return {
     hour: secondOfDay / SECONDS_PER_DAY,
     // 1970-01-01 was a Thursday (3 with Monday = 0).
-    'day-of-week': (((days + 3) % 7) + 7) % 7 / 7,
+    'day-of-week': ((((days + 3) % 7) + 7) % 7) / 7,
     'day-of-month': (day - 1) / daysInMonth(year, month),
     month: (month - 1) / 12,
   };
 }
 
 /** Writes sin and cos of each part's phase, in `parts` order, at out[offset…]; (0, 0) pairs for a missing time. */
-export function writeCalendarFeatures(epochSeconds: number, parts: readonly CalendarPart[], out: Float32Array, offset: number): void {
+export function writeCalendarFeatures(
+  epochSeconds: number,
+  parts: readonly CalendarPart[],
+  out: Float32Array,
+  offset: number,
+): void {
   if (!Number.isFinite(epochSeconds)) {
     for (let i = 0; i < parts.length * 2; i += 1) out[offset + i] = 0;
     return;

@@ -77,7 +77,11 @@ export interface ColumnChunk {
  * Streams a query's result chunk by chunk: DuckDB holds the rest, JS holds one chunk. Values are
  * whatever the query's expressions produce (use `valueExpression` to get numbers, booleans, strings).
  */
-export async function* streamChunks(session: DuckDbSession, sql: string, params: SqlValue[] = []): AsyncGenerator<ColumnChunk> {
+export async function* streamChunks(
+  session: DuckDbSession,
+  sql: string,
+  params: SqlValue[] = [],
+): AsyncGenerator<ColumnChunk> {
   const result = await session.connection.stream(sql, params);
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -89,7 +93,10 @@ export async function* streamChunks(session: DuckDbSession, sql: string, params:
       const values = new Array<CellValue>(rows);
       for (let r = 0; r < rows; r += 1) {
         const value = vector.getItem(r);
-        values[r] = value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? value : toCellValue(value);
+        values[r] =
+          value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean'
+            ? value
+            : toCellValue(value);
       }
       columns.push(values);
     }

@@ -57,7 +57,11 @@ const CSV_NULL_STRINGS = ['', 'NA', 'N/A', 'NULL', 'null', 'None'];
  * A derived label is a computed column comparing its source column with a value that was bound as a
  * parameter (for the view, into a one-row side table, since a view cannot hold parameters).
  */
-export async function loadDataset(session: DuckDbSession, local: LocalDataset, options: LoadDatasetOptions = {}): Promise<DatasetTable> {
+export async function loadDataset(
+  session: DuckDbSession,
+  local: LocalDataset,
+  options: LoadDatasetOptions = {},
+): Promise<DatasetTable> {
   const table = quoteIdentifier(options.tableName ?? 'dataset');
   const sourceColumns = await describeSource(session, local);
   const derived = typeof options.label === 'object' ? options.label : undefined;
@@ -68,12 +72,29 @@ export async function loadDataset(session: DuckDbSession, local: LocalDataset, o
   else await createTable(session, local, table, labelSql);
   const described = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`);
   const rowCount = (await session.all<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? 0;
-  const columns = await classifyColumns(session, table, described.map((c) => ({ name: c.column_name, duckdbType: c.column_type })));
+  const columns = await classifyColumns(
+    session,
+    table,
+    described.map((c) => ({ name: c.column_name, duckdbType: c.column_type })),
+  );
 
-  const labelName = derived ? (labelSql ? derived.name : undefined) : typeof options.label === 'string' ? options.label : undefined;
+  const labelName = derived
+    ? labelSql
+      ? derived.name
+      : undefined
+    : typeof options.label === 'string'
+      ? options.label
+      : undefined;
   const labelColumn = labelName !== undefined && columns.some((c) => c.name === labelName) ? labelName : undefined;
   const relation = local.format === 'parquet' ? 'view' : 'table';
-  return { table, relation, columns, rowCount, ...(labelColumn !== undefined ? { labelColumn } : {}), ...(labelSql && relation === 'view' ? { labelValueTable: labelValueTableOf(options.tableName ?? 'dataset') } : {}) };
+  return {
+    table,
+    relation,
+    columns,
+    rowCount,
+    ...(labelColumn !== undefined ? { labelColumn } : {}),
+    ...(labelSql && relation === 'view' ? { labelValueTable: labelValueTableOf(options.tableName ?? 'dataset') } : {}),
+  };
 }
 
 /** Drops what loadDataset created (the view or table, and a derived label's value table). */
@@ -120,7 +141,12 @@ async function describeSource(session: DuckDbSession, local: LocalDataset): Prom
   return rows.map((r) => ({ name: r.column_name, duckdbType: r.column_type }));
 }
 
-async function createTable(session: DuckDbSession, local: LocalDataset, table: string, label: LabelSql | undefined): Promise<void> {
+async function createTable(
+  session: DuckDbSession,
+  local: LocalDataset,
+  table: string,
+  label: LabelSql | undefined,
+): Promise<void> {
   const params = readerParams(local);
   const labelParam = `$${params.length + 1}`;
   await withReader(local, (reader) =>
@@ -131,7 +157,12 @@ async function createTable(session: DuckDbSession, local: LocalDataset, table: s
   );
 }
 
-async function createParquetView(session: DuckDbSession, local: LocalDataset, tableName: string, label: LabelSql | undefined): Promise<void> {
+async function createParquetView(
+  session: DuckDbSession,
+  local: LocalDataset,
+  tableName: string,
+  label: LabelSql | undefined,
+): Promise<void> {
   const view = quoteIdentifier(tableName);
   // DDL cannot take parameters: the file paths (ours, under a fresh temp directory, though a partition's
   // file name comes from its object key) are quoted as string literals by the one literal helper.
@@ -140,7 +171,9 @@ async function createParquetView(session: DuckDbSession, local: LocalDataset, ta
   let labelSelect = '';
   if (label) {
     const valueTable = labelValueTableOf(tableName);
-    await session.run(`CREATE OR REPLACE TABLE ${valueTable} AS SELECT ${label.expression('$1').valueCast} AS v`, [label.value]);
+    await session.run(`CREATE OR REPLACE TABLE ${valueTable} AS SELECT ${label.expression('$1').valueCast} AS v`, [
+      label.value,
+    ]);
     labelSelect = `, ${label.expression(`(SELECT v FROM ${valueTable})`).sql} AS ${quoteIdentifier(label.name)}`;
   }
   try {
@@ -187,7 +220,8 @@ async function withReader<T>(local: LocalDataset, use: (reader: string) => Promi
  * permissions, DuckDB internals. These stay retryable; every other reader error on a local file means
  * the bytes are not a readable dataset.
  */
-const ENVIRONMENT_ERROR = /^(INTERRUPT|Out of Memory|FATAL|INTERNAL|Permission)|No space left on device|Too many open files|Cannot allocate memory/i;
+const ENVIRONMENT_ERROR =
+  /^(INTERRUPT|Out of Memory|FATAL|INTERNAL|Permission)|No space left on device|Too many open files|Cannot allocate memory/i;
 
 function isDataError(error: unknown): boolean {
   return !ENVIRONMENT_ERROR.test(errorMessage(error));
@@ -198,7 +232,10 @@ function errorMessage(error: unknown): string {
 }
 
 function readerReason(error: unknown): string {
-  const lines = errorMessage(error).split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = errorMessage(error)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const reason = lines.slice(0, 3).join(' ');
   return reason.length > 600 ? `${reason.slice(0, 600)}…` : reason;
 }
@@ -215,33 +252,59 @@ async function checkLabelValue(session: DuckDbSession, label: LabelSql): Promise
   try {
     await session.all(`SELECT ${label.expression('$1').valueCast} AS v`, [label.value]);
   } catch (error) {
-    throw invalidConfig('task.label.value', `${JSON.stringify(label.value)} cannot be compared with the label's source column: ${readerReason(error)}`);
+    throw invalidConfig(
+      'task.label.value',
+      `${JSON.stringify(label.value)} cannot be compared with the label's source column: ${readerReason(error)}`,
+    );
   }
 }
 
 /** Whitelisted comparison operators: the config's `op` selects one of these, it is never spliced in. */
-const OPERATORS: Record<DerivedLabelSpec['op'], string> = { '>': '>', '>=': '>=', '<': '<', '<=': '<=', '==': '=', '!=': '<>' };
+const OPERATORS: Record<DerivedLabelSpec['op'], string> = {
+  '>': '>',
+  '>=': '>=',
+  '<': '<',
+  '<=': '<=',
+  '==': '=',
+  '!=': '<>',
+};
 
 /** Both sides are cast to one canonical type picked from the column's kind: a fixed set of type names. */
-const COMPARISON_TYPE: Record<ColumnKind, string> = { numeric: 'DOUBLE', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP', categorical: 'VARCHAR', text: 'VARCHAR' };
+const COMPARISON_TYPE: Record<ColumnKind, string> = {
+  numeric: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  timestamp: 'TIMESTAMP',
+  categorical: 'VARCHAR',
+  text: 'VARCHAR',
+};
 
 function derivedLabelSql(label: DerivedLabelSpec, columns: SourceColumn[]): LabelSql | undefined {
   const source = columns.find((c) => c.name === label.column);
   if (!source) return undefined; // reported as a "label-missing" anomaly by validation
   if (columns.some((c) => c.name === label.name)) {
-    throw invalidConfig('task.label.name', `"${preview(label.name)}" already names a column of the dataset: choose another name for the derived label`);
+    throw invalidConfig(
+      'task.label.name',
+      `"${preview(label.name)}" already names a column of the dataset: choose another name for the derived label`,
+    );
   }
   const operator = OPERATORS[label.op];
   if (!operator) throw invalidConfig('task.label.op', `unknown operator ${JSON.stringify(label.op)}`);
   const kind = kindOfType(source.duckdbType) ?? 'text';
   if (kind === 'numeric' && typeof label.value !== 'number') {
-    throw invalidConfig('task.label.value', `column "${preview(label.column)}" is numeric (${source.duckdbType}), so the value must be a number, got ${JSON.stringify(label.value)}`);
+    throw invalidConfig(
+      'task.label.value',
+      `column "${preview(label.column)}" is numeric (${source.duckdbType}), so the value must be a number, got ${JSON.stringify(label.value)}`,
+    );
   }
   if (kind === 'boolean' && typeof label.value !== 'boolean') {
-    throw invalidConfig('task.label.value', `column "${preview(label.column)}" is boolean, so the value must be true or false, got ${JSON.stringify(label.value)}`);
+    throw invalidConfig(
+      'task.label.value',
+      `column "${preview(label.column)}" is boolean, so the value must be true or false, got ${JSON.stringify(label.value)}`,
+    );
   }
   const type = COMPARISON_TYPE[kind];
-  const value: DuckDBValue = typeof label.value === 'number' || typeof label.value === 'boolean' ? label.value : String(label.value);
+  const value: DuckDBValue =
+    typeof label.value === 'number' || typeof label.value === 'boolean' ? label.value : String(label.value);
   return {
     name: label.name,
     value,
@@ -252,7 +315,8 @@ function derivedLabelSql(label: DerivedLabelSpec, columns: SourceColumn[]): Labe
   };
 }
 
-const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?)$/i;
+const NUMERIC_TYPE =
+  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?)$/i;
 const TIMESTAMP_TYPE = /^(DATE|TIMESTAMP( WITH TIME ZONE)?|TIMESTAMP_(S|MS|NS)|TIMESTAMPTZ)$/i;
 
 /** The kind a DuckDB type implies, or undefined for VARCHAR (categorical or text: decided by cardinality). */
@@ -284,19 +348,30 @@ const CLEARLY_TEXT_DISTINCT = 2 * CATEGORICAL_MAX_DISTINCT;
  * on a column of few values costs next to nothing (0.02 CPU-s vs 0.17 for HyperLogLog), but 4× more
  * than HyperLogLog on a column of 10M different values, which step 1 keeps away from it.
  */
-async function classifyColumns(session: DuckDbSession, table: string, columns: SourceColumn[]): Promise<DatasetColumn[]> {
+async function classifyColumns(
+  session: DuckDbSession,
+  table: string,
+  columns: SourceColumn[],
+): Promise<DatasetColumn[]> {
   const strings = columns.filter((c) => kindOfType(c.duckdbType) === undefined);
   const measured = new Map<string, { distinct: number; nonNull: number }>();
   if (strings.length > 0) {
     const names = strings.map((c) => quoteIdentifier(c.name));
-    const prefix = (await session.all<Record<string, number>>(
-      `SELECT ${names.map((q, i) => `approx_count_distinct(${q}) AS d${i}`).join(', ')} FROM (SELECT ${names.join(', ')} FROM ${table} LIMIT ${CLASSIFY_PREFIX_ROWS})`,
-    ))[0] ?? {};
-    const open = strings.flatMap((c, i) => ((prefix[`d${i}`] ?? 0) > CLEARLY_TEXT_DISTINCT ? [] : [{ column: c, q: names[i] as string }]));
+    const prefix =
+      (
+        await session.all<Record<string, number>>(
+          `SELECT ${names.map((q, i) => `approx_count_distinct(${q}) AS d${i}`).join(', ')} FROM (SELECT ${names.join(', ')} FROM ${table} LIMIT ${CLASSIFY_PREFIX_ROWS})`,
+        )
+      )[0] ?? {};
+    const open = strings.flatMap((c, i) =>
+      (prefix[`d${i}`] ?? 0) > CLEARLY_TEXT_DISTINCT ? [] : [{ column: c, q: names[i] as string }],
+    );
     if (open.length > 0) {
       const selects = open.flatMap(({ q }, i) => [`count(DISTINCT ${q}) AS d${i}`, `count(${q}) AS n${i}`]);
       const row = (await session.all<Record<string, number>>(`SELECT ${selects.join(', ')} FROM ${table}`))[0] ?? {};
-      open.forEach(({ column }, i) => measured.set(column.name, { distinct: row[`d${i}`] ?? 0, nonNull: row[`n${i}`] ?? 0 }));
+      open.forEach(({ column }, i) =>
+        measured.set(column.name, { distinct: row[`d${i}`] ?? 0, nonNull: row[`n${i}`] ?? 0 }),
+      );
     }
   }
   return columns.map((c) => {
@@ -310,5 +385,7 @@ async function classifyColumns(session: DuckDbSession, table: string, columns: S
 
 export function stringKind({ distinct, nonNull }: { distinct: number; nonNull: number }): 'categorical' | 'text' {
   if (distinct <= CATEGORICAL_ALWAYS_DISTINCT) return 'categorical';
-  return distinct <= CATEGORICAL_MAX_DISTINCT && distinct <= CATEGORICAL_MAX_DISTINCT_SHARE * nonNull ? 'categorical' : 'text';
+  return distinct <= CATEGORICAL_MAX_DISTINCT && distinct <= CATEGORICAL_MAX_DISTINCT_SHARE * nonNull
+    ? 'categorical'
+    : 'text';
 }

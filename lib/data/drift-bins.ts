@@ -36,11 +36,21 @@ export function alignCounts(reference: ColumnStatistics, current: ColumnStatisti
     if (!reference.numeric || !current.numeric) return undefined;
     const batch = current.numeric.histogramOnReferenceBins;
     if (!batch) return undefined;
-    const onSameBins = (h: Histogram | undefined) => h !== undefined && h.counts.length > 0 && sameEdges(h.edges, batch.edges);
+    const onSameBins = (h: Histogram | undefined) =>
+      h !== undefined && h.counts.length > 0 && sameEdges(h.edges, batch.edges);
     const quantile = reference.numeric.quantileHistogram;
-    const binned = onSameBins(quantile) ? { binning: 'quantile' as const, counts: (quantile as Histogram).counts } : onSameBins(reference.numeric.histogram) ? { binning: 'equal-width' as const, counts: reference.numeric.histogram.counts } : undefined;
+    const binned = onSameBins(quantile)
+      ? { binning: 'quantile' as const, counts: (quantile as Histogram).counts }
+      : onSameBins(reference.numeric.histogram)
+        ? { binning: 'equal-width' as const, counts: reference.numeric.histogram.counts }
+        : undefined;
     if (!binned || binned.counts.length !== batch.counts.length) return undefined;
-    return { binning: binned.binning, labels: binned.counts.map((_, k) => `bin ${k + 1}`), reference: [...binned.counts], batch: [...batch.counts] };
+    return {
+      binning: binned.binning,
+      labels: binned.counts.map((_, k) => `bin ${k + 1}`),
+      reference: [...binned.counts],
+      batch: [...batch.counts],
+    };
   }
   const expected = categoryCounts(reference);
   const actual = categoryCounts(current);
@@ -54,7 +64,13 @@ export function alignCounts(reference: ColumnStatistics, current: ColumnStatisti
     const k = value === OTHER_VALUES ? otherIndex : (index.get(value) ?? otherIndex);
     batchCounts[k] = (batchCounts[k] as number) + count;
   }
-  return { binning: 'categories', labels: [...labels, OTHER_VALUES], reference: referenceCounts, batch: batchCounts, otherIndex };
+  return {
+    binning: 'categories',
+    labels: [...labels, OTHER_VALUES],
+    reference: referenceCounts,
+    batch: batchCounts,
+    otherIndex,
+  };
 }
 
 function categoryCounts(column: ColumnStatistics): Map<string, number> | undefined {
@@ -63,7 +79,11 @@ function categoryCounts(column: ColumnStatistics): Map<string, number> | undefin
     if (column.categorical.otherCount > 0) counts.set(OTHER_VALUES, column.categorical.otherCount);
     return counts;
   }
-  if (column.boolean) return new Map([['true', column.boolean.trueCount], ['false', column.boolean.falseCount]]);
+  if (column.boolean)
+    return new Map([
+      ['true', column.boolean.trueCount],
+      ['false', column.boolean.falseCount],
+    ]);
   return undefined;
 }
 

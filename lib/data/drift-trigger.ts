@@ -24,21 +24,37 @@ const METRIC_NAME = { psi: 'PSI', 'jensen-shannon': 'Jensen–Shannon distance' 
 export function judgeDrift(comparison: DriftComparison, trigger: DriftTrigger, maxColumns = 10): DriftVerdict {
   const table = comparison.columns;
   const compared = table.length;
-  const drifted = table.filter((d) => d.drifted).sort((a, b) => excess(b) - excess(a) || (a.column < b.column ? -1 : 1));
+  const drifted = table
+    .filter((d) => d.drifted)
+    .sort((a, b) => excess(b) - excess(a) || (a.column < b.column ? -1 : 1));
   const columns = drifted.slice(0, maxColumns);
   const rule = `at least ${trigger.minDriftedColumns} column${trigger.minDriftedColumns === 1 ? '' : 's'}${trigger.minDriftedShare > 0 ? ` and ${formatShare(trigger.minDriftedShare)} of those compared` : ''}`;
   const verdict = (isDrifted: boolean, reason: string): DriftVerdict => ({
-    outcome: isDrifted ? 'drift-detected' : 'no-drift', drifted: isDrifted, reason, columns, comparedColumns: compared, driftedColumns: drifted.length,
+    outcome: isDrifted ? 'drift-detected' : 'no-drift',
+    drifted: isDrifted,
+    reason,
+    columns,
+    comparedColumns: compared,
+    driftedColumns: drifted.length,
   });
 
-  if (comparison.outcome === 'too-few-rows') return { ...verdict(false, `${comparison.note ?? 'too few rows to judge drift'}; no verdict.`), outcome: 'too-few-rows' };
+  if (comparison.outcome === 'too-few-rows')
+    return {
+      ...verdict(false, `${comparison.note ?? 'too few rows to judge drift'}; no verdict.`),
+      outcome: 'too-few-rows',
+    };
   if (compared === 0) {
-    return verdict(false, 'no drift measured: no column of the batch could be compared with the reference statistics (names or types differ, or too few values); check that the batch is the data the model was trained on.');
+    return verdict(
+      false,
+      'no drift measured: no column of the batch could be compared with the reference statistics (names or types differ, or too few values); check that the batch is the data the model was trained on.',
+    );
   }
   const share = drifted.length / compared;
   const triggered = drifted.length >= trigger.minDriftedColumns && share >= trigger.minDriftedShare;
   if (drifted.length === 0) {
-    const closest = [...table].sort((a, b) => a.adjustedPValue - b.adjustedPValue || excess(b) - excess(a))[0] as ColumnDrift;
+    const closest = [...table].sort(
+      (a, b) => a.adjustedPValue - b.adjustedPValue || excess(b) - excess(a),
+    )[0] as ColumnDrift;
     return verdict(false, `no drift: none of ${compared} columns drifted (closest: ${describe(closest)}).`);
   }
   const listed = drifted.slice(0, 3).map(describe).join('; ');

@@ -46,7 +46,11 @@ export interface DriftComparison {
 }
 
 /** The drift table of a batch (`current`) against the reference statistics. */
-export function compareDrift(reference: DatasetStatistics, current: DatasetStatistics, settings: DriftSettings): DriftComparison {
+export function compareDrift(
+  reference: DatasetStatistics,
+  current: DatasetStatistics,
+  settings: DriftSettings,
+): DriftComparison {
   const base = { rows: current.rowCount, minRows: settings.minRows, alpha: settings.alpha };
   if (current.rowCount < settings.minRows) {
     return { outcome: 'too-few-rows', ...base, note: tooFewRowsNote(current.rowCount, settings.minRows), columns: [] };
@@ -74,7 +78,11 @@ export function tooFewRowsNote(rows: number, minRows: number): string {
  * family). Undefined when it cannot be compared: types differ, the batch was not counted on the
  * reference's bins, fewer than minRows values, or fewer than two bins left after pooling.
  */
-export function testColumnDrift(reference: ColumnStatistics, current: ColumnStatistics, settings: DriftSettings): ColumnDrift | undefined {
+export function testColumnDrift(
+  reference: ColumnStatistics,
+  current: ColumnStatistics,
+  settings: DriftSettings,
+): ColumnDrift | undefined {
   const aligned = alignCounts(reference, current);
   if (!aligned) return undefined;
   const referenceCount = sum(aligned.reference);
@@ -90,7 +98,9 @@ export function testColumnDrift(reference: ColumnStatistics, current: ColumnStat
     : Math.sqrt(jensenShannonDivergence(pooled.reference, pooled.batch));
   const value = numeric
     ? Math.max(0, observedValue - expectedNoisePsi(bins, referenceCount, batchCount))
-    : Math.sqrt(Math.max(0, observedValue ** 2 - expectedNoiseJensenShannonDivergence(bins, referenceCount, batchCount)));
+    : Math.sqrt(
+        Math.max(0, observedValue ** 2 - expectedNoiseJensenShannonDivergence(bins, referenceCount, batchCount)),
+      );
   const floor = numeric ? settings.psiThreshold : settings.jensenShannonThreshold;
   return {
     column: current.name,
@@ -109,7 +119,9 @@ export function testColumnDrift(reference: ColumnStatistics, current: ColumnStat
     observedValue,
     floor,
     drifted: test.pValue < settings.alpha && value > floor,
-    summary: numeric ? numericSummary(reference, current) : biggestShareChanges(pooled.labels, pooled.reference, pooled.batch),
+    summary: numeric
+      ? numericSummary(reference, current)
+      : biggestShareChanges(pooled.labels, pooled.reference, pooled.batch),
   };
 }
 
@@ -117,7 +129,11 @@ export function testColumnDrift(reference: ColumnStatistics, current: ColumnStat
 function pool(aligned: AlignedCounts): { labels: string[]; reference: number[]; batch: number[] } {
   if (aligned.binning !== 'categories') {
     const groups = poolOrderedBins(aligned.reference, aligned.batch);
-    return { labels: groups.map((g) => g.map((k) => aligned.labels[k]).join('+')), reference: sumGroups(aligned.reference, groups), batch: sumGroups(aligned.batch, groups) };
+    return {
+      labels: groups.map((g) => g.map((k) => aligned.labels[k]).join('+')),
+      reference: sumGroups(aligned.reference, groups),
+      batch: sumGroups(aligned.batch, groups),
+    };
   }
   const alwaysPooled = new Set(aligned.otherIndex === undefined ? [] : [aligned.otherIndex]);
   const { groups, pooledGroup } = poolCategories(aligned.reference, aligned.batch, { alwaysPooled });
@@ -146,7 +162,10 @@ function biggestShareChanges(categories: string[], p: number[], q: number[], sho
     .map((c, i) => ({ c, before: (p[i] as number) / pTotal, after: (q[i] as number) / qTotal }))
     .sort((a, b) => Math.abs(b.after - b.before) - Math.abs(a.after - a.before))
     .slice(0, shown)
-    .map(({ c, before, after }) => `${c === OTHER_VALUES ? '(other values)' : JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c)} ${formatShare(before)} → ${formatShare(after)}`)
+    .map(
+      ({ c, before, after }) =>
+        `${c === OTHER_VALUES ? '(other values)' : JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c)} ${formatShare(before)} → ${formatShare(after)}`,
+    )
     .join(', ');
 }
 

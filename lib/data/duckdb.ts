@@ -1,7 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BIGINT, DOUBLE, DuckDBInstance, DuckDBListValue, LIST, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import {
+  BIGINT,
+  DOUBLE,
+  DuckDBInstance,
+  DuckDBListValue,
+  LIST,
+  listValue,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 
 export type SqlValue = DuckDBValue;
 
@@ -81,7 +91,9 @@ function createSession(instance: DuckDBInstance, connection: DuckDBConnection, w
       // Rows are built from column names here, not by getRowObjectsJS(), which assigns keys and so drops a
       // column named "__proto__" (Object.fromEntries defines every name as an own property).
       const names = reader.columnNames();
-      return reader.getRowsJS().map((values) => Object.fromEntries(names.map((name, i) => [name, toPlainValue(values[i])])) as T);
+      return reader
+        .getRowsJS()
+        .map((values) => Object.fromEntries(names.map((name, i) => [name, toPlainValue(values[i])])) as T);
     },
     interrupt() {
       if (!closed) connection.interrupt();
@@ -105,7 +117,11 @@ function createSession(instance: DuckDBInstance, connection: DuckDBConnection, w
 export function parameterTypes(params: readonly SqlValue[]): DuckDBType[] {
   return params.map((value) => {
     if (typeof value === 'number') return Number.isSafeInteger(value) ? undefined : DOUBLE;
-    if (value instanceof DuckDBListValue && value.items.length > 0 && value.items.every((item) => typeof item === 'number')) {
+    if (
+      value instanceof DuckDBListValue &&
+      value.items.length > 0 &&
+      value.items.every((item) => typeof item === 'number')
+    ) {
       return LIST(value.items.every((item) => Number.isSafeInteger(item)) ? BIGINT : DOUBLE);
     }
     return undefined;

@@ -43,7 +43,12 @@ export interface EncodeOptions {
  * booleans, strings, epoch seconds or ISO strings for dates, zone-less meaning UTC; null for missing);
  * extra columns are ignored, a missing feature column is an error.
  */
-export function encodeColumns(spec: PreprocessorSpec, columns: Record<string, ColumnValues>, rows: number, options: EncodeOptions = {}): EncodedRows {
+export function encodeColumns(
+  spec: PreprocessorSpec,
+  columns: Record<string, ColumnValues>,
+  rows: number,
+  options: EncodeOptions = {},
+): EncodedRows {
   const encoder = compiledEncoder(spec);
   const x = new Float32Array(rows * spec.featureCount);
   const folds = options.folds;
@@ -111,7 +116,10 @@ function compile(spec: PreprocessorSpec): CompiledEncoder {
     offset += featureWidth(feature, targetOutputs(spec));
     return compiledFeature;
   });
-  if (offset !== spec.featureCount) throw new Error(`Preprocessor spec is inconsistent: features are ${offset} wide, featureCount says ${spec.featureCount}`);
+  if (offset !== spec.featureCount)
+    throw new Error(
+      `Preprocessor spec is inconsistent: features are ${offset} wide, featureCount says ${spec.featureCount}`,
+    );
   return { features, encodeLabel: compileLabel(spec) };
 }
 
@@ -140,11 +148,17 @@ function compileCalendar(feature: CalendarFeature, offset: number): CompiledFeat
   };
 }
 
-function compileCategoryStatistics(feature: CategoryStatisticsFeature, offset: number, folds: TargetFolds | undefined): CompiledFeature {
+function compileCategoryStatistics(
+  feature: CategoryStatisticsFeature,
+  offset: number,
+  folds: TargetFolds | undefined,
+): CompiledFeature {
   const index = new Map(feature.categories.map((c, i) => [c, i]));
   const rare = feature.categories.length;
   const frequency = feature.frequency;
-  const scaledFrequency = frequency ? Float32Array.from(frequencyValues(feature), (v) => (v - frequency.center) / frequency.scale) : undefined;
+  const scaledFrequency = frequency
+    ? Float32Array.from(frequencyValues(feature), (v) => (v - frequency.center) / frequency.scale)
+    : undefined;
   const tables = feature.target && folds ? targetTables(feature, folds) : undefined;
   const targetOffset = offset + (scaledFrequency ? 1 : 0);
   const k = folds?.k ?? 1;
@@ -253,7 +267,8 @@ function compileLabel(spec: PreprocessorSpec): (values: ColumnValues, rows: numb
     const y = new Float32Array(rows);
     for (let r = 0; r < rows; r += 1) {
       const v = numericValue(values[r], spec.label.source);
-      if (!Number.isFinite(v)) throw new Error(`Label "${preview(column)}" in row ${r} is ${JSON.stringify(values[r])}, not a finite number`);
+      if (!Number.isFinite(v))
+        throw new Error(`Label "${preview(column)}" in row ${r} is ${JSON.stringify(values[r])}, not a finite number`);
       y[r] = (v - center) / scale;
     }
     return y;
@@ -262,7 +277,11 @@ function compileLabel(spec: PreprocessorSpec): (values: ColumnValues, rows: numb
 
 function requireColumn(columns: Record<string, ColumnValues>, column: string, rows: number): ColumnValues {
   const values = Object.hasOwn(columns, column) ? columns[column] : undefined;
-  if (values === undefined) throw new Error(`Column "${preview(column)}" is missing: the preprocessor encodes it, so every input must carry it`);
-  if (values.length < rows) throw new Error(`Column "${preview(column)}" has ${values.length} values, fewer than the ${rows} rows to encode`);
+  if (values === undefined)
+    throw new Error(
+      `Column "${preview(column)}" is missing: the preprocessor encodes it, so every input must carry it`,
+    );
+  if (values.length < rows)
+    throw new Error(`Column "${preview(column)}" has ${values.length} values, fewer than the ${rows} rows to encode`);
   return values;
 }

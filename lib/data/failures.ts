@@ -11,7 +11,11 @@ export function datasetNotFound(uri: string, detail?: string): ApplicationFailur
   });
 }
 
-export function datasetUnreadable(uri: string, reason: string, hint = 'Check that the file is complete and in the format its name says, or set dataset.format.'): ApplicationFailure {
+export function datasetUnreadable(
+  uri: string,
+  reason: string,
+  hint = 'Check that the file is complete and in the format its name says, or set dataset.format.',
+): ApplicationFailure {
   return ApplicationFailure.create({
     type: FailureType.DatasetUnreadable,
     nonRetryable: true,

@@ -7,7 +7,8 @@
 export function quoteIdentifier(name: string): string {
   if (typeof name !== 'string') throw new TypeError(`An identifier must be a string, got ${typeof name}`);
   if (name.length === 0) throw new RangeError('An identifier must not be empty');
-  if (name.includes('\0')) throw new RangeError(`Identifier ${JSON.stringify(preview(name))} contains NUL, which SQL identifiers cannot hold`);
+  if (name.includes('\0'))
+    throw new RangeError(`Identifier ${JSON.stringify(preview(name))} contains NUL, which SQL identifiers cannot hold`);
   return `"${name.replaceAll('"', '""')}"`;
 }
 

@@ -75,7 +75,8 @@ export async function measureLabelAssociation(
   const categorical = columns.filter((c) => c.type === 'categorical' && !skip.has(c.name));
   const result = new Map<string, LabelAssociation>();
   const label = quoteIdentifier(options.labelColumn);
-  const merge = (name: string, association: LabelAssociation) => result.set(name, { ...result.get(name), ...association });
+  const merge = (name: string, association: LabelAssociation) =>
+    result.set(name, { ...result.get(name), ...association });
 
   if (options.correlations) {
     for (const [name, correlation] of options.correlations) merge(name, { correlation });
@@ -88,7 +89,8 @@ export async function measureLabelAssociation(
     }
   }
 
-  if (options.task === 'regression' || options.classes.length < 2 || numeric.length + categorical.length === 0) return result;
+  if (options.task === 'regression' || options.classes.length < 2 || numeric.length + categorical.length === 0)
+    return result;
   const binary = options.task === 'binary' && options.classes.length === 2;
 
   const sampleRows = options.sampleRows ?? DEFAULT_ASSOCIATION_SAMPLE_ROWS;
@@ -113,10 +115,16 @@ export async function measureLabelAssociation(
     if (binary) {
       const rankParts = features.flatMap((c, i) => (isNumeric(c) ? [rankSumSql(sample, i)] : []));
       if (rankParts.length > 0) {
-        const rows = await session.all<{ col: number; y: string; rank_sum: number; n: number }>(rankParts.join(' UNION ALL '));
+        const rows = await session.all<{ col: number; y: string; rank_sum: number; n: number }>(
+          rankParts.join(' UNION ALL '),
+        );
         for (const [index, classRows] of groupBy(rows, (r) => r.col)) {
-          const auc = rankAuc(classRows.map((r) => ({ label: r.y, rankSum: r.rank_sum, n: r.n })), options.classes[0] as string);
-          if (auc !== undefined) merge((features[index] as DatasetColumn).name, { auc, aucMethod: 'rank', sampledRows: sampled });
+          const auc = rankAuc(
+            classRows.map((r) => ({ label: r.y, rankSum: r.rank_sum, n: r.n })),
+            options.classes[0] as string,
+          );
+          if (auc !== undefined)
+            merge((features[index] as DatasetColumn).name, { auc, aucMethod: 'rank', sampledRows: sampled });
         }
       }
     }
@@ -132,7 +140,9 @@ export async function measureLabelAssociation(
       ];
     });
     if (encodedParts.length > 0) {
-      const rows = await session.all<{ col: number; category: string; y: string; n: number }>(encodedParts.join(' UNION ALL '));
+      const rows = await session.all<{ col: number; category: string; y: string; n: number }>(
+        encodedParts.join(' UNION ALL '),
+      );
       for (const [index, cells] of groupBy(rows, (r) => r.col)) {
         const column = features[index] as DatasetColumn;
         const levels = new Set(cells.map((c) => c.category)).size;
@@ -161,7 +171,9 @@ export async function measureLabelAssociation(
  * the same wall time and the same rows).
  */
 async function withOneThread<T>(session: DuckDbSession, work: () => Promise<T>): Promise<T> {
-  const threads = Number((await session.all<{ threads: unknown }>("SELECT current_setting('threads') AS threads"))[0]?.threads);
+  const threads = Number(
+    (await session.all<{ threads: unknown }>("SELECT current_setting('threads') AS threads"))[0]?.threads,
+  );
   if (!Number.isInteger(threads) || threads <= 1) return work();
   await session.run('SET threads = 1');
   try {
@@ -183,7 +195,12 @@ export function correlationPlan(
   firstParam: number,
   /** The name under which the surrounding projection already holds a column's finite DOUBLE values, if it does. */
   projectedFinite: (column: DatasetColumn) => string | undefined = () => undefined,
-): { projections: string[]; selects: string[]; params: DuckDBValue[]; read(row: Record<string, unknown>): Map<string, number> } {
+): {
+  projections: string[];
+  selects: string[];
+  params: DuckDBValue[];
+  read(row: Record<string, unknown>): Map<string, number>;
+} {
   const skip = new Set([options.labelColumn, ...(options.skip ?? [])]);
   const numeric = columns.filter((c) => (c.type === 'numeric' || c.type === 'boolean') && !skip.has(c.name));
   const target = correlationTargetSql(options, quoteIdentifier(options.labelColumn), firstParam);
@@ -211,10 +228,17 @@ export function correlationPlan(
   };
 }
 
-function correlationTargetSql(options: Pick<LabelAssociationOptions, 'task' | 'classes'>, label: string, firstParam: number): { sql: string; params: DuckDBValue[] } | undefined {
+function correlationTargetSql(
+  options: Pick<LabelAssociationOptions, 'task' | 'classes'>,
+  label: string,
+  firstParam: number,
+): { sql: string; params: DuckDBValue[] } | undefined {
   if (options.task === 'regression') return { sql: `CAST(${label} AS DOUBLE)`, params: [] };
   if (options.task === 'binary' && options.classes.length === 2) {
-    return { sql: `CAST(CAST(${label} AS VARCHAR) = $${firstParam + 1} AS DOUBLE)`, params: [options.classes[0] as string] };
+    return {
+      sql: `CAST(CAST(${label} AS VARCHAR) = $${firstParam + 1} AS DOUBLE)`,
+      params: [options.classes[0] as string],
+    };
   }
   return undefined;
 }
@@ -229,7 +253,10 @@ function rankSumSql(sample: string, index: number): string {
 }
 
 /** Mann–Whitney: the AUC of `positive` against the rest from its rank sum, folded to max(AUC, 1 − AUC). */
-export function rankAuc(classes: { label: string; rankSum: number; n: number }[], positive: string): number | undefined {
+export function rankAuc(
+  classes: { label: string; rankSum: number; n: number }[],
+  positive: string,
+): number | undefined {
   const total = classes.reduce((s, c) => s + c.n, 0);
   const c = classes.find((k) => k.label === positive);
   if (!c || c.n === 0 || c.n === total) return undefined;
@@ -241,7 +268,10 @@ export function rankAuc(classes: { label: string; rankSum: number; n: number }[]
  * Scores each row by its category's share of class c and returns the (folded) AUC of that score per
  * class and their mean: with one class given, that class's AUC; with every class, the macro average.
  */
-export function targetEncodedAuc(cells: { category: string; y: string; n: number }[], classes: string[]): { auc: number; byClass: Record<string, number> } | undefined {
+export function targetEncodedAuc(
+  cells: { category: string; y: string; n: number }[],
+  classes: string[],
+): { auc: number; byClass: Record<string, number> } | undefined {
   const perCategory = new Map<string, Map<string, number>>();
   for (const cell of cells) {
     const counts = perCategory.get(cell.category) ?? new Map<string, number>();
@@ -267,7 +297,9 @@ export function targetEncodedAuc(cells: { category: string; y: string; n: number
  * ROC-AUC when every row in a group shares one score: P(score⁺ > score⁻) + ½·P(score⁺ = score⁻),
  * counted over groups sorted by score (groups with equal scores tie).
  */
-export function aucFromScoredGroups(groups: { score: number; positives: number; negatives: number }[]): number | undefined {
+export function aucFromScoredGroups(
+  groups: { score: number; positives: number; negatives: number }[],
+): number | undefined {
   const totalPositives = groups.reduce((s, g) => s + g.positives, 0);
   const totalNegatives = groups.reduce((s, g) => s + g.negatives, 0);
   if (totalPositives === 0 || totalNegatives === 0) return undefined;

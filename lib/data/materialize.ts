@@ -45,7 +45,13 @@ const EXTENSIONS: Record<string, DatasetFormat> = {
   jsonl: 'jsonl',
   ndjson: 'jsonl',
 };
-const CANONICAL_EXTENSION: Record<DatasetFormat, string> = { csv: 'csv', tsv: 'tsv', parquet: 'parquet', json: 'json', jsonl: 'jsonl' };
+const CANONICAL_EXTENSION: Record<DatasetFormat, string> = {
+  csv: 'csv',
+  tsv: 'tsv',
+  parquet: 'parquet',
+  json: 'json',
+  jsonl: 'jsonl',
+};
 
 /**
  * Streams a dataset from the store to a fresh temp directory: one object, or every object under a
@@ -53,7 +59,11 @@ const CANONICAL_EXTENSION: Record<DatasetFormat, string> = { csv: 'csv', tsv: 't
  * files are skipped). Relative paths under the prefix are kept, so Hive-style `year=2024/` folders
  * still name partition columns. Nothing is held in memory beyond a stream chunk.
  */
-export async function materializeDataset(store: ArtifactStore, uri: string, options: MaterializeOptions = {}): Promise<LocalDataset> {
+export async function materializeDataset(
+  store: ArtifactStore,
+  uri: string,
+  options: MaterializeOptions = {},
+): Promise<LocalDataset> {
   const objects = await listDatasetObjects(store, uri, options.partitions);
   const directory = await mkdtemp(path.join(os.tmpdir(), 'trainyard-dataset-'));
   const cleanup = () => rm(directory, { recursive: true, force: true });
@@ -69,7 +79,8 @@ export async function materializeDataset(store: ArtifactStore, uri: string, opti
         await store.get(object.key),
         countBytes((read) => {
           const now = before + read;
-          if (Math.floor(now / PROGRESS_EVERY_BYTES) > Math.floor(bytes / PROGRESS_EVERY_BYTES)) options.onProgress?.(now);
+          if (Math.floor(now / PROGRESS_EVERY_BYTES) > Math.floor(bytes / PROGRESS_EVERY_BYTES))
+            options.onProgress?.(now);
           bytes = now;
         }),
         createWriteStream(localPath),
@@ -80,7 +91,14 @@ export async function materializeDataset(store: ArtifactStore, uri: string, opti
       files.push({ path: await withCanonicalExtension(localPath, detected), ...detected });
     }
     const format = singleFormat(files, uri);
-    return { uri, files: files.map((f) => f.path), format, compressed: files.some((f) => f.compressed), bytes, cleanup };
+    return {
+      uri,
+      files: files.map((f) => f.path),
+      format,
+      compressed: files.some((f) => f.compressed),
+      bytes,
+      cleanup,
+    };
   } catch (error) {
     await cleanup();
     throw error;
@@ -93,7 +111,11 @@ export interface DatasetObject {
 }
 
 /** The data files a URI names, sorted by relative path; for a prefix with `partitions`, only those partitions' files. */
-export async function listDatasetObjects(store: ArtifactStore, uri: string, partitions?: readonly string[]): Promise<DatasetObject[]> {
+export async function listDatasetObjects(
+  store: ArtifactStore,
+  uri: string,
+  partitions?: readonly string[],
+): Promise<DatasetObject[]> {
   const isPrefix = uri.endsWith('/');
   const key = keyOf(store, isPrefix ? uri.slice(0, -1) : uri);
   if (!isPrefix) {
@@ -114,13 +136,22 @@ export async function listDatasetObjects(store: ArtifactStore, uri: string, part
 }
 
 /** The files of the given partitions; each partition must hold at least one (it was listed when chosen). */
-export function inPartitions(objects: readonly DatasetObject[], partitions: readonly string[], uri: string): DatasetObject[] {
+export function inPartitions(
+  objects: readonly DatasetObject[],
+  partitions: readonly string[],
+  uri: string,
+): DatasetObject[] {
   const wanted = new Set(partitions);
   const kept = objects.filter((o) => wanted.has(partitionOf(o.relativePath)));
-  if (kept.length === 0) throw datasetNotFound(uri, `none of the partitions ${partitions.slice(0, 5).join(', ')} holds data files`);
+  if (kept.length === 0)
+    throw datasetNotFound(uri, `none of the partitions ${partitions.slice(0, 5).join(', ')} holds data files`);
   const found = new Set(kept.map((o) => partitionOf(o.relativePath)));
   const empty = partitions.filter((p) => !found.has(p));
-  if (empty.length > 0) throw datasetNotFound(uri, `partition${empty.length > 1 ? 's' : ''} ${empty.join(', ')} hold${empty.length > 1 ? '' : 's'} no data files`);
+  if (empty.length > 0)
+    throw datasetNotFound(
+      uri,
+      `partition${empty.length > 1 ? 's' : ''} ${empty.join(', ')} hold${empty.length > 1 ? '' : 's'} no data files`,
+    );
   return kept;
 }
 
@@ -151,7 +182,11 @@ function countBytes(onBytes: (total: number) => void): Transform {
 }
 
 /** Format from the extension (`.csv.gz` etc.), else from the content; a requested format wins over both. */
-export async function detectFormat(filePath: string, requested: RequestedFormat, uri: string): Promise<{ format: DatasetFormat; compressed: boolean }> {
+export async function detectFormat(
+  filePath: string,
+  requested: RequestedFormat,
+  uri: string,
+): Promise<{ format: DatasetFormat; compressed: boolean }> {
   const head = await readHead(filePath, SNIFF_BYTES);
   const compressed = head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
   if (requested !== 'auto') return { format: requested, compressed };
@@ -160,7 +195,11 @@ export async function detectFormat(filePath: string, requested: RequestedFormat,
   const text = compressed ? await readGunzippedHead(filePath, SNIFF_BYTES) : head;
   const sniffed = formatFromContent(text);
   if (!sniffed) {
-    throw datasetUnreadable(uri, `${path.basename(filePath)} is neither CSV, TSV, Parquet, JSON nor JSONL (judged by its name and first bytes)`, 'Give the file a .csv, .tsv, .parquet, .json or .jsonl name (optionally .gz), or set dataset.format.');
+    throw datasetUnreadable(
+      uri,
+      `${path.basename(filePath)} is neither CSV, TSV, Parquet, JSON nor JSONL (judged by its name and first bytes)`,
+      'Give the file a .csv, .tsv, .parquet, .json or .jsonl name (optionally .gz), or set dataset.format.',
+    );
   }
   return { format: sniffed, compressed };
 }
@@ -223,7 +262,10 @@ async function readGunzippedHead(filePath: string, maxBytes: number): Promise<Bu
 }
 
 /** DuckDB picks its decompressor by extension, so a sniffed file gets a name that says what it is. */
-async function withCanonicalExtension(filePath: string, detected: { format: DatasetFormat; compressed: boolean }): Promise<string> {
+async function withCanonicalExtension(
+  filePath: string,
+  detected: { format: DatasetFormat; compressed: boolean },
+): Promise<string> {
   const lower = filePath.toLowerCase();
   const nameSaysGzip = lower.endsWith('.gz');
   if (formatFromName(filePath) === detected.format && nameSaysGzip === detected.compressed) return filePath;
@@ -235,7 +277,11 @@ async function withCanonicalExtension(filePath: string, detected: { format: Data
 function singleFormat(files: { path: string; format: DatasetFormat }[], uri: string): DatasetFormat {
   const formats = [...new Set(files.map((f) => f.format))];
   if (formats.length !== 1) {
-    throw datasetUnreadable(uri, `its files mix formats (${formats.join(', ')})`, 'Keep one format under a dataset prefix.');
+    throw datasetUnreadable(
+      uri,
+      `its files mix formats (${formats.join(', ')})`,
+      'Keep one format under a dataset prefix.',
+    );
   }
   return formats[0] as DatasetFormat;
 }

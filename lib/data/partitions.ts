@@ -24,11 +24,19 @@ export function partitionDate(name: string): Date | undefined {
   value = value.slice(value.lastIndexOf('=') + 1).replace(DATA_EXTENSIONS, '');
   const match = DASHED.exec(value) ?? COMPACT.exec(value);
   if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1).map((part) => (part === undefined ? 0 : Number(part))) as number[];
+  const [year, month, day, hour, minute, second] = match
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part))) as number[];
   const time = Date.UTC(year as number, (month as number) - 1, day, hour, minute, second);
   const date = new Date(time);
   // Date.UTC rolls 2026-02-30 over to March: such a name is not a date.
-  const exact = date.getUTCFullYear() === year && date.getUTCMonth() === (month as number) - 1 && date.getUTCDate() === day && (hour as number) < 24 && (minute as number) < 60 && (second as number) < 60;
+  const exact =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === (month as number) - 1 &&
+    date.getUTCDate() === day &&
+    (hour as number) < 24 &&
+    (minute as number) < 60 &&
+    (second as number) < 60;
   return exact ? date : undefined;
 }
 
@@ -66,7 +74,12 @@ export function choosePartitions({ uri, names, selection, asOf }: PartitionQuery
 
   if (typeof selection === 'object' && 'names' in selection) {
     const missing = selection.names.filter((name) => !unique.includes(name));
-    if (missing.length > 0) throw noPartitionChosen(uri, `it has no partition ${missing.map((m) => `"${m}"`).join(', ')}`, describeFound(dated, undated));
+    if (missing.length > 0)
+      throw noPartitionChosen(
+        uri,
+        `it has no partition ${missing.map((m) => `"${m}"`).join(', ')}`,
+        describeFound(dated, undated),
+      );
     const wanted = new Set(selection.names);
     return [...dated.map((p) => p.name), ...undated].filter((name) => wanted.has(name));
   }
@@ -76,7 +89,13 @@ export function choosePartitions({ uri, names, selection, asOf }: PartitionQuery
       type: FailureType.InvalidPipelineConfig,
       nonRetryable: true,
       message: `dataset.partitions: a window of ${selection.window} needs partitions named by date (e.g. "date=2026-11-20/"), but the partitions of ${uri} carry no date (${preview(undated)}). Use "latest" or "all", or name the partitions by date.`,
-      details: [{ path: 'dataset.partitions', message: 'a window needs dated partition names', partitions: undated.slice(0, 20) }],
+      details: [
+        {
+          path: 'dataset.partitions',
+          message: 'a window needs dated partition names',
+          partitions: undated.slice(0, 20),
+        },
+      ],
     });
   }
   if (dated.length === 0) {
@@ -88,13 +107,22 @@ export function choosePartitions({ uri, names, selection, asOf }: PartitionQuery
   const due = dated.filter((p) => p.time <= asOfMs);
   if (selection === 'latest') {
     const newest = due.at(-1);
-    if (!newest) throw noPartitionChosen(uri, `no partition is dated on or before ${asOf.toISOString()}`, describeFound(dated, undated));
+    if (!newest)
+      throw noPartitionChosen(
+        uri,
+        `no partition is dated on or before ${asOf.toISOString()}`,
+        describeFound(dated, undated),
+      );
     return [newest.name];
   }
   const fromMs = asOfMs - durationMs(selection.window);
   const inWindow = due.filter((p) => p.time > fromMs);
   if (inWindow.length === 0) {
-    throw noPartitionChosen(uri, `no partition is dated in the ${selection.window} up to ${asOf.toISOString()} (after ${new Date(fromMs).toISOString()})`, describeFound(dated, undated));
+    throw noPartitionChosen(
+      uri,
+      `no partition is dated in the ${selection.window} up to ${asOf.toISOString()} (after ${new Date(fromMs).toISOString()})`,
+      describeFound(dated, undated),
+    );
   }
   return inWindow.map((p) => p.name);
 }
@@ -112,7 +140,8 @@ function describeFound(dated: readonly { name: string }[], undated: readonly str
   if (dated.length === 0) return undated.length === 0 ? 'nothing' : preview(undated);
   const first = dated[0]?.name;
   const last = dated.at(-1)?.name;
-  const span = dated.length === 1 ? `one dated partition, ${first}` : `${dated.length} dated partitions, ${first} … ${last}`;
+  const span =
+    dated.length === 1 ? `one dated partition, ${first}` : `${dated.length} dated partitions, ${first} … ${last}`;
   return undated.length > 0 ? `${span}, and ${undated.length} undated` : span;
 }
 

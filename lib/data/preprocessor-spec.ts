@@ -22,7 +22,13 @@ export const NumericFeature = z
     scale: z.number().positive(),
     /** Train-split statistics of the raw finite values, for reports and drift checks. */
     statistics: z
-      .object({ count: z.number().int().nonnegative(), missing: z.number().int().nonnegative(), mean: z.number().nullable(), median: z.number().nullable(), negative: z.number().int().nonnegative() })
+      .object({
+        count: z.number().int().nonnegative(),
+        missing: z.number().int().nonnegative(),
+        mean: z.number().nullable(),
+        median: z.number().nullable(),
+        negative: z.number().int().nonnegative(),
+      })
       .strict(),
   })
   .strict();
@@ -101,7 +107,13 @@ export const CategoryStatisticsFeature = z
   })
   .strict();
 
-export const FeatureSpec = z.discriminatedUnion('kind', [NumericFeature, OneHotFeature, HashedFeature, CalendarFeature, CategoryStatisticsFeature]);
+export const FeatureSpec = z.discriminatedUnion('kind', [
+  NumericFeature,
+  OneHotFeature,
+  HashedFeature,
+  CalendarFeature,
+  CategoryStatisticsFeature,
+]);
 
 /**
  * The folds of out-of-fold target encoding: a train row's fold is hash(its `columns`, `salt`) mod k in
@@ -130,7 +142,10 @@ export const LabelSpec = z
     /** Classification: class keys in index order (sorted); y is the index. */
     classes: z.array(z.string()).optional(),
     /** Regression: y = (target − center) / scale when standardized (center 0, scale 1 otherwise). */
-    target: z.object({ standardized: z.boolean(), center: z.number(), scale: z.number().positive() }).strict().optional(),
+    target: z
+      .object({ standardized: z.boolean(), center: z.number(), scale: z.number().positive() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -146,21 +161,43 @@ export const PreprocessorSpec = z
     excluded: z.array(z.object({ column: z.string(), reason: z.string() }).strict()),
     /** Plain-language notes on choices made while fitting (clamped negatives, all-missing columns, …). */
     notes: z.array(z.string()),
-    fittedOn: z.object({ split: z.literal('train'), rows: z.number().int().nonnegative(), uri: z.string().optional(), sha256: z.string().optional() }).strict(),
+    fittedOn: z
+      .object({
+        split: z.literal('train'),
+        rows: z.number().int().nonnegative(),
+        uri: z.string().optional(),
+        sha256: z.string().optional(),
+      })
+      .strict(),
     /** Present when a feature is target-encoded: how train rows of the fitted split (fittedOn.sha256) find their fold. */
     folds: TargetFolds.optional(),
   })
   .strict()
-  .refine((spec) => spec.version >= 2 || spec.features.every((f) => f.kind === 'numeric' || f.kind === 'one-hot' || f.kind === 'hashed'), {
-    message: 'a version 1 preprocessor has only numeric, one-hot and hashed features',
+  .refine(
+    (spec) =>
+      spec.version >= 2 ||
+      spec.features.every((f) => f.kind === 'numeric' || f.kind === 'one-hot' || f.kind === 'hashed'),
+    {
+      message: 'a version 1 preprocessor has only numeric, one-hot and hashed features',
+    },
+  )
+  .refine(
+    (spec) =>
+      spec.folds !== undefined ||
+      spec.features.every((f) => f.kind !== 'category-statistics' || f.target === undefined),
+    {
+      message: 'target-encoded features need folds',
+    },
+  )
+  .refine((spec) => spec.featureNames.length === spec.featureCount, {
+    message: 'featureNames must have featureCount entries',
   })
-  .refine((spec) => spec.folds !== undefined || spec.features.every((f) => f.kind !== 'category-statistics' || f.target === undefined), {
-    message: 'target-encoded features need folds',
-  })
-  .refine((spec) => spec.featureNames.length === spec.featureCount, { message: 'featureNames must have featureCount entries' })
-  .refine((spec) => spec.featureCount === spec.features.reduce((sum, f) => sum + featureWidth(f, targetOutputs(spec)), 0), {
-    message: 'featureCount must equal the total width of the features',
-  })
+  .refine(
+    (spec) => spec.featureCount === spec.features.reduce((sum, f) => sum + featureWidth(f, targetOutputs(spec)), 0),
+    {
+      message: 'featureCount must equal the total width of the features',
+    },
+  )
   .refine((spec) => spec.task === 'regression' || (spec.label.classes !== undefined && spec.label.classes.length > 0), {
     message: 'classification needs label.classes',
   });
@@ -212,7 +249,11 @@ export function featureOutputNames(feature: FeatureSpec, classes?: string[]): st
     case 'category-statistics':
       return [
         ...(feature.frequency ? [`${feature.column}.frequency`] : []),
-        ...(feature.target ? (classes ? classes.map((c) => `${feature.column}.target=${c}`) : [`${feature.column}.target`]) : []),
+        ...(feature.target
+          ? classes
+            ? classes.map((c) => `${feature.column}.target=${c}`)
+            : [`${feature.column}.target`]
+          : []),
       ];
   }
 }

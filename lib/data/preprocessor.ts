@@ -59,11 +59,17 @@ export interface FitRequest {
 export async function fitPreprocessor(session: DuckDbSession, request: FitRequest): Promise<PreprocessorSpec> {
   const { config, columns } = request;
   const names = new Set(columns.map((c) => c.name));
-  if (!names.has(request.labelColumn)) throw invalidConfig('task.label', `the train split has no label column "${preview(request.labelColumn)}"`);
+  if (!names.has(request.labelColumn))
+    throw invalidConfig('task.label', `the train split has no label column "${preview(request.labelColumn)}"`);
   const sourceOf = new Map(columns.map((c) => [c.name, valueSourceOf(c.duckdbType)]));
   config.logTransform.forEach((column, i) => {
-    if (!names.has(column)) throw invalidConfig(`preprocess.logTransform.${i}`, `column "${preview(column)}" is not in the dataset`);
-    if (sourceOf.get(column) !== 'number') throw invalidConfig(`preprocess.logTransform.${i}`, `column "${preview(column)}" is not numeric, so log1p cannot apply`);
+    if (!names.has(column))
+      throw invalidConfig(`preprocess.logTransform.${i}`, `column "${preview(column)}" is not in the dataset`);
+    if (sourceOf.get(column) !== 'number')
+      throw invalidConfig(
+        `preprocess.logTransform.${i}`,
+        `column "${preview(column)}" is not numeric, so log1p cannot apply`,
+      );
   });
 
   const notes: string[] = [];
@@ -78,7 +84,11 @@ export async function fitPreprocessor(session: DuckDbSession, request: FitReques
   const excludedNames = new Set(excluded.map((e) => e.column));
   const featureColumns = columns.filter((c) => !excludedNames.has(c.name));
 
-  const rows = await scalar<number>(session, `SELECT count(*) AS v FROM ${request.relation}`, request.relationParams ?? []);
+  const rows = await scalar<number>(
+    session,
+    `SELECT count(*) AS v FROM ${request.relation}`,
+    request.relationParams ?? [],
+  );
   const labelSource = sourceOf.get(request.labelColumn) as ValueSource;
   const label =
     request.taskType === 'regression'
@@ -86,35 +96,66 @@ export async function fitPreprocessor(session: DuckDbSession, request: FitReques
       : { column: request.labelColumn, source: labelSource, classes: await fitClasses(session, request, labelSource) };
 
   const timeColumns = featureColumns.filter((c) => sourceOf.get(c.name) === 'epoch-seconds');
-  const calendars = config.calendarFeatures ? await fitCalendars(session, request, timeColumns, notes) : new Map<string, CalendarFeature>();
+  const calendars = config.calendarFeatures
+    ? await fitCalendars(session, request, timeColumns, notes)
+    : new Map<string, CalendarFeature>();
   const rawTimes = new Set<string>();
   for (const c of timeColumns) {
     const raw = config.rawTimestamps;
-    const asked = raw === true || (raw === 'auto' && c.name !== request.timeColumn) || (Array.isArray(raw) && raw.includes(c.name));
+    const asked =
+      raw === true || (raw === 'auto' && c.name !== request.timeColumn) || (Array.isArray(raw) && raw.includes(c.name));
     if (asked) rawTimes.add(c.name);
     else if (c.name === request.timeColumn) {
-      excluded.push({ column: c.name, reason: `raw value left out: it is the split's time column, so every test time lies after every train time and its raw value could only extrapolate${calendars.has(c.name) ? ' (its calendar features are used)' : ''}; preprocess.rawTimestamps adds it` });
+      excluded.push({
+        column: c.name,
+        reason: `raw value left out: it is the split's time column, so every test time lies after every train time and its raw value could only extrapolate${calendars.has(c.name) ? ' (its calendar features are used)' : ''}; preprocess.rawTimestamps adds it`,
+      });
     } else if (!calendars.has(c.name)) {
-      excluded.push({ column: c.name, reason: 'a date or timestamp without calendar features that vary in train; preprocess.rawTimestamps adds its raw value' });
+      excluded.push({
+        column: c.name,
+        reason:
+          'a date or timestamp without calendar features that vary in train; preprocess.rawTimestamps adds its raw value',
+      });
     } else {
-      notes.push(`Column "${preview(c.name)}" enters as calendar features; its raw value (epoch seconds) is left out (preprocess.rawTimestamps adds it).`);
+      notes.push(
+        `Column "${preview(c.name)}" enters as calendar features; its raw value (epoch seconds) is left out (preprocess.rawTimestamps adds it).`,
+      );
     }
   }
   if (Array.isArray(config.rawTimestamps)) {
     config.rawTimestamps.forEach((column, i) => {
-      if (!names.has(column)) throw invalidConfig(`preprocess.rawTimestamps.${i}`, `column "${preview(column)}" is not in the dataset`);
-      if (sourceOf.get(column) !== 'epoch-seconds') throw invalidConfig(`preprocess.rawTimestamps.${i}`, `column "${preview(column)}" is not a date or timestamp`);
+      if (!names.has(column))
+        throw invalidConfig(`preprocess.rawTimestamps.${i}`, `column "${preview(column)}" is not in the dataset`);
+      if (sourceOf.get(column) !== 'epoch-seconds')
+        throw invalidConfig(`preprocess.rawTimestamps.${i}`, `column "${preview(column)}" is not a date or timestamp`);
     });
   }
 
-  const numericColumns = featureColumns.filter((c) => sourceOf.get(c.name) === 'number' || sourceOf.get(c.name) === 'boolean' || rawTimes.has(c.name));
-  const numeric = await fitNumeric(session, request, numericColumns.map((c) => ({ column: c.name, source: sourceOf.get(c.name) as ValueSource })), rows, notes);
+  const numericColumns = featureColumns.filter(
+    (c) => sourceOf.get(c.name) === 'number' || sourceOf.get(c.name) === 'boolean' || rawTimes.has(c.name),
+  );
+  const numeric = await fitNumeric(
+    session,
+    request,
+    numericColumns.map((c) => ({ column: c.name, source: sourceOf.get(c.name) as ValueSource })),
+    rows,
+    notes,
+  );
   const textColumns = featureColumns.filter((c) => sourceOf.get(c.name) === 'string');
-  const folds = await planFolds(session, request, textColumns.map((c) => c.name), label, notes);
+  const folds = await planFolds(
+    session,
+    request,
+    textColumns.map((c) => c.name),
+    label,
+    notes,
+  );
   const categorical = new Map<string, OneHotFeature | HashedFeature | CategoryStatisticsFeature>();
-  for (const c of textColumns) categorical.set(c.name, await fitCategorical(session, request, c.name, folds, label, notes));
+  for (const c of textColumns)
+    categorical.set(c.name, await fitCategorical(session, request, c.name, folds, label, notes));
   const features: FeatureSpec[] = featureColumns.flatMap((c) =>
-    [calendars.get(c.name), numeric.get(c.name), categorical.get(c.name)].filter((f): f is FeatureSpec => f !== undefined),
+    [calendars.get(c.name), numeric.get(c.name), categorical.get(c.name)].filter(
+      (f): f is FeatureSpec => f !== undefined,
+    ),
   );
   const usesFolds = features.some((f) => f.kind === 'category-statistics' && f.target !== undefined);
 
@@ -143,18 +184,29 @@ async function fitCalendars(
 ): Promise<Map<string, CalendarFeature>> {
   const fitted = new Map<string, CalendarFeature>();
   if (columns.length === 0) return fitted;
-  const distinct = (
-    await session.all<Record<string, number>>(
-      `SELECT ${columns.map((c, i) => calendarDistinctSql(finiteNumber(c.name, 'epoch-seconds'), `c${i}`)).join(', ')} FROM ${request.relation}`,
-      request.relationParams ?? [],
-    )
-  )[0] ?? {};
-  const alias: Record<CalendarPart, string> = { hour: 'hour', 'day-of-week': 'dow', 'day-of-month': 'dom', month: 'month' };
+  const distinct =
+    (
+      await session.all<Record<string, number>>(
+        `SELECT ${columns.map((c, i) => calendarDistinctSql(finiteNumber(c.name, 'epoch-seconds'), `c${i}`)).join(', ')} FROM ${request.relation}`,
+        request.relationParams ?? [],
+      )
+    )[0] ?? {};
+  const alias: Record<CalendarPart, string> = {
+    hour: 'hour',
+    'day-of-week': 'dow',
+    'day-of-month': 'dom',
+    month: 'month',
+  };
   columns.forEach((c, i) => {
     const isDate = c.duckdbType.toUpperCase() === 'DATE';
-    const parts = CALENDAR_PARTS.filter((part) => !(isDate && part === 'hour') && Number(distinct[`c${i}_${alias[part]}`] ?? 0) >= 2);
+    const parts = CALENDAR_PARTS.filter(
+      (part) => !(isDate && part === 'hour') && Number(distinct[`c${i}_${alias[part]}`] ?? 0) >= 2,
+    );
     const skipped = CALENDAR_PARTS.filter((part) => !parts.includes(part) && !(isDate && part === 'hour'));
-    if (skipped.length > 0) notes.push(`Column "${preview(c.name)}": ${skipped.join(', ')} ${skipped.length === 1 ? 'is' : 'are'} constant in train, so left out of its calendar features.`);
+    if (skipped.length > 0)
+      notes.push(
+        `Column "${preview(c.name)}": ${skipped.join(', ')} ${skipped.length === 1 ? 'is' : 'are'} constant in train, so left out of its calendar features.`,
+      );
     if (parts.length > 0) fitted.set(c.name, { kind: 'calendar', column: c.name, source: 'epoch-seconds', parts });
   });
   return fitted;
@@ -173,7 +225,11 @@ async function planFolds(
   notes: string[],
 ): Promise<TargetFolds | undefined> {
   const { config } = request;
-  if (textColumns.length === 0 || (config.highCardinality !== 'target' && config.highCardinality !== 'target-and-frequency')) return undefined;
+  if (
+    textColumns.length === 0 ||
+    (config.highCardinality !== 'target' && config.highCardinality !== 'target-and-frequency')
+  )
+    return undefined;
   if (label.source === 'string' && request.taskType === 'regression') return undefined;
   // A row's fold must not depend on its label, or flipping a label could move the row (and so its encoding).
   const labelSources = new Set([label.column, ...(request.alsoExclude ?? []).map((e) => e.column)]);
@@ -183,15 +239,24 @@ async function planFolds(
     session,
     { relation: request.relation, params: request.relationParams ?? [] },
     { k: config.targetEncoding.folds, columns: foldColumns },
-    { column: label.column, source: label.source, ...(label.classes ? { classes: label.classes } : {}), outputs: targetOutputs({ task: request.taskType, label }) },
+    {
+      column: label.column,
+      source: label.source,
+      ...(label.classes ? { classes: label.classes } : {}),
+      outputs: targetOutputs({ task: request.taskType, label }),
+    },
   );
-  if (folds.rows.some((n) => n === 0)) notes.push(`Target encoding: a fold of the ${config.targetEncoding.folds} holds no train row (too few rows); those rows' encodings fall back on the prior.`);
+  if (folds.rows.some((n) => n === 0))
+    notes.push(
+      `Target encoding: a fold of the ${config.targetEncoding.folds} holds no train row (too few rows); those rows' encodings fall back on the prior.`,
+    );
   return folds;
 }
 
 /** The finite value of a numeric, boolean or date column as DOUBLE; NULL when missing, NaN or ±Infinity. */
 function finiteNumber(column: string, source: ValueSource): string {
-  const expression = source === 'boolean' ? `CAST(${quoteIdentifier(column)} AS DOUBLE)` : valueExpression(column, source);
+  const expression =
+    source === 'boolean' ? `CAST(${quoteIdentifier(column)} AS DOUBLE)` : valueExpression(column, source);
   return `(CASE WHEN isfinite(${expression}) THEN ${expression} END)`;
 }
 
@@ -222,14 +287,22 @@ async function fitNumeric(
   const row = stats[0] ?? {};
   const medians: (number | null)[] = [];
   for (const { column, source } of columns) {
-    medians.push(await scalar<number | null>(session, `SELECT median(${finiteNumber(column, source)}) AS v FROM ${request.relation}`, base));
+    medians.push(
+      await scalar<number | null>(
+        session,
+        `SELECT median(${finiteNumber(column, source)}) AS v FROM ${request.relation}`,
+        base,
+      ),
+    );
   }
 
   const imputes = columns.map(({ column }, i) => {
     const mean = row[`m${i}`] ?? null;
     const median = medians[i] ?? null;
     if ((row[`c${i}`] ?? 0) === 0) {
-      notes.push(`Column "${preview(column)}" has no finite value in train; it is imputed with ${config.impute.numericConstant} everywhere.`);
+      notes.push(
+        `Column "${preview(column)}" has no finite value in train; it is imputed with ${config.impute.numericConstant} everywhere.`,
+      );
       return config.impute.numericConstant;
     }
     switch (config.impute.numeric) {
@@ -320,7 +393,10 @@ async function fitCategorical(
   );
   const mode = top[0]?.k;
   const useConstant = config.impute.categorical === 'constant' || mode === undefined;
-  if (mode === undefined) notes.push(`Column "${preview(column)}" has no value in train; it is imputed with "${config.impute.categoricalConstant}".`);
+  if (mode === undefined)
+    notes.push(
+      `Column "${preview(column)}" has no value in train; it is imputed with "${config.impute.categoricalConstant}".`,
+    );
   const impute = useConstant ? config.impute.categoricalConstant : (mode as string);
   const categories = new Set(top.map((t) => categoryKey(t.k) as string));
   if (counts.missing > 0) categories.add(impute);
@@ -329,9 +405,15 @@ async function fitCategorical(
     return { kind: 'one-hot', column, source: 'string', impute, categories: [...categories].sort(compareCodeUnits) };
   }
   const idLike = counts.present >= 100 && counts.distinct >= 0.95 * counts.present;
-  if (idLike) notes.push(`Column "${preview(column)}" has a different value in almost every train row (${counts.distinct} of ${counts.present}): an identifier? Consider preprocess.exclude.`);
+  if (idLike)
+    notes.push(
+      `Column "${preview(column)}" has a different value in almost every train row (${counts.distinct} of ${counts.present}): an identifier? Consider preprocess.exclude.`,
+    );
   if (config.highCardinality === 'hash') {
-    const buckets = config.hashBuckets === 'auto' ? autoHashBuckets(counts.distinct + (counts.missing > 0 ? 1 : 0)) : config.hashBuckets;
+    const buckets =
+      config.hashBuckets === 'auto'
+        ? autoHashBuckets(counts.distinct + (counts.missing > 0 ? 1 : 0))
+        : config.hashBuckets;
     return { kind: 'hashed', column, source: 'string', impute, buckets, seed: HASHING_SEED, distinct: counts.distinct };
   }
   const target = config.highCardinality !== 'frequency' && folds !== undefined;
@@ -346,7 +428,12 @@ async function fitCategorical(
           target: {
             smoothing: config.targetEncoding.smoothing,
             folds,
-            label: { column: label.column, source: label.source, ...(label.classes ? { classes: label.classes } : {}), outputs: folds.outputs },
+            label: {
+              column: label.column,
+              source: label.source,
+              ...(label.classes ? { classes: label.classes } : {}),
+              outputs: folds.outputs,
+            },
           },
         }
       : {}),
@@ -362,22 +449,43 @@ export function autoHashBuckets(distinct: number): number {
 
 async function fitClasses(session: DuckDbSession, request: FitRequest, source: ValueSource): Promise<string[]> {
   if (request.classes && request.classes.length > 0) return [...request.classes].sort(compareCodeUnits);
-  const counts = await classCounts(session, request.relation, valueExpression(request.labelColumn, source), request.relationParams ?? []);
+  const counts = await classCounts(
+    session,
+    request.relation,
+    valueExpression(request.labelColumn, source),
+    request.relationParams ?? [],
+  );
   return Object.keys(counts).sort(compareCodeUnits);
 }
 
-async function fitTarget(session: DuckDbSession, request: FitRequest, source: ValueSource): Promise<{ standardized: boolean; center: number; scale: number }> {
-  if (source === 'string') throw invalidConfig('task.type', `regression needs a numeric label, but "${preview(request.labelColumn)}" holds text`);
+async function fitTarget(
+  session: DuckDbSession,
+  request: FitRequest,
+  source: ValueSource,
+): Promise<{ standardized: boolean; center: number; scale: number }> {
+  if (source === 'string')
+    throw invalidConfig(
+      'task.type',
+      `regression needs a numeric label, but "${preview(request.labelColumn)}" holds text`,
+    );
   if (!request.config.standardizeTarget) return { standardized: false, center: 0, scale: 1 };
   const v = finiteNumber(request.labelColumn, source);
-  const row = (await session.all<{ a: number | null; s: number | null }>(`SELECT avg(${v}) AS a, stddev_pop(${v}) AS s FROM ${request.relation}`, request.relationParams ?? []))[0];
+  const row = (
+    await session.all<{ a: number | null; s: number | null }>(
+      `SELECT avg(${v}) AS a, stddev_pop(${v}) AS s FROM ${request.relation}`,
+      request.relationParams ?? [],
+    )
+  )[0];
   const std = row?.s ?? 0;
   return { standardized: true, center: row?.a ?? 0, scale: std > 1e-12 && Number.isFinite(std) ? std : 1 };
 }
 
 /** Sorting by UTF-16 code units: the same order in every process and locale (unlike localeCompare). */
 /** oneHotMaxCardinality resolved: "auto" is 20 for gbdt and 256 for the neural models (see PreprocessConfig). */
-export function oneHotLimit(setting: PreprocessSettings['oneHotMaxCardinality'], model: NonNullable<FitRequest['model']>): number {
+export function oneHotLimit(
+  setting: PreprocessSettings['oneHotMaxCardinality'],
+  model: NonNullable<FitRequest['model']>,
+): number {
   if (setting !== 'auto') return setting;
   return model === 'gbdt' ? 20 : 256;
 }

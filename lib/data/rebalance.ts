@@ -11,7 +11,11 @@ export type ClassCounts = Record<string, number>;
  * class to ceil(majority × targetRatio) rows. Either way minority/majority ≥ targetRatio afterwards,
  * and no class loses (oversampling) or gains (undersampling) rows.
  */
-export function planClassTargets(counts: ClassCounts, mode: 'undersample' | 'oversample', targetRatio: number): ClassCounts {
+export function planClassTargets(
+  counts: ClassCounts,
+  mode: 'undersample' | 'oversample',
+  targetRatio: number,
+): ClassCounts {
   if (!(targetRatio > 0 && targetRatio <= 1)) throw new RangeError(`targetRatio must be in (0, 1], got ${targetRatio}`);
   const targets: ClassCounts = {};
   if (mode === 'undersample') {

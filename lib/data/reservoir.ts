@@ -17,7 +17,8 @@ export class Reservoir<T> {
     readonly capacity: number,
     private readonly random: Random,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`Reservoir capacity must be a non-negative integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 0)
+      throw new RangeError(`Reservoir capacity must be a non-negative integer, got ${capacity}`);
     if (capacity > 0) this.advance();
   }
 

@@ -49,7 +49,10 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
   const { split, sampling, labelColumn } = request;
   const strategy = sampling.strategy;
   if (CLASS_STRATEGIES.includes(strategy) && request.taskType === 'regression') {
-    throw invalidConfig('sampling.strategy', `"${strategy}" needs classes, but task.type is regression; use "uniform", "weighted", "reservoir" or "none"`);
+    throw invalidConfig(
+      'sampling.strategy',
+      `"${strategy}" needs classes, but task.type is regression; use "uniform", "weighted", "reservoir" or "none"`,
+    );
   }
   const names = request.columns.map((c) => c.name);
   const internal = (base: string) => quoteIdentifier(freshColumnName(`__trainyard_${base}`, names));
@@ -72,7 +75,10 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
   await session.run(`DROP TABLE IF EXISTS ${parameters}`);
   await session.run(`CREATE OR REPLACE TEMP TABLE ${seedTable} AS SELECT CAST($1 AS BIGINT) AS seed`, [request.seed]);
   const rowsBefore = await countRows(session, train);
-  const classCountsBefore = request.taskType === 'regression' ? undefined : await classCounts(session, train, valueExpression(labelColumn, labelSource));
+  const classCountsBefore =
+    request.taskType === 'regression'
+      ? undefined
+      : await classCounts(session, train, valueExpression(labelColumn, labelSource));
   const createView = (select: string) => session.run(`CREATE TEMP VIEW ${output} AS ${select}`);
   /** Per class: its row count n and the sample hash of its k-th row in sample-hash order (k from `rowsToKeep`, an SQL expression of n and $1). */
   const classCuts = (rowsToKeep: string, value: SqlValue) =>
@@ -92,19 +98,32 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
     case 'none':
     case 'class-weights': {
       await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${train} AS h`);
-      outcome = strategy === 'class-weights' ? { parameters: {}, extra: { classWeights: balancedClassWeights(classCountsBefore ?? {}) } } : { parameters: {} };
+      outcome =
+        strategy === 'class-weights'
+          ? { parameters: {}, extra: { classWeights: balancedClassWeights(classCountsBefore ?? {}) } }
+          : { parameters: {} };
       break;
     }
     case 'uniform': {
       const k = sampleSize(sampling, rowsBefore, 'uniform');
-      await session.run(`CREATE TEMP TABLE ${parameters} AS SELECT max(${sh}) AS cut FROM (SELECT ${sh} FROM ${hashed} ORDER BY ${sh} LIMIT $1)`, [k]);
-      await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h CROSS JOIN ${parameters} AS p WHERE h.${sh} <= p.cut`);
+      await session.run(
+        `CREATE TEMP TABLE ${parameters} AS SELECT max(${sh}) AS cut FROM (SELECT ${sh} FROM ${hashed} ORDER BY ${sh} LIMIT $1)`,
+        [k],
+      );
+      await createView(
+        `SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h CROSS JOIN ${parameters} AS p WHERE h.${sh} <= p.cut`,
+      );
       outcome = { parameters: { k } };
       break;
     }
     case 'stratified': {
-      const fraction = sampling.fraction ?? (sampling.n !== undefined ? Math.min(1, sampling.n / Math.max(rowsBefore, 1)) : undefined);
-      if (fraction === undefined) throw invalidConfig('sampling.fraction', 'stratified sampling needs sampling.fraction (the share of each class to keep) or sampling.n');
+      const fraction =
+        sampling.fraction ?? (sampling.n !== undefined ? Math.min(1, sampling.n / Math.max(rowsBefore, 1)) : undefined);
+      if (fraction === undefined)
+        throw invalidConfig(
+          'sampling.fraction',
+          'stratified sampling needs sampling.fraction (the share of each class to keep) or sampling.n',
+        );
       await classCuts('round(n * CAST($1 AS DOUBLE))', fraction);
       await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h ${joinClass} WHERE h.${sh} <= p.cut`);
       outcome = { parameters: { fraction } };
@@ -112,23 +131,47 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
     }
     case 'weighted': {
       const weightColumn = sampling.weightColumn;
-      if (weightColumn === undefined) throw invalidConfig('sampling.weightColumn', 'weighted sampling needs sampling.weightColumn: a numeric column of non-negative weights');
+      if (weightColumn === undefined)
+        throw invalidConfig(
+          'sampling.weightColumn',
+          'weighted sampling needs sampling.weightColumn: a numeric column of non-negative weights',
+        );
       const weight = request.columns.find((c) => c.name === weightColumn);
-      if (!weight) throw invalidConfig('sampling.weightColumn', `column "${preview(weightColumn)}" is not in the dataset`);
-      if (weight.source !== 'number') throw invalidConfig('sampling.weightColumn', `column "${preview(weightColumn)}" is not numeric, so it cannot weight rows`);
+      if (!weight)
+        throw invalidConfig('sampling.weightColumn', `column "${preview(weightColumn)}" is not in the dataset`);
+      if (weight.source !== 'number')
+        throw invalidConfig(
+          'sampling.weightColumn',
+          `column "${preview(weightColumn)}" is not numeric, so it cannot weight rows`,
+        );
       const k = sampleSize(sampling, rowsBefore, 'weighted');
       const w = valueExpression(weightColumn, 'number', 'h');
       // Efraimidis–Spirakis: keep the k largest u^(1/w), i.e. ln(u)/w, with u uniform from the row's hash.
       const key = `ln((CAST(h.${sh} AS DOUBLE) + 0.5) / 18446744073709551616.0) / ${w}`;
       const positive = `${w} > 0 AND isfinite(${w})`;
-      await session.run(`CREATE TEMP TABLE ${parameters} AS SELECT min(key) AS cut FROM (SELECT ${key} AS key FROM ${hashed} AS h WHERE ${positive} ORDER BY key DESC LIMIT $1)`, [k]);
-      await createView(`SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h CROSS JOIN ${parameters} AS p WHERE ${positive} AND ${key} >= p.cut`);
+      await session.run(
+        `CREATE TEMP TABLE ${parameters} AS SELECT min(key) AS cut FROM (SELECT ${key} AS key FROM ${hashed} AS h WHERE ${positive} ORDER BY key DESC LIMIT $1)`,
+        [k],
+      );
+      await createView(
+        `SELECT ${kept}, 0 AS ${copy} FROM ${hashed} AS h CROSS JOIN ${parameters} AS p WHERE ${positive} AND ${key} >= p.cut`,
+      );
       outcome = { parameters: { k, weightColumn } };
       break;
     }
     case 'reservoir': {
       const k = sampleSize(sampling, rowsBefore, 'reservoir');
-      await reservoirSample(session, { train, hashColumns, kept, copy, output, picked: parameters, k, seed: request.seed, position: internal('position') });
+      await reservoirSample(session, {
+        train,
+        hashColumns,
+        kept,
+        copy,
+        output,
+        picked: parameters,
+        k,
+        seed: request.seed,
+        position: internal('position'),
+      });
       outcome = { parameters: { k } };
       break;
     }
@@ -168,7 +211,12 @@ export async function sampleTrainRows(session: DuckDbSession, request: SamplingR
 }
 
 /** Rows per class key (categoryKey of the label's value), for any relation. */
-export async function classCounts(session: DuckDbSession, relation: string, labelExpression: string, params: SqlValue[] = []): Promise<ClassCounts> {
+export async function classCounts(
+  session: DuckDbSession,
+  relation: string,
+  labelExpression: string,
+  params: SqlValue[] = [],
+): Promise<ClassCounts> {
   const rows = await session.all<{ label: number | string | boolean | null; n: number }>(
     `SELECT ${labelExpression} AS label, count(*) AS n FROM ${relation} GROUP BY 1`,
     params,
@@ -187,7 +235,8 @@ async function dropRelation(session: DuckDbSession, name: string): Promise<void>
     `SELECT 'VIEW' AS kind FROM duckdb_views() WHERE view_name = $1 UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $1`,
     [name],
   );
-  for (const { kind } of found) await session.run(`DROP ${kind === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS ${quoteIdentifier(name)}`);
+  for (const { kind } of found)
+    await session.run(`DROP ${kind === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS ${quoteIdentifier(name)}`);
 }
 
 async function countRows(session: DuckDbSession, relation: string): Promise<number> {
@@ -207,14 +256,29 @@ function sampleSize(sampling: SamplingSettings, rows: number, strategy: string):
  */
 async function reservoirSample(
   session: DuckDbSession,
-  options: { train: string; hashColumns: string[]; kept: string; copy: string; output: string; picked: string; k: number; seed: number; position: string },
+  options: {
+    train: string;
+    hashColumns: string[];
+    kept: string;
+    copy: string;
+    output: string;
+    picked: string;
+    k: number;
+    seed: number;
+    position: string;
+  },
 ): Promise<void> {
   const numbered = quoteIdentifier('reservoir_numbered_train');
   const chosen = 'reservoir_chosen_positions';
   const hashes = options.hashColumns.join(', ');
-  await session.run(`CREATE OR REPLACE TEMP TABLE ${numbered} AS SELECT ${hashes}, row_number() OVER (ORDER BY ${hashes}) AS ${options.position} FROM ${options.train}`);
+  await session.run(
+    `CREATE OR REPLACE TEMP TABLE ${numbered} AS SELECT ${hashes}, row_number() OVER (ORDER BY ${hashes}) AS ${options.position} FROM ${options.train}`,
+  );
   const reservoir = new Reservoir<number>(options.k, createSeededRandom(options.seed));
-  for await (const chunk of streamChunks(session, `SELECT ${options.position} FROM ${numbered} ORDER BY ${options.position}`)) {
+  for await (const chunk of streamChunks(
+    session,
+    `SELECT ${options.position} FROM ${numbered} ORDER BY ${options.position}`,
+  )) {
     for (const position of chunk.columns[0] ?? []) reservoir.offer(position as number);
   }
   await session.run(`CREATE OR REPLACE TABLE ${quoteIdentifier(chosen)} (position BIGINT)`);
@@ -224,9 +288,13 @@ async function reservoirSample(
     appender.endRow();
   }
   appender.closeSync();
-  await session.run(`CREATE TEMP TABLE ${options.picked} AS SELECT ${hashes} FROM ${numbered} WHERE ${options.position} IN (SELECT position FROM ${quoteIdentifier(chosen)})`);
+  await session.run(
+    `CREATE TEMP TABLE ${options.picked} AS SELECT ${hashes} FROM ${numbered} WHERE ${options.position} IN (SELECT position FROM ${quoteIdentifier(chosen)})`,
+  );
   await session.run(`DROP TABLE ${numbered}`);
   await session.run(`DROP TABLE ${quoteIdentifier(chosen)}`);
   const on = options.hashColumns.map((c) => `h.${c} = p.${c}`).join(' AND ');
-  await session.run(`CREATE TEMP VIEW ${options.output} AS SELECT ${options.kept}, 0 AS ${options.copy} FROM ${options.train} AS h SEMI JOIN ${options.picked} AS p ON ${on}`);
+  await session.run(
+    `CREATE TEMP VIEW ${options.output} AS SELECT ${options.kept}, 0 AS ${options.copy} FROM ${options.train} AS h SEMI JOIN ${options.picked} AS p ON ${on}`,
+  );
 }

@@ -37,7 +37,9 @@ export const DatasetSchema = z
     columns: z
       .array(ColumnSchema)
       .min(1)
-      .refine((columns) => new Set(columns.map((c) => c.name)).size === columns.length, { message: 'column names must be unique' }),
+      .refine((columns) => new Set(columns.map((c) => c.name)).size === columns.length, {
+        message: 'column names must be unique',
+      }),
     label: z
       .object({ column: z.string().min(1).max(10_000), classes: z.array(z.string()).optional() })
       .strict()
@@ -72,12 +74,19 @@ export function inferSchema(statistics: DatasetStatistics): DatasetSchema {
     version: SCHEMA_VERSION,
     columns: statistics.columns.map((c) => {
       const column: ColumnSchema = { name: c.name, type: c.type, required: true, nullable: c.missingCount > 0 };
-      if (c.numeric && c.numeric.min !== null && c.numeric.max !== null) column.range = { min: c.numeric.min, max: c.numeric.max };
-      if (c.categorical && c.categorical.otherCount === 0) column.domain = c.categorical.categories.map((k) => k.value).sort();
+      if (c.numeric && c.numeric.min !== null && c.numeric.max !== null)
+        column.range = { min: c.numeric.min, max: c.numeric.max };
+      if (c.categorical && c.categorical.otherCount === 0)
+        column.domain = c.categorical.categories.map((k) => k.value).sort();
       return column;
     }),
     ...(statistics.label
-      ? { label: { column: statistics.label.column, ...(statistics.label.classes ? { classes: statistics.label.classes.map((k) => k.value).sort() } : {}) } }
+      ? {
+          label: {
+            column: statistics.label.column,
+            ...(statistics.label.classes ? { classes: statistics.label.classes.map((k) => k.value).sort() } : {}),
+          },
+        }
       : {}),
   };
 }

@@ -5,7 +5,7 @@ import type { ArtifactRef } from '../../contracts/artifacts';
 import type { ArtifactStore } from '../store/artifact-store';
 import { downloadArtifact, readJsonArtifact } from './artifact-files';
 import type { Batch, BatchSource } from './batches';
-import { streamChunks, valueExpression, valueSourceOf, type CellValue} from './column-values';
+import { streamChunks, valueExpression, valueSourceOf, type CellValue } from './column-values';
 import { openDuckDb, type DuckDbSession } from './duckdb';
 import { encodeColumns, type ColumnValues } from './encode-columns';
 import { preview } from './identifiers';
@@ -46,13 +46,25 @@ export async function openSplitBatches(
   options: SplitBatchOptions = {},
 ): Promise<BatchSource> {
   const spec = await readPreprocessorSpec(store, preprocessor);
-  const local = await openLocalSplit(store, split, { threads: options.threads, memoryLimit: options.memoryLimit ?? BATCH_SOURCE_MEMORY_LIMIT });
+  const local = await openLocalSplit(store, split, {
+    threads: options.threads,
+    memoryLimit: options.memoryLimit ?? BATCH_SOURCE_MEMORY_LIMIT,
+  });
   try {
-    const needed = [...new Map([...spec.features.map((f) => [f.column, f.source] as const), [spec.label.column, spec.label.source] as const]).entries()];
+    const needed = [
+      ...new Map([
+        ...spec.features.map((f) => [f.column, f.source] as const),
+        [spec.label.column, spec.label.source] as const,
+      ]).entries(),
+    ];
     const missing = needed.filter(([name]) => !local.columnTypes.has(name)).map(([name]) => preview(name));
-    if (missing.length > 0) throw new Error(`Split ${split.uri} lacks column(s) the preprocessor needs: ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new Error(`Split ${split.uri} lacks column(s) the preprocessor needs: ${missing.join(', ')}`);
     const outOfFold = await outOfFoldFolds(spec, split, local);
-    const projection = [...needed.map(([name, source]) => valueExpression(name, source)), ...(outOfFold ? [outOfFold] : [])].join(', ');
+    const projection = [
+      ...needed.map(([name, source]) => valueExpression(name, source)),
+      ...(outOfFold ? [outOfFold] : []),
+    ].join(', ');
     const weights = weightLookup(spec, options.weightsByClass);
     let reading = false;
 
@@ -62,8 +74,12 @@ export async function openSplitBatches(
       ...(spec.label.classes ? { classes: spec.label.classes } : {}),
       rows: local.rows,
       async *batches(batchSize: number, batchOptions: { shuffleSeed?: number } = {}): AsyncIterable<Batch> {
-        if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
-        if (reading) throw new Error('This BatchSource is already being read: finish (or break out of) one pass before starting the next');
+        if (!Number.isInteger(batchSize) || batchSize < 1)
+          throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+        if (reading)
+          throw new Error(
+            'This BatchSource is already being read: finish (or break out of) one pass before starting the next',
+          );
         reading = true;
         try {
           const shuffled = batchOptions.shuffleSeed !== undefined;
@@ -77,7 +93,12 @@ export async function openSplitBatches(
             needed.forEach(([name], i) => {
               columns[name] = chunk.columns[i] as CellValue[];
             });
-            const encoded = encodeColumns(spec, columns, chunk.rows, outOfFold ? { folds: chunk.columns[needed.length] as number[] } : {});
+            const encoded = encodeColumns(
+              spec,
+              columns,
+              chunk.rows,
+              outOfFold ? { folds: chunk.columns[needed.length] as number[] } : {},
+            );
             yield* assembler.add(encoded.x, encoded.y as Float32Array, chunk.rows, weights);
           }
           yield* assembler.flush();
@@ -107,10 +128,13 @@ export async function readSplitColumns(
   try {
     const wanted = columns ?? [...local.columnTypes.keys()];
     const unknown = wanted.filter((c) => !local.columnTypes.has(c));
-    if (unknown.length > 0) throw new Error(`Split ${split.uri} has no column(s) ${unknown.map((c) => `"${preview(c)}"`).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`Split ${split.uri} has no column(s) ${unknown.map((c) => `"${preview(c)}"`).join(', ')}`);
     const result: Record<string, CellValue[]> = Object.fromEntries(wanted.map((c) => [c, []]));
     if (wanted.length === 0) return { columns: result, rows: local.rows };
-    const projection = wanted.map((c) => valueExpression(c, valueSourceOf(local.columnTypes.get(c) as string))).join(', ');
+    const projection = wanted
+      .map((c) => valueExpression(c, valueSourceOf(local.columnTypes.get(c) as string)))
+      .join(', ');
     let rows = 0;
     for await (const chunk of streamChunks(local.session, `SELECT ${projection} FROM read_parquet($1)`, [local.file])) {
       wanted.forEach((c, i) => {
@@ -130,11 +154,18 @@ export async function readSplitColumns(
  * rows per fold must match the fit's: a different count means this DuckDB assigns other folds (an engine
  * upgrade changed hash()), and training on them would leak labels into the encoding.
  */
-async function outOfFoldFolds(spec: PreprocessorSpec, split: ArtifactRef, local: LocalSplit): Promise<string | undefined> {
+async function outOfFoldFolds(
+  spec: PreprocessorSpec,
+  split: ArtifactRef,
+  local: LocalSplit,
+): Promise<string | undefined> {
   const folds = spec.folds;
   if (!folds || spec.fittedOn.sha256 === undefined || spec.fittedOn.sha256 !== split.sha256) return undefined;
   const fold = foldExpression(folds);
-  const counted = await local.session.all<{ f: number; n: number }>(`SELECT ${fold} AS f, count(*) AS n FROM read_parquet($1) GROUP BY f`, [local.file]);
+  const counted = await local.session.all<{ f: number; n: number }>(
+    `SELECT ${fold} AS f, count(*) AS n FROM read_parquet($1) GROUP BY f`,
+    [local.file],
+  );
   const rows = new Array<number>(folds.k).fill(0);
   for (const c of counted) rows[Number(c.f)] = Number(c.n);
   if (rows.some((n, f) => n !== folds.rows[f])) {
@@ -154,7 +185,11 @@ interface LocalSplit {
   close(): Promise<void>;
 }
 
-async function openLocalSplit(store: ArtifactStore, split: ArtifactRef, engine: { threads?: number | undefined; memoryLimit?: string | undefined } = {}): Promise<LocalSplit> {
+async function openLocalSplit(
+  store: ArtifactStore,
+  split: ArtifactRef,
+  engine: { threads?: number | undefined; memoryLimit?: string | undefined } = {},
+): Promise<LocalSplit> {
   const directory = await mkdtemp(path.join(os.tmpdir(), 'trainyard-split-'));
   let session: DuckDbSession | undefined;
   const close = async () => {
@@ -169,7 +204,10 @@ async function openLocalSplit(store: ArtifactStore, split: ArtifactRef, engine: 
       ...(engine.threads !== undefined ? { threads: engine.threads } : {}),
       ...(engine.memoryLimit !== undefined ? { memoryLimit: engine.memoryLimit } : {}),
     });
-    const described = await session.all<{ column_name: string; column_type: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [file]);
+    const described = await session.all<{ column_name: string; column_type: string }>(
+      'DESCRIBE SELECT * FROM read_parquet($1)',
+      [file],
+    );
     const rows = (await session.all<{ n: number }>('SELECT count(*) AS n FROM read_parquet($1)', [file]))[0]?.n ?? 0;
     return { session, file, rows, columnTypes: new Map(described.map((d) => [d.column_name, d.column_type])), close };
   } catch (error) {
@@ -178,10 +216,14 @@ async function openLocalSplit(store: ArtifactStore, split: ArtifactRef, engine: 
   }
 }
 
-function weightLookup(spec: PreprocessorSpec, weightsByClass: Record<string, number> | undefined): Float32Array | undefined {
+function weightLookup(
+  spec: PreprocessorSpec,
+  weightsByClass: Record<string, number> | undefined,
+): Float32Array | undefined {
   if (!weightsByClass) return undefined;
   const classes = spec.label.classes;
-  if (!classes) throw new Error('weightsByClass applies to classification, but this preprocessor encodes a regression target');
+  if (!classes)
+    throw new Error('weightsByClass applies to classification, but this preprocessor encodes a regression target');
   return Float32Array.from(classes, (c) => weightsByClass[c] ?? 1);
 }
 
@@ -202,11 +244,19 @@ class BatchAssembler {
     this.w = withWeights ? new Float32Array(batchSize) : undefined;
   }
 
-  *add(x: Float32Array, y: Float32Array, rows: number, weightsByClassIndex: Float32Array | undefined): Generator<Batch> {
+  *add(
+    x: Float32Array,
+    y: Float32Array,
+    rows: number,
+    weightsByClassIndex: Float32Array | undefined,
+  ): Generator<Batch> {
     let row = 0;
     while (row < rows) {
       const take = Math.min(this.batchSize - this.filled, rows - row);
-      this.x.set(x.subarray(row * this.featureCount, (row + take) * this.featureCount), this.filled * this.featureCount);
+      this.x.set(
+        x.subarray(row * this.featureCount, (row + take) * this.featureCount),
+        this.filled * this.featureCount,
+      );
       this.y.set(y.subarray(row, row + take), this.filled);
       if (this.w && weightsByClassIndex) {
         for (let i = 0; i < take; i += 1) this.w[this.filled + i] = weightsByClassIndex[y[row + i] as number] ?? 1;

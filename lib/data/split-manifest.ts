@@ -8,7 +8,13 @@ import { ArtifactRef } from '../../contracts/artifacts';
  */
 export const SPLIT_MANIFEST_VERSION = 1;
 
-const SplitCounts = z.object({ train: z.number().int().nonnegative(), validation: z.number().int().nonnegative(), test: z.number().int().nonnegative() }).strict();
+const SplitCounts = z
+  .object({
+    train: z.number().int().nonnegative(),
+    validation: z.number().int().nonnegative(),
+    test: z.number().int().nonnegative(),
+  })
+  .strict();
 const ClassCounts = z.record(z.string(), z.number().int().nonnegative());
 const Boundary = z.union([z.number(), z.string()]).nullable();
 
@@ -17,7 +23,14 @@ export const SplitManifest = z
     version: z.literal(SPLIT_MANIFEST_VERSION),
     /** sha256 of the inputs that determine the output (dataset bytes, label, task, seed, split and sampling config). */
     inputsDigest: z.string().regex(/^[0-9a-f]{64}$/),
-    dataset: z.object({ uri: z.string(), sha256: z.string(), bytes: z.number().int().nonnegative(), partitions: z.array(z.string()).optional() }).strict(),
+    dataset: z
+      .object({
+        uri: z.string(),
+        sha256: z.string(),
+        bytes: z.number().int().nonnegative(),
+        partitions: z.array(z.string()).optional(),
+      })
+      .strict(),
     task: z
       .object({
         type: z.enum(['binary', 'multiclass', 'regression']),

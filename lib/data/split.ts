@@ -58,7 +58,12 @@ export interface SplitOutcome extends SplitTable {
   rows: Record<SplitName, number>;
   keyColumns: string[];
   stratifyBy?: string;
-  time?: { column: string; validationStart: number | string | null; testStart: number | string | null; source: 'config' | 'quantiles' };
+  time?: {
+    column: string;
+    validationStart: number | string | null;
+    testStart: number | string | null;
+    source: 'config' | 'quantiles';
+  };
 }
 
 export async function splitRows(session: DuckDbSession, request: SplitRequest): Promise<SplitOutcome> {
@@ -68,11 +73,17 @@ export async function splitRows(session: DuckDbSession, request: SplitRequest): 
   const stratifyBy = request.strategy === 'stratified' ? (request.stratifyBy ?? request.labelColumn) : undefined;
   const timeColumn = request.strategy === 'time' ? request.timeColumn : undefined;
   if (request.strategy === 'time' && timeColumn === undefined) {
-    throw invalidConfig('split.timeColumn', 'a time split needs split.timeColumn: the column whose values order the rows in time');
+    throw invalidConfig(
+      'split.timeColumn',
+      'a time split needs split.timeColumn: the column whose values order the rows in time',
+    );
   }
   const timeSource = timeColumn !== undefined ? sourceOf(request, timeColumn) : undefined;
   if (timeSource === 'boolean') {
-    throw invalidConfig('split.timeColumn', `column "${preview(timeColumn as string)}" is boolean and cannot order rows in time; choose a date, timestamp or numeric column`);
+    throw invalidConfig(
+      'split.timeColumn',
+      `column "${preview(timeColumn as string)}" is boolean and cannot order rows in time; choose a date, timestamp or numeric column`,
+    );
   }
 
   const splitName = quoteIdentifier(freshColumnName('__trainyard_split', names));
@@ -91,7 +102,9 @@ export async function splitRows(session: DuckDbSession, request: SplitRequest): 
   const keyIsWholeRow = new Set(keyColumns).size === names.length;
   const tieHash = keyIsWholeRow ? rowHash : quoteIdentifier(freshColumnName('__trainyard_tie_hash', names));
   const orderKey = (alias: string) =>
-    keyIsWholeRow ? `${alias}.${rowHash}` : `((CAST(${alias}.${rowHash} AS UHUGEINT) << 64) + CAST(${alias}.${tieHash} AS UHUGEINT))`;
+    keyIsWholeRow
+      ? `${alias}.${rowHash}`
+      : `((CAST(${alias}.${rowHash} AS UHUGEINT) << 64) + CAST(${alias}.${tieHash} AS UHUGEINT))`;
 
   const counts = (
     await session.all<{ input: number; missing_label: number; missing_time: number }>(
@@ -119,7 +132,10 @@ export async function splitRows(session: DuckDbSession, request: SplitRequest): 
   let timeOutcome: SplitOutcome['time'];
   switch (request.strategy) {
     case 'random': {
-      await session.run(`CREATE TEMP TABLE ${parametersTable} AS SELECT CAST($1 AS DOUBLE) AS train_end, CAST($2 AS DOUBLE) AS validation_end`, [bounds.train, bounds.validation]);
+      await session.run(
+        `CREATE TEMP TABLE ${parametersTable} AS SELECT CAST($1 AS DOUBLE) AS train_end, CAST($2 AS DOUBLE) AS validation_end`,
+        [bounds.train, bounds.validation],
+      );
       const u = `(r.${rowHash} / 18446744073709551616.0)`;
       assignment = `CASE WHEN ${u} < p.train_end THEN 'train' WHEN ${u} < p.validation_end THEN 'validation' ELSE 'test' END`;
       join = `CROSS JOIN ${parametersTable} AS p`;
@@ -144,12 +160,19 @@ export async function splitRows(session: DuckDbSession, request: SplitRequest): 
       break;
     }
     case 'time': {
-      timeOutcome = await timeBoundaries(session, rowsTable, request, time as string, timeColumn as string, timeSource as ValueSource);
+      timeOutcome = await timeBoundaries(
+        session,
+        rowsTable,
+        request,
+        time as string,
+        timeColumn as string,
+        timeSource as ValueSource,
+      );
       const cast = timeSource === 'string' ? 'VARCHAR' : 'DOUBLE';
-      await session.run(`CREATE TEMP TABLE ${parametersTable} AS SELECT CAST($1 AS ${cast}) AS validation_start, CAST($2 AS ${cast}) AS test_start`, [
-        timeOutcome.validationStart,
-        timeOutcome.testStart,
-      ]);
+      await session.run(
+        `CREATE TEMP TABLE ${parametersTable} AS SELECT CAST($1 AS ${cast}) AS validation_start, CAST($2 AS ${cast}) AS test_start`,
+        [timeOutcome.validationStart, timeOutcome.testStart],
+      );
       const t = valueExpression(timeColumn as string, timeSource as ValueSource, 'r');
       assignment = `CASE WHEN p.validation_start IS NULL OR ${t} < p.validation_start THEN 'train'
                          WHEN p.test_start IS NULL OR ${t} < p.test_start THEN 'validation' ELSE 'test' END`;
@@ -157,10 +180,17 @@ export async function splitRows(session: DuckDbSession, request: SplitRequest): 
       break;
     }
   }
-  await session.run(`CREATE TEMP VIEW ${view} AS SELECT r.*, ${assignment} AS ${splitName} FROM ${rowsTable} AS r ${join}`);
+  await session.run(
+    `CREATE TEMP VIEW ${view} AS SELECT r.*, ${assignment} AS ${splitName} FROM ${rowsTable} AS r ${join}`,
+  );
 
-  const perSplit = await session.all<{ split: string; n: number }>(`SELECT ${splitName} AS split, count(*) AS n FROM ${view} GROUP BY 1`);
-  const rows = Object.fromEntries(SPLIT_NAMES.map((s) => [s, perSplit.find((r) => r.split === s)?.n ?? 0])) as Record<SplitName, number>;
+  const perSplit = await session.all<{ split: string; n: number }>(
+    `SELECT ${splitName} AS split, count(*) AS n FROM ${view} GROUP BY 1`,
+  );
+  const rows = Object.fromEntries(SPLIT_NAMES.map((s) => [s, perSplit.find((r) => r.split === s)?.n ?? 0])) as Record<
+    SplitName,
+    number
+  >;
   const kept = rows.train + rows.validation + rows.test;
   return {
     table: view,
@@ -202,12 +232,18 @@ async function timeBoundaries(
 ): Promise<NonNullable<SplitOutcome['time']>> {
   if (request.validationStart !== undefined || request.testStart !== undefined) {
     if (request.validationStart === undefined || request.testStart === undefined) {
-      throw invalidConfig('split.validationStart', 'give both split.validationStart and split.testStart, or neither (then quantiles of the time column by the fractions are used)');
+      throw invalidConfig(
+        'split.validationStart',
+        'give both split.validationStart and split.testStart, or neither (then quantiles of the time column by the fractions are used)',
+      );
     }
     const validationStart = await boundaryValue(session, request.validationStart, source, 'split.validationStart');
     const testStart = await boundaryValue(session, request.testStart, source, 'split.testStart');
     if (validationStart !== null && testStart !== null && testStart < validationStart) {
-      throw invalidConfig('split.testStart', `split.testStart (${request.testStart}) must not be earlier than split.validationStart (${request.validationStart})`);
+      throw invalidConfig(
+        'split.testStart',
+        `split.testStart (${request.testStart}) must not be earlier than split.validationStart (${request.validationStart})`,
+      );
     }
     return { column: timeColumn, validationStart, testStart, source: 'config' };
   }
@@ -227,10 +263,18 @@ async function timeBoundaries(
   };
 }
 
-async function boundaryValue(session: DuckDbSession, value: string | number, source: ValueSource, path: string): Promise<number | string> {
+async function boundaryValue(
+  session: DuckDbSession,
+  value: string | number,
+  source: ValueSource,
+  path: string,
+): Promise<number | string> {
   if (source === 'string') return String(value);
   if (typeof value === 'number') return value;
-  const sql = source === 'epoch-seconds' ? 'SELECT CAST(epoch(TRY_CAST($1 AS TIMESTAMP)) AS DOUBLE) AS v' : 'SELECT TRY_CAST($1 AS DOUBLE) AS v';
+  const sql =
+    source === 'epoch-seconds'
+      ? 'SELECT CAST(epoch(TRY_CAST($1 AS TIMESTAMP)) AS DOUBLE) AS v'
+      : 'SELECT TRY_CAST($1 AS DOUBLE) AS v';
   const converted = (await session.all<{ v: number | null }>(sql, [value]))[0]?.v ?? null;
   if (converted === null) {
     const expected = source === 'epoch-seconds' ? 'an ISO date or timestamp such as "2014-01-01"' : 'a number';
@@ -248,11 +292,19 @@ function sourceOf(request: SplitRequest, column: string): ValueSource {
 function checkColumns(request: SplitRequest, names: string[]): void {
   const known = new Set(names);
   const missing = (path: string, column: string) =>
-    invalidConfig(path, `column "${preview(column)}" is not in the dataset (columns: ${names.slice(0, 20).map((n) => preview(n, 40)).join(', ')}${names.length > 20 ? ', …' : ''})`);
+    invalidConfig(
+      path,
+      `column "${preview(column)}" is not in the dataset (columns: ${names
+        .slice(0, 20)
+        .map((n) => preview(n, 40))
+        .join(', ')}${names.length > 20 ? ', …' : ''})`,
+    );
   if (!known.has(request.labelColumn)) throw missing('task.label', request.labelColumn);
   request.keyColumns?.forEach((c, i) => {
     if (!known.has(c)) throw missing(`split.keyColumns.${i}`, c);
   });
-  if (request.stratifyBy !== undefined && !known.has(request.stratifyBy)) throw missing('split.stratifyBy', request.stratifyBy);
-  if (request.timeColumn !== undefined && !known.has(request.timeColumn)) throw missing('split.timeColumn', request.timeColumn);
+  if (request.stratifyBy !== undefined && !known.has(request.stratifyBy))
+    throw missing('split.stratifyBy', request.stratifyBy);
+  if (request.timeColumn !== undefined && !known.has(request.timeColumn))
+    throw missing('split.timeColumn', request.timeColumn);
 }

@@ -4,9 +4,11 @@ import { STATISTICS_VERSION, type DatasetStatistics } from './statistics';
 /** Reads a statistics artifact back from the store (a drift reference, a champion's statistics). */
 const Count = z.number().int().nonnegative();
 const MaybeNumber = z.number().nullable();
-const Histogram = z.object({ edges: z.array(z.number()), counts: z.array(z.number().nonnegative()) }).refine((h) => h.edges.length === 0 ? h.counts.length === 0 : h.counts.length === h.edges.length - 1, {
-  message: 'a histogram needs exactly one more edge than counts',
-});
+const Histogram = z
+  .object({ edges: z.array(z.number()), counts: z.array(z.number().nonnegative()) })
+  .refine((h) => (h.edges.length === 0 ? h.counts.length === 0 : h.counts.length === h.edges.length - 1), {
+    message: 'a histogram needs exactly one more edge than counts',
+  });
 const CategoryCount = z.object({ value: z.string(), count: Count });
 
 const ColumnStatisticsSchema = z.object({
@@ -32,12 +34,24 @@ const ColumnStatisticsSchema = z.object({
     })
     .optional(),
   categorical: z
-    .object({ categories: z.array(CategoryCount), otherCount: Count, otherShare: z.number(), numericShare: z.number(), nonNumericExamples: z.array(z.string()) })
+    .object({
+      categories: z.array(CategoryCount),
+      otherCount: Count,
+      otherShare: z.number(),
+      numericShare: z.number(),
+      nonNumericExamples: z.array(z.string()),
+    })
     .optional(),
   boolean: z.object({ trueCount: Count, falseCount: Count }).optional(),
   timestamp: z.object({ min: z.string().nullable(), max: z.string().nullable() }).optional(),
   text: z
-    .object({ minLength: MaybeNumber, maxLength: MaybeNumber, meanLength: MaybeNumber, numericShare: z.number(), nonNumericExamples: z.array(z.string()) })
+    .object({
+      minLength: MaybeNumber,
+      maxLength: MaybeNumber,
+      meanLength: MaybeNumber,
+      numericShare: z.number(),
+      nonNumericExamples: z.array(z.string()),
+    })
     .optional(),
   labelAssociation: z
     .object({
@@ -62,4 +76,7 @@ export const DatasetStatisticsSchema = z.object({
 
 // The zod schema and the TypeScript interface must describe the same thing.
 type Parsed = z.output<typeof DatasetStatisticsSchema>;
-export const statisticsSchemaMatchesInterface: [Parsed extends DatasetStatistics ? true : false, DatasetStatistics extends Parsed ? true : false] = [true, true];
+export const statisticsSchemaMatchesInterface: [
+  Parsed extends DatasetStatistics ? true : false,
+  DatasetStatistics extends Parsed ? true : false,
+] = [true, true];

@@ -82,7 +82,13 @@ export interface ColumnStatistics {
   categorical?: CategoricalStatistics;
   boolean?: { trueCount: number; falseCount: number };
   timestamp?: { min: string | null; max: string | null };
-  text?: { minLength: number | null; maxLength: number | null; meanLength: number | null; numericShare: number; nonNumericExamples: string[] };
+  text?: {
+    minLength: number | null;
+    maxLength: number | null;
+    meanLength: number | null;
+    numericShare: number;
+    nonNumericExamples: string[];
+  };
   labelAssociation?: LabelAssociation;
 }
 
@@ -142,12 +148,19 @@ export async function computeStatistics(
   const { table, columns } = dataset;
   const hasLabel = dataset.labelColumn !== undefined && columns.some((c) => c.name === dataset.labelColumn);
   // Class counts first: a binary label's correlation target (its first class) is part of the profile pass.
-  const classes = hasLabel && options.task !== undefined && options.task !== 'regression'
-    ? await labelClasses(session, table, dataset.labelColumn as string)
-    : undefined;
-  const association = hasLabel && dataset.labelColumn !== undefined && options.task
-    ? { task: options.task, labelColumn: dataset.labelColumn, classes: (classes ?? []).map((c) => c.value), skip: options.leakageSkip ?? [] }
-    : undefined;
+  const classes =
+    hasLabel && options.task !== undefined && options.task !== 'regression'
+      ? await labelClasses(session, table, dataset.labelColumn as string)
+      : undefined;
+  const association =
+    hasLabel && dataset.labelColumn !== undefined && options.task
+      ? {
+          task: options.task,
+          labelColumn: dataset.labelColumn,
+          classes: (classes ?? []).map((c) => c.value),
+          skip: options.leakageSkip ?? [],
+        }
+      : undefined;
   const bounds = await numericBounds(session, table, columns);
   const cuts = await quantileCuts(session, table, columns, options.quantileBins ?? DRIFT_QUANTILE_BINS, options.seed);
   const profile = await profileColumns(session, dataset, bounds, cuts, options, association).catch((error: unknown) => {
@@ -161,16 +174,33 @@ export async function computeStatistics(
   // Columns whose bounds were not finite (NaN or ±Infinity present) need their own histogram bins
   // from the finite min/max the profile just measured: a second, narrower pass.
   const needsSecondPass = columns.flatMap((c, i) => (profile.needsHistogramPass.has(i) ? [i] : []));
-  const second = needsSecondPass.length > 0
-    ? await computeHistograms(session, table, needsSecondPass.map((i) => columns[i] as DatasetColumn), needsSecondPass.map((i) => profile.columns[i] as ColumnStatistics), needsSecondPass.map((i) => cuts.get(i)), options, association)
-    : { histograms: new Map<string, ColumnHistograms>(), correlations: new Map<string, number>() };
+  const second =
+    needsSecondPass.length > 0
+      ? await computeHistograms(
+          session,
+          table,
+          needsSecondPass.map((i) => columns[i] as DatasetColumn),
+          needsSecondPass.map((i) => profile.columns[i] as ColumnStatistics),
+          needsSecondPass.map((i) => cuts.get(i)),
+          options,
+          association,
+        )
+      : { histograms: new Map<string, ColumnHistograms>(), correlations: new Map<string, number>() };
   const histograms = new Map([...profile.histograms, ...second.histograms]);
   const correlations = new Map([...profile.correlations, ...second.correlations]);
 
   const stats: ColumnStatistics[] = profile.columns.map((c) => {
     const h = histograms.get(c.name);
     if (!c.numeric || !h) return c;
-    return { ...c, numeric: { ...c.numeric, histogram: h.own, ...(h.quantile ? { quantileHistogram: h.quantile } : {}), ...(h.reference ? { histogramOnReferenceBins: h.reference } : {}) } };
+    return {
+      ...c,
+      numeric: {
+        ...c.numeric,
+        histogram: h.own,
+        ...(h.quantile ? { quantileHistogram: h.quantile } : {}),
+        ...(h.reference ? { histogramOnReferenceBins: h.reference } : {}),
+      },
+    };
   });
 
   if (association && profile.label) {
@@ -212,7 +242,13 @@ interface ColumnHistograms {
  * row on them. The sample's finite minimum is a cut point too, and cuts at or above its maximum are
  * dropped, so a column with heavy ties (mostly zeros, say) still gets at least two bins.
  */
-async function quantileCuts(session: DuckDbSession, table: string, columns: DatasetColumn[], bins: number, seed = 42): Promise<Map<number, number[]>> {
+async function quantileCuts(
+  session: DuckDbSession,
+  table: string,
+  columns: DatasetColumn[],
+  bins: number,
+  seed = 42,
+): Promise<Map<number, number[]>> {
   const numeric = columns.flatMap((c, i) => (c.type === 'numeric' ? [i] : []));
   const cuts = new Map<number, number[]>();
   if (numeric.length === 0 || bins < 2) return cuts;
@@ -221,7 +257,11 @@ async function quantileCuts(session: DuckDbSession, table: string, columns: Data
     const x = `CAST(${quoteIdentifier((columns[i] as DatasetColumn).name)} AS DOUBLE)`;
     return `CASE WHEN isfinite(${x}) THEN ${x} END AS f${i}`;
   });
-  const selects = numeric.flatMap((i) => [`quantile_disc(f${i}, [${levels.join(', ')}]) AS "q${i}"`, `min(f${i}) AS "lo${i}"`, `max(f${i}) AS "hi${i}"`]);
+  const selects = numeric.flatMap((i) => [
+    `quantile_disc(f${i}, [${levels.join(', ')}]) AS "q${i}"`,
+    `min(f${i}) AS "lo${i}"`,
+    `max(f${i}) AS "hi${i}"`,
+  ]);
   const repeatable = Math.abs(Math.floor(seed)) % 2 ** 31;
   const sql = `SELECT ${selects.join(', ')} FROM (SELECT ${projections.join(', ')} FROM ${table} USING SAMPLE reservoir(${QUANTILE_SAMPLE_SIZE} ROWS) REPEATABLE (${repeatable}))`;
   const row = (await session.all<Aggregates>(sql))[0] ?? {};
@@ -229,8 +269,13 @@ async function quantileCuts(session: DuckDbSession, table: string, columns: Data
     const low = num(row[`lo${i}`]);
     const high = num(row[`hi${i}`]);
     if (low === null || high === null) continue;
-    const quantiles = (Array.isArray(row[`q${i}`]) ? (row[`q${i}`] as unknown[]) : []).map(num).filter((v): v is number => v !== null);
-    cuts.set(i, [...new Set([low, ...quantiles])].filter((v) => v < high).sort((a, b) => a - b));
+    const quantiles = (Array.isArray(row[`q${i}`]) ? (row[`q${i}`] as unknown[]) : [])
+      .map(num)
+      .filter((v): v is number => v !== null);
+    cuts.set(
+      i,
+      [...new Set([low, ...quantiles])].filter((v) => v < high).sort((a, b) => a - b),
+    );
   }
   return cuts;
 }
@@ -255,7 +300,11 @@ interface Bounds {
  * (A Parquet writer that leaves NaN out of its statistics could still fool this; the profile pass
  * counts NaN and ±Infinity exactly and redoes such a column, see profileColumns.)
  */
-async function numericBounds(session: DuckDbSession, table: string, columns: DatasetColumn[]): Promise<Map<number, Bounds>> {
+async function numericBounds(
+  session: DuckDbSession,
+  table: string,
+  columns: DatasetColumn[],
+): Promise<Map<number, Bounds>> {
   const numeric = columns.flatMap((c, i) => (c.type === 'numeric' ? [i] : []));
   const bounds = new Map<number, Bounds>();
   if (numeric.length === 0) return bounds;
@@ -268,7 +317,8 @@ async function numericBounds(session: DuckDbSession, table: string, columns: Dat
   for (const i of numeric) {
     const min = row[`min${i}`];
     const max = row[`max${i}`];
-    if (typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max)) bounds.set(i, { min, max });
+    if (typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max))
+      bounds.set(i, { min, max });
   }
   return bounds;
 }
@@ -317,7 +367,8 @@ async function profileColumns(
   // Exact: 64-bit hashes of ~10M rows collide with probability ~n²/2⁶⁵ ≈ 3·10⁻⁶, while
   // approx_count_distinct (HyperLogLog) was measured 11% off on 10M rows, far too coarse for a share of 1%.
   // The 10M-entry hash set is ~1.6 CPU-s beyond hashing the rows (10M × 20); a GROUP BY is no cheaper.
-  if (columns.length > 0) selects.push(`count(DISTINCT hash(${columns.map((_, i) => `v${i}`).join(', ')})) AS "distinctRows"`);
+  if (columns.length > 0)
+    selects.push(`count(DISTINCT hash(${columns.map((_, i) => `v${i}`).join(', ')})) AS "distinctRows"`);
   const histogramPlans: HistogramPlan[] = [];
   /** Columns read as s (scaled by a power of two, see powerOfTwoScale) by stddev_samp and corr. */
   const scaled = new Set<number>();
@@ -331,7 +382,10 @@ async function profileColumns(
         projections.push(`x${i} * CAST($${params.length - 1} AS DOUBLE) AS s${i}`);
       }
       selects.push(...boundedNumericSelects(i, scale === undefined ? undefined : `$${params.length}`));
-      const plan: HistogramPlan = { index: i, own: histogramEdges(bound.min, bound.max, bins, INTEGRAL_TYPE.test(c.duckdbType)) };
+      const plan: HistogramPlan = {
+        index: i,
+        own: histogramEdges(bound.min, bound.max, bins, INTEGRAL_TYPE.test(c.duckdbType)),
+      };
       const cut = cuts.get(i);
       if (cut) plan.quantile = quantileBinEdges(cut, bound.min, bound.max);
       const reference = options.referenceEdges?.[c.name];
@@ -346,14 +400,15 @@ async function profileColumns(
   if (labelIndex >= 0) selects.push(`count(*) - count(v${labelIndex}) AS "labelMissing"`);
   // Correlations with the label ride along: on the stored value where bounds are finite, on f where
   // the column is aggregated over its finite values (a column redone later gets its own in that pass).
-  const correlation = association && labelIndex >= 0
-    ? correlationPlan(columns, association, params.length, (c) => {
-        const i = columns.indexOf(c);
-        if (c.type !== 'numeric') return undefined;
-        if (!bounds.has(i)) return `f${i}`;
-        return scaled.has(i) ? `s${i}` : `x${i}`; // corr is scale-invariant
-      })
-    : undefined;
+  const correlation =
+    association && labelIndex >= 0
+      ? correlationPlan(columns, association, params.length, (c) => {
+          const i = columns.indexOf(c);
+          if (c.type !== 'numeric') return undefined;
+          if (!bounds.has(i)) return `f${i}`;
+          return scaled.has(i) ? `s${i}` : `x${i}`; // corr is scale-invariant
+        })
+      : undefined;
   if (correlation) {
     projections.push(...correlation.projections);
     selects.push(...correlation.selects);
@@ -375,13 +430,21 @@ async function profileColumns(
   if (redo.length > 0) {
     const finiteSelects = redo.flatMap((i) => profileSelects(columns[i] as DatasetColumn, i));
     const finiteProjections = redo.flatMap((i) => columnProjections(columns[i] as DatasetColumn, i, false));
-    const finiteRow = (await session.all<Aggregates>(`SELECT ${finiteSelects.join(', ')} FROM (SELECT ${finiteProjections.join(', ')} FROM ${table})`))[0] ?? {};
+    const finiteRow =
+      (
+        await session.all<Aggregates>(
+          `SELECT ${finiteSelects.join(', ')} FROM (SELECT ${finiteProjections.join(', ')} FROM ${table})`,
+        )
+      )[0] ?? {};
     for (const i of redo) stats[i] = columnStatistics(columns[i] as DatasetColumn, i, finiteRow, rowCount, undefined);
   }
   const histograms = new Map<string, ColumnHistograms>();
   for (const plan of histogramPlans) {
     if (needsHistogramPass.has(plan.index)) continue;
-    histograms.set((columns[plan.index] as DatasetColumn).name, readHistograms(plan, row, stats[plan.index]?.count ?? 0));
+    histograms.set(
+      (columns[plan.index] as DatasetColumn).name,
+      readHistograms(plan, row, stats[plan.index]?.count ?? 0),
+    );
   }
   const correlations = correlation?.read(row) ?? new Map<string, number>();
   for (const i of redo) correlations.delete((columns[i] as DatasetColumn).name);
@@ -415,7 +478,11 @@ interface HistogramPlan {
  */
 function histogramSelects(plan: HistogramPlan, value: string, params: DuckDBValue[]): string[] {
   const selects: string[] = [];
-  for (const [edges, alias] of [[plan.own, `h${plan.index}`], [plan.quantile, `d${plan.index}`], [plan.reference, `r${plan.index}`]] as const) {
+  for (const [edges, alias] of [
+    [plan.own, `h${plan.index}`],
+    [plan.quantile, `d${plan.index}`],
+    [plan.reference, `r${plan.index}`],
+  ] as const) {
     if (!edges || edges.length <= 2) continue;
     params.push(listValue(edges.slice(1, -1)));
     selects.push(`histogram(${value}, CAST($${params.length} AS DOUBLE[])) AS "${alias}"`);
@@ -424,7 +491,8 @@ function histogramSelects(plan: HistogramPlan, value: string, params: DuckDBValu
 }
 
 function readHistograms(plan: HistogramPlan, row: Aggregates, finiteCount: number): ColumnHistograms {
-  const read = (edges: number[], alias: string) => (edges.length > 2 ? binCounts(edges, row[alias]) : singleBin(edges, finiteCount));
+  const read = (edges: number[], alias: string) =>
+    edges.length > 2 ? binCounts(edges, row[alias]) : singleBin(edges, finiteCount);
   return {
     own: read(plan.own, `h${plan.index}`),
     ...(plan.quantile ? { quantile: read(plan.quantile, `d${plan.index}`) } : {}),
@@ -446,7 +514,9 @@ function boundedNumericSelects(i: number, unscaleParam?: string): string[] {
     `count(v${i}) AS "c${i}_count"`,
     `approx_count_distinct(v${i}) AS "c${i}_distinct"`,
     `avg(${x}) AS "c${i}_mean"`,
-    unscaleParam === undefined ? `stddev_samp(${x}) AS "c${i}_std"` : `stddev_samp(s${i}) * CAST(${unscaleParam} AS DOUBLE) AS "c${i}_std"`,
+    unscaleParam === undefined
+      ? `stddev_samp(${x}) AS "c${i}_std"`
+      : `stddev_samp(s${i}) * CAST(${unscaleParam} AS DOUBLE) AS "c${i}_std"`,
     `reservoir_quantile(${x}, [${QUANTILES.join(', ')}], ${QUANTILE_SAMPLE_SIZE}) AS "c${i}_quantiles"`,
   ];
 }
@@ -517,8 +587,14 @@ function profileSelects(column: DatasetColumn, i: number): string[] {
   // Distinct counts: exact from the category counts for categoricals and booleans, counted by
   // loadDataset for most text columns (see classifyColumns), so only numbers, timestamps and the text
   // columns loadDataset did not count need an approximate count here.
-  const needsDistinct = column.type === 'numeric' || column.type === 'timestamp' || (column.type === 'text' && column.distinctCount === undefined);
-  const base = [`count(${v}) AS "c${i}_count"`, ...(needsDistinct ? [`approx_count_distinct(${v}) AS "c${i}_distinct"`] : [])];
+  const needsDistinct =
+    column.type === 'numeric' ||
+    column.type === 'timestamp' ||
+    (column.type === 'text' && column.distinctCount === undefined);
+  const base = [
+    `count(${v}) AS "c${i}_count"`,
+    ...(needsDistinct ? [`approx_count_distinct(${v}) AS "c${i}_distinct"`] : []),
+  ];
   switch (column.type) {
     case 'numeric': {
       const f = `f${i}`;
@@ -580,20 +656,29 @@ export function looksNumeric(value: string): boolean {
  * in-memory table 0.85 instead of 1.57). loadDataset classifies a column categorical only with at most
  * CATEGORICAL_MAX_DISTINCT values, so this stays small.
  */
-async function categoryCounts(session: DuckDbSession, table: string, columns: DatasetColumn[]): Promise<Map<number, CategoryCount[]>> {
+async function categoryCounts(
+  session: DuckDbSession,
+  table: string,
+  columns: DatasetColumn[],
+): Promise<Map<number, CategoryCount[]>> {
   const parts = columns.flatMap((c, i) => {
     if (c.type !== 'categorical') return [];
     const value = `CAST(${quoteIdentifier(c.name)} AS VARCHAR)`;
-    return [`SELECT ${i} AS col, ${value} AS value, count(*) AS count FROM ${table} WHERE ${value} IS NOT NULL GROUP BY ALL`];
+    return [
+      `SELECT ${i} AS col, ${value} AS value, count(*) AS count FROM ${table} WHERE ${value} IS NOT NULL GROUP BY ALL`,
+    ];
   });
   const counts = new Map<number, CategoryCount[]>();
   if (parts.length === 0) return counts;
-  for (const { col, value, count } of await session.all<{ col: number; value: string; count: number }>(parts.join('\nUNION ALL '))) {
+  for (const { col, value, count } of await session.all<{ col: number; value: string; count: number }>(
+    parts.join('\nUNION ALL '),
+  )) {
     const list = counts.get(col);
     if (list) list.push({ value, count });
     else counts.set(col, [{ value, count }]);
   }
-  for (const list of counts.values()) list.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  for (const list of counts.values())
+    list.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
   return counts;
 }
 
@@ -650,7 +735,10 @@ function columnStatistics(
         otherCount,
         otherShare: count > 0 ? otherCount / count : 0,
         numericShare: count > 0 ? numericCount / count : 0,
-        nonNumericExamples: all.filter((c) => !looksNumeric(c.value)).slice(0, 3).map((c) => c.value),
+        nonNumericExamples: all
+          .filter((c) => !looksNumeric(c.value))
+          .slice(0, 3)
+          .map((c) => c.value),
       };
       break;
     }
@@ -699,7 +787,16 @@ async function computeHistograms(
   const projections: string[] = [];
   const selects: string[] = [];
   const params: DuckDBValue[] = [];
-  const plans: { name: string; own: number[]; ownAlias?: string; quantile?: number[]; quantileAlias?: string; reference?: number[]; referenceAlias?: string; finiteCount: number }[] = [];
+  const plans: {
+    name: string;
+    own: number[];
+    ownAlias?: string;
+    quantile?: number[];
+    quantileAlias?: string;
+    reference?: number[];
+    referenceAlias?: string;
+    finiteCount: number;
+  }[] = [];
   const finiteAlias = new Map<string, string>();
   // Bins are bound parameters; NULL (missing, NaN, ±Infinity in the projection) is not counted.
   const histogramSelect = (index: number, edges: number[], alias: string) => {
@@ -733,7 +830,9 @@ async function computeHistograms(
     plans.push(plan);
   });
   // Correlations with the label ride along in the same scan.
-  const correlation = association ? correlationPlan(columns, association, params.length, (c) => finiteAlias.get(c.name)) : undefined;
+  const correlation = association
+    ? correlationPlan(columns, association, params.length, (c) => finiteAlias.get(c.name))
+    : undefined;
   if (correlation) {
     projections.push(...correlation.projections);
     selects.push(...correlation.selects);
@@ -743,7 +842,8 @@ async function computeHistograms(
   const row = selects.length > 0 ? ((await session.all<Aggregates>(sql, params))[0] ?? {}) : {};
   const result = new Map<string, ColumnHistograms>();
   for (const plan of plans) {
-    const read = (edges: number[], alias: string | undefined) => (alias ? binCounts(edges, row[alias]) : singleBin(edges, plan.finiteCount));
+    const read = (edges: number[], alias: string | undefined) =>
+      alias ? binCounts(edges, row[alias]) : singleBin(edges, plan.finiteCount);
     result.set(plan.name, {
       own: read(plan.own, plan.ownAlias),
       ...(plan.quantile ? { quantile: read(plan.quantile, plan.quantileAlias) } : {}),

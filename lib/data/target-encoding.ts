@@ -25,7 +25,9 @@ export interface TargetFoldPlan {
 
 /** SQL for a row's fold in [0, k): the same expression in the fit and in the train-split reader. */
 export function foldExpression(folds: Pick<TargetFolds, 'k' | 'salt' | 'columns'>, qualifier?: string): string {
-  const columns = folds.columns.map((c) => (qualifier === undefined ? quoteIdentifier(c) : `${qualifier}.${quoteIdentifier(c)}`));
+  const columns = folds.columns.map((c) =>
+    qualifier === undefined ? quoteIdentifier(c) : `${qualifier}.${quoteIdentifier(c)}`,
+  );
   return `CAST(hash(${columns.join(', ')}, ${quoteStringLiteral(folds.salt)}) % ${folds.k} AS INTEGER)`;
 }
 
@@ -44,7 +46,12 @@ interface Relation {
 }
 
 /** Rows and label totals per fold. */
-export async function fitTargetFolds(session: DuckDbSession, source: Relation, plan: TargetFoldPlan, label: LabelPlan): Promise<TargetFolds> {
+export async function fitTargetFolds(
+  session: DuckDbSession,
+  source: Relation,
+  plan: TargetFoldPlan,
+  label: LabelPlan,
+): Promise<TargetFolds> {
   const folds = { k: plan.k, salt: FOLD_SALT, columns: plan.columns };
   const outputs = label.outputs;
   const rows = new Array<number>(plan.k).fill(0);
@@ -52,7 +59,10 @@ export async function fitTargetFolds(session: DuckDbSession, source: Relation, p
   const sums = new Array<number>(plan.k * outputs).fill(0);
   const squares = new Array<number>(plan.k * outputs).fill(0);
   const fold = foldExpression(folds);
-  for (const r of await session.all<{ f: number; n: number }>(`SELECT ${fold} AS f, count(*) AS n FROM ${source.relation} GROUP BY f`, source.params)) {
+  for (const r of await session.all<{ f: number; n: number }>(
+    `SELECT ${fold} AS f, count(*) AS n FROM ${source.relation} GROUP BY f`,
+    source.params,
+  )) {
     rows[Number(r.f)] = Number(r.n);
   }
   for (const g of await groupByFoldAndLabel(session, source, folds, label, undefined)) {
@@ -76,7 +86,10 @@ export interface CategoryFitRequest {
 }
 
 /** Fits one category-statistics feature; `column` is read as text, missing values as `impute`. */
-export async function fitCategoryStatistics(session: DuckDbSession, request: CategoryFitRequest): Promise<CategoryStatisticsFeature> {
+export async function fitCategoryStatistics(
+  session: DuckDbSession,
+  request: CategoryFitRequest,
+): Promise<CategoryStatisticsFeature> {
   const { source, column, impute } = request;
   const imputeParam = source.params.length + 1;
   const key = `coalesce(${valueExpression(column, 'string')}, CAST($${imputeParam} AS VARCHAR))`;
@@ -89,7 +102,10 @@ export async function fitCategoryStatistics(session: DuckDbSession, request: Cat
   const categories = kept.map((r) => categoryKey(r.k) as string);
   const counts = kept.map((r) => Number(r.n));
   const totals = (
-    await session.all<{ rows: number; distinct: number }>(`SELECT count(*) AS rows, count(DISTINCT k) AS "distinct" FROM (SELECT ${key} AS k FROM ${source.relation})`, params)
+    await session.all<{ rows: number; distinct: number }>(
+      `SELECT count(*) AS rows, count(DISTINCT k) AS "distinct" FROM (SELECT ${key} AS k FROM ${source.relation})`,
+      params,
+    )
   )[0] ?? { rows: 0, distinct: 0 };
   const rareRows = Number(totals.rows) - counts.reduce((a, b) => a + b, 0);
   counts.push(rareRows);
@@ -116,7 +132,8 @@ export async function fitCategoryStatistics(session: DuckDbSession, request: Cat
       const c = g.category === null ? rare : (index.get(g.category) ?? rare);
       const cell = c * folds.k + g.fold;
       foldCounts[cell] = (foldCounts[cell] ?? 0) + g.n;
-      for (let o = 0; o < folds.outputs; o += 1) foldSums[cell * folds.outputs + o] = (foldSums[cell * folds.outputs + o] ?? 0) + (g.sums[o] as number);
+      for (let o = 0; o < folds.outputs; o += 1)
+        foldSums[cell * folds.outputs + o] = (foldSums[cell * folds.outputs + o] ?? 0) + (g.sums[o] as number);
     }
     feature.target = { smoothing, foldCounts, foldSums };
   }
@@ -126,10 +143,15 @@ export async function fitCategoryStatistics(session: DuckDbSession, request: Cat
 /** The frequency output of a category: ln(1 + its train rows); the rare pool (and unseen values) get the mean rows of a rare category. */
 export function frequencyValues(feature: Pick<CategoryStatisticsFeature, 'counts' | 'rareDistinct'>): number[] {
   const rare = feature.counts.length - 1;
-  return feature.counts.map((n, c) => (c === rare ? Math.log1p(feature.rareDistinct > 0 ? n / feature.rareDistinct : 0) : Math.log1p(n)));
+  return feature.counts.map((n, c) =>
+    c === rare ? Math.log1p(feature.rareDistinct > 0 ? n / feature.rareDistinct : 0) : Math.log1p(n),
+  );
 }
 
-function frequencyScaling(feature: Pick<CategoryStatisticsFeature, 'counts' | 'rareDistinct'>): { center: number; scale: number } {
+function frequencyScaling(feature: Pick<CategoryStatisticsFeature, 'counts' | 'rareDistinct'>): {
+  center: number;
+  scale: number;
+} {
   const values = frequencyValues(feature);
   let rows = 0;
   let sum = 0;
@@ -176,7 +198,13 @@ async function groupByFoldAndLabel(
       `SELECT k, f, count(v) AS n, sum(v) AS s, sum(v * v) AS q FROM (SELECT ${category} AS k, ${fold} AS f, ${finite} AS v FROM ${source.relation}) GROUP BY k, f`,
       params,
     );
-    return rows.map((r) => ({ category: r.k, fold: Number(r.f), n: Number(r.n), sums: [r.s ?? 0], squares: [r.q ?? 0] }));
+    return rows.map((r) => ({
+      category: r.k,
+      fold: Number(r.f),
+      n: Number(r.n),
+      sums: [r.s ?? 0],
+      squares: [r.q ?? 0],
+    }));
   }
   const classIndex = new Map(label.classes.map((c, i) => [c, i]));
   const outputs = label.outputs;
@@ -224,13 +252,15 @@ export function targetTables(feature: CategoryStatisticsFeature, folds: TargetFo
     sums.fill(0);
     for (let f = 0; f < k; f += 1) {
       n += target.foldCounts[c * k + f] as number;
-      for (let o = 0; o < outputs; o += 1) sums[o] = (sums[o] as number) + (target.foldSums[(c * k + f) * outputs + o] as number);
+      for (let o = 0; o < outputs; o += 1)
+        sums[o] = (sums[o] as number) + (target.foldSums[(c * k + f) * outputs + o] as number);
     }
     writeSmoothed(n, sums, totals, target.smoothing, full, c * outputs);
     for (let f = 0; f < k; f += 1) {
       const inFold = target.foldCounts[c * k + f] as number;
       const rest = new Float64Array(outputs);
-      for (let o = 0; o < outputs; o += 1) rest[o] = (sums[o] as number) - (target.foldSums[(c * k + f) * outputs + o] as number);
+      for (let o = 0; o < outputs; o += 1)
+        rest[o] = (sums[o] as number) - (target.foldSums[(c * k + f) * outputs + o] as number);
       writeSmoothed(n - inFold, rest, foldOut[f] as LabelTotals, target.smoothing, outOfFold, (c * k + f) * outputs);
     }
   }
@@ -266,7 +296,14 @@ function labelTotals(folds: TargetFolds, leaveOut: number): LabelTotals {
 }
 
 /** ((sum + m·prior) / (n + m) − prior) / spread per output: the prior when n is 0, the raw mean as n grows. */
-function writeSmoothed(n: number, sums: Float64Array, totals: LabelTotals, smoothing: number, out: Float32Array, offset: number): void {
+function writeSmoothed(
+  n: number,
+  sums: Float64Array,
+  totals: LabelTotals,
+  smoothing: number,
+  out: Float32Array,
+  offset: number,
+): void {
   for (let o = 0; o < sums.length; o += 1) {
     const prior = totals.prior[o] as number;
     const weight = n + smoothing;

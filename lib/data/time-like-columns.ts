@@ -41,9 +41,16 @@ export interface TimeLikeProfile {
 }
 
 /** Profiles the text and numeric columns of a loaded dataset; `timeColumn` (a date or timestamp) anchors the correlation. */
-export async function profileTimeLikeColumns(session: DuckDbSession, table: DatasetTable, options: { timeColumn?: string; skip?: string[] } = {}): Promise<TimeLikeProfile> {
+export async function profileTimeLikeColumns(
+  session: DuckDbSession,
+  table: DatasetTable,
+  options: { timeColumn?: string; skip?: string[] } = {},
+): Promise<TimeLikeProfile> {
   const skip = new Set(options.skip ?? []);
-  const text = table.columns.filter((c) => (c.type === 'categorical' || c.type === 'text') && c.duckdbType.toUpperCase() === 'VARCHAR' && !skip.has(c.name));
+  const text = table.columns.filter(
+    (c) =>
+      (c.type === 'categorical' || c.type === 'text') && c.duckdbType.toUpperCase() === 'VARCHAR' && !skip.has(c.name),
+  );
   const textTimestamps: TextTimestampProfile[] = [];
   for (const c of text) {
     const profile = await profileTextTimestamps(session, table.table, c.name);
@@ -67,13 +74,21 @@ export async function profileTimeLikeColumns(session: DuckDbSession, table: Data
       )[0] ?? {};
     numeric.forEach((c, i) => {
       const r = row[`r${i}`];
-      numericSequences.push({ column: c.name, integral: row[`i${i}`] === true, timeCorrelation: typeof r === 'number' && Number.isFinite(r) ? r : null });
+      numericSequences.push({
+        column: c.name,
+        integral: row[`i${i}`] === true,
+        timeCorrelation: typeof r === 'number' && Number.isFinite(r) ? r : null,
+      });
     });
   }
   return { textTimestamps, numericSequences };
 }
 
-async function profileTextTimestamps(session: DuckDbSession, table: string, column: string): Promise<TextTimestampProfile | undefined> {
+async function profileTextTimestamps(
+  session: DuckDbSession,
+  table: string,
+  column: string,
+): Promise<TextTimestampProfile | undefined> {
   const v = quoteIdentifier(column);
   const sample = (
     await session.all<{ n: number; matched: number }>(

@@ -58,7 +58,11 @@ export async function measureDirectional(args: {
   const rows = args.baseline.length;
   const base = { column: args.column, direction: args.direction };
   if (args.task === 'multiclass') {
-    return { ...base, rows, note: 'a multiclass model has no single score to move (binary: P(positive); regression: the value)' };
+    return {
+      ...base,
+      rows,
+      note: 'a multiclass model has no single score to move (binary: P(positive); regression: the value)',
+    };
   }
   const numbers = numericValues(args.columns[args.column] ?? []);
   if (!numbers) return { ...base, rows, note: 'the column has no numeric values' };
@@ -73,7 +77,13 @@ export async function measureDirectional(args: {
     sum += change;
     if (expectedSign * change < 0) wrongWay++;
   }
-  return { ...base, delta, rows, meanChange: rows === 0 ? 0 : sum / rows, wrongWayShare: rows === 0 ? 0 : wrongWay / rows };
+  return {
+    ...base,
+    delta,
+    rows,
+    meanChange: rows === 0 ? 0 : sum / rows,
+    wrongWayShare: rows === 0 ? 0 : wrongWay / rows,
+  };
 }
 
 export function shuffleSeeded<T>(values: readonly T[], seed: number): T[] {
@@ -88,12 +98,16 @@ export function shuffleSeeded<T>(values: readonly T[], seed: number): T[] {
 
 /** Per row, the largest |after − before| across the row's `width` outputs. */
 export function perRowAbsChange(before: Float32Array, after: Float32Array, width: number): Float64Array {
-  if (before.length !== after.length) throw new RangeError(`outputs before (${before.length}) and after (${after.length}) the perturbation differ in length`);
+  if (before.length !== after.length)
+    throw new RangeError(
+      `outputs before (${before.length}) and after (${after.length}) the perturbation differ in length`,
+    );
   const rows = before.length / width;
   const change = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let largest = 0;
-    for (let c = 0; c < width; c++) largest = Math.max(largest, Math.abs((after[r * width + c] as number) - (before[r * width + c] as number)));
+    for (let c = 0; c < width; c++)
+      largest = Math.max(largest, Math.abs((after[r * width + c] as number) - (before[r * width + c] as number)));
     change[r] = largest;
   }
   return change;

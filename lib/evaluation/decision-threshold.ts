@@ -15,16 +15,27 @@ export interface ChosenThreshold {
   note: string;
 }
 
-export function chooseDecisionThreshold(strategy: ThresholdStrategy, labels: Numbers, scores: Numbers, trainPositiveRate: number): ChosenThreshold {
-  if (typeof strategy === 'number') return { threshold: strategy, strategy: 'fixed', note: `fixed at ${strategy} by evaluate.decisionThreshold` };
+export function chooseDecisionThreshold(
+  strategy: ThresholdStrategy,
+  labels: Numbers,
+  scores: Numbers,
+  trainPositiveRate: number,
+): ChosenThreshold {
+  if (typeof strategy === 'number')
+    return { threshold: strategy, strategy: 'fixed', note: `fixed at ${strategy} by evaluate.decisionThreshold` };
   const n = labels.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
   if (strategy === 'match-positive-rate') {
     const predictedPositives = Math.round(trainPositiveRate * n);
-    if (n === 0 || predictedPositives === 0) return fallback('match-positive-rate', 'the validation split is empty or the train split holds no positives');
+    if (n === 0 || predictedPositives === 0)
+      return fallback('match-positive-rate', 'the validation split is empty or the train split holds no positives');
     // Rows scoring at or above the k-th highest score are predicted positive.
     const threshold = scores[order[predictedPositives - 1] as number] as number;
-    return { threshold, strategy, note: `predicts ${pct(trainPositiveRate)} of validation rows positive, the train split's positive rate` };
+    return {
+      threshold,
+      strategy,
+      note: `predicts ${pct(trainPositiveRate)} of validation rows positive, the train split's positive rate`,
+    };
   }
   let positives = 0;
   for (let i = 0; i < n; i++) if (labels[i] === 1) positives++;

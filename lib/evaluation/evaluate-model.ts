@@ -3,7 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import { FailureType, type FieldProblem } from '../../contracts/errors';
 import type { PipelineInput } from '../../contracts/pipeline-input';
-import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
+import type {
+  ChampionRefs,
+  FitPreprocessorResult,
+  SplitAndSampleResult,
+  TrainResult,
+} from '../../contracts/stage-results';
 import { ArtifactChecksumError, readJsonArtifact } from '../data/artifact-files';
 import { categoryKey, type CellValue } from '../data/column-values';
 import { numericValue } from '../data/encode-columns';
@@ -11,7 +16,13 @@ import { readSplitColumns } from '../data/split-batches';
 import { SplitManifest } from '../data/split-manifest';
 import { readObject } from '../store/read-object';
 import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store';
-import { classFrequencies, evaluateBaselines, trainLabelStats, zeroRuleOutputs, type TrainLabelStats } from './baselines';
+import {
+  classFrequencies,
+  evaluateBaselines,
+  trainLabelStats,
+  zeroRuleOutputs,
+  type TrainLabelStats,
+} from './baselines';
 import { measureDirectional, measureInvariance, type RawColumns } from './behavioural';
 import type { EvaluationDocument } from './evaluation-document';
 import { evaluateColumnProblems } from '../../contracts/evaluate-names';
@@ -74,11 +85,22 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
   await step('load-model');
   const scorer = await loadScorer(store, args.trained.model, args.preprocessor.preprocessor);
   try {
-    if (scorer.task !== task) throw evaluateConfigFailure([{ path: 'task.type', message: `the trained model is a ${scorer.task} model, but the pipeline's task is ${task}` }]);
+    if (scorer.task !== task)
+      throw evaluateConfigFailure([
+        {
+          path: 'task.type',
+          message: `the trained model is a ${scorer.task} model, but the pipeline's task is ${task}`,
+        },
+      ]);
     await step('read-test-split', { rows: args.split.rows.test });
     const { columns, rows } = await readSplitColumns(store, args.split.splits.test);
     throwIfConfigProblems(
-      evaluateColumnProblems(config, { names: Object.keys(columns), isNumeric: (c) => numericValues(columns[c] ?? []) !== undefined, labelColumn: scorer.labelColumn, where: 'the test split' }),
+      evaluateColumnProblems(config, {
+        names: Object.keys(columns),
+        isNumeric: (c) => numericValues(columns[c] ?? []) !== undefined,
+        labelColumn: scorer.labelColumn,
+        where: 'the test split',
+      }),
     );
     const classes = scorer.classes;
     const stats = await readTrainLabelStats(store, args.split, scorer);
@@ -89,29 +111,86 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
     const scored = nonFiniteOutputs === 0 ? outputs : finiteOrZero(outputs);
 
     await step('decision-threshold', { rows: args.split.rows.validation });
-    const threshold = task === 'binary' ? await chooseThresholdOnValidation(store, args.split, scorer, config.decisionThreshold, stats, context.signal) : undefined;
+    const threshold =
+      task === 'binary'
+        ? await chooseThresholdOnValidation(store, args.split, scorer, config.decisionThreshold, stats, context.signal)
+        : undefined;
     const decisionThreshold = threshold?.threshold ?? 0.5;
-    const uncertainty = { threshold: decisionThreshold, classes, confidence: REPORT_CONFIDENCE, resamples: config.bootstrapResamples, seed: args.input.seed };
+    const uncertainty = {
+      threshold: decisionThreshold,
+      classes,
+      confidence: REPORT_CONFIDENCE,
+      resamples: config.bootstrapResamples,
+      seed: args.input.seed,
+    };
     const paired = { ...uncertainty, alpha: config.alpha };
-    const challenger = withIntervals(evaluatePredictions(task, labels, scored, uncertainty), task, labels, scored, uncertainty);
+    const challenger = withIntervals(
+      evaluatePredictions(task, labels, scored, uncertainty),
+      task,
+      labels,
+      scored,
+      uncertainty,
+    );
 
     await step('baselines');
-    const baselines = evaluateBaselines(labels, stats, { threshold: decisionThreshold, classes, seed: args.input.seed });
+    const baselines = evaluateBaselines(labels, stats, {
+      threshold: decisionThreshold,
+      classes,
+      seed: args.input.seed,
+    });
     const zeroOutputs = zeroRuleOutputs(stats, rows);
     const mainMetric = MAIN_METRIC[task];
-    const zeroRule = zeroRuleEvidence(task, mainMetric, labels, scored, zeroOutputs, challenger.metrics, baselines.zeroRule.metrics, config.mustBeatZeroRuleBy, paired);
-    const properScore = properScoreEvidence(task, labels, scored, zeroOutputs, challenger.metrics, baselines.zeroRule.metrics, paired);
+    const zeroRule = zeroRuleEvidence(
+      task,
+      mainMetric,
+      labels,
+      scored,
+      zeroOutputs,
+      challenger.metrics,
+      baselines.zeroRule.metrics,
+      config.mustBeatZeroRuleBy,
+      paired,
+    );
+    const properScore = properScoreEvidence(
+      task,
+      labels,
+      scored,
+      zeroOutputs,
+      challenger.metrics,
+      baselines.zeroRule.metrics,
+      paired,
+    );
 
     await step('champion');
     const champion = args.champion
       ? await evaluateChampion(store, args.champion, columns, rows, decisionThreshold, task, context.signal).then((c) =>
-          compareWithChampion(c, args.champion as ChampionRefs, task, labels, scored, [mainMetric, ...config.championChange.map((r) => r.metric)], uncertainty, paired),
+          compareWithChampion(
+            c,
+            args.champion as ChampionRefs,
+            task,
+            labels,
+            scored,
+            [mainMetric, ...config.championChange.map((r) => r.metric)],
+            uncertainty,
+            paired,
+          ),
         )
       : undefined;
 
     await step('slices');
     const slices = config.slices.map((s) =>
-      measureSlices({ task, column: s.column, metric: s.metric, floor: s.floor, minSize: s.minSize, groups: groupRowsByValue(columns[s.column] ?? []), labels, outputs, classes, threshold: decisionThreshold }),
+      measureSlices({
+        task,
+        column: s.column,
+        metric: s.metric,
+        floor: s.floor,
+        minSize: s.minSize,
+        groups: groupRowsByValue(columns[s.column] ?? []),
+        labels,
+        outputs,
+        classes,
+        threshold: decisionThreshold,
+      }),
     );
 
     const predict = async (perturbed: RawColumns) => {
@@ -120,11 +199,31 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
     };
     const invariance = [];
     for (const [i, test] of config.invariance.entries()) {
-      invariance.push(await measureInvariance({ columns, column: test.column, epsilon: test.epsilon, task, classCount: classes?.length ?? 1, baseline: outputs, predict, seed: args.input.seed + i }));
+      invariance.push(
+        await measureInvariance({
+          columns,
+          column: test.column,
+          epsilon: test.epsilon,
+          task,
+          classCount: classes?.length ?? 1,
+          baseline: outputs,
+          predict,
+          seed: args.input.seed + i,
+        }),
+      );
     }
     const directional = [];
     for (const test of config.directional) {
-      directional.push(await measureDirectional({ columns, column: test.column, direction: test.direction, task, baseline: outputs, predict }));
+      directional.push(
+        await measureDirectional({
+          columns,
+          column: test.column,
+          direction: test.direction,
+          task,
+          baseline: outputs,
+          predict,
+        }),
+      );
     }
 
     // The champion's raw outputs served the paired comparisons; they do not belong in evaluation.json.
@@ -164,13 +263,21 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
       ...(gate.approvalRequired ? { approvalRequired: gate.approvalRequired } : {}),
       evidence: { alpha: config.alpha, confidence: REPORT_CONFIDENCE, zeroRule, properScore },
       challenger,
-      baselines: { ...baselines, champion: champion ? (championSummary as ChampionComparison & { evaluation?: TaskEvaluation }) : undefined },
+      baselines: {
+        ...baselines,
+        champion: champion ? (championSummary as ChampionComparison & { evaluation?: TaskEvaluation }) : undefined,
+      },
       slices,
       invariance,
       directional,
       nonFiniteOutputs,
       regressionSample: task === 'regression' ? regressionSample(labels, outputs) : undefined,
-      inputs: { model: args.trained.model, preprocessor: args.preprocessor.preprocessor, testSplit: args.split.splits.test, history: args.trained.history },
+      inputs: {
+        model: args.trained.model,
+        preprocessor: args.preprocessor.preprocessor,
+        testSplit: args.split.splits.test,
+        history: args.trained.history,
+      },
       evaluateMs: performance.now() - startedMs,
     };
     return { document, html: renderReport(document, history) };
@@ -198,14 +305,20 @@ export async function evaluateChampion(
   try {
     scorer = await loadScorer(store, champion.modelRef, champion.preprocessor);
   } catch (error) {
-    if (error instanceof ObjectNotFoundError || isArtifactFormatError(error)) return { ...base, error: messageOf(error) };
+    if (error instanceof ObjectNotFoundError || isArtifactFormatError(error))
+      return { ...base, error: messageOf(error) };
     throw error;
   }
   try {
-    if (scorer.task !== task) return { ...base, error: `the champion is a ${scorer.task} model, this run trains ${task}` };
+    if (scorer.task !== task)
+      return { ...base, error: `the champion is a ${scorer.task} model, this run trains ${task}` };
     const { outputs, labels } = await scorer.score(columns, rows, signal);
-    if (countNonFinite(outputs) > 0) return { ...base, error: 'the champion produced non-finite outputs on this split' };
-    const evaluation = evaluatePredictions(task, labels, outputs, { threshold: champion.decisionThreshold ?? threshold, classes: scorer.classes });
+    if (countNonFinite(outputs) > 0)
+      return { ...base, error: 'the champion produced non-finite outputs on this split' };
+    const evaluation = evaluatePredictions(task, labels, outputs, {
+      threshold: champion.decisionThreshold ?? threshold,
+      classes: scorer.classes,
+    });
     return { ...base, metrics: evaluation.metrics, evaluation, outputs };
   } catch (error) {
     if (signal?.aborted) throw error;
@@ -220,7 +333,11 @@ export async function evaluateChampion(
  * before sampling — the population the model will meet, not the rebalanced sample it trained on.
  * Regression (or a manifest without counts): the train split's label column, mapped like the encoder maps it.
  */
-async function readTrainLabelStats(store: ArtifactStore, split: SplitAndSampleResult, scorer: Scorer): Promise<TrainLabelStats> {
+async function readTrainLabelStats(
+  store: ArtifactStore,
+  split: SplitAndSampleResult,
+  scorer: Scorer,
+): Promise<TrainLabelStats> {
   const classes = scorer.classes ?? [];
   if (scorer.task !== 'regression') {
     const manifest = await readJsonArtifact(store, split.manifest, SplitManifest);
@@ -269,7 +386,13 @@ export function evaluateConfigFailure(problems: FieldProblem[]): ApplicationFail
 /** Reported intervals are 95%; the gate's one-sided decisions use `evaluate.alpha`. */
 const REPORT_CONFIDENCE = 0.95;
 
-function withIntervals(evaluation: TaskEvaluation, task: TaskType, labels: Float32Array, outputs: Float32Array, options: UncertaintyOptions): TaskEvaluation {
+function withIntervals(
+  evaluation: TaskEvaluation,
+  task: TaskType,
+  labels: Float32Array,
+  outputs: Float32Array,
+  options: UncertaintyOptions,
+): TaskEvaluation {
   return { ...evaluation, intervals: metricIntervals(task, labels, outputs, options) };
 }
 
@@ -310,7 +433,10 @@ function regressionSample(labels: Float32Array, outputs: Float32Array): [number,
 /** The champion's artifacts are gone, changed or unreadable: a fact about the champion, not a transient error. */
 function isArtifactFormatError(error: unknown): boolean {
   if (error instanceof ArtifactChecksumError) return true;
-  return error instanceof Error && /is not a valid|is not a trainyard model meta|was changed after it was saved/.test(error.message);
+  return (
+    error instanceof Error &&
+    /is not a valid|is not a trainyard model meta|was changed after it was saved/.test(error.message)
+  );
 }
 
 function messageOf(error: unknown): string {

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import type { Decision } from '../../contracts/stage-results';
-import type { ChampionComparison, DirectionalMeasurement, InvarianceMeasurement, ProperScoreEvidence, RuleOutcome, SliceMeasurement, ZeroRuleEvidence } from './gate';
+import type {
+  ChampionComparison,
+  DirectionalMeasurement,
+  InvarianceMeasurement,
+  ProperScoreEvidence,
+  RuleOutcome,
+  SliceMeasurement,
+  ZeroRuleEvidence,
+} from './gate';
 import type { TaskEvaluation, TaskType } from './metrics';
 
 /**
@@ -47,7 +55,11 @@ export interface EvaluationDocument {
 
 /** JSON with non-finite numbers as null (JSON has no NaN), pretty enough to read in the MinIO console. */
 export function serializeEvaluation(document: EvaluationDocument): string {
-  return JSON.stringify(document, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2);
+  return JSON.stringify(
+    document,
+    (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value),
+    2,
+  );
 }
 
 /** What readers of a stored evaluation (registry, CLI) rely on; the rest is for the report. */
@@ -72,7 +84,8 @@ export type StoredEvaluation = z.infer<typeof StoredEvaluation>;
 export function headlineIntervals(evaluation: TaskEvaluation): Record<string, [number, number]> {
   const result: Record<string, [number, number]> = {};
   for (const [name, interval] of Object.entries(evaluation.intervals ?? {})) {
-    if (Number.isFinite(interval.lower) && Number.isFinite(interval.upper)) result[name] = [interval.lower, interval.upper];
+    if (Number.isFinite(interval.lower) && Number.isFinite(interval.upper))
+      result[name] = [interval.lower, interval.upper];
   }
   return result;
 }

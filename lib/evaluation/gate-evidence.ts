@@ -1,6 +1,12 @@
 import { MAIN_METRIC, type ChampionComparison, type ProperScoreEvidence, type ZeroRuleEvidence } from './gate';
 import type { TaskEvaluation, TaskType } from './metrics';
-import { comparePaired, metricIntervals, zeroRuleTest, type PairedOptions, type UncertaintyOptions } from './uncertainty';
+import {
+  comparePaired,
+  metricIntervals,
+  zeroRuleTest,
+  type PairedOptions,
+  type UncertaintyOptions,
+} from './uncertainty';
 
 /**
  * The evidence the gate judges, from model outputs on the test rows: the main metric and the proper
@@ -20,20 +26,27 @@ export function zeroRuleEvidence(
   options: PairedOptions,
 ): ZeroRuleEvidence {
   const { pValue, comparison } = zeroRuleTest(task, metric, labels, outputs, zeroOutputs, margin, options);
-  const evidence: ZeroRuleEvidence = { metric, model: model[metric] ?? Number.NaN, zeroRule: zero[metric] ?? Number.NaN, pValue, comparison };
+  const evidence: ZeroRuleEvidence = {
+    metric,
+    model: model[metric] ?? Number.NaN,
+    zeroRule: zero[metric] ?? Number.NaN,
+    pValue,
+    comparison,
+  };
   const classesPresent = new Set(labels).size;
   // Multiclass accuracy stays computable on one class, but it only says which constant wins there: no evidence.
   const singleClass = task !== 'regression' && labels.length > 0 && classesPresent < 2;
   if (!singleClass && Number.isFinite(pValue) && Number.isFinite(evidence.model)) return evidence;
-  const note = labels.length === 0
-    ? 'the test split is empty'
-    : task !== 'regression' && classesPresent < 2
-      ? 'the test split holds a single class, so nothing can be ranked or told apart'
-      : allEqual(outputs)
-        ? 'every score the model gave is equal, so it ranks nothing'
-        : task === 'regression' && allEqual(labels)
-          ? 'the target is constant on the test split'
-          : 'not computable on this split';
+  const note =
+    labels.length === 0
+      ? 'the test split is empty'
+      : task !== 'regression' && classesPresent < 2
+        ? 'the test split holds a single class, so nothing can be ranked or told apart'
+        : allEqual(outputs)
+          ? 'every score the model gave is equal, so it ranks nothing'
+          : task === 'regression' && allEqual(labels)
+            ? 'the target is constant on the test split'
+            : 'not computable on this split';
   return { ...evidence, ...(singleClass ? { pValue: Number.NaN } : {}), note };
 }
 
@@ -48,9 +61,19 @@ export function properScoreEvidence(
 ): ProperScoreEvidence {
   if (task === 'regression') {
     const square = (rmse: number | undefined) => (rmse ?? Number.NaN) ** 2;
-    return { metric: 'mse', model: square(model.rmse), zeroRule: square(zero.rmse), comparison: comparePaired(task, 'mse', labels, outputs, zeroOutputs, options) };
+    return {
+      metric: 'mse',
+      model: square(model.rmse),
+      zeroRule: square(zero.rmse),
+      comparison: comparePaired(task, 'mse', labels, outputs, zeroOutputs, options),
+    };
   }
-  return { metric: 'log_loss', model: model.log_loss ?? Number.NaN, zeroRule: zero.log_loss ?? Number.NaN, comparison: comparePaired(task, 'log_loss', labels, outputs, zeroOutputs, options) };
+  return {
+    metric: 'log_loss',
+    model: model.log_loss ?? Number.NaN,
+    zeroRule: zero.log_loss ?? Number.NaN,
+    comparison: comparePaired(task, 'log_loss', labels, outputs, zeroOutputs, options),
+  };
 }
 
 /** Paired comparisons of the challenger with the champion on the same rows, and the champion's own interval on the main metric. */
@@ -66,9 +89,14 @@ export function compareWithChampion(
 ): ChampionComparison & { evaluation?: TaskEvaluation; outputs?: Float32Array } {
   if (!champion.outputs || !champion.evaluation) return champion;
   const championOutputs = champion.outputs;
-  const comparisons = Object.fromEntries([...new Set(metrics)].map((m) => [m, comparePaired(task, m, labels, outputs, championOutputs, paired)]));
+  const comparisons = Object.fromEntries(
+    [...new Set(metrics)].map((m) => [m, comparePaired(task, m, labels, outputs, championOutputs, paired)]),
+  );
   const main = MAIN_METRIC[task];
-  const intervals = metricIntervals(task, labels, championOutputs, { ...uncertainty, threshold: refs.decisionThreshold ?? uncertainty.threshold });
+  const intervals = metricIntervals(task, labels, championOutputs, {
+    ...uncertainty,
+    threshold: refs.decisionThreshold ?? uncertainty.threshold,
+  });
   return {
     ...champion,
     evaluation: { ...champion.evaluation, intervals },

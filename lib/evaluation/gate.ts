@@ -149,21 +149,30 @@ export function decideGate(inputs: GateInputs): GateDecision {
   const failed = rules.filter((r) => r.passed === false);
   const decision: Decision = failed.length === 0 ? 'blessed' : 'rejected';
   const reasons = (decision === 'rejected' ? failed : rules.filter((r) => r.passed === true)).map((r) => r.message);
-  const waits = decision === 'blessed' && collapse && collapse.passed === null && config.championCollapse.action === 'approval';
+  const waits =
+    decision === 'blessed' && collapse && collapse.passed === null && config.championCollapse.action === 'approval';
   return { decision, reasons, rules, ...(waits ? { approvalRequired: collapse.message } : {}) };
 }
 
 export function checkOutputs(nonFiniteOutputs: number): RuleOutcome {
   return nonFiniteOutputs === 0
     ? { rule: 'outputs', passed: true, message: 'every prediction on the test split is a finite number' }
-    : { rule: 'outputs', passed: false, message: `the model produced ${nonFiniteOutputs} non-finite outputs (NaN or infinity) on the test split` };
+    : {
+        rule: 'outputs',
+        passed: false,
+        message: `the model produced ${nonFiniteOutputs} non-finite outputs (NaN or infinity) on the test split`,
+      };
 }
 
 export function checkThreshold(bound: GateConfig['thresholds'][number], metrics: Record<string, number>): RuleOutcome {
   const value = metrics[bound.metric];
   const word = bound.op === '>=' ? 'floor' : 'ceiling';
   if (value === undefined || !Number.isFinite(value)) {
-    return { rule: 'threshold', passed: false, message: `${bound.metric} could not be computed on the test split, so its ${word} ${fmt(bound.value)} is not met` };
+    return {
+      rule: 'threshold',
+      passed: false,
+      message: `${bound.metric} could not be computed on the test split, so its ${word} ${fmt(bound.value)} is not met`,
+    };
   }
   const passed = bound.op === '>=' ? value >= bound.value : value <= bound.value;
   const verdict = passed ? `meets the ${word}` : bound.op === '>=' ? 'is below the floor' : 'is above the ceiling';
@@ -175,7 +184,11 @@ export function checkThreshold(bound: GateConfig['thresholds'][number], metrics:
  * `mustBeatZeroRuleBy`) must be significant at `alpha`, one-sided. A test split too small to tell the
  * model from the zero-rule is a rejection with that reason, never a blessing.
  */
-export function checkZeroRule(evidence: ZeroRuleEvidence, config: Pick<GateConfig, 'alpha' | 'mustBeatZeroRuleBy'>, testRows: number): RuleOutcome {
+export function checkZeroRule(
+  evidence: ZeroRuleEvidence,
+  config: Pick<GateConfig, 'alpha' | 'mustBeatZeroRuleBy'>,
+  testRows: number,
+): RuleOutcome {
   const { metric, model, zeroRule, pValue, comparison } = evidence;
   if (!Number.isFinite(model) || !Number.isFinite(zeroRule) || !Number.isFinite(pValue)) {
     return {
@@ -189,7 +202,11 @@ export function checkZeroRule(evidence: ZeroRuleEvidence, config: Pick<GateConfi
   const head = `${metric} ${fmt(model)} vs the zero-rule baseline's ${fmt(zeroRule)} (improvement ${fmtSigned(comparison.improvement)}, ${fmtBound(comparison.lower, 'at least', config.alpha)})`;
   const significance = fmtP(pValue);
   if (pValue < config.alpha && comparison.improvement > margin) {
-    return { rule: 'zero-rule', passed: true, message: `${head} beats it${marginText}: ${significance} < α ${fmt(config.alpha)}` };
+    return {
+      rule: 'zero-rule',
+      passed: true,
+      message: `${head} beats it${marginText}: ${significance} < α ${fmt(config.alpha)}`,
+    };
   }
   return {
     rule: 'zero-rule',
@@ -207,15 +224,31 @@ export function checkZeroRule(evidence: ZeroRuleEvidence, config: Pick<GateConfi
 export function checkProperScore(evidence: ProperScoreEvidence, config: Pick<GateConfig, 'alpha'>): RuleOutcome {
   const { metric, model, zeroRule, comparison } = evidence;
   if (!Number.isFinite(model) || !Number.isFinite(zeroRule)) {
-    return { rule: 'proper-score', passed: false, message: `${metric} could not be computed for the model or the zero-rule on the test split` };
+    return {
+      rule: 'proper-score',
+      passed: false,
+      message: `${metric} could not be computed for the model or the zero-rule on the test split`,
+    };
   }
   const interval = `difference ${fmtSigned(-comparison.improvement)}, ${fmtPercent(1 - config.alpha)} bounds [${fmt(-comparison.upper)}, ${fmt(-comparison.lower)}]`;
   if (comparison.upper < 0) {
-    return { rule: 'proper-score', passed: false, message: `${metric} ${fmt(model)} is worse than the zero-rule's ${fmt(zeroRule)} (${interval}): predicting the base rate would score better` };
+    return {
+      rule: 'proper-score',
+      passed: false,
+      message: `${metric} ${fmt(model)} is worse than the zero-rule's ${fmt(zeroRule)} (${interval}): predicting the base rate would score better`,
+    };
   }
   return comparison.improvement >= 0
-    ? { rule: 'proper-score', passed: true, message: `${metric} ${fmt(model)} is no worse than the zero-rule's ${fmt(zeroRule)} (${interval})` }
-    : { rule: 'proper-score', passed: true, message: `${metric} ${fmt(model)} is above the zero-rule's ${fmt(zeroRule)}, but not significantly (${interval}): these test rows cannot tell them apart` };
+    ? {
+        rule: 'proper-score',
+        passed: true,
+        message: `${metric} ${fmt(model)} is no worse than the zero-rule's ${fmt(zeroRule)} (${interval})`,
+      }
+    : {
+        rule: 'proper-score',
+        passed: true,
+        message: `${metric} ${fmt(model)} is above the zero-rule's ${fmt(zeroRule)}, but not significantly (${interval}): these test rows cannot tell them apart`,
+      };
 }
 
 /**
@@ -223,8 +256,13 @@ export function checkProperScore(evidence: ProperScoreEvidence, config: Pick<Gat
  * rejected only when significantly worse than the champion by more than the margin, so a fresh model
  * as good as the champion is promoted. Superiority: blessed only when significantly better.
  */
-export function checkChampion(metric: string, champion: ChampionComparison | undefined, config: Pick<GateConfig, 'alpha' | 'championComparison'>): RuleOutcome {
-  if (!champion) return { rule: 'champion', passed: null, message: 'no champion yet, so there is nothing to compare with' };
+export function checkChampion(
+  metric: string,
+  champion: ChampionComparison | undefined,
+  config: Pick<GateConfig, 'alpha' | 'championComparison'>,
+): RuleOutcome {
+  if (!champion)
+    return { rule: 'champion', passed: null, message: 'no champion yet, so there is nothing to compare with' };
   const comparison = champion.comparisons?.[metric];
   if (!champion.metrics || !comparison) {
     return {
@@ -236,11 +274,19 @@ export function checkChampion(metric: string, champion: ChampionComparison | und
   const { test, margin } = config.championComparison;
   const head = `${metric} ${fmtSigned(comparison.improvement)} vs the champion (version ${champion.version}, ${fmt(champion.metrics[metric] ?? Number.NaN)} on these rows)`;
   if (!Number.isFinite(comparison.lower) || !Number.isFinite(comparison.upper)) {
-    return { rule: 'champion', passed: false, message: `${head}: the difference has no interval on this split, so it cannot be judged` };
+    return {
+      rule: 'champion',
+      passed: false,
+      message: `${head}: the difference has no interval on this split, so it cannot be judged`,
+    };
   }
   if (test === 'superiority') {
     const passed = comparison.lower > 0;
-    return { rule: 'champion', passed, message: `${head}; ${fmtBound(comparison.lower, 'at least', config.alpha)}: ${passed ? 'significantly better (superiority)' : 'not shown to be better (superiority is required)'}` };
+    return {
+      rule: 'champion',
+      passed,
+      message: `${head}; ${fmtBound(comparison.lower, 'at least', config.alpha)}: ${passed ? 'significantly better (superiority)' : 'not shown to be better (superiority is required)'}`,
+    };
   }
   const passed = comparison.upper >= -margin;
   return {
@@ -267,17 +313,33 @@ export function checkChampionCollapse(
   const registered = champion?.registeredMainMetric;
   const interval = champion?.mainMetricInterval;
   const current = champion?.metrics?.[zeroRule.metric];
-  if (!champion || registered === undefined || !interval || current === undefined || !Number.isFinite(zeroRule.zeroRule)) return undefined;
+  if (
+    !champion ||
+    registered === undefined ||
+    !interval ||
+    current === undefined ||
+    !Number.isFinite(zeroRule.zeroRule)
+  )
+    return undefined;
   const registeredLead = registered - zeroRule.zeroRule;
   if (!(registeredLead > 0) || isLowerBetter(zeroRule.metric)) return undefined;
   const floor = zeroRule.zeroRule + config.championCollapse.keepLead * registeredLead;
   const numbers = `the champion (version ${champion.version}) scores ${zeroRule.metric} ${fmt(current)} [${fmt(interval.lower)}, ${fmt(interval.upper)}] on this test split against ${fmt(registered)} when it was registered (zero-rule here: ${fmt(zeroRule.zeroRule)})`;
-  if (interval.upper >= floor) return { rule: 'champion-collapse', passed: true, message: `${numbers}: it kept its lead over the zero-rule` };
+  if (interval.upper >= floor)
+    return { rule: 'champion-collapse', passed: true, message: `${numbers}: it kept its lead over the zero-rule` };
   const what = task === 'regression' ? 'the target' : 'the labels';
   const reason = `${numbers}: it lost more than ${fmtPercent(1 - config.championCollapse.keepLead)} of its lead, so ${what}, the concept or the data changed and "as good as the champion" is no evidence`;
   return config.championCollapse.action === 'reject'
-    ? { rule: 'champion-collapse', passed: false, message: `${reason}; rejected (evaluate.championCollapse.action is "reject")` }
-    : { rule: 'champion-collapse', passed: null, message: `${reason}; automatic promotion stops and waits for a person's approval` };
+    ? {
+        rule: 'champion-collapse',
+        passed: false,
+        message: `${reason}; rejected (evaluate.championCollapse.action is "reject")`,
+      }
+    : {
+        rule: 'champion-collapse',
+        passed: null,
+        message: `${reason}; automatic promotion stops and waits for a person's approval`,
+      };
 }
 
 /**
@@ -292,7 +354,12 @@ export function checkChampionChange(
   metrics: Record<string, number>,
   champion: ChampionComparison | undefined,
 ): RuleOutcome {
-  if (!champion) return { rule: 'champion-change', passed: null, message: `no champion yet, so the change threshold on ${rule.metric} does not apply` };
+  if (!champion)
+    return {
+      rule: 'champion-change',
+      passed: null,
+      message: `no champion yet, so the change threshold on ${rule.metric} does not apply`,
+    };
   const comparison = champion.comparisons?.[rule.metric];
   if (!champion.metrics || !comparison) {
     return {
@@ -303,8 +370,18 @@ export function checkChampionChange(
   }
   const value = metrics[rule.metric];
   const baseline = champion.metrics[rule.metric];
-  if (value === undefined || !Number.isFinite(value) || baseline === undefined || !Number.isFinite(baseline) || !Number.isFinite(comparison.improvement)) {
-    return { rule: 'champion-change', passed: false, message: `${rule.metric} could not be computed for the model or the champion (version ${champion.version}) on the test split` };
+  if (
+    value === undefined ||
+    !Number.isFinite(value) ||
+    baseline === undefined ||
+    !Number.isFinite(baseline) ||
+    !Number.isFinite(comparison.improvement)
+  ) {
+    return {
+      rule: 'champion-change',
+      passed: false,
+      message: `${rule.metric} could not be computed for the model or the champion (version ${champion.version}) on the test split`,
+    };
   }
   const lower = isLowerBetter(rule.metric);
   const scale = Math.abs(baseline);
@@ -312,12 +389,21 @@ export function checkChampionChange(
   const minAbsolute = rule.minAbsolute ?? (rule.minRelative === undefined ? 0 : undefined);
   const failures: string[] = [];
   const judge = (bound: number, low: number, high: number, kind: string, show: (x: number) => string) => {
-    if (bound > 0 && !(low >= bound)) failures.push(`${kind} of at least ${show(bound)} is required and the interval's lower end is ${show(low)}`);
-    if (bound <= 0 && !(high >= bound)) failures.push(`the ${kind} is significantly below ${show(bound)} (the interval's upper end is ${show(high)})`);
+    if (bound > 0 && !(low >= bound))
+      failures.push(`${kind} of at least ${show(bound)} is required and the interval's lower end is ${show(low)}`);
+    if (bound <= 0 && !(high >= bound))
+      failures.push(`the ${kind} is significantly below ${show(bound)} (the interval's upper end is ${show(high)})`);
   };
-  if (minAbsolute !== undefined) judge(minAbsolute, comparison.lower, comparison.upper, minAbsolute > 0 ? 'an improvement' : 'improvement', fmt);
+  if (minAbsolute !== undefined)
+    judge(minAbsolute, comparison.lower, comparison.upper, minAbsolute > 0 ? 'an improvement' : 'improvement', fmt);
   if (rule.minRelative !== undefined) {
-    judge(rule.minRelative, relative(comparison.lower), relative(comparison.upper), rule.minRelative > 0 ? 'a relative improvement' : 'relative improvement', fmtPercent);
+    judge(
+      rule.minRelative,
+      relative(comparison.lower),
+      relative(comparison.upper),
+      rule.minRelative > 0 ? 'a relative improvement' : 'relative improvement',
+      fmtPercent,
+    );
   }
   const head = `${rule.metric} ${fmt(value)} vs the champion's ${fmt(baseline)} (version ${champion.version}): an improvement of ${fmtSigned(comparison.improvement)} [${fmt(comparison.lower)}, ${fmt(comparison.upper)}]${lower ? ' (lower is better)' : ''}`;
   return failures.length === 0
@@ -335,14 +421,32 @@ export function checkSlices(measurement: SliceMeasurement): RuleOutcome[] {
   return measurement.slices.map((slice) => {
     const where = `on slice ${quote(measurement.column)} = ${quote(slice.value)} (n=${slice.size})`;
     if (slice.size < measurement.minSize) {
-      return { rule: 'slice', passed: null, message: `${measurement.metric} ${fmt(slice.metricValue)} ${where} not judged: fewer than ${measurement.minSize} rows` };
+      return {
+        rule: 'slice',
+        passed: null,
+        message: `${measurement.metric} ${fmt(slice.metricValue)} ${where} not judged: fewer than ${measurement.minSize} rows`,
+      };
     }
     if (!Number.isFinite(slice.metricValue)) {
-      return { rule: 'slice', passed: null, message: `${measurement.metric} ${where} not judged: it cannot be computed on this slice (one class only?)` };
+      return {
+        rule: 'slice',
+        passed: null,
+        message: `${measurement.metric} ${where} not judged: it cannot be computed on this slice (one class only?)`,
+      };
     }
     const passed = lower ? slice.metricValue <= measurement.floor : slice.metricValue >= measurement.floor;
-    const verdict = passed ? (lower ? 'is within the ceiling' : 'meets the floor') : lower ? 'is above the ceiling' : 'is below the floor';
-    return { rule: 'slice', passed, message: `${measurement.metric} ${fmt(slice.metricValue)} ${where} ${verdict} ${fmt(measurement.floor)}` };
+    const verdict = passed
+      ? lower
+        ? 'is within the ceiling'
+        : 'meets the floor'
+      : lower
+        ? 'is above the ceiling'
+        : 'is below the floor';
+    return {
+      rule: 'slice',
+      passed,
+      message: `${measurement.metric} ${fmt(slice.metricValue)} ${where} ${verdict} ${fmt(measurement.floor)}`,
+    };
   });
 }
 
@@ -352,19 +456,26 @@ export function checkInvariance(m: InvarianceMeasurement): RuleOutcome {
   return {
     rule: 'invariance',
     passed,
-    message: passed ? `${head}, less than the allowed ${fmt(m.epsilon)}` : `${head}; the invariance test allows less than ${fmt(m.epsilon)}`,
+    message: passed
+      ? `${head}, less than the allowed ${fmt(m.epsilon)}`
+      : `${head}; the invariance test allows less than ${fmt(m.epsilon)}`,
   };
 }
 
 /** Passes when the average effect of raising the column has the expected sign (or is zero). */
 export function checkDirectional(m: DirectionalMeasurement): RuleOutcome {
   if (m.meanChange === undefined || m.delta === undefined) {
-    return { rule: 'directional', passed: null, message: `directional test on ${quote(m.column)} not run: ${m.note ?? 'not applicable'}` };
+    return {
+      rule: 'directional',
+      passed: null,
+      message: `directional test on ${quote(m.column)} not run: ${m.note ?? 'not applicable'}`,
+    };
   }
   const expectedSign = m.direction === 'increase' ? 1 : -1;
   const passed = expectedSign * m.meanChange >= 0;
   const wrongWay = m.wrongWayShare === undefined ? '' : ` (${fmtPercent(m.wrongWayShare)} of rows moved the other way)`;
-  const expectation = m.direction === 'increase' ? 'expected it not to lower the score' : 'expected it not to raise the score';
+  const expectation =
+    m.direction === 'increase' ? 'expected it not to lower the score' : 'expected it not to raise the score';
   const moved = m.meanChange >= 0 ? 'raised' : 'lowered';
   return {
     rule: 'directional',

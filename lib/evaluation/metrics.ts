@@ -145,7 +145,10 @@ function thresholdSteps(labels: Numbers, scores: Numbers): ThresholdSteps {
   let tp = 0;
   let fp = 0;
   while (i >= 0 || j >= 0) {
-    const threshold = Math.max(i >= 0 ? (positive[i] as number) : Number.NEGATIVE_INFINITY, j >= 0 ? (negative[j] as number) : Number.NEGATIVE_INFINITY);
+    const threshold = Math.max(
+      i >= 0 ? (positive[i] as number) : Number.NEGATIVE_INFINITY,
+      j >= 0 ? (negative[j] as number) : Number.NEGATIVE_INFINITY,
+    );
     while (i >= 0 && positive[i] === threshold) {
       tp++;
       i--;
@@ -189,7 +192,8 @@ export function rocCurve(labels: Numbers, scores: Numbers, maxPoints = MAX_CURVE
 function rocCurveOfSteps({ steps, positives, negatives }: ThresholdSteps, maxPoints: number): RocPoint[] {
   if (positives === 0 || negatives === 0) return [];
   const points: RocPoint[] = [{ fpr: 0, tpr: 0, threshold: Number.POSITIVE_INFINITY }];
-  for (const s of steps) points.push({ fpr: s.falsePositives / negatives, tpr: s.truePositives / positives, threshold: s.threshold });
+  for (const s of steps)
+    points.push({ fpr: s.falsePositives / negatives, tpr: s.truePositives / positives, threshold: s.threshold });
   return thinPoints(points, maxPoints);
 }
 
@@ -202,7 +206,11 @@ function precisionRecallCurveOfSteps({ steps, positives }: ThresholdSteps, maxPo
   if (positives === 0) return [];
   const points: PrPoint[] = [{ recall: 0, precision: 1, threshold: Number.POSITIVE_INFINITY }];
   for (const s of steps) {
-    points.push({ recall: s.truePositives / positives, precision: s.truePositives / (s.truePositives + s.falsePositives), threshold: s.threshold });
+    points.push({
+      recall: s.truePositives / positives,
+      precision: s.truePositives / (s.truePositives + s.falsePositives),
+      threshold: s.threshold,
+    });
   }
   return thinPoints(points, maxPoints);
 }
@@ -224,7 +232,13 @@ export function calibrationCurve(labels: Numbers, probabilities: Numbers, bins =
   for (let b = 0; b < bins; b++) {
     const count = counts[b] as number;
     if (count === 0) continue;
-    result.push({ lower: b / bins, upper: (b + 1) / bins, count, meanPredicted: (sumPredicted[b] as number) / count, observedRate: (sumObserved[b] as number) / count });
+    result.push({
+      lower: b / bins,
+      upper: (b + 1) / bins,
+      count,
+      meanPredicted: (sumPredicted[b] as number) / count,
+      observedRate: (sumObserved[b] as number) / count,
+    });
   }
   return result;
 }
@@ -282,7 +296,11 @@ export function binaryCounts(labels: Numbers, probabilities: Numbers, threshold:
   return { tp, fp, tn, fn };
 }
 
-export function evaluateBinary(labels: Numbers, probabilities: Numbers, options: { threshold: number; classes?: string[] }): TaskEvaluation {
+export function evaluateBinary(
+  labels: Numbers,
+  probabilities: Numbers,
+  options: { threshold: number; classes?: string[] },
+): TaskEvaluation {
   const n = checkSameLength(labels, probabilities);
   const { tp, fp, tn, fn } = binaryCounts(labels, probabilities, options.threshold);
   const precision = safeRatio(tp, tp + fp);
@@ -303,8 +321,18 @@ export function evaluateBinary(labels: Numbers, probabilities: Numbers, options:
       brier: brierScore(labels, probabilities),
       ece: eceOfBins(calibration, n),
     },
-    confusion: { labels: options.classes ?? ['0', '1'], counts: [[tn, fp], [fn, tp]] },
-    curves: { roc: rocCurveOfSteps(steps, MAX_CURVE_POINTS), pr: precisionRecallCurveOfSteps(steps, MAX_CURVE_POINTS), calibration },
+    confusion: {
+      labels: options.classes ?? ['0', '1'],
+      counts: [
+        [tn, fp],
+        [fn, tp],
+      ],
+    },
+    curves: {
+      roc: rocCurveOfSteps(steps, MAX_CURVE_POINTS),
+      pr: precisionRecallCurveOfSteps(steps, MAX_CURVE_POINTS),
+      calibration,
+    },
   };
 }
 
@@ -314,7 +342,8 @@ export function evaluateBinary(labels: Numbers, probabilities: Numbers, options:
 /** Index of the largest probability in each row of a rows × k row-major matrix (first on ties). */
 export function argmaxRows(probabilities: Numbers, classCount: number): Int32Array {
   const rows = probabilities.length / classCount;
-  if (!Number.isInteger(rows)) throw new RangeError(`${probabilities.length} probabilities do not form rows of ${classCount} classes`);
+  if (!Number.isInteger(rows))
+    throw new RangeError(`${probabilities.length} probabilities do not form rows of ${classCount} classes`);
   const predicted = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     let best = 0;
@@ -347,7 +376,11 @@ export function confusionCounts(labels: Numbers, predicted: Numbers, classCount:
  * occur in the labels or the predictions (a class absent from both says nothing about the model).
  * Micro F1 pools all decisions; for single-label multiclass it equals accuracy.
  */
-export function classReports(confusion: ConfusionMatrix): { perClass: ClassReport[]; macroF1: number; microF1: number } {
+export function classReports(confusion: ConfusionMatrix): {
+  perClass: ClassReport[];
+  macroF1: number;
+  microF1: number;
+} {
   const k = confusion.labels.length;
   const perClass: ClassReport[] = [];
   let f1Sum = 0;
@@ -373,15 +406,21 @@ export function classReports(confusion: ConfusionMatrix): { perClass: ClassRepor
     correct += tp;
     total += support;
   }
-  return { perClass, macroF1: present === 0 ? Number.NaN : f1Sum / present, microF1: total === 0 ? Number.NaN : correct / total };
+  return {
+    perClass,
+    macroF1: present === 0 ? Number.NaN : f1Sum / present,
+    microF1: total === 0 ? Number.NaN : correct / total,
+  };
 }
 
 export function multiclassLogLoss(labels: Numbers, probabilities: Numbers, classCount: number): number {
   const n = labels.length;
-  if (probabilities.length !== n * classCount) throw new RangeError(`expected ${n}×${classCount} probabilities, got ${probabilities.length}`);
+  if (probabilities.length !== n * classCount)
+    throw new RangeError(`expected ${n}×${classCount} probabilities, got ${probabilities.length}`);
   if (n === 0) return Number.NaN;
   let sum = 0;
-  for (let i = 0; i < n; i++) sum -= Math.log(clipProbability(probabilities[i * classCount + classIndex(labels[i], classCount)] as number));
+  for (let i = 0; i < n; i++)
+    sum -= Math.log(clipProbability(probabilities[i * classCount + classIndex(labels[i], classCount)] as number));
   return sum / n;
 }
 
@@ -396,7 +435,12 @@ export function evaluateMulticlass(labels: Numbers, probabilities: Numbers, clas
   return {
     task: 'multiclass',
     rows: n,
-    metrics: { accuracy: n === 0 ? Number.NaN : correct / n, macro_f1: macroF1, micro_f1: microF1, log_loss: multiclassLogLoss(labels, probabilities, k) },
+    metrics: {
+      accuracy: n === 0 ? Number.NaN : correct / n,
+      macro_f1: macroF1,
+      micro_f1: microF1,
+      log_loss: multiclassLogLoss(labels, probabilities, k),
+    },
     confusion,
     perClass,
   };
@@ -441,7 +485,8 @@ export function evaluatePredictions(
     case 'binary':
       return evaluateBinary(labels, outputs, options);
     case 'multiclass':
-      if (!options.classes || options.classes.length < 2) throw new RangeError('multiclass evaluation needs the class labels');
+      if (!options.classes || options.classes.length < 2)
+        throw new RangeError('multiclass evaluation needs the class labels');
       return evaluateMulticlass(labels, outputs, options.classes);
     case 'regression':
       return evaluateRegression(labels, outputs);
@@ -466,12 +511,14 @@ function isPositive(label: number | undefined): boolean {
 
 function classIndex(value: number | undefined, classCount: number): number {
   const index = value as number;
-  if (!Number.isInteger(index) || index < 0 || index >= classCount) throw new RangeError(`class index ${value} is outside 0..${classCount - 1}`);
+  if (!Number.isInteger(index) || index < 0 || index >= classCount)
+    throw new RangeError(`class index ${value} is outside 0..${classCount - 1}`);
   return index;
 }
 
 function checkSameLength(a: Numbers, b: Numbers): number {
-  if (a.length !== b.length) throw new RangeError(`labels (${a.length}) and predictions (${b.length}) differ in length`);
+  if (a.length !== b.length)
+    throw new RangeError(`labels (${a.length}) and predictions (${b.length}) differ in length`);
   return a.length;
 }
 

@@ -22,7 +22,15 @@ export interface LossPoint {
  * Anything else gives no points (the report then says so) rather than failing the evaluation.
  */
 export function parseLossHistory(raw: unknown): LossPoint[] {
-  const list = Array.isArray(raw) ? raw : isRecord(raw) ? (Array.isArray(raw.epochs) ? raw.epochs : Array.isArray(raw.history) ? raw.history : []) : [];
+  const list = Array.isArray(raw)
+    ? raw
+    : isRecord(raw)
+      ? Array.isArray(raw.epochs)
+        ? raw.epochs
+        : Array.isArray(raw.history)
+          ? raw.history
+          : []
+      : [];
   const points: LossPoint[] = [];
   list.forEach((entry: unknown, i) => {
     if (!isRecord(entry)) return;
@@ -43,8 +51,12 @@ export function renderReport(document: EvaluationDocument, history: LossPoint[])
     section('Metrics: challenger, baselines and champion', metricsTable(document)),
     section('Charts', `<div class="charts">${charts(document, history).join('')}</div>`),
     document.challenger.perClass ? section('Per class', perClassTable(document.challenger)) : '',
-    document.slices.length > 0 ? section('Slices', `<div class="charts">${document.slices.map(sliceChart).join('')}</div>`) : '',
-    document.invariance.length + document.directional.length > 0 ? section('Behavioural tests', behaviouralTable(document)) : '',
+    document.slices.length > 0
+      ? section('Slices', `<div class="charts">${document.slices.map(sliceChart).join('')}</div>`)
+      : '',
+    document.invariance.length + document.directional.length > 0
+      ? section('Behavioural tests', behaviouralTable(document))
+      : '',
     section('Gate rules', rulesTable(document.rules)),
     footer(document),
   ];
@@ -100,7 +112,13 @@ function section(title: string, body: string): string {
 function metricsTable(d: EvaluationDocument): string {
   const champion = d.baselines.champion;
   const names = METRIC_NAMES[d.task];
-  const head = ['metric', 'challenger', `${Math.round((d.evidence?.confidence ?? 0.95) * 100)}% interval`, `zero-rule (${d.task === 'regression' ? 'train mean' : 'train class frequencies'})`, `random (${d.task === 'regression' ? 'normal, train mean and sd' : 'stratified'})`];
+  const head = [
+    'metric',
+    'challenger',
+    `${Math.round((d.evidence?.confidence ?? 0.95) * 100)}% interval`,
+    `zero-rule (${d.task === 'regression' ? 'train mean' : 'train class frequencies'})`,
+    `random (${d.task === 'regression' ? 'normal, train mean and sd' : 'stratified'})`,
+  ];
   if (champion) head.push(`champion v${champion.version}`, 'change vs champion');
   const rows = names.map((name) => {
     const value = d.challenger.metrics[name];
@@ -113,7 +131,8 @@ function metricsTable(d: EvaluationDocument): string {
     if (champion) {
       const base = champion.metrics?.[name];
       cells.push(numCell(base));
-      if (value === undefined || base === undefined || !Number.isFinite(value) || !Number.isFinite(base)) cells.push('<td class="num">–</td>');
+      if (value === undefined || base === undefined || !Number.isFinite(value) || !Number.isFinite(base))
+        cells.push('<td class="num">–</td>');
       else {
         const change = value - base;
         const improved = isLowerBetter(name) ? change < 0 : change > 0;
@@ -123,14 +142,17 @@ function metricsTable(d: EvaluationDocument): string {
     }
     return `<tr>${cells.join('')}</tr>`;
   });
-  const note = champion?.error ? `<p class="note">The champion could not be evaluated on this split: ${escapeXml(champion.error)}</p>` : '';
+  const note = champion?.error
+    ? `<p class="note">The champion could not be evaluated on this split: ${escapeXml(champion.error)}</p>`
+    : '';
   return `<table><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
 <p class="note">All on the same ${d.testRows}-row test split; ↓ marks lower-is-better metrics${d.task === 'binary' ? `; threshold metrics at ${fmt(d.decisionThreshold)}${d.thresholdChoice ? ` (${escapeXml(d.thresholdChoice.note)})` : ''}` : ''}. Intervals: Wilson for proportions, DeLong for ROC-AUC, normal for mean losses, a seeded bootstrap over test rows for the rest.</p>${note}${decidedBy(d)}`;
 }
 
 /** "[lo, hi]" and, for metrics on a 0–1 scale, a small error bar drawn to that scale. */
 function intervalCell(value: number | undefined, interval: Interval | undefined): string {
-  if (!interval || !Number.isFinite(interval.lower) || !Number.isFinite(interval.upper)) return '<td class="num">–</td>';
+  if (!interval || !Number.isFinite(interval.lower) || !Number.isFinite(interval.upper))
+    return '<td class="num">–</td>';
   const text = `[${fmt(interval.lower)}, ${fmt(interval.upper)}]`;
   const unit = value !== undefined && value >= 0 && value <= 1 && interval.lower >= 0 && interval.upper <= 1;
   const x = (v: number) => (4 + v * 92).toFixed(1);
@@ -147,19 +169,44 @@ function charts(d: EvaluationDocument, history: LossPoint[]): string[] {
   const championName = `champion v${d.baselines.champion?.version ?? ''}`;
   if (curves) {
     const roc = [{ name: 'challenger', points: curves.roc.map((p) => [p.fpr, p.tpr] as const) }];
-    if (championCurves) roc.push({ name: championName, points: championCurves.roc.map((p) => [p.fpr, p.tpr] as const) });
+    if (championCurves)
+      roc.push({ name: championName, points: championCurves.roc.map((p) => [p.fpr, p.tpr] as const) });
     result.push(
-      lineChart({ title: `ROC curve (AUC ${fmt(d.challenger.metrics.roc_auc ?? Number.NaN)})`, xLabel: 'false positive rate', yLabel: 'true positive rate', series: roc, xDomain: [0, 1], yDomain: [0, 1], diagonal: true }),
+      lineChart({
+        title: `ROC curve (AUC ${fmt(d.challenger.metrics.roc_auc ?? Number.NaN)})`,
+        xLabel: 'false positive rate',
+        yLabel: 'true positive rate',
+        series: roc,
+        xDomain: [0, 1],
+        yDomain: [0, 1],
+        diagonal: true,
+      }),
     );
     const pr = [{ name: 'challenger', points: curves.pr.map((p) => [p.recall, p.precision] as const) }];
-    if (championCurves) pr.push({ name: championName, points: championCurves.pr.map((p) => [p.recall, p.precision] as const) });
-    result.push(lineChart({ title: `Precision-recall (AP ${fmt(d.challenger.metrics.pr_auc ?? Number.NaN)})`, xLabel: 'recall', yLabel: 'precision', series: pr, xDomain: [0, 1], yDomain: [0, 1] }));
+    if (championCurves)
+      pr.push({ name: championName, points: championCurves.pr.map((p) => [p.recall, p.precision] as const) });
+    result.push(
+      lineChart({
+        title: `Precision-recall (AP ${fmt(d.challenger.metrics.pr_auc ?? Number.NaN)})`,
+        xLabel: 'recall',
+        yLabel: 'precision',
+        series: pr,
+        xDomain: [0, 1],
+        yDomain: [0, 1],
+      }),
+    );
     result.push(
       lineChart({
         title: `Calibration (ECE ${fmt(d.challenger.metrics.ece ?? Number.NaN)})`,
         xLabel: 'mean predicted probability',
         yLabel: 'observed positive rate',
-        series: [{ name: 'challenger', points: curves.calibration.map((b) => [b.meanPredicted, b.observedRate] as const), mode: 'line+points' }],
+        series: [
+          {
+            name: 'challenger',
+            points: curves.calibration.map((b) => [b.meanPredicted, b.observedRate] as const),
+            mode: 'line+points',
+          },
+        ],
         xDomain: [0, 1],
         yDomain: [0, 1],
         diagonal: true,
@@ -168,7 +215,16 @@ function charts(d: EvaluationDocument, history: LossPoint[]): string[] {
   }
   if (d.challenger.confusion) {
     const { labels, counts } = d.challenger.confusion;
-    result.push(heatmap({ title: 'Confusion matrix', rowLabels: labels, columnLabels: labels, rowTitle: 'actual', columnTitle: 'predicted', counts }));
+    result.push(
+      heatmap({
+        title: 'Confusion matrix',
+        rowLabels: labels,
+        columnLabels: labels,
+        rowTitle: 'actual',
+        columnTitle: 'predicted',
+        counts,
+      }),
+    );
   }
   if (d.regressionSample && d.regressionSample.length > 0) {
     result.push(
@@ -182,7 +238,9 @@ function charts(d: EvaluationDocument, history: LossPoint[]): string[] {
     );
   }
   const train = history.filter((p) => p.trainLoss !== undefined).map((p) => [p.epoch, p.trainLoss as number] as const);
-  const validation = history.filter((p) => p.validationLoss !== undefined).map((p) => [p.epoch, p.validationLoss as number] as const);
+  const validation = history
+    .filter((p) => p.validationLoss !== undefined)
+    .map((p) => [p.epoch, p.validationLoss as number] as const);
   if (train.length + validation.length > 0) {
     const mode = Math.max(train.length, validation.length) <= 30 ? 'line+points' : 'line';
     result.push(
@@ -204,7 +262,8 @@ function charts(d: EvaluationDocument, history: LossPoint[]): string[] {
 
 function perClassTable(evaluation: TaskEvaluation): string {
   const rows = (evaluation.perClass ?? []).map(
-    (c) => `<tr><td class="text">${escapeXml(shorten(c.label, 120))}</td>${numCell(c.precision)}${numCell(c.recall)}${numCell(c.f1)}<td class="num">${c.support}</td></tr>`,
+    (c) =>
+      `<tr><td class="text">${escapeXml(shorten(c.label, 120))}</td>${numCell(c.precision)}${numCell(c.recall)}${numCell(c.f1)}<td class="num">${c.support}</td></tr>`,
   );
   return `<table><thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -221,7 +280,18 @@ function sliceChart(measurement: EvaluationDocument['slices'][number]): string {
       note: `n=${slice.size}${passed === null ? ' · not judged' : ''}`,
     };
   });
-  const domain: [number, number] | undefined = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'pr_auc', 'macro_f1', 'micro_f1'].includes(measurement.metric) ? [0, 1] : undefined;
+  const domain: [number, number] | undefined = [
+    'accuracy',
+    'precision',
+    'recall',
+    'f1',
+    'roc_auc',
+    'pr_auc',
+    'macro_f1',
+    'micro_f1',
+  ].includes(measurement.metric)
+    ? [0, 1]
+    : undefined;
   return barChart({
     title: `${measurement.metric} by ${shorten(measurement.column, 40)}`,
     valueLabel: measurement.metric,
@@ -239,7 +309,10 @@ function behaviouralTable(d: EvaluationDocument): string {
     );
   }
   for (const m of d.directional) {
-    const observed = m.meanChange === undefined ? escapeXml(m.note ?? 'not run') : `mean Δ ${fmt(m.meanChange)}; ${fmt((m.wrongWayShare ?? 0) * 100)}% of rows the other way`;
+    const observed =
+      m.meanChange === undefined
+        ? escapeXml(m.note ?? 'not run')
+        : `mean Δ ${fmt(m.meanChange)}; ${fmt((m.wrongWayShare ?? 0) * 100)}% of rows the other way`;
     rows.push(
       `<tr><td>directional</td><td class="text">${escapeXml(shorten(m.column, 120))}</td><td class="text">${m.delta === undefined ? '–' : `raised by ${fmt(m.delta)} (1 sd)`}</td><td class="num">${observed}</td><td class="num">${m.direction === 'increase' ? 'mean Δ ≥ 0' : 'mean Δ ≤ 0'}</td>${statusCell(checkDirectional(m).passed)}</tr>`,
     );
@@ -251,21 +324,26 @@ function behaviouralTable(d: EvaluationDocument): string {
 /** Which rule decided, in one line: the failed rules when rejected, the waiting reason when a person must approve. */
 function decidedBy(d: EvaluationDocument): string {
   const failed = d.rules.filter((r) => r.passed === false).map((r) => r.rule);
-  const text = d.decision === 'rejected'
-    ? `Decided by: ${[...new Set(failed)].join(', ')} (failed).`
-    : d.approvalRequired
-      ? `Blessed, but promotion waits for a person: ${d.approvalRequired}`
-      : `Blessed: every judged rule passed at α ${fmt(d.evidence?.alpha ?? 0.05)} (one-sided).`;
+  const text =
+    d.decision === 'rejected'
+      ? `Decided by: ${[...new Set(failed)].join(', ')} (failed).`
+      : d.approvalRequired
+        ? `Blessed, but promotion waits for a person: ${d.approvalRequired}`
+        : `Blessed: every judged rule passed at α ${fmt(d.evidence?.alpha ?? 0.05)} (one-sided).`;
   return `<p class="note"><strong>${escapeXml(text)}</strong></p>`;
 }
 
 function rulesTable(rules: RuleOutcome[]): string {
-  const rows = rules.map((r) => `<tr><td>${escapeXml(r.rule)}</td>${statusCell(r.passed)}<td class="text">${escapeXml(r.message)}</td></tr>`);
+  const rows = rules.map(
+    (r) => `<tr><td>${escapeXml(r.rule)}</td>${statusCell(r.passed)}<td class="text">${escapeXml(r.message)}</td></tr>`,
+  );
   return `<table><thead><tr><th>rule</th><th>result</th><th>detail</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function footer(d: EvaluationDocument): string {
-  const refs = Object.entries(d.inputs).map(([name, ref]) => `${escapeXml(name)}: ${escapeXml(ref.uri)} (sha256 ${escapeXml(ref.sha256.slice(0, 12))}…)`);
+  const refs = Object.entries(d.inputs).map(
+    ([name, ref]) => `${escapeXml(name)}: ${escapeXml(ref.uri)} (sha256 ${escapeXml(ref.sha256.slice(0, 12))}…)`,
+  );
   return `<footer>Generated by trainyard in ${Math.round(d.evaluateMs)} ms.<br>${refs.join('<br>')}</footer>`;
 }
 

@@ -14,14 +14,21 @@ export function rowLosses(task: TaskType, labels: Numbers, outputs: Numbers, cla
   for (let i = 0; i < n; i++) {
     const y = labels[i] as number;
     if (task === 'regression') losses[i] = ((outputs[i] as number) - y) ** 2;
-    else if (task === 'binary') losses[i] = -Math.log(y === 1 ? clip(outputs[i] as number) : 1 - clip(outputs[i] as number));
+    else if (task === 'binary')
+      losses[i] = -Math.log(y === 1 ? clip(outputs[i] as number) : 1 - clip(outputs[i] as number));
     else losses[i] = -Math.log(clip(outputs[i * classCount + y] as number));
   }
   return losses;
 }
 
 /** 1 where the predicted class is the label, else 0 (binary: P ≥ threshold; multiclass: the largest probability, first on ties). */
-export function rowCorrect(task: TaskType, labels: Numbers, outputs: Numbers, classCount: number, threshold: number): Uint8Array {
+export function rowCorrect(
+  task: TaskType,
+  labels: Numbers,
+  outputs: Numbers,
+  classCount: number,
+  threshold: number,
+): Uint8Array {
   const n = labels.length;
   const correct = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -29,7 +36,8 @@ export function rowCorrect(task: TaskType, labels: Numbers, outputs: Numbers, cl
     if (task === 'binary') correct[i] = ((outputs[i] as number) >= threshold ? 1 : 0) === y ? 1 : 0;
     else {
       let best = 0;
-      for (let c = 1; c < classCount; c++) if ((outputs[i * classCount + c] as number) > (outputs[i * classCount + best] as number)) best = c;
+      for (let c = 1; c < classCount; c++)
+        if ((outputs[i * classCount + c] as number) > (outputs[i * classCount + best] as number)) best = c;
       correct[i] = best === y ? 1 : 0;
     }
   }
@@ -135,7 +143,7 @@ export function aucAboveChancePValue(labels: Numbers, scores: Numbers): { z: num
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
   let rankSumPositives = 0;
   let tieTerm = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     while (end + 1 < n && scores[order[end + 1] as number] === scores[order[start] as number]) end++;
     const midRank = (start + end) / 2 + 1;

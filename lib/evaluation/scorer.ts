@@ -23,13 +23,21 @@ export interface Scorer {
   classes?: string[];
   labelColumn: string;
   /** Outputs and labels for raw columns that include the label column. */
-  score(columns: RawColumns, rows: number, signal?: AbortSignal): Promise<{ outputs: Float32Array; labels: Float32Array }>;
+  score(
+    columns: RawColumns,
+    rows: number,
+    signal?: AbortSignal,
+  ): Promise<{ outputs: Float32Array; labels: Float32Array }>;
   /** Outputs for raw columns (binary P(positive), multiclass rows × k, regression values); the label is ignored. */
   predictColumns(columns: RawColumns, rows: number, signal?: AbortSignal): Promise<Float32Array>;
   dispose(): void;
 }
 
-export async function loadScorer(store: ArtifactStore, modelRef: ArtifactRef, preprocessorRef: ArtifactRef): Promise<Scorer> {
+export async function loadScorer(
+  store: ArtifactStore,
+  modelRef: ArtifactRef,
+  preprocessorRef: ArtifactRef,
+): Promise<Scorer> {
   const spec = await readPreprocessorSpec(store, preprocessorRef);
   const model = await loadTrainedModel(store, modelRef);
   try {
@@ -48,7 +56,12 @@ export function scorerFor(spec: PreprocessorSpec, model: TrainedModel): Scorer {
    * One encodeColumns call per chunk: features and (when the label column is given) labels together.
    * Between chunks the event loop gets a turn, so heartbeats flow and cancellation is seen.
    */
-  const encodeAndPredict = async (columns: RawColumns, rows: number, withLabels: boolean, signal: AbortSignal | undefined) => {
+  const encodeAndPredict = async (
+    columns: RawColumns,
+    rows: number,
+    withLabels: boolean,
+    signal: AbortSignal | undefined,
+  ) => {
     const outputs = new Float32Array(rows * width);
     const labels = withLabels ? new Float32Array(rows) : undefined;
     for (let start = 0; start < rows; start += PREDICT_CHUNK_ROWS) {
@@ -74,7 +87,8 @@ export function scorerFor(spec: PreprocessorSpec, model: TrainedModel): Scorer {
     classes: spec.label.classes,
     labelColumn: spec.label.column,
     async score(columns, rows, signal) {
-      if (!Object.hasOwn(columns, spec.label.column)) throw new Error(`the test split has no label column "${spec.label.column.slice(0, 80)}"`);
+      if (!Object.hasOwn(columns, spec.label.column))
+        throw new Error(`the test split has no label column "${spec.label.column.slice(0, 80)}"`);
       const { outputs, labels } = await encodeAndPredict(columns, rows, true, signal);
       return { outputs, labels: labels as Float32Array };
     },
@@ -87,8 +101,10 @@ export function scorerFor(spec: PreprocessorSpec, model: TrainedModel): Scorer {
 
 function checkCompatible(spec: PreprocessorSpec, model: TrainedModel): void {
   const meta = model.meta;
-  if (meta.task !== spec.task) throw new Error(`the model is a ${meta.task} model but its preprocessor is for ${spec.task}`);
-  if (meta.featureCount !== spec.featureCount) throw new Error(`the model takes ${meta.featureCount} features but its preprocessor makes ${spec.featureCount}`);
+  if (meta.task !== spec.task)
+    throw new Error(`the model is a ${meta.task} model but its preprocessor is for ${spec.task}`);
+  if (meta.featureCount !== spec.featureCount)
+    throw new Error(`the model takes ${meta.featureCount} features but its preprocessor makes ${spec.featureCount}`);
   const specClasses = spec.label.classes ?? [];
   const modelClasses = meta.classes ?? [];
   if (spec.task !== 'regression' && JSON.stringify(specClasses) !== JSON.stringify(modelClasses)) {
@@ -104,6 +120,7 @@ function withoutLabel(columns: RawColumns, label: string): RawColumns {
 
 function sliceColumns(columns: RawColumns, start: number, count: number): Record<string, ColumnValues> {
   const result: Record<string, ColumnValues> = {};
-  for (const [name, values] of Object.entries(columns)) result[name] = values.slice(start, start + count) as ColumnValues;
+  for (const [name, values] of Object.entries(columns))
+    result[name] = values.slice(start, start + count) as ColumnValues;
   return result;
 }

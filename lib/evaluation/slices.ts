@@ -22,7 +22,8 @@ export const MAX_CATEGORIES = 50;
 /** Groups row indices by a raw column's value; numbers with many distinct values go into quantile bins. */
 export function groupRowsByValue(values: readonly unknown[]): RowGroup[] {
   const numeric = numericValues(values);
-  if (numeric && new Set(numeric.filter((v) => !Number.isNaN(v))).size > MAX_DISTINCT_NUMERIC) return quantileGroups(numeric);
+  if (numeric && new Set(numeric.filter((v) => !Number.isNaN(v))).size > MAX_DISTINCT_NUMERIC)
+    return quantileGroups(numeric);
   const byValue = new Map<string, number[]>();
   values.forEach((value, row) => {
     const key = sliceLabel(value);
@@ -34,7 +35,10 @@ export function groupRowsByValue(values: readonly unknown[]): RowGroup[] {
   groups.sort((a, b) => b.rows.length - a.rows.length || compareLabels(a.value, b.value));
   if (groups.length > MAX_CATEGORIES) {
     const kept = groups.slice(0, MAX_CATEGORIES - 1);
-    const pooled = groups.slice(MAX_CATEGORIES - 1).flatMap((g) => g.rows).sort((a, b) => a - b);
+    const pooled = groups
+      .slice(MAX_CATEGORIES - 1)
+      .flatMap((g) => g.rows)
+      .sort((a, b) => a - b);
     groups = [...kept, { value: OTHER_SLICE, rows: pooled }];
   }
   return groups.map((g) => ({ value: g.value, indices: Uint32Array.from(g.rows) }));
@@ -61,8 +65,15 @@ export function measureSlices(args: {
       labels[i] = args.labels[row] as number;
       for (let c = 0; c < width; c++) outputs[i * width + c] = args.outputs[row * width + c] as number;
     });
-    const evaluation = evaluatePredictions(args.task, labels, outputs, { threshold: args.threshold, classes: args.classes });
-    return { value: group.value, size: group.indices.length, metricValue: evaluation.metrics[args.metric] ?? Number.NaN };
+    const evaluation = evaluatePredictions(args.task, labels, outputs, {
+      threshold: args.threshold,
+      classes: args.classes,
+    });
+    return {
+      value: group.value,
+      size: group.indices.length,
+      metricValue: evaluation.metrics[args.metric] ?? Number.NaN,
+    };
   });
   return { column: args.column, metric: args.metric, floor: args.floor, minSize: args.minSize, slices };
 }
@@ -70,7 +81,8 @@ export function measureSlices(args: {
 export function sliceLabel(value: unknown): string {
   if (value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))) return MISSING_SLICE;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? MISSING_SLICE : value.toISOString();
-  if (typeof value === 'object') return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  if (typeof value === 'object')
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   return String(value);
 }
 
@@ -93,13 +105,17 @@ export function numericValues(values: readonly unknown[]): number[] | undefined 
 function quantileGroups(values: number[]): RowGroup[] {
   const present = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
   const edges: number[] = [];
-  for (let b = 0; b <= NUMERIC_BINS; b++) edges.push(present[Math.min(present.length - 1, Math.floor((b * present.length) / NUMERIC_BINS))] as number);
+  for (let b = 0; b <= NUMERIC_BINS; b++)
+    edges.push(present[Math.min(present.length - 1, Math.floor((b * present.length) / NUMERIC_BINS))] as number);
   edges[NUMERIC_BINS] = present[present.length - 1] as number;
   const bounds = [...new Set(edges)];
   const groups: { value: string; rows: number[] }[] = [];
   for (let b = 0; b < bounds.length - 1; b++) {
     const last = b === bounds.length - 2;
-    groups.push({ value: `[${formatEdge(bounds[b] as number)}, ${formatEdge(bounds[b + 1] as number)}${last ? ']' : ')'}`, rows: [] });
+    groups.push({
+      value: `[${formatEdge(bounds[b] as number)}, ${formatEdge(bounds[b + 1] as number)}${last ? ']' : ')'}`,
+      rows: [],
+    });
   }
   if (groups.length === 0) groups.push({ value: `[${formatEdge(bounds[0] as number)}]`, rows: [] });
   const missing: number[] = [];

@@ -1,7 +1,22 @@
 import { createSeededRandom } from '../data/seeded-random';
 import { binomialUpperTail, normalQuantile, normalSurvival } from '../stats/distributions';
-import { meanAndStandardError, normalInterval, percentileInterval, wilsonInterval, type Interval } from '../stats/intervals';
-import { averagePrecision, binaryCounts, evaluatePredictions, expectedCalibrationError, f1Of, isLowerBetter, type Numbers, type TaskType } from './metrics';
+import {
+  meanAndStandardError,
+  normalInterval,
+  percentileInterval,
+  wilsonInterval,
+  type Interval,
+} from '../stats/intervals';
+import {
+  averagePrecision,
+  binaryCounts,
+  evaluatePredictions,
+  expectedCalibrationError,
+  f1Of,
+  isLowerBetter,
+  type Numbers,
+  type TaskType,
+} from './metrics';
 import { aucAboveChancePValue, aucComponents, delongVariance, rowCorrect, rowLosses } from './row-scores';
 
 /**
@@ -30,7 +45,12 @@ export function bootstrapCount(rows: number, resamples: number): number {
 }
 
 /** A 95% (or `confidence`) interval for every metric evaluatePredictions computes for the task. */
-export function metricIntervals(task: TaskType, labels: Numbers, outputs: Numbers, options: UncertaintyOptions): Record<string, Interval> {
+export function metricIntervals(
+  task: TaskType,
+  labels: Numbers,
+  outputs: Numbers,
+  options: UncertaintyOptions,
+): Record<string, Interval> {
   const n = labels.length;
   const classCount = options.classes?.length ?? 2;
   const { confidence } = options;
@@ -45,8 +65,15 @@ export function metricIntervals(task: TaskType, labels: Numbers, outputs: Number
     const mse = meanInterval(squared);
     const targetVariance = varianceOf(labels);
     intervals.mae = clampLower(meanInterval(absolute), 0);
-    intervals.rmse = { lower: Math.sqrt(Math.max(0, mse.lower)), upper: Math.sqrt(Math.max(0, mse.upper)), method: 'normal' };
-    intervals.r2 = targetVariance > 0 ? { lower: 1 - mse.upper / targetVariance, upper: 1 - mse.lower / targetVariance, method: 'normal' } : nanInterval();
+    intervals.rmse = {
+      lower: Math.sqrt(Math.max(0, mse.lower)),
+      upper: Math.sqrt(Math.max(0, mse.upper)),
+      method: 'normal',
+    };
+    intervals.r2 =
+      targetVariance > 0
+        ? { lower: 1 - mse.upper / targetVariance, upper: 1 - mse.lower / targetVariance, method: 'normal' }
+        : nanInterval();
     return intervals;
   }
   const correct = rowCorrect(task, labels, outputs, classCount, options.threshold);
@@ -62,7 +89,9 @@ export function metricIntervals(task: TaskType, labels: Numbers, outputs: Number
   intervals.precision = wilsonInterval(tp, tp + fp, confidence);
   intervals.recall = wilsonInterval(tp, tp + fn, confidence);
   const components = aucComponents(labels, outputs);
-  intervals.roc_auc = clamp01(normalInterval(components.auc, Math.sqrt(delongVariance(components)), confidence, 'delong'));
+  intervals.roc_auc = clamp01(
+    normalInterval(components.auc, Math.sqrt(delongVariance(components)), confidence, 'delong'),
+  );
   const squaredErrors = new Float64Array(n);
   for (let i = 0; i < n; i++) squaredErrors[i] = ((outputs[i] as number) - (labels[i] === 1 ? 1 : 0)) ** 2;
   intervals.brier = clamp01(meanInterval(squaredErrors));
@@ -76,7 +105,13 @@ export function metricIntervals(task: TaskType, labels: Numbers, outputs: Number
  * particular is biased upward on resamples: unshifted, the interval of a well-calibrated model's ECE
  * often lies wholly above its own value. Clamped to [0, 1], the range of every metric bootstrapped here.
  */
-function bootstrapIntervals(task: TaskType, labels: Numbers, outputs: Numbers, options: UncertaintyOptions, metrics: string[]): Record<string, Interval> {
+function bootstrapIntervals(
+  task: TaskType,
+  labels: Numbers,
+  outputs: Numbers,
+  options: UncertaintyOptions,
+  metrics: string[],
+): Record<string, Interval> {
   const replicates: Record<string, number[]> = Object.fromEntries(metrics.map((m) => [m, []]));
   const width = task === 'multiclass' ? (options.classes?.length ?? 2) : 1;
   forEachResample(labels.length, bootstrapCount(labels.length, options.resamples), options.seed, (rows) => {
@@ -84,23 +119,38 @@ function bootstrapIntervals(task: TaskType, labels: Numbers, outputs: Numbers, o
     for (const m of metrics) replicates[m]!.push(values[m] ?? Number.NaN);
   });
   const onAllRows = labels.length === 0 ? {} : resampledMetrics(task, labels, outputs, options);
-  return Object.fromEntries(metrics.map((m) => [m, biasCorrected(percentileInterval(replicates[m]!, options.confidence), replicates[m]!, onAllRows[m] ?? Number.NaN)]));
+  return Object.fromEntries(
+    metrics.map((m) => [
+      m,
+      biasCorrected(percentileInterval(replicates[m]!, options.confidence), replicates[m]!, onAllRows[m] ?? Number.NaN),
+    ]),
+  );
 }
 
 /**
  * The metrics the bootstrap resamples, without the curves and confusion matrices evaluatePredictions
  * also builds: on a 450k-row test split those made each resample several times slower.
  */
-function resampledMetrics(task: TaskType, labels: Numbers, outputs: Numbers, options: UncertaintyOptions): Record<string, number> {
+function resampledMetrics(
+  task: TaskType,
+  labels: Numbers,
+  outputs: Numbers,
+  options: UncertaintyOptions,
+): Record<string, number> {
   if (task !== 'binary') return evaluatePredictions(task, labels, outputs, options).metrics;
   const { tp, fp, fn } = binaryCounts(labels, outputs, options.threshold);
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  return { pr_auc: averagePrecision(labels, outputs), f1: f1Of(precision, recall), ece: expectedCalibrationError(labels, outputs) };
+  return {
+    pr_auc: averagePrecision(labels, outputs),
+    f1: f1Of(precision, recall),
+    ece: expectedCalibrationError(labels, outputs),
+  };
 }
 
 function biasCorrected(interval: Interval, replicates: number[], estimate: number): Interval {
-  if (!Number.isFinite(estimate) || !Number.isFinite(interval.lower) || !Number.isFinite(interval.upper)) return interval;
+  if (!Number.isFinite(estimate) || !Number.isFinite(interval.lower) || !Number.isFinite(interval.upper))
+    return interval;
   const { mean } = meanAndStandardError(replicates.filter(Number.isFinite));
   const bias = mean - estimate;
   return clamp01({ ...interval, lower: interval.lower - bias, upper: interval.upper - bias });
@@ -124,10 +174,26 @@ export interface PairedOptions extends UncertaintyOptions {
   alpha: number;
 }
 
-export function comparePaired(task: TaskType, metric: string, labels: Numbers, a: Numbers, b: Numbers, options: PairedOptions): PairedComparison {
+export function comparePaired(
+  task: TaskType,
+  metric: string,
+  labels: Numbers,
+  a: Numbers,
+  b: Numbers,
+  options: PairedOptions,
+): PairedComparison {
   const z = normalQuantile(1 - options.alpha);
-  const fromStandardError = (improvement: number, standardError: number, method: PairedComparison['method']): PairedComparison => ({
-    metric, improvement, standardError, lower: improvement - z * standardError, upper: improvement + z * standardError, method,
+  const fromStandardError = (
+    improvement: number,
+    standardError: number,
+    method: PairedComparison['method'],
+  ): PairedComparison => ({
+    metric,
+    improvement,
+    standardError,
+    lower: improvement - z * standardError,
+    upper: improvement + z * standardError,
+    method,
   });
   const perRow = perRowImprovement(task, metric, labels, a, b, options);
   if (perRow) {
@@ -143,7 +209,14 @@ export function comparePaired(task: TaskType, metric: string, labels: Numbers, a
 }
 
 /** Metrics that are means over rows: the improvement is the mean of per-row differences. */
-function perRowImprovement(task: TaskType, metric: string, labels: Numbers, a: Numbers, b: Numbers, options: UncertaintyOptions): Float64Array | undefined {
+function perRowImprovement(
+  task: TaskType,
+  metric: string,
+  labels: Numbers,
+  a: Numbers,
+  b: Numbers,
+  options: UncertaintyOptions,
+): Float64Array | undefined {
   const classCount = options.classes?.length ?? 2;
   const n = labels.length;
   if (metric === 'accuracy' || metric === 'micro_f1') {
@@ -161,24 +234,47 @@ function perRowImprovement(task: TaskType, metric: string, labels: Numbers, a: N
   }
   if (metric === 'brier' || metric === 'mae') {
     const loss = (outputs: Numbers, i: number) =>
-      metric === 'mae' ? Math.abs((outputs[i] as number) - (labels[i] as number)) : ((outputs[i] as number) - (labels[i] === 1 ? 1 : 0)) ** 2;
+      metric === 'mae'
+        ? Math.abs((outputs[i] as number) - (labels[i] as number))
+        : ((outputs[i] as number) - (labels[i] === 1 ? 1 : 0)) ** 2;
     return Float64Array.from({ length: n }, (_, i) => loss(b, i) - loss(a, i));
   }
   return undefined;
 }
 
 /** Both models resampled on the same rows; the bound is a percentile of the improvement's replicates. */
-function pairedBootstrap(task: TaskType, metric: string, labels: Numbers, a: Numbers, b: Numbers, options: PairedOptions): PairedComparison {
+function pairedBootstrap(
+  task: TaskType,
+  metric: string,
+  labels: Numbers,
+  a: Numbers,
+  b: Numbers,
+  options: PairedOptions,
+): PairedComparison {
   const width = task === 'multiclass' ? (options.classes?.length ?? 2) : 1;
   const sign = isLowerBetter(metric) ? -1 : 1;
   const valueOf = (outputs: Numbers, rows?: Int32Array) =>
-    evaluatePredictions(task, rows ? pick(labels, rows, 1) : labels, rows ? pick(outputs, rows, width) : outputs, options).metrics[metric] ?? Number.NaN;
+    evaluatePredictions(
+      task,
+      rows ? pick(labels, rows, 1) : labels,
+      rows ? pick(outputs, rows, width) : outputs,
+      options,
+    ).metrics[metric] ?? Number.NaN;
   const improvement = sign * (valueOf(a) - valueOf(b));
   const replicates: number[] = [];
-  forEachResample(labels.length, bootstrapCount(labels.length, options.resamples), options.seed, (rows) => replicates.push(sign * (valueOf(a, rows) - valueOf(b, rows))));
+  forEachResample(labels.length, bootstrapCount(labels.length, options.resamples), options.seed, (rows) =>
+    replicates.push(sign * (valueOf(a, rows) - valueOf(b, rows))),
+  );
   const twoSided = percentileInterval(replicates, 1 - 2 * options.alpha);
   const { standardError } = meanAndStandardError(replicates.filter(Number.isFinite));
-  return { metric, improvement, standardError: standardError * Math.sqrt(replicates.length), lower: twoSided.lower, upper: twoSided.upper, method: 'bootstrap' };
+  return {
+    metric,
+    improvement,
+    standardError: standardError * Math.sqrt(replicates.length),
+    lower: twoSided.lower,
+    upper: twoSided.upper,
+    method: 'bootstrap',
+  };
 }
 
 /**
@@ -190,7 +286,15 @@ function pairedBootstrap(task: TaskType, metric: string, labels: Numbers, a: Num
  * p-value is never below it (beating zero-rule + margin implies beating the zero-rule: an
  * intersection–union test), so a zero standard error (AUC 1 on a handful of rows) proves nothing alone.
  */
-export function zeroRuleTest(task: TaskType, metric: string, labels: Numbers, a: Numbers, zero: Numbers, margin: number, options: PairedOptions): { pValue: number; comparison: PairedComparison } {
+export function zeroRuleTest(
+  task: TaskType,
+  metric: string,
+  labels: Numbers,
+  a: Numbers,
+  zero: Numbers,
+  margin: number,
+  options: PairedOptions,
+): { pValue: number; comparison: PairedComparison } {
   const comparison = comparePaired(task, metric, labels, a, zero, options);
   const exact = exactZeroRulePValue(task, metric, labels, a, zero, options);
   if (margin === 0 && exact !== undefined) return { pValue: exact, comparison };
@@ -201,7 +305,14 @@ export function zeroRuleTest(task: TaskType, metric: string, labels: Numbers, a:
 }
 
 /** The margin-0 test where one is exact or calibrated at any size: Mann–Whitney for ROC-AUC, McNemar for accuracy. */
-function exactZeroRulePValue(task: TaskType, metric: string, labels: Numbers, a: Numbers, zero: Numbers, options: PairedOptions): number | undefined {
+function exactZeroRulePValue(
+  task: TaskType,
+  metric: string,
+  labels: Numbers,
+  a: Numbers,
+  zero: Numbers,
+  options: PairedOptions,
+): number | undefined {
   if (task === 'binary' && metric === 'roc_auc') return aucAboveChancePValue(labels, a).pValue;
   if (metric !== 'accuracy') return undefined;
   const classCount = options.classes?.length ?? 2;
@@ -228,7 +339,8 @@ function forEachResample(rows: number, resamples: number, seed: number, visit: (
 
 function pick(values: Numbers, rows: Int32Array, width: number): Float32Array {
   const out = new Float32Array(rows.length * width);
-  for (let i = 0; i < rows.length; i++) for (let k = 0; k < width; k++) out[i * width + k] = values[(rows[i] as number) * width + k] as number;
+  for (let i = 0; i < rows.length; i++)
+    for (let k = 0; k < width; k++) out[i * width + k] = values[(rows[i] as number) * width + k] as number;
   return out;
 }
 

@@ -1,5 +1,10 @@
 import { CancelledFailure } from '@temporalio/common';
-import type { RegisterModelResult, SplitAndSampleResult, SplitName, ValidateDataResult } from '../../contracts/stage-results';
+import type {
+  RegisterModelResult,
+  SplitAndSampleResult,
+  SplitName,
+  ValidateDataResult,
+} from '../../contracts/stage-results';
 
 /**
  * trainyard's own metrics, served beside the SDK's on the worker's Prometheus endpoint. Labels stay
@@ -17,7 +22,8 @@ export const StageMetric = {
   rows: {
     name: 'trainyard_rows_processed_total',
     unit: 'rows',
-    description: 'Rows a completed stage processed: rows validated (validateData), rows written per split (splitAndSample)',
+    description:
+      'Rows a completed stage processed: rows validated (validateData), rows written per split (splitAndSample)',
   },
   modelMetric: {
     name: 'trainyard_model_metric',
@@ -56,7 +62,9 @@ export function resultMetricPoints(activityType: string, args: unknown, result: 
       const rows = (result as Partial<SplitAndSampleResult> | undefined)?.rows;
       return SPLITS.flatMap((split) => {
         const value = rows?.[split];
-        return isCount(value) ? [{ metric: 'rows' as const, value, labels: withModel({ stage: activityType, split }) }] : [];
+        return isCount(value)
+          ? [{ metric: 'rows' as const, value, labels: withModel({ stage: activityType, split }) }]
+          : [];
       });
     }
     case 'registerModel': {
@@ -65,7 +73,9 @@ export function resultMetricPoints(activityType: string, args: unknown, result: 
       if (typeof registered?.model !== 'string' || !isCount(registered.version)) return [];
       const labels = { model: registered.model, version: registered.version };
       return Object.entries(asRecord(metrics) ?? {}).flatMap(([metric, value]) =>
-        typeof value === 'number' && Number.isFinite(value) ? [{ metric: 'modelMetric' as const, value, labels: { ...labels, metric } }] : [],
+        typeof value === 'number' && Number.isFinite(value)
+          ? [{ metric: 'modelMetric' as const, value, labels: { ...labels, metric } }]
+          : [],
       );
     }
     default:

@@ -47,7 +47,8 @@ export function buildModel(tf: Tf, shape: ModelShape, settings: TrainSettings, s
         name: `hidden_${i + 1}`,
       }),
     );
-    if (settings.dropout > 0) layers.push(tf.layers.dropout({ rate: settings.dropout, seed: nextSeed(), name: `dropout_${i + 1}` }));
+    if (settings.dropout > 0)
+      layers.push(tf.layers.dropout({ rate: settings.dropout, seed: nextSeed(), name: `dropout_${i + 1}` }));
   });
   layers.push(
     tf.layers.dense({
@@ -64,7 +65,9 @@ export function buildModel(tf: Tf, shape: ModelShape, settings: TrainSettings, s
 
 /** He init for ReLU-like activations (keeps activations from shrinking layer by layer), Glorot otherwise. */
 function hiddenInitializer(tf: Tf, activation: TrainSettings['activation'], seed: number) {
-  return activation === 'relu' || activation === 'elu' ? tf.initializers.heUniform({ seed }) : tf.initializers.glorotUniform({ seed });
+  return activation === 'relu' || activation === 'elu'
+    ? tf.initializers.heUniform({ seed })
+    : tf.initializers.glorotUniform({ seed });
 }
 
 /** A 32-bit seed per purpose, so seeds for layers, dropout and shuffling never collide. */

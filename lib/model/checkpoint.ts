@@ -60,12 +60,20 @@ export const CheckpointState = z.object({
   warmStart: WarmStartRecord,
   model: z.object({ modelJson: StoredFile, weights: StoredFile }),
   /** Optimiser slots (Adam moments, RMSProp accumulators, the iteration count) as tfjs weight specs. */
-  optimizer: z.object({ specs: z.array(z.object({ name: z.string(), shape: z.array(z.number()), dtype: z.string() }).passthrough()), file: StoredFile }),
+  optimizer: z.object({
+    specs: z.array(z.object({ name: z.string(), shape: z.array(z.number()), dtype: z.string() }).passthrough()),
+    file: StoredFile,
+  }),
 });
 export type CheckpointState = z.infer<typeof CheckpointState>;
 
 /** `checkpoints/latest.json`, written after the epoch's files: the pointer a retried attempt follows. */
-export const LatestPointer = z.object({ epoch: z.number().int().positive(), runId: z.string(), fingerprint: z.string(), state: StoredFile });
+export const LatestPointer = z.object({
+  epoch: z.number().int().positive(),
+  runId: z.string(),
+  fingerprint: z.string(),
+  state: StoredFile,
+});
 export type LatestPointer = z.infer<typeof LatestPointer>;
 
 export const LATEST_JSON = 'latest.json';
@@ -80,7 +88,11 @@ export function epochFolder(checkpointsKey: string, epoch: number): string {
  * epoch. Called after the newest checkpoint and its pointer are written, so a crash mid-prune loses
  * nothing resume needs.
  */
-export async function pruneCheckpoints(store: ArtifactStore, checkpointsKey: string, keepEpochs: number[]): Promise<number> {
+export async function pruneCheckpoints(
+  store: ArtifactStore,
+  checkpointsKey: string,
+  keepEpochs: number[],
+): Promise<number> {
   const keep = new Set(keepEpochs);
   const stale: string[] = [];
   for await (const object of store.list(`${checkpointsKey}/epoch-`)) {
@@ -162,14 +174,23 @@ export async function findResumePoint(
 }
 
 /** Loads the weights saved in `folderKey` into `model`, in order; throws when the shapes differ. */
-export async function loadWeightsInto(tf: Tf, store: ArtifactStore, folderKey: string, model: LayersModel, expected?: CheckpointState['model']): Promise<void> {
+export async function loadWeightsInto(
+  tf: Tf,
+  store: ArtifactStore,
+  folderKey: string,
+  model: LayersModel,
+  expected?: CheckpointState['model'],
+): Promise<void> {
   const artifacts = await new StoreModelHandler(store, folderKey, expected).load();
   const specs = artifacts.weightSpecs ?? [];
   const named = tf.io.decodeWeights(artifacts.weightData as ArrayBuffer, specs);
   const tensors = specs.map((spec) => named[spec.name] as ReturnType<Tf['tensor']>);
   try {
     const current = model.getWeights();
-    const mismatch = incompatibleShapes(current.map((t) => t.shape), tensors.map((t) => t.shape));
+    const mismatch = incompatibleShapes(
+      current.map((t) => t.shape),
+      tensors.map((t) => t.shape),
+    );
     if (mismatch) throw new Error(`the weights in ${folderKey} do not fit this model: ${mismatch}`);
     model.setWeights(tensors);
   } finally {
@@ -188,19 +209,30 @@ export function incompatibleShapes(want: number[][], have: number[][]): string |
 }
 
 /** Restores the optimiser slots a checkpoint saved (the iteration count first, then the moments). */
-export async function restoreOptimizer(tf: Tf, store: ArtifactStore, state: CheckpointState, optimizer: Pick<FlatOptimizer, 'setWeights'>): Promise<void> {
+export async function restoreOptimizer(
+  tf: Tf,
+  store: ArtifactStore,
+  state: CheckpointState,
+  optimizer: Pick<FlatOptimizer, 'setWeights'>,
+): Promise<void> {
   const bytes = await readObject(store, store.keyFor(state.optimizer.file.uri));
   const specs = state.optimizer.specs as Parameters<Tf['io']['decodeWeights']>[1];
   const named = tf.io.decodeWeights(toArrayBuffer(bytes), specs);
   // Optimisers match slots to variables by position, so the spec order is the order to hand back.
   try {
-    await optimizer.setWeights(specs.map((spec) => ({ name: spec.name, tensor: named[spec.name] as ReturnType<Tf['tensor']> })));
+    await optimizer.setWeights(
+      specs.map((spec) => ({ name: spec.name, tensor: named[spec.name] as ReturnType<Tf['tensor']> })),
+    );
   } finally {
     Object.values(named).forEach((t) => t.dispose());
   }
 }
 
-async function readJsonIfExists<T extends z.ZodTypeAny>(store: ArtifactStore, key: string, schema: T): Promise<z.output<T> | undefined> {
+async function readJsonIfExists<T extends z.ZodTypeAny>(
+  store: ArtifactStore,
+  key: string,
+  schema: T,
+): Promise<z.output<T> | undefined> {
   const bytes = await readObjectIfExists(store, key);
   if (!bytes) return undefined;
   const parsed = schema.safeParse(JSON.parse(bytes.toString('utf8')));

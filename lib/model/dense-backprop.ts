@@ -31,9 +31,19 @@ export function denseLayersOf(model: LayersModel): DenseLayer[] {
       if (previous) previous.dropoutAfter = true;
       continue;
     }
-    if (className !== 'Dense') throw new Error(`hand-derived gradients support Dense and Dropout layers, not ${className}`);
-    const dense = layer as unknown as { kernel: { read(): Variable }; bias: { read(): Variable }; getConfig(): { activation?: string } };
-    layers.push({ kernel: dense.kernel.read(), bias: dense.bias.read(), activation: (dense.getConfig().activation ?? 'linear') as Activation, dropoutAfter: false });
+    if (className !== 'Dense')
+      throw new Error(`hand-derived gradients support Dense and Dropout layers, not ${className}`);
+    const dense = layer as unknown as {
+      kernel: { read(): Variable };
+      bias: { read(): Variable };
+      getConfig(): { activation?: string };
+    };
+    layers.push({
+      kernel: dense.kernel.read(),
+      bias: dense.bias.read(),
+      activation: (dense.getConfig().activation ?? 'linear') as Activation,
+      dropoutAfter: false,
+    });
   }
   return layers;
 }
@@ -81,7 +91,10 @@ export function lossAndGradient(
     }
     const a = activate(tf, z, layer.activation);
     activations.push(a);
-    const mask = dropout && layer.dropoutAfter && dropout.rate > 0 ? dropoutMask(tf, a.shape as [number, number], dropout.rate, deriveSeed(dropout.stepSeed, i)) : undefined;
+    const mask =
+      dropout && layer.dropoutAfter && dropout.rate > 0
+        ? dropoutMask(tf, a.shape as [number, number], dropout.rate, deriveSeed(dropout.stepSeed, i))
+        : undefined;
     masks.push(mask);
     h = mask ? tf.mul(a, mask) : a;
   });
@@ -154,7 +167,10 @@ function lossOnLogits(tf: Tf, task: Task, z: Tensor, y: Tensor): { perRow: Tenso
     const classes = z.shape[1] as number;
     const oneHot = tf.oneHot(tf.cast(y, 'int32') as never, classes);
     const logProbabilities = tf.logSoftmax(z);
-    return { perRow: tf.neg(tf.sum(tf.mul(logProbabilities, oneHot), 1)), dLogits: tf.sub(tf.exp(logProbabilities), oneHot) };
+    return {
+      perRow: tf.neg(tf.sum(tf.mul(logProbabilities, oneHot), 1)),
+      dLogits: tf.sub(tf.exp(logProbabilities), oneHot),
+    };
   }
   const flat = tf.reshape(z, [rows]);
   if (task === 'binary') {

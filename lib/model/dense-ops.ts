@@ -31,7 +31,8 @@ export function denseOps(tf: Tf, backend: TfjsBackendName): DenseOps {
  */
 function portableOps(tf: Tf): DenseOps {
   return {
-    matMul: (a, b, transposeA = false, transposeB = false) => tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b),
+    matMul: (a, b, transposeA = false, transposeB = false) =>
+      tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b),
     biasAdd: (x, bias) => tf.add(x, bias),
     biasGradient: (dz) => tf.reshape(tf.matMul(tf.ones([1, dz.shape[0] as number]), dz), [dz.shape[1] as number]),
     reluGradient: (dh, a) => tf.mul(dh, tf.step(a)),
@@ -58,7 +59,11 @@ function nativeOps(tf: Tf): DenseOps {
   const transpose = (name: string, value: boolean): NativeAttribute => ({ name, type: binding.TF_ATTR_BOOL, value });
   return {
     matMul: (a, b, transposeA = false, transposeB = false) =>
-      backend.executeSingleOutput('MatMul', [float, transpose('transpose_a', transposeA), transpose('transpose_b', transposeB)], [a, b]),
+      backend.executeSingleOutput(
+        'MatMul',
+        [float, transpose('transpose_a', transposeA), transpose('transpose_b', transposeB)],
+        [a, b],
+      ),
     biasAdd: (x, bias) => backend.executeSingleOutput('BiasAdd', [float, rowsFirst], [x, bias]),
     biasGradient: (dz) => backend.executeSingleOutput('BiasAddGrad', [float, rowsFirst], [dz]),
     reluGradient: (dh, a) => backend.executeSingleOutput('ReluGrad', [float], [dh, a]),

@@ -34,9 +34,17 @@ const ADAM_BETA2 = 0.999;
 const RMSPROP_DECAY = 0.9;
 
 /** Slot names per rule, in tfjs's getWeights order. */
-const SLOT_NAMES: Record<TrainSettings['optimizer'], string[]> = { adam: ['m', 'v'], sgd: [], rmsprop: ['rms', 'momentum'] };
+const SLOT_NAMES: Record<TrainSettings['optimizer'], string[]> = {
+  adam: ['m', 'v'],
+  sgd: [],
+  rmsprop: ['rms', 'momentum'],
+};
 
-export function createFlatOptimizer(tf: Tf, variables: Variable[], settings: Pick<TrainSettings, 'optimizer' | 'learningRate'>): FlatOptimizer {
+export function createFlatOptimizer(
+  tf: Tf,
+  variables: Variable[],
+  settings: Pick<TrainSettings, 'optimizer' | 'learningRate'>,
+): FlatOptimizer {
   const sizes = variables.map((v) => v.size);
   const total = sizes.reduce((sum, n) => sum + n, 0);
   const epsilon = tf.backend().epsilon();
@@ -70,7 +78,10 @@ export function createFlatOptimizer(tf: Tf, variables: Variable[], settings: Pic
         // lr·m̂/(√v̂ + ε) with the bias corrections folded into two scalars: lr_t·m/(√v + ε_t).
         const t = iterations + 1;
         const root = Math.sqrt(1 - ADAM_BETA2 ** t);
-        return tf.div(tf.mul(nextM, tf.scalar((learningRate * root) / (1 - ADAM_BETA1 ** t))), tf.add(tf.sqrt(nextV), tf.scalar(epsilon * root)));
+        return tf.div(
+          tf.mul(nextM, tf.scalar((learningRate * root) / (1 - ADAM_BETA1 ** t))),
+          tf.add(tf.sqrt(nextV), tf.scalar(epsilon * root)),
+        );
       }
       case 'rmsprop': {
         const [meanSquare, moment] = slots as [Variable, Variable];
@@ -100,7 +111,10 @@ export function createFlatOptimizer(tf: Tf, variables: Variable[], settings: Pic
         const parts = tf.split(slots[s] as Variable, sizes);
         variables.forEach((variable, i) => {
           const part = parts[i] as Tensor;
-          named.push({ name: `${variable.name}/${slotName}`, tensor: variable.rank === 1 ? part : tf.tidy(() => tf.reshape(part, variable.shape)) });
+          named.push({
+            name: `${variable.name}/${slotName}`,
+            tensor: variable.rank === 1 ? part : tf.tidy(() => tf.reshape(part, variable.shape)),
+          });
           if (variable.rank !== 1) part.dispose();
         });
       });
@@ -109,11 +123,22 @@ export function createFlatOptimizer(tf: Tf, variables: Variable[], settings: Pic
     async setWeights(weights) {
       const [iter, ...slotTensors] = weights;
       if (!iter || slotTensors.length !== slotNames.length * variables.length) {
-        throw new Error(`optimizer state has ${weights.length} tensors; ${settings.optimizer} over ${variables.length} variables needs ${1 + slotNames.length * variables.length}`);
+        throw new Error(
+          `optimizer state has ${weights.length} tensors; ${settings.optimizer} over ${variables.length} variables needs ${1 + slotNames.length * variables.length}`,
+        );
       }
       iterations = (await iter.tensor.data())[0] ?? 0;
       const restored = slotNames.map((_, s) =>
-        tf.tidy(() => tf.variable(tf.concat(slotTensors.slice(s * variables.length, (s + 1) * variables.length).map((w) => tf.reshape(w.tensor, [-1]))), false)),
+        tf.tidy(() =>
+          tf.variable(
+            tf.concat(
+              slotTensors
+                .slice(s * variables.length, (s + 1) * variables.length)
+                .map((w) => tf.reshape(w.tensor, [-1])),
+            ),
+            false,
+          ),
+        ),
       );
       slots.forEach((slot) => slot.dispose());
       slots = restored;

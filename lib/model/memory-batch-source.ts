@@ -40,7 +40,12 @@ export function memoryBatchSource(init: MemoryBatchSourceInit): BatchSource {
         }
         const rowsOfBatch = order.subarray(start, start + n);
         const weights = init.weights ? gatherRows(init.weights, 1, rowsOfBatch) : undefined;
-        yield { x: gatherRows(init.x, featureCount, rowsOfBatch), y: gatherRows(init.y, 1, rowsOfBatch), rows: n, ...(weights ? { weights } : {}) };
+        yield {
+          x: gatherRows(init.x, featureCount, rowsOfBatch),
+          y: gatherRows(init.y, 1, rowsOfBatch),
+          rows: n,
+          ...(weights ? { weights } : {}),
+        };
       }
     },
     async close() {},

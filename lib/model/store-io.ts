@@ -3,7 +3,16 @@ import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import type { ArtifactStore, PutResult } from '../store/artifact-store';
 import { readObject } from '../store/read-object';
-import { MODEL_JSON, MODEL_META_JSON, ModelMeta, TfjsModelMeta, TREES_JSON, WEIGHTS_BIN, type ModelMetaDraft, type StoredFile } from './model-meta';
+import {
+  MODEL_JSON,
+  MODEL_META_JSON,
+  ModelMeta,
+  TfjsModelMeta,
+  TREES_JSON,
+  WEIGHTS_BIN,
+  type ModelMetaDraft,
+  type StoredFile,
+} from './model-meta';
 
 /**
  * A tfjs IOHandler over the artifact store: `model.save(handler)` writes `<folder>/model.json` and
@@ -26,7 +35,10 @@ export class StoreModelHandler implements io.IOHandler {
       throw new Error('StoreModelHandler saves layers models only (no JSON topology given)');
     }
     const weights = joinWeightData(artifacts.weightData);
-    const weightsResult = await this.store.put(this.key(WEIGHTS_BIN), weights, { contentType: 'application/octet-stream', bytes: weights.length });
+    const weightsResult = await this.store.put(this.key(WEIGHTS_BIN), weights, {
+      contentType: 'application/octet-stream',
+      bytes: weights.length,
+    });
     const modelJson: io.ModelJSON = {
       modelTopology: artifacts.modelTopology as object,
       format: artifacts.format ?? 'layers-model',
@@ -36,7 +48,9 @@ export class StoreModelHandler implements io.IOHandler {
       ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
       ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
     };
-    const jsonResult = await this.store.put(this.key(MODEL_JSON), JSON.stringify(modelJson), { contentType: 'application/json' });
+    const jsonResult = await this.store.put(this.key(MODEL_JSON), JSON.stringify(modelJson), {
+      contentType: 'application/json',
+    });
     this.saved = { modelJson: jsonResult, weights: weightsResult };
     return {
       modelArtifactsInfo: {
@@ -75,7 +89,9 @@ export class StoreModelHandler implements io.IOHandler {
     if (!expected) return;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== expected.sha256) {
-      throw new Error(`${this.key(file)} has sha256 ${sha256}, but the model meta recorded ${expected.sha256}: the model was changed after it was saved`);
+      throw new Error(
+        `${this.key(file)} has sha256 ${sha256}, but the model meta recorded ${expected.sha256}: the model was changed after it was saved`,
+      );
     }
   }
 
@@ -85,7 +101,11 @@ export class StoreModelHandler implements io.IOHandler {
 }
 
 /** Writes `model-meta.json` beside a saved model, last, so a reader that finds it finds the whole model. */
-export async function writeModelMeta(store: ArtifactStore, handler: StoreModelHandler, draft: ModelMetaDraft): Promise<{ meta: TfjsModelMeta; put: PutResult }> {
+export async function writeModelMeta(
+  store: ArtifactStore,
+  handler: StoreModelHandler,
+  draft: ModelMetaDraft,
+): Promise<{ meta: TfjsModelMeta; put: PutResult }> {
   if (!handler.saved) throw new Error('save the model through this handler before writing its meta');
   const meta = TfjsModelMeta.parse({
     format: 'trainyard-tfjs-layers',
@@ -93,7 +113,9 @@ export async function writeModelMeta(store: ArtifactStore, handler: StoreModelHa
     ...draft,
     files: { modelJson: storedFile(handler.saved.modelJson), weights: storedFile(handler.saved.weights) },
   });
-  const put = await store.put(`${handler.folderKey}/${MODEL_META_JSON}`, JSON.stringify(meta, null, 2), { contentType: 'application/json' });
+  const put = await store.put(`${handler.folderKey}/${MODEL_META_JSON}`, JSON.stringify(meta, null, 2), {
+    contentType: 'application/json',
+  });
   return { meta, put };
 }
 
@@ -102,7 +124,9 @@ export async function readModelMeta(store: ArtifactStore, folderKey: string): Pr
   const raw = JSON.parse((await readObject(store, `${folderKey}/${MODEL_META_JSON}`)).toString('utf8')) as unknown;
   const parsed = ModelMeta.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`${folderKey}/${MODEL_META_JSON} is not a trainyard model meta: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `${folderKey}/${MODEL_META_JSON} is not a trainyard model meta: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

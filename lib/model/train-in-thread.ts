@@ -15,7 +15,10 @@ export interface TrainingSourceRefs {
 
 /** A module the thread imports to turn refs into batch sources (default: the split artifacts). */
 export interface TrainingSourcesModule {
-  openTrainingSources(store: ArtifactStore, refs: TrainingSourceRefs): Promise<{ train: BatchSource; validation: BatchSource }>;
+  openTrainingSources(
+    store: ArtifactStore,
+    refs: TrainingSourceRefs,
+  ): Promise<{ train: BatchSource; validation: BatchSource }>;
 }
 
 /** Everything the thread needs, as plain data: refs and settings, never rows or weights. */
@@ -37,7 +40,14 @@ export type ThreadMessage =
   | { type: 'done'; outcome: TrainOutcome | GbdtOutcome }
   | {
       type: 'failed';
-      error: { name: string; message: string; stack?: string; failureType?: string; nonRetryable?: boolean; details?: unknown[] };
+      error: {
+        name: string;
+        message: string;
+        stack?: string;
+        failureType?: string;
+        nonRetryable?: boolean;
+        details?: unknown[];
+      };
     };
 
 export const DEFAULT_SOURCES_MODULE = new URL('./split-sources.ts', import.meta.url).href;
@@ -70,7 +80,11 @@ export function trainInThread(
   options: { signal?: AbortSignal; onMessage?: (message: ThreadMessage) => void } = {},
 ): Promise<TrainOutcome | GbdtOutcome> {
   const stop = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
-  const workerData: ThreadRequest = { ...request, sourcesModule: request.sourcesModule ?? DEFAULT_SOURCES_MODULE, stop };
+  const workerData: ThreadRequest = {
+    ...request,
+    sourcesModule: request.sourcesModule ?? DEFAULT_SOURCES_MODULE,
+    stop,
+  };
   return new Promise<TrainOutcome | GbdtOutcome>((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(options.signal.reason);

@@ -31,11 +31,14 @@ async function main(): Promise<void> {
       const deps = { store, train: sources.train, validation: sources.validation };
       const hooks = {
         onEpoch: (report: EpochReport) => post({ type: 'epoch', report }),
-        onProgress: (progress: { epoch: number; rowsDone: number; rowsTotal: number }) => post({ type: 'progress', ...progress }),
+        onProgress: (progress: { epoch: number; rowsDone: number; rowsTotal: number }) =>
+          post({ type: 'progress', ...progress }),
         onResume: (info: { epoch: number; source: string }) => post({ type: 'resumed', ...info }),
         shouldStop: () => Atomics.load(stop, 0) === 1,
       };
-      outcome = tfjs ? await trainModel({ tfjs, ...deps }, request.job, hooks) : await trainGbdt(deps, request.job, hooks);
+      outcome = tfjs
+        ? await trainModel({ tfjs, ...deps }, request.job, hooks)
+        : await trainGbdt(deps, request.job, hooks);
     } finally {
       // Close the native DuckDB handles before reporting: the parent may terminate the thread once it
       // hears the result, and a terminate during a native close aborts the whole process.

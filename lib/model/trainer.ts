@@ -106,7 +106,11 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
   const { tf, backend } = deps.tfjs;
   const { store, train, validation } = deps;
   const classes = train.classes;
-  const shape = { task: job.task, featureCount: train.featureCount, ...(classes ? { classCount: classes.length } : {}) };
+  const shape = {
+    task: job.task,
+    featureCount: train.featureCount,
+    ...(classes ? { classCount: classes.length } : {}),
+  };
   const fingerprint = jobFingerprint(job, train);
 
   const model = buildModel(tf, shape, job.settings, job.seed);
@@ -118,19 +122,32 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
 
   let state: Omit<CheckpointState, 'formatVersion' | 'epoch' | 'model' | 'optimizer'> & { epoch: number };
   let bestWeights: Tensor[] | undefined;
-  const resume = await findResumePoint(store, job.keys.checkpoints, { runId: job.runId, fingerprint }, job.heartbeatCheckpoint);
+  const resume = await findResumePoint(
+    store,
+    job.keys.checkpoints,
+    { runId: job.runId, fingerprint },
+    job.heartbeatCheckpoint,
+  );
   if (resume) {
     await loadWeightsInto(tf, store, resume.folderKey, model, resume.state.model);
     await restoreOptimizer(tf, store, resume.state, optimizer);
     state = { ...resume.state };
     if (resume.state.bestEpoch > 0 && resume.state.bestEpoch !== resume.state.epoch) {
-      bestWeights = await weightsOfCheckpoint(tf, store, epochFolder(job.keys.checkpoints, resume.state.bestEpoch), model);
+      bestWeights = await weightsOfCheckpoint(
+        tf,
+        store,
+        epochFolder(job.keys.checkpoints, resume.state.bestEpoch),
+        model,
+      );
     } else if (resume.state.bestEpoch === resume.state.epoch) {
       bestWeights = model.getWeights().map((t) => t.clone());
     }
     hooks.onResume?.({ epoch: resume.state.epoch, source: resume.source });
   } else {
-    const warmStart = job.settings.warmStart && job.warmStart ? await tryWarmStart(tf, store, model, job.warmStart, job.task, train) : coldStart(job);
+    const warmStart =
+      job.settings.warmStart && job.warmStart
+        ? await tryWarmStart(tf, store, model, job.warmStart, job.task, train)
+        : coldStart(job);
     state = {
       epoch: 0,
       runId: job.runId,
@@ -145,7 +162,12 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
     };
   }
   const resumedFromEpoch = state.epoch;
-  const attempt: AttemptRecord = { attempt: job.attempt, resumedFromEpoch, startedAt: new Date().toISOString(), backend };
+  const attempt: AttemptRecord = {
+    attempt: job.attempt,
+    resumedFromEpoch,
+    startedAt: new Date().toISOString(),
+    backend,
+  };
   state.attempts = [...state.attempts, attempt];
 
   // The time budget counts the epochs of earlier attempts too (a resumed run does not get a fresh one).
@@ -158,11 +180,16 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
     for (let epoch = state.epoch + 1; epoch <= job.settings.epochs && !state.stoppedEarly && !timeUp; epoch++) {
       const epochStartMs = performance.now();
       const deadlineMs = epochStartMs + timeLeftMs();
-      const { loss: trainLoss, complete, rows } = await runTrainEpoch(tf, ops, job, deps.train, layers, optimizer, rowWeightsFor, epoch, hooks, deadlineMs);
+      const {
+        loss: trainLoss,
+        complete,
+        rows,
+      } = await runTrainEpoch(tf, ops, job, deps.train, layers, optimizer, rowWeightsFor, epoch, hooks, deadlineMs);
       timeUp = !complete || timeLeftMs() <= 0;
       if (rows === 0 && !complete) break; // out of time before this epoch saw a row: nothing to record
       const trainMs = performance.now() - epochStartMs;
-      const scored = validation.rows > 0 ? await scoreSource(tf, job.task, model, validation, job.settings.batchSize) : undefined;
+      const scored =
+        validation.rows > 0 ? await scoreSource(tf, job.task, model, validation, job.settings.batchSize) : undefined;
       const validationLoss = scored?.loss ?? trainLoss;
       const record: EpochRecord = {
         epoch,
@@ -187,7 +214,8 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
         bestEpoch: improved ? epoch : state.bestEpoch,
         bestValidationLoss: improved ? validationLoss : state.bestValidationLoss,
         epochsWithoutImprovement,
-        stoppedEarly: job.settings.earlyStopping.enabled && epochsWithoutImprovement >= job.settings.earlyStopping.patience,
+        stoppedEarly:
+          job.settings.earlyStopping.enabled && epochsWithoutImprovement >= job.settings.earlyStopping.patience,
         history: [...state.history, record],
       };
       // A cancelled attempt writes nothing more: its retry may already be running.
@@ -195,7 +223,13 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
       const { epoch: _epoch, ...draft } = state;
       const { ref } = await writeCheckpoint(tf, store, job.keys.checkpoints, epoch, model, optimizer, draft);
       await pruneCheckpoints(store, job.keys.checkpoints, [epoch, state.bestEpoch]);
-      hooks.onEpoch?.({ epoch, checkpoint: ref, record, bestEpoch: state.bestEpoch, bestValidationLoss: state.bestValidationLoss });
+      hooks.onEpoch?.({
+        epoch,
+        checkpoint: ref,
+        record,
+        bestEpoch: state.bestEpoch,
+        bestValidationLoss: state.bestValidationLoss,
+      });
     }
 
     // Out of time, the best checkpoint so far is the model, as with early stopping.
@@ -226,10 +260,24 @@ export async function trainModel(deps: TrainDeps, job: TrainJob, hooks: TrainHoo
       warmStart: state.warmStart,
       backend,
     };
-    const historyPut = await store.put(job.keys.history, JSON.stringify(history, null, 2), { contentType: 'application/json' });
+    const historyPut = await store.put(job.keys.history, JSON.stringify(history, null, 2), {
+      contentType: 'application/json',
+    });
     return {
-      model: { kind: 'model', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { format: meta.format, task: job.task, backend } },
-      history: { kind: 'history', uri: historyPut.uri, sha256: historyPut.sha256, bytes: historyPut.bytes, metadata: { content: 'training-history' } },
+      model: {
+        kind: 'model',
+        uri: put.uri,
+        sha256: put.sha256,
+        bytes: put.bytes,
+        metadata: { format: meta.format, task: job.task, backend },
+      },
+      history: {
+        kind: 'history',
+        uri: historyPut.uri,
+        sha256: historyPut.sha256,
+        bytes: historyPut.bytes,
+        metadata: { content: 'training-history' },
+      },
       meta,
       backend,
       epochsRun: state.epoch,
@@ -266,26 +314,41 @@ async function runTrainEpoch(
   const startedMs = performance.now();
   let lastProgressMs = startedMs;
   let projected = epoch > 1 || !Number.isFinite(deadlineMs);
-  for await (const batch of source.batches(job.settings.batchSize, { shuffleSeed: deriveSeed(job.seed, 10_000 + epoch) })) {
+  for await (const batch of source.batches(job.settings.batchSize, {
+    shuffleSeed: deriveSeed(job.seed, 10_000 + epoch),
+  })) {
     if (batch.rows === 0) continue;
     if (hooks.shouldStop?.()) throw new TrainingCancelled();
     const nowMs = performance.now();
     // The first epoch is projected early (before a tenth of the budget is spent) so a budget that
     // cannot fit one epoch fails as a config error instead of training a fragment.
-    if (!projected && nowMs - startedMs >= Math.min(PROJECTION_AFTER_MS, (deadlineMs - startedMs) / 10) && rowsDone > 0) {
+    if (
+      !projected &&
+      nowMs - startedMs >= Math.min(PROJECTION_AFTER_MS, (deadlineMs - startedMs) / 10) &&
+      rowsDone > 0
+    ) {
       projected = true;
       const rowsPerSecond = (rowsDone / (nowMs - startedMs)) * 1000;
       const projectedEpochMs = (source.rows / rowsPerSecond) * 1000;
-      if (startedMs + projectedEpochMs > deadlineMs) throw new MaxDurationTooShort(job.settings.maxDuration ?? '', projectedEpochMs, rowsPerSecond, source.rows);
+      if (startedMs + projectedEpochMs > deadlineMs)
+        throw new MaxDurationTooShort(job.settings.maxDuration ?? '', projectedEpochMs, rowsPerSecond, source.rows);
     }
-    if (nowMs >= deadlineMs) return { loss: rowsDone > 0 ? lossSum / rowsDone : Number.NaN, complete: false, rows: rowsDone };
+    if (nowMs >= deadlineMs)
+      return { loss: rowsDone > 0 ? lossSum / rowsDone : Number.NaN, complete: false, rows: rowsDone };
     const stepSeed = deriveSeed(job.seed, epoch * 1_000_003 + batchIndex++);
     const weights = batch.weights ?? rowWeightsFor?.(batch.y);
     const cost = tf.tidy(() => {
       const x = tf.tensor2d(batch.x, [batch.rows, source.featureCount]);
       const y = tf.tensor1d(batch.y);
       const w = weights ? tf.tensor1d(weights) : undefined;
-      const { loss, gradient } = lossAndGradient(tf, ops, layers, job.task, { x, y, ...(w ? { weights: w } : {}) }, { rate: job.settings.dropout, stepSeed });
+      const { loss, gradient } = lossAndGradient(
+        tf,
+        ops,
+        layers,
+        job.task,
+        { x, y, ...(w ? { weights: w } : {}) },
+        { rate: job.settings.dropout, stepSeed },
+      );
       optimizer.apply(gradient);
       return loss;
     });
@@ -301,7 +364,13 @@ async function runTrainEpoch(
 }
 
 /** Mean loss (and accuracy, for classification) of the model over a whole split, in inference mode. */
-export async function scoreSource(tf: Tf, task: Task, model: LayersModel, source: BatchSource, batchSize: number): Promise<{ loss: number; accuracy?: number }> {
+export async function scoreSource(
+  tf: Tf,
+  task: Task,
+  model: LayersModel,
+  source: BatchSource,
+  batchSize: number,
+): Promise<{ loss: number; accuracy?: number }> {
   let lossSum = 0;
   let correct = 0;
   let rows = 0;
@@ -313,7 +382,10 @@ export async function scoreSource(tf: Tf, task: Task, model: LayersModel, source
       const predictions = model.predict(x) as Tensor;
       const loss = tf.sum(rowLosses(tf, task, predictions, y)).dataSync()[0]!;
       if (task === 'regression') return [loss, 0];
-      const predicted = task === 'binary' ? tf.greaterEqual(predictions.reshape([-1]), 0.5).toFloat() : tf.argMax(predictions, 1).toFloat();
+      const predicted =
+        task === 'binary'
+          ? tf.greaterEqual(predictions.reshape([-1]), 0.5).toFloat()
+          : tf.argMax(predictions, 1).toFloat();
       return [loss, tf.sum(tf.equal(predicted, y).toFloat()).dataSync()[0]!];
     });
     lossSum += batchLoss;
@@ -330,7 +402,12 @@ function classWeightLookup(classWeights: Record<string, number> | undefined, cla
   return (y: Float32Array) => Float32Array.from(y, (label) => byIndex[label] ?? 1);
 }
 
-async function weightsOfCheckpoint(tf: Tf, store: ArtifactStore, folderKey: string, model: LayersModel): Promise<Tensor[]> {
+async function weightsOfCheckpoint(
+  tf: Tf,
+  store: ArtifactStore,
+  folderKey: string,
+  model: LayersModel,
+): Promise<Tensor[]> {
   const current = model.getWeights().map((t) => t.clone());
   try {
     await loadWeightsInto(tf, store, folderKey, model);
@@ -352,20 +429,35 @@ async function tryWarmStart(
 ): Promise<WarmStartRecord> {
   const cold = (reason: string): WarmStartRecord => ({ used: false, reason: `cold start: ${reason}` });
   const meta = await readModelMeta(store, champion.modelFolderKey);
-  if (meta.format !== 'trainyard-tfjs-layers') return cold(`the champion (v${champion.version}) is a ${meta.train.model} model, not a network`);
-  if (meta.task !== task) return cold(`the champion (v${champion.version}) is a ${meta.task} model, this run trains ${task}`);
-  if (meta.featureCount !== train.featureCount || meta.featureNames.join('\u0000') !== train.featureNames.join('\u0000')) {
-    return cold(`the champion (v${champion.version}) was trained on ${meta.featureCount} features, this run's preprocessor gives ${train.featureCount} (or other names/order)`);
+  if (meta.format !== 'trainyard-tfjs-layers')
+    return cold(`the champion (v${champion.version}) is a ${meta.train.model} model, not a network`);
+  if (meta.task !== task)
+    return cold(`the champion (v${champion.version}) is a ${meta.task} model, this run trains ${task}`);
+  if (
+    meta.featureCount !== train.featureCount ||
+    meta.featureNames.join('\u0000') !== train.featureNames.join('\u0000')
+  ) {
+    return cold(
+      `the champion (v${champion.version}) was trained on ${meta.featureCount} features, this run's preprocessor gives ${train.featureCount} (or other names/order)`,
+    );
   }
   if ((meta.classes ?? []).join('\u0000') !== (train.classes ?? []).join('\u0000')) {
-    return cold(`the champion's classes [${(meta.classes ?? []).join(', ')}] differ from this run's [${(train.classes ?? []).join(', ')}]`);
+    return cold(
+      `the champion's classes [${(meta.classes ?? []).join(', ')}] differ from this run's [${(train.classes ?? []).join(', ')}]`,
+    );
   }
   try {
     await loadWeightsInto(tf, store, champion.modelFolderKey, model, meta.files);
   } catch (error) {
-    return cold(`the champion's architecture does not match: ${error instanceof Error ? error.message : String(error)}`);
+    return cold(
+      `the champion's architecture does not match: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
-  return { used: true, parentVersion: champion.version, reason: `warm start from champion v${champion.version}: same features, classes and architecture` };
+  return {
+    used: true,
+    parentVersion: champion.version,
+    reason: `warm start from champion v${champion.version}: same features, classes and architecture`,
+  };
 }
 
 function coldStart(job: TrainJob): WarmStartRecord {
@@ -374,7 +466,10 @@ function coldStart(job: TrainJob): WarmStartRecord {
 }
 
 /** Everything that decides what training computes; a checkpoint of a different job is never resumed. */
-export function jobFingerprint(job: TrainJob, train: Pick<BatchSource, 'featureCount' | 'featureNames' | 'classes' | 'rows'>): string {
+export function jobFingerprint(
+  job: TrainJob,
+  train: Pick<BatchSource, 'featureCount' | 'featureNames' | 'classes' | 'rows'>,
+): string {
   const identity = {
     task: job.task,
     settings: job.settings,
@@ -386,4 +481,3 @@ export function jobFingerprint(job: TrainJob, train: Pick<BatchSource, 'featureC
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
-

@@ -41,9 +41,15 @@ export function planTraining(config: TrainConfigInput, trainRows: number): Train
   const choices: string[] = [];
   const rows = Math.max(1, trainRows);
   const batchSize = config.batchSize ?? autoBatchSize(rows);
-  if (config.batchSize === undefined) choices.push(`batch size ${batchSize}: about 1/${ROWS_PER_BATCH_DIVISOR} of ${trainRows} train rows, a power of two in [${MIN_BATCH}, ${MAX_BATCH}]`);
+  if (config.batchSize === undefined)
+    choices.push(
+      `batch size ${batchSize}: about 1/${ROWS_PER_BATCH_DIVISOR} of ${trainRows} train rows, a power of two in [${MIN_BATCH}, ${MAX_BATCH}]`,
+    );
   const epochs = config.epochs ?? autoEpochs(rows);
-  if (config.epochs === undefined) choices.push(`up to ${epochs} epochs: a budget of ${SAMPLES_BUDGET.toLocaleString('en-US')} samples seen over ${trainRows} rows, in [${MIN_EPOCHS}, ${MAX_EPOCHS}]`);
+  if (config.epochs === undefined)
+    choices.push(
+      `up to ${epochs} epochs: a budget of ${SAMPLES_BUDGET.toLocaleString('en-US')} samples seen over ${trainRows} rows, in [${MIN_EPOCHS}, ${MAX_EPOCHS}]`,
+    );
   const learningRate = config.learningRate ?? autoLearningRate(config.optimizer, batchSize);
   if (config.learningRate === undefined) {
     choices.push(
@@ -89,7 +95,9 @@ export class MaxDurationTooShort extends Error {
         `${trainRows} train rows would take about ${Math.ceil(projectedEpochMs / 1000)} s. Raise train.maxDuration, or sample the train split.`,
     );
     this.name = 'MaxDurationTooShort';
-    this.details = [{ path: 'train.maxDuration', message: `at least ${Math.ceil(projectedEpochMs / 1000)}s is needed for one epoch` }];
+    this.details = [
+      { path: 'train.maxDuration', message: `at least ${Math.ceil(projectedEpochMs / 1000)}s is needed for one epoch` },
+    ];
   }
 }
 

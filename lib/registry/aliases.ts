@@ -40,19 +40,28 @@ async function readAliasesDoc(store: ArtifactStore, model: string): Promise<Stor
   const key = aliasesKey(model);
   const stored = await readDoc(store, key, AliasesDoc);
   if (stored && stored.value.model !== model) {
-    throw new RegistryCorruptError(key, [{ path: 'model', message: `names model "${stored.value.model}", but is stored under "${model}"` }]);
+    throw new RegistryCorruptError(key, [
+      { path: 'model', message: `names model "${stored.value.model}", but is stored under "${model}"` },
+    ]);
   }
   return stored;
 }
 
 /** The version an alias points at, or undefined. */
-export async function resolveAlias(store: ArtifactStore, model: string, alias: string = CHAMPION): Promise<number | undefined> {
+export async function resolveAlias(
+  store: ArtifactStore,
+  model: string,
+  alias: string = CHAMPION,
+): Promise<number | undefined> {
   checkAlias(alias);
   return (await readAliases(store, model)).aliases[alias]?.version;
 }
 
 /** Points `alias` at `version` (which must exist). Promoting to where the alias already points is a no-op. */
-export async function promoteAlias(store: ArtifactStore, request: AliasMoveRequest & { version: number }): Promise<AliasMove> {
+export async function promoteAlias(
+  store: ArtifactStore,
+  request: AliasMoveRequest & { version: number },
+): Promise<AliasMove> {
   const { model, alias, version } = request;
   checkAlias(alias);
   checkVersion(version);
@@ -73,7 +82,11 @@ export async function rollbackAlias(store: ArtifactStore, request: AliasMoveRequ
     if (!doc.aliases[alias]) throw new NothingToRollBackError(model, alias, 'the alias is not set.');
     const target = rollbackTarget(doc.history, alias);
     if (target === undefined) {
-      throw new NothingToRollBackError(model, alias, 'it has no earlier version in its history (it was first set by the promotion now in effect).');
+      throw new NothingToRollBackError(
+        model,
+        alias,
+        'it has no earlier version in its history (it was first set by the promotion now in effect).',
+      );
     }
     return target;
   });

@@ -1,7 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { describeZodIssues } from '../../contracts/errors';
-import { PreconditionFailedError, type ArtifactStore, type PutCondition, type PutResult } from '../store/artifact-store';
+import {
+  PreconditionFailedError,
+  type ArtifactStore,
+  type PutCondition,
+  type PutResult,
+} from '../store/artifact-store';
 import { readObjectIfExists } from '../store/read-object';
 import { RegistryContentionError, RegistryCorruptError, RegistryInputError } from './errors';
 
@@ -19,7 +24,11 @@ export interface StoredDoc<T> {
  * so the caller simply re-reads. That holds because a CAS-updated registry document never returns to
  * an earlier content: the aliases document's history only grows.
  */
-export async function readDoc<S extends z.ZodType>(store: ArtifactStore, key: string, schema: S): Promise<StoredDoc<z.output<S>> | undefined> {
+export async function readDoc<S extends z.ZodType>(
+  store: ArtifactStore,
+  key: string,
+  schema: S,
+): Promise<StoredDoc<z.output<S>> | undefined> {
   const info = await store.stat(key);
   if (!info) return undefined;
   const value = await readJson(store, key, schema);
@@ -27,7 +36,11 @@ export async function readDoc<S extends z.ZodType>(store: ArtifactStore, key: st
 }
 
 /** Reads and validates a JSON document; undefined when the key does not exist. */
-export async function readJson<S extends z.ZodType>(store: ArtifactStore, key: string, schema: S): Promise<z.output<S> | undefined> {
+export async function readJson<S extends z.ZodType>(
+  store: ArtifactStore,
+  key: string,
+  schema: S,
+): Promise<z.output<S> | undefined> {
   const bytes = await readObjectIfExists(store, key);
   if (!bytes) return undefined;
   let json: unknown;
@@ -53,7 +66,8 @@ export async function writeDoc<S extends z.ZodType>(
   condition: PutCondition,
 ): Promise<PutResult> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new RegistryInputError(describeZodIssues(parsed.error).map((p) => ({ ...p, path: `${key}: ${p.path}` })));
+  if (!parsed.success)
+    throw new RegistryInputError(describeZodIssues(parsed.error).map((p) => ({ ...p, path: `${key}: ${p.path}` })));
   const checked: unknown = parsed.data;
   return store.put(key, `${JSON.stringify(checked, null, 2)}\n`, { contentType: 'application/json', condition });
 }
@@ -80,4 +94,3 @@ export async function retryOnConflict<T>(key: string, attempt: () => Promise<T |
 }
 
 export const RETRY: unique symbol = Symbol('retry');
-

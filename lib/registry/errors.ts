@@ -27,7 +27,10 @@ export class ModelVersionNotFoundError extends Error {
 
 /** A registry document that does not parse: named by key and field, never silently skipped. */
 export class RegistryCorruptError extends Error {
-  constructor(readonly key: string, readonly problems: FieldProblem[]) {
+  constructor(
+    readonly key: string,
+    readonly problems: FieldProblem[],
+  ) {
     super(
       `Registry document "${key}" is corrupt and was not used:\n${formatFieldProblems(problems)}\n` +
         'Restore it from a backup or fix the listed fields by hand; registry documents are never rewritten automatically.',
@@ -37,7 +40,11 @@ export class RegistryCorruptError extends Error {
 }
 
 export class NothingToRollBackError extends Error {
-  constructor(readonly model: string, readonly alias: string, detail: string) {
+  constructor(
+    readonly model: string,
+    readonly alias: string,
+    detail: string,
+  ) {
     super(`Cannot roll back alias "${alias}" of model "${model}": ${detail}`);
     this.name = 'NothingToRollBackError';
   }
@@ -45,7 +52,10 @@ export class NothingToRollBackError extends Error {
 
 /** Too many concurrent writers won the race in a row; retrying later is the right answer. */
 export class RegistryContentionError extends Error {
-  constructor(readonly key: string, attempts: number) {
+  constructor(
+    readonly key: string,
+    attempts: number,
+  ) {
     super(`Gave up updating "${key}" after ${attempts} conflicting concurrent writes; retry the operation.`);
     this.name = 'RegistryContentionError';
   }

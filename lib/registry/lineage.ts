@@ -1,6 +1,12 @@
 import type { PipelineInput } from '../../contracts/pipeline-input';
 import type { Lineage } from '../../contracts/registry';
-import type { EvaluateResult, FitPreprocessorResult, SplitAndSampleResult, TrainResult, ValidateDataResult } from '../../contracts/stage-results';
+import type {
+  EvaluateResult,
+  FitPreprocessorResult,
+  SplitAndSampleResult,
+  TrainResult,
+  ValidateDataResult,
+} from '../../contracts/stage-results';
 import type { DatasetFingerprint } from '../../contracts/stages';
 import type { CodeVersion } from './code-version';
 import { runKeyFor, type VersionDraft } from './register';
@@ -31,7 +37,12 @@ export function draftVersion(outputs: RunOutputs, context: RunContext): VersionD
   const { input, dataset, validation, split, preprocessor, trained, evaluation } = outputs;
   const parentVersion = outputs.warmStartParent ?? trained.warmStart.parentVersion;
   const lineage: Lineage = {
-    dataset: { uri: dataset.uri, sha256: dataset.sha256, bytes: dataset.bytes, ...(dataset.partitions ? { partitions: dataset.partitions } : {}) },
+    dataset: {
+      uri: dataset.uri,
+      sha256: dataset.sha256,
+      bytes: dataset.bytes,
+      ...(dataset.partitions ? { partitions: dataset.partitions } : {}),
+    },
     schema: validation.schema,
     statistics: validation.statistics,
     splitManifest: split.manifest,

@@ -31,12 +31,18 @@ export async function listModels(store: ArtifactStore): Promise<ModelSummary[]> 
     }
     byModel.set(parsed.model, entry);
   }
-  const models = [...byModel.entries()].filter(([, e]) => e.versions > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const models = [...byModel.entries()]
+    .filter(([, e]) => e.versions > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Promise.all(
     models.map(async ([model, entry]): Promise<ModelSummary> => {
       try {
         const { aliases } = await readAliases(store, model);
-        return { model, ...entry, aliases: Object.fromEntries(Object.entries(aliases).map(([alias, state]) => [alias, state.version])) };
+        return {
+          model,
+          ...entry,
+          aliases: Object.fromEntries(Object.entries(aliases).map(([alias, state]) => [alias, state.version])),
+        };
       } catch (error) {
         if (!(error instanceof RegistryCorruptError)) throw error;
         return { model, ...entry, aliases: {}, problem: error.message };

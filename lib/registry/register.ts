@@ -80,7 +80,11 @@ export async function recordStartingVersion(store: ArtifactStore, model: string,
   for (;;) {
     const existing = await readRunIndex(store, model, runKey);
     if (existing) return existing.fromVersion;
-    const value: RunIndexEntry = { format: 'trainyard.registry.run/v1', runKey, fromVersion: (await latestVersionNumber(store, model)) + 1 };
+    const value: RunIndexEntry = {
+      format: 'trainyard.registry.run/v1',
+      runKey,
+      fromVersion: (await latestVersionNumber(store, model)) + 1,
+    };
     try {
       await writeDoc(store, key, RunIndexEntry, value, { ifNoneMatch: '*' });
       return value.fromVersion;
@@ -94,7 +98,11 @@ export async function recordStartingVersion(store: ArtifactStore, model: string,
  * Step 2: take `version`, or find that this run already has it. Undefined when it belongs to another
  * run: the caller tries the next one.
  */
-export async function claimVersion(store: ArtifactStore, draft: VersionDraft, version: number): Promise<RegisteredVersion | undefined> {
+export async function claimVersion(
+  store: ArtifactStore,
+  draft: VersionDraft,
+  version: number,
+): Promise<RegisteredVersion | undefined> {
   const key = versionKey(draft.model, version);
   const record: VersionRecord = { format: 'trainyard.registry.version/v1', version, ...draft };
   try {
@@ -119,7 +127,11 @@ async function readRunIndex(store: ArtifactStore, model: string, runKey: string)
 }
 
 /** The version a run registered, if it has: the same walk as registerVersion, reading only. */
-export async function findRegisteredVersion(store: ArtifactStore, model: string, runKey: string): Promise<VersionRecord | undefined> {
+export async function findRegisteredVersion(
+  store: ArtifactStore,
+  model: string,
+  runKey: string,
+): Promise<VersionRecord | undefined> {
   const start = await readRunIndex(store, model, runKey);
   if (!start) return undefined;
   for (let version = start.fromVersion; version < start.fromVersion + MAX_WALK; version++) {

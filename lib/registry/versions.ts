@@ -23,14 +23,21 @@ export async function latestVersionNumber(store: ArtifactStore, model: string): 
 }
 
 /** A version record, validated; undefined when the version does not exist. */
-export async function findVersion(store: ArtifactStore, model: string, version: number): Promise<VersionRecord | undefined> {
+export async function findVersion(
+  store: ArtifactStore,
+  model: string,
+  version: number,
+): Promise<VersionRecord | undefined> {
   checkModelName(model);
   checkVersion(version);
   const record = await readJson(store, versionKey(model, version), VersionRecord);
   if (record && (record.model !== model || record.version !== version)) {
     // A record copied to the wrong key would silently answer for another version.
     throw new RegistryCorruptError(versionKey(model, version), [
-      { path: 'model/version', message: `names ${record.model} version ${record.version}, but is stored as ${model} version ${version}` },
+      {
+        path: 'model/version',
+        message: `names ${record.model} version ${record.version}, but is stored as ${model} version ${version}`,
+      },
     ]);
   }
   return record;

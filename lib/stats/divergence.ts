@@ -10,9 +10,15 @@ export const DEFAULT_PSI_EPSILON = 1e-4;
  * Population Stability Index of `actualCounts` against `expectedCounts` on the same bins:
  * PSI = Σ (aᵢ − eᵢ) · ln(aᵢ / eᵢ) over bin proportions, each clipped below at `epsilon`.
  */
-export function populationStabilityIndex(expectedCounts: readonly number[], actualCounts: readonly number[], epsilon = DEFAULT_PSI_EPSILON): number {
+export function populationStabilityIndex(
+  expectedCounts: readonly number[],
+  actualCounts: readonly number[],
+  epsilon = DEFAULT_PSI_EPSILON,
+): number {
   if (expectedCounts.length !== actualCounts.length) {
-    throw new RangeError(`PSI needs counts on the same bins: ${expectedCounts.length} expected vs ${actualCounts.length} actual`);
+    throw new RangeError(
+      `PSI needs counts on the same bins: ${expectedCounts.length} expected vs ${actualCounts.length} actual`,
+    );
   }
   const expected = proportions(expectedCounts);
   const actual = proportions(actualCounts);
@@ -68,7 +74,8 @@ export function expectedNoiseJensenShannonDivergence(bins: number, firstSize: nu
 }
 
 function proportions(counts: readonly number[]): number[] | undefined {
-  if (counts.some((c) => !(c >= 0) || !Number.isFinite(c))) throw new RangeError('counts must be finite and non-negative');
+  if (counts.some((c) => !(c >= 0) || !Number.isFinite(c)))
+    throw new RangeError('counts must be finite and non-negative');
   const total = counts.reduce((s, c) => s + c, 0);
   return total > 0 ? counts.map((c) => c / total) : undefined;
 }

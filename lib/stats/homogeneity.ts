@@ -39,7 +39,10 @@ export function chiSquareHomogeneity(reference: readonly number[], batch: readon
     const binTotal = (reference[k] as number) + (batch[k] as number);
     if (binTotal === 0) continue;
     bins += 1;
-    for (const [observed, rowTotal] of [[reference[k] as number, referenceTotal], [batch[k] as number, batchTotal]] as const) {
+    for (const [observed, rowTotal] of [
+      [reference[k] as number, referenceTotal],
+      [batch[k] as number, batchTotal],
+    ] as const) {
       const expected = (rowTotal * binTotal) / total;
       statistic += ((observed - expected) * (observed - expected)) / expected;
     }
@@ -62,7 +65,11 @@ export function minimumBinTotal(referenceTotal: number, batchTotal: number, minE
  * Ordered bins (a histogram's): neighbours merged left to right until each group's total reaches the
  * minimum; a short remainder at the top joins the last group. Returns groups of bin indexes, in order.
  */
-export function poolOrderedBins(reference: readonly number[], batch: readonly number[], minExpected = MIN_EXPECTED_COUNT): number[][] {
+export function poolOrderedBins(
+  reference: readonly number[],
+  batch: readonly number[],
+  minExpected = MIN_EXPECTED_COUNT,
+): number[][] {
   checkCounts(reference, batch);
   const need = minimumBinTotal(sum(reference), sum(batch), minExpected);
   const groups: number[][] = [];
@@ -115,8 +122,10 @@ export function sumGroups(counts: readonly number[], groups: readonly (readonly 
 }
 
 function checkCounts(reference: readonly number[], batch: readonly number[]): void {
-  if (reference.length !== batch.length) throw new RangeError(`counts on different bins: ${reference.length} vs ${batch.length}`);
-  for (const c of [...reference, ...batch]) if (!(c >= 0) || !Number.isFinite(c)) throw new RangeError('counts must be finite and non-negative');
+  if (reference.length !== batch.length)
+    throw new RangeError(`counts on different bins: ${reference.length} vs ${batch.length}`);
+  for (const c of [...reference, ...batch])
+    if (!(c >= 0) || !Number.isFinite(c)) throw new RangeError('counts must be finite and non-negative');
 }
 
 function sum(values: readonly number[]): number {

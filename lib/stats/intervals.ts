@@ -16,7 +16,11 @@ export function wilsonInterval(successes: number, trials: number, confidence = 0
   const centre = (p + z2n / 2) / (1 + z2n);
   const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials));
   // At 0 and at n the bounds are exactly 0 and 1; rounding would leave them an ulp inside, excluding p itself.
-  return { lower: successes <= 0 ? 0 : Math.max(0, centre - half), upper: successes >= trials ? 1 : Math.min(1, centre + half), method: 'wilson' };
+  return {
+    lower: successes <= 0 ? 0 : Math.max(0, centre - half),
+    upper: successes >= trials ? 1 : Math.min(1, centre + half),
+    method: 'wilson',
+  };
 }
 
 /** Mean, and the standard error of the mean (sample standard deviation / √n), of a list of numbers. */
@@ -32,7 +36,12 @@ export function meanAndStandardError(values: ArrayLike<number>): { mean: number;
 }
 
 /** estimate ± z·se, the normal-approximation interval. */
-export function normalInterval(estimate: number, standardError: number, confidence = 0.95, method: Interval['method'] = 'normal'): Interval {
+export function normalInterval(
+  estimate: number,
+  standardError: number,
+  confidence = 0.95,
+  method: Interval['method'] = 'normal',
+): Interval {
   const z = normalQuantile(1 - (1 - confidence) / 2);
   return { lower: estimate - z * standardError, upper: estimate + z * standardError, method };
 }
@@ -40,7 +49,8 @@ export function normalInterval(estimate: number, standardError: number, confiden
 /** Percentile interval of bootstrap replicates (NaN replicates dropped; NaN when too few remain). */
 export function percentileInterval(replicates: number[], confidence = 0.95): Interval {
   const finite = replicates.filter(Number.isFinite).sort((a, b) => a - b);
-  if (finite.length < Math.max(10, replicates.length / 2)) return { lower: Number.NaN, upper: Number.NaN, method: 'bootstrap' };
+  if (finite.length < Math.max(10, replicates.length / 2))
+    return { lower: Number.NaN, upper: Number.NaN, method: 'bootstrap' };
   const tail = (1 - confidence) / 2;
   const at = (q: number) => {
     const position = q * (finite.length - 1);

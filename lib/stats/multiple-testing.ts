@@ -38,6 +38,9 @@ export function benjaminiHochbergAdjust(pValues: readonly number[]): number[] {
 
 /** Indexes of the non-NaN p-values, smallest p first (ties in input order). */
 function rankedIndexes(pValues: readonly number[]): number[] {
-  for (const p of pValues) if (!Number.isNaN(p) && !(p >= 0 && p <= 1)) throw new RangeError(`a p-value must lie in [0, 1], got ${p}`);
-  return pValues.flatMap((p, i) => (Number.isNaN(p) ? [] : [i])).sort((a, b) => (pValues[a] as number) - (pValues[b] as number) || a - b);
+  for (const p of pValues)
+    if (!Number.isNaN(p) && !(p >= 0 && p <= 1)) throw new RangeError(`a p-value must lie in [0, 1], got ${p}`);
+  return pValues
+    .flatMap((p, i) => (Number.isNaN(p) ? [] : [i]))
+    .sort((a, b) => (pValues[a] as number) - (pValues[b] as number) || a - b);
 }

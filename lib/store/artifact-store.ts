@@ -54,8 +54,13 @@ export interface ArtifactStore {
 }
 
 export class PreconditionFailedError extends Error {
-  constructor(readonly key: string, readonly condition: PutCondition) {
-    super(`Conditional write to "${key}" refused: ${'ifNoneMatch' in condition ? 'the key already exists' : 'the etag changed'}`);
+  constructor(
+    readonly key: string,
+    readonly condition: PutCondition,
+  ) {
+    super(
+      `Conditional write to "${key}" refused: ${'ifNoneMatch' in condition ? 'the key already exists' : 'the etag changed'}`,
+    );
     this.name = 'PreconditionFailedError';
   }
 }
@@ -68,7 +73,10 @@ export class ObjectNotFoundError extends Error {
 }
 
 export class InvalidArtifactKeyError extends Error {
-  constructor(readonly key: string, readonly rule: string) {
+  constructor(
+    readonly key: string,
+    readonly rule: string,
+  ) {
     super(`Invalid artifact key ${JSON.stringify(key.length > 200 ? `${key.slice(0, 200)}…` : key)}: ${rule}`);
     this.name = 'InvalidArtifactKeyError';
   }

@@ -1,6 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -131,7 +145,12 @@ export class FsArtifactStore implements ArtifactStore {
     }
     if (!info.isFile()) return undefined;
     let sidecar = await this.readSidecar(key);
-    if (!sidecar || sidecar.ino !== String(info.ino) || sidecar.mtimeNs !== String(info.mtimeNs) || sidecar.bytes !== Number(info.size)) {
+    if (
+      !sidecar ||
+      sidecar.ino !== String(info.ino) ||
+      sidecar.mtimeNs !== String(info.mtimeNs) ||
+      sidecar.bytes !== Number(info.size)
+    ) {
       sidecar = await this.rebuildSidecar(key, sidecar?.contentType);
       if (!sidecar) return undefined;
     }
@@ -181,7 +200,8 @@ export class FsArtifactStore implements ArtifactStore {
 
   keyFor(uri: string): string {
     const location = parseArtifactUri(uri);
-    if (location.scheme !== 'file') throw new InvalidArtifactKeyError(uri, `names an S3 object, but this store holds files under ${this.root}`);
+    if (location.scheme !== 'file')
+      throw new InvalidArtifactKeyError(uri, `names an S3 object, but this store holds files under ${this.root}`);
     const relative = path.relative(this.root, location.path);
     if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative) || location.path.endsWith('/')) {
       throw new InvalidArtifactKeyError(uri, `does not name a file inside this store's root ${this.root}`);
@@ -195,7 +215,10 @@ export class FsArtifactStore implements ArtifactStore {
     validateKey(key);
     const first = key.split('/', 1)[0] as string;
     if (RESERVED_SEGMENTS.has(first)) {
-      throw new InvalidArtifactKeyError(key, `the folder "${first}" is reserved for the filesystem store's own bookkeeping`);
+      throw new InvalidArtifactKeyError(
+        key,
+        `the folder "${first}" is reserved for the filesystem store's own bookkeeping`,
+      );
     }
   }
 
@@ -327,7 +350,11 @@ export class FsArtifactStore implements ArtifactStore {
     }
     const children = entries
       .filter((e) => (e.isFile() || e.isDirectory()) && !(folderKey === '' && RESERVED_SEGMENTS.has(e.name)))
-      .map((e) => ({ name: e.name, isFolder: e.isDirectory(), order: Buffer.from(e.isDirectory() ? `${e.name}/` : e.name) }))
+      .map((e) => ({
+        name: e.name,
+        isFolder: e.isDirectory(),
+        order: Buffer.from(e.isDirectory() ? `${e.name}/` : e.name),
+      }))
       .sort((a, b) => Buffer.compare(a.order, b.order));
     for (const child of children) {
       const key = folderKey === '' ? child.name : `${folderKey}/${child.name}`;
@@ -414,7 +441,8 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
   const pending = buffers.filter((b) => b.length > 0);
   while (pending.length > 0) {
     let { bytesWritten } = await handle.writev(pending);
-    while (pending.length > 0 && bytesWritten >= (pending[0] as Buffer).length) bytesWritten -= (pending.shift() as Buffer).length;
+    while (pending.length > 0 && bytesWritten >= (pending[0] as Buffer).length)
+      bytesWritten -= (pending.shift() as Buffer).length;
     if (bytesWritten > 0) pending[0] = (pending[0] as Buffer).subarray(bytesWritten);
   }
 }
@@ -500,8 +528,15 @@ async function hashObject(objectPath: string, contentType: string): Promise<Side
     const identity = await handle.stat({ bigint: true });
     if (!identity.isFile()) return undefined;
     const hash = createHash('sha256');
-    for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: WRITE_BATCH_BYTES })) hash.update(chunk as Buffer);
-    return { sha256: hash.digest('hex'), bytes: Number(identity.size), contentType, ino: String(identity.ino), mtimeNs: String(identity.mtimeNs) };
+    for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: WRITE_BATCH_BYTES }))
+      hash.update(chunk as Buffer);
+    return {
+      sha256: hash.digest('hex'),
+      bytes: Number(identity.size),
+      contentType,
+      ino: String(identity.ino),
+      mtimeNs: String(identity.mtimeNs),
+    };
   } finally {
     await handle.close();
   }
@@ -528,7 +563,9 @@ function isValidKey(key: string): boolean {
 }
 
 function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
 }
 
 function isMissing(error: unknown): boolean {

@@ -37,9 +37,13 @@ function checkCommonRules(key: string): void {
   const control = CONTROL_CHARACTER.exec(key);
   if (control) {
     const codePoint = `U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-    fail(key, `must not contain control characters (U+0000-U+001F, U+007F): found ${codePoint} at index ${control.index}`);
+    fail(
+      key,
+      `must not contain control characters (U+0000-U+001F, U+007F): found ${codePoint} at index ${control.index}`,
+    );
   }
-  if (LONE_SURROGATE.test(key)) fail(key, 'must be well-formed Unicode: found a lone surrogate, which has no UTF-8 form');
+  if (LONE_SURROGATE.test(key))
+    fail(key, 'must be well-formed Unicode: found a lone surrogate, which has no UTF-8 form');
   if (key.includes('\\')) fail(key, 'must not contain a backslash ("\\"): separate segments with "/"');
   if (key.startsWith('/')) fail(key, 'must be relative: no leading "/" (absolute path)');
 }
@@ -118,5 +122,6 @@ function keyInUri(uri: string, key: string): string {
 }
 
 function checkBucket(subject: string, bucket: string): void {
-  if (!BUCKET_NAME.test(bucket)) fail(subject, `bucket ${JSON.stringify(bucket)} is not an S3 bucket name (3-63 chars: a-z, 0-9, ".", "-")`);
+  if (!BUCKET_NAME.test(bucket))
+    fail(subject, `bucket ${JSON.stringify(bucket)} is not an S3 bucket name (3-63 chars: a-z, 0-9, ".", "-")`);
 }

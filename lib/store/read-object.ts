@@ -3,7 +3,8 @@ import { ObjectNotFoundError, type ArtifactStore } from './artifact-store';
 /** An object's whole body, for small documents (JSON, model topology); large files stream to disk instead. */
 export async function readObject(store: ArtifactStore, key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  for await (const chunk of await store.get(key))
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks);
 }
 

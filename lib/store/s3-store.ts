@@ -52,7 +52,8 @@ export class S3ArtifactStore implements ArtifactStore {
     this.region = settings.region;
     this.partBytes = options.partBytes ?? 8 * MiB;
     this.uploadConcurrency = options.uploadConcurrency ?? 4;
-    if (this.partBytes < 5 * MiB) throw new RangeError(`partBytes must be at least 5 MiB (S3's minimum part size), got ${this.partBytes}`);
+    if (this.partBytes < 5 * MiB)
+      throw new RangeError(`partBytes must be at least 5 MiB (S3's minimum part size), got ${this.partBytes}`);
     if (!Number.isInteger(this.uploadConcurrency) || this.uploadConcurrency < 1) {
       throw new RangeError(`uploadConcurrency must be a positive integer, got ${this.uploadConcurrency}`);
     }
@@ -105,7 +106,14 @@ export class S3ArtifactStore implements ArtifactStore {
     try {
       const info = await this.client.statObject(this.bucket, key);
       const contentType = info.metaData['content-type'] as string | undefined;
-      return { key, uri: this.uriFor(key), bytes: info.size, etag: info.etag, lastModified: info.lastModified, contentType };
+      return {
+        key,
+        uri: this.uriFor(key),
+        bytes: info.size,
+        etag: info.etag,
+        lastModified: info.lastModified,
+        contentType,
+      };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -138,7 +146,9 @@ export class S3ArtifactStore implements ArtifactStore {
   async presignedGetUrl(key: string, expirySeconds = 60 * 60): Promise<string> {
     validateKey(key);
     if (!Number.isInteger(expirySeconds) || expirySeconds < 1 || expirySeconds > MAX_PRESIGN_SECONDS) {
-      throw new RangeError(`expirySeconds must be a whole number from 1 to ${MAX_PRESIGN_SECONDS} (7 days), got ${expirySeconds}`);
+      throw new RangeError(
+        `expirySeconds must be a whole number from 1 to ${MAX_PRESIGN_SECONDS} (7 days), got ${expirySeconds}`,
+      );
     }
     return this.client.presignedGetObject(this.bucket, key, expirySeconds);
   }
@@ -149,9 +159,13 @@ export class S3ArtifactStore implements ArtifactStore {
 
   keyFor(uri: string): string {
     const location = parseArtifactUri(uri);
-    if (location.scheme !== 's3') throw new InvalidArtifactKeyError(uri, `names a local file, but this store is the S3 bucket "${this.bucket}"`);
+    if (location.scheme !== 's3')
+      throw new InvalidArtifactKeyError(uri, `names a local file, but this store is the S3 bucket "${this.bucket}"`);
     if (location.bucket !== this.bucket) {
-      throw new InvalidArtifactKeyError(uri, `names bucket "${location.bucket}", but this store is bucket "${this.bucket}"`);
+      throw new InvalidArtifactKeyError(
+        uri,
+        `names bucket "${location.bucket}", but this store is bucket "${this.bucket}"`,
+      );
     }
     return location.key;
   }
@@ -160,7 +174,11 @@ export class S3ArtifactStore implements ArtifactStore {
    * One PUT when the body fits in a part, else a multipart upload with up to `uploadConcurrency` parts
    * in flight. The next part is read only once a slot is free, so memory is bounded whatever the size.
    */
-  private async upload(key: string, partsOf: (pool: BufferPool) => AsyncIterable<Part>, options: PutOptions): Promise<PutResult> {
+  private async upload(
+    key: string,
+    partsOf: (pool: BufferPool) => AsyncIterable<Part>,
+    options: PutOptions,
+  ): Promise<PutResult> {
     const pool = new BufferPool(this.partBytes);
     const hash = createHash('sha256');
     let bytes = 0;
@@ -199,7 +217,12 @@ export class S3ArtifactStore implements ArtifactStore {
 
   private async putOnce(key: string, body: Buffer, options: PutOptions): Promise<string> {
     const response = await this.client.makeRequestAsync(
-      { method: 'PUT', bucketName: this.bucket, objectName: key, headers: { ...this.headersFor(options), ...conditionHeaders(options.condition) } },
+      {
+        method: 'PUT',
+        bucketName: this.bucket,
+        objectName: key,
+        headers: { ...this.headersFor(options), ...conditionHeaders(options.condition) },
+      },
       body,
       [200],
     );
@@ -244,9 +267,10 @@ async function* fileParts(filePath: string, pool: BufferPool): AsyncGenerator<Pa
     for (let offset = 0; offset < size; offset += pool.bytes) {
       const length = Math.min(pool.bytes, size - offset);
       const data = length === pool.bytes ? pool.acquire() : Buffer.allocUnsafe(length);
-      for (let filled = 0; filled < length; ) {
+      for (let filled = 0; filled < length;) {
         const { bytesRead } = await handle.read(data, filled, length - filled, offset + filled);
-        if (bytesRead === 0) throw new Error(`${filePath} shrank to ${offset + filled} bytes while being uploaded (it had ${size})`);
+        if (bytesRead === 0)
+          throw new Error(`${filePath} shrank to ${offset + filled} bytes while being uploaded (it had ${size})`);
         filled += bytesRead;
       }
       yield { data, final: offset + length >= size };
@@ -310,7 +334,14 @@ class MultipartUpload {
     private readonly bufferPool: BufferPool,
   ) {}
 
-  static async start(client: Client, bucket: string, key: string, headers: Headers, concurrency: number, pool: BufferPool): Promise<MultipartUpload> {
+  static async start(
+    client: Client,
+    bucket: string,
+    key: string,
+    headers: Headers,
+    concurrency: number,
+    pool: BufferPool,
+  ): Promise<MultipartUpload> {
     const uploadId = await client.initiateNewMultipartUpload(bucket, key, headers);
     return new MultipartUpload(client, bucket, key, uploadId, concurrency, pool);
   }
@@ -347,16 +378,26 @@ class MultipartUpload {
       this.etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>"${etag}"</ETag></Part>`).join('') +
       '</CompleteMultipartUpload>';
     const response = await this.client.makeRequestAsync(
-      { method: 'POST', bucketName: this.bucket, objectName: this.key, query: `uploadId=${encodeURIComponent(this.uploadId)}`, headers: conditions },
+      {
+        method: 'POST',
+        bucketName: this.bucket,
+        objectName: this.key,
+        query: `uploadId=${encodeURIComponent(this.uploadId)}`,
+        headers: conditions,
+      },
       Buffer.from(xml),
       [200],
     );
     // S3 may answer 200 and put the error in the body, since it starts responding before assembly ends.
     const text = await readText(response);
     const errorCode = /<Error>[\s\S]*?<Code>([^<]*)<\/Code>/.exec(text)?.[1];
-    if (errorCode) throw Object.assign(new Error(`CompleteMultipartUpload for "${this.key}" failed: ${errorCode}`), { code: errorCode });
+    if (errorCode)
+      throw Object.assign(new Error(`CompleteMultipartUpload for "${this.key}" failed: ${errorCode}`), {
+        code: errorCode,
+      });
     const etag = /<ETag>([^<]*)<\/ETag>/.exec(text)?.[1];
-    if (etag === undefined) throw new Error(`CompleteMultipartUpload for "${this.key}" returned no ETag: ${text.slice(0, 200)}`);
+    if (etag === undefined)
+      throw new Error(`CompleteMultipartUpload for "${this.key}" returned no ETag: ${text.slice(0, 200)}`);
     return unquoteEtag(etag);
   }
 
@@ -418,7 +459,9 @@ function unquoteEtag(etag: string | undefined): string {
 }
 
 function s3ErrorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
 }
 
 function isNotFound(error: unknown): boolean {

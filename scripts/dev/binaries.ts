@@ -63,7 +63,9 @@ export async function resolveBinary(spec: BinarySpec, options: ResolveOptions = 
   const onPath = await findOnPath(spec.name, env);
   if (onPath) {
     const reportedVersion = await askVersion(onPath, env);
-    const pinNote = reportedVersion?.includes(spec.version.replace(/^v/, '')) ? '' : ` (trainyard pins ${spec.version})`;
+    const pinNote = reportedVersion?.includes(spec.version.replace(/^v/, ''))
+      ? ''
+      : ` (trainyard pins ${spec.version})`;
     log(`using ${spec.name} from PATH: ${onPath}, version ${reportedVersion ?? 'unknown'}${pinNote}`);
     return { path: onPath, source: 'path', ...(reportedVersion ? { reportedVersion } : {}) };
   }

@@ -57,4 +57,3 @@ export async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<
   }
   return undefined;
 }
-

@@ -22,7 +22,15 @@ describe('trainyard CLI edges', () => {
 
   it('names every bad field of a config file before anything starts, exit 2', async () => {
     const file = path.join(dir, 'bad.json');
-    await writeFile(file, JSON.stringify({ model: 'Has Spaces', dataset: { uri: 'ftp://x' }, task: { type: 'ranking', label: '' }, train: { epochs: 0 } }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        model: 'Has Spaces',
+        dataset: { uri: 'ftp://x' },
+        task: { type: 'ranking', label: '' },
+        train: { epochs: 0 },
+      }),
+    );
     // An unreachable Temporal proves nothing was contacted: validation comes first.
     const { code, stderr } = await runCli(['run', '--config', file], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     assert.equal(code, 2);
@@ -41,7 +49,12 @@ describe('trainyard CLI edges', () => {
   });
 
   it('lists every bad environment variable with what was expected, exit 2, no stack trace', async () => {
-    const { code, stderr } = await runCli(['worker'], { LOG_LEVEL: 'chatty', S3_PORT: 'abc', S3_ENDPOINT: 'http://127.0.0.1:9000', TRAINYARD_STORE: 'gcs' });
+    const { code, stderr } = await runCli(['worker'], {
+      LOG_LEVEL: 'chatty',
+      S3_PORT: 'abc',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      TRAINYARD_STORE: 'gcs',
+    });
     assert.equal(code, 2);
     assert.match(stderr, /LOG_LEVEL: expected one of/);
     assert.match(stderr, /S3_PORT: /);

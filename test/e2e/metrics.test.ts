@@ -38,7 +38,11 @@ async function activityResults(client: Client, workflowId: string): Promise<Map<
     if (scheduled) typeByScheduledId.set(String(event.eventId), scheduled.activityType?.name ?? '');
     const completed = event.activityTaskCompletedEventAttributes;
     const payload = completed?.result?.payloads?.[0];
-    if (completed && payload) results.set(typeByScheduledId.get(String(completed.scheduledEventId)) ?? '', defaultPayloadConverter.fromPayload(payload));
+    if (completed && payload)
+      results.set(
+        typeByScheduledId.get(String(completed.scheduledEventId)) ?? '',
+        defaultPayloadConverter.fromPayload(payload),
+      );
   }
   return results;
 }
@@ -54,7 +58,11 @@ describe('worker Prometheus endpoint (real worker process, real Temporal, real M
 
   before(async () => {
     metricsAddress = await freeLoopbackAddress();
-    worker = startWorkerProcess({ TRAINYARD_TASK_QUEUE: taskQueue, METRICS_ADDRESS: metricsAddress, LOG_LEVEL: 'info' });
+    worker = startWorkerProcess({
+      TRAINYARD_TASK_QUEUE: taskQueue,
+      METRICS_ADDRESS: metricsAddress,
+      LOG_LEVEL: 'info',
+    });
     await worker.waitForLine(/trainyard worker started/);
     connection = await Connection.connect({ address: config.temporal.address });
     client = new Client({ connection, namespace: config.temporal.namespace });
@@ -80,7 +88,14 @@ describe('worker Prometheus endpoint (real worker process, real Temporal, real M
     const handle = await client.workflow.start('trainingPipeline', {
       taskQueue,
       workflowId: `${model}-run`,
-      args: [{ model, dataset: { uri: store.uriFor(key) }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: 10, hiddenLayers: [8] } }],
+      args: [
+        {
+          model,
+          dataset: { uri: store.uriFor(key) },
+          task: { type: 'multiclass', label: 'Species' },
+          train: { model: 'mlp', epochs: 10, hiddenLayers: [8] },
+        },
+      ],
     });
     const result = (await handle.result()) as PipelineResult;
     assert.equal(result.version, 1, `registered: ${result.outcome}`);
@@ -90,22 +105,49 @@ describe('worker Prometheus endpoint (real worker process, real Temporal, real M
 
     // The SDK's own runtime metrics, for this worker's task queue.
     const completedWorkflows = samplesOf(samples, 'temporal_workflow_completed', { task_queue: taskQueue });
-    assert.ok(completedWorkflows.some((s) => s.value >= 1), `temporal_workflow_completed for ${taskQueue}`);
-    assert.ok(samplesOf(samples, 'temporal_activity_execution_latency_count', { task_queue: taskQueue }).length > 0, 'SDK activity latency');
+    assert.ok(
+      completedWorkflows.some((s) => s.value >= 1),
+      `temporal_workflow_completed for ${taskQueue}`,
+    );
+    assert.ok(
+      samplesOf(samples, 'temporal_activity_execution_latency_count', { task_queue: taskQueue }).length > 0,
+      'SDK activity latency',
+    );
 
     // One completed duration observation per stage of the run, in seconds buckets.
     for (const stage of ['validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate', 'registerModel']) {
-      const [count] = samplesOf(samples, 'trainyard_stage_duration_seconds_count', { ...mine, stage, outcome: 'completed' });
+      const [count] = samplesOf(samples, 'trainyard_stage_duration_seconds_count', {
+        ...mine,
+        stage,
+        outcome: 'completed',
+      });
       assert.ok(count && count.value >= 1, `duration count for ${stage}`);
     }
     // Our labels, plus the ones the SDK puts on every activity metric (camelCase, unlike its own metrics' task_queue).
-    const [validateCount] = samplesOf(samples, 'trainyard_stage_duration_seconds_count', { ...mine, stage: 'validateData' });
-    assert.deepEqual(Object.keys(validateCount?.labels ?? {}).sort(), ['activityType', 'model', 'namespace', 'outcome', 'stage', 'taskQueue']);
+    const [validateCount] = samplesOf(samples, 'trainyard_stage_duration_seconds_count', {
+      ...mine,
+      stage: 'validateData',
+    });
+    assert.deepEqual(Object.keys(validateCount?.labels ?? {}).sort(), [
+      'activityType',
+      'model',
+      'namespace',
+      'outcome',
+      'stage',
+      'taskQueue',
+    ]);
     assert.equal(validateCount?.labels.taskQueue, taskQueue);
     const [trainSum] = samplesOf(samples, 'trainyard_stage_duration_seconds_sum', { ...mine, stage: 'train' });
     const trainMs = result.stages.find((s) => s.name === 'train')?.durationMs ?? 0;
-    assert.ok(trainSum && trainSum.value > 0 && trainSum.value <= trainMs / 1000 + 1, `train took ${trainSum?.value} s; the workflow saw ${trainMs} ms`);
-    assert.ok(samplesOf(samples, 'trainyard_stage_duration_seconds_bucket', { ...mine, stage: 'train', le: '3600' }).length === 1, 'seconds buckets');
+    assert.ok(
+      trainSum && trainSum.value > 0 && trainSum.value <= trainMs / 1000 + 1,
+      `train took ${trainSum?.value} s; the workflow saw ${trainMs} ms`,
+    );
+    assert.ok(
+      samplesOf(samples, 'trainyard_stage_duration_seconds_bucket', { ...mine, stage: 'train', le: '3600' }).length ===
+        1,
+      'seconds buckets',
+    );
 
     // Rows: what validateData and splitAndSample reported to the workflow.
     const reported = await activityResults(client, handle.workflowId);
@@ -113,9 +155,20 @@ describe('worker Prometheus endpoint (real worker process, real Temporal, real M
     const split = reported.get('splitAndSample') as SplitAndSampleResult;
     const penguinRows = (JSON.parse(await readFile(publicDatasetPath('penguins.json'), 'utf8')) as unknown[]).length;
     assert.equal(validation.rows, penguinRows);
-    assert.deepEqual(samplesOf(samples, 'trainyard_rows_processed_total', { ...mine, stage: 'validateData' }).map((s) => s.value), [penguinRows]);
+    assert.deepEqual(
+      samplesOf(samples, 'trainyard_rows_processed_total', { ...mine, stage: 'validateData' }).map((s) => s.value),
+      [penguinRows],
+    );
     for (const splitName of ['train', 'validation', 'test'] as const) {
-      assert.deepEqual(samplesOf(samples, 'trainyard_rows_processed_total', { ...mine, stage: 'splitAndSample', split: splitName }).map((s) => s.value), [split.rows[splitName]], splitName);
+      assert.deepEqual(
+        samplesOf(samples, 'trainyard_rows_processed_total', {
+          ...mine,
+          stage: 'splitAndSample',
+          split: splitName,
+        }).map((s) => s.value),
+        [split.rows[splitName]],
+        splitName,
+      );
     }
 
     // The registered version's evaluation metrics, exactly as the workflow returned them.
@@ -123,11 +176,17 @@ describe('worker Prometheus endpoint (real worker process, real Temporal, real M
     for (const [metric, value] of Object.entries(result.metrics)) {
       const gauges = samplesOf(samples, 'trainyard_model_metric', { ...mine, version: '1', metric });
       assert.equal(gauges.length, 1, metric);
-      assert.ok(Math.abs((gauges[0]?.value ?? Number.NaN) - value) <= 1e-9 * Math.max(1, Math.abs(value)), `${metric}: ${gauges[0]?.value} vs ${value}`);
+      assert.ok(
+        Math.abs((gauges[0]?.value ?? Number.NaN) - value) <= 1e-9 * Math.max(1, Math.abs(value)),
+        `${metric}: ${gauges[0]?.value} vs ${value}`,
+      );
     }
 
     // No dataset URI ever becomes a label.
-    assert.ok(samples.every((s) => !Object.values(s.labels).some((v) => v.includes(key))), 'no dataset URI in labels');
+    assert.ok(
+      samples.every((s) => !Object.values(s.labels).some((v) => v.includes(key))),
+      'no dataset URI in labels',
+    );
   });
 
   it('records a failed stage attempt with outcome "failed"', async () => {
@@ -135,7 +194,13 @@ describe('worker Prometheus endpoint (real worker process, real Temporal, real M
     const handle = await client.workflow.start('trainingPipeline', {
       taskQueue,
       workflowId: `${model}-run`,
-      args: [{ model, dataset: { uri: store.uriFor(`test/${randomUUID()}/missing.json`) }, task: { type: 'multiclass', label: 'Species' } }],
+      args: [
+        {
+          model,
+          dataset: { uri: store.uriFor(`test/${randomUUID()}/missing.json`) },
+          task: { type: 'multiclass', label: 'Species' },
+        },
+      ],
     });
     try {
       const failed = { stage: 'fingerprintDataset', outcome: 'failed', taskQueue };
@@ -162,9 +227,16 @@ describe('worker Prometheus endpoint (real worker process, real Temporal, real M
     const taken = await listenOnFreePort();
     try {
       const { port } = taken.address() as { port: number };
-      const { code, stderr } = await runCli(['worker'], { METRICS_ADDRESS: `127.0.0.1:${port}`, TRAINYARD_TASK_QUEUE: `test-${randomUUID()}` }, 60_000);
+      const { code, stderr } = await runCli(
+        ['worker'],
+        { METRICS_ADDRESS: `127.0.0.1:${port}`, TRAINYARD_TASK_QUEUE: `test-${randomUUID()}` },
+        60_000,
+      );
       assert.equal(code, 1, stderr);
-      assert.match(stderr, new RegExp(`Cannot serve Prometheus metrics on METRICS_ADDRESS=127\\.0\\.0\\.1:${port}: .*in use`));
+      assert.match(
+        stderr,
+        new RegExp(`Cannot serve Prometheus metrics on METRICS_ADDRESS=127\\.0\\.0\\.1:${port}: .*in use`),
+      );
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

@@ -23,7 +23,15 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
     h.client.workflow.start('trainingPipeline', {
       taskQueue: h.taskQueue,
       workflowId: `${model}-${randomUUID().slice(0, 8)}`,
-      args: [{ model, dataset: { uri }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: 10, hiddenLayers: [8] }, operator: { timeout: operatorTimeout } }],
+      args: [
+        {
+          model,
+          dataset: { uri },
+          task: { type: 'multiclass', label: 'Species' },
+          train: { model: 'mlp', epochs: 10, hiddenLayers: [8] },
+          operator: { timeout: operatorTimeout },
+        },
+      ],
     });
 
   it('follows a run to its end, printing each stage, and lists it by model and outcome', async () => {
@@ -32,27 +40,49 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
     const followed = await runCli(['status', handle.workflowId, '--follow']);
     assert.equal(followed.code, 0, followed.stderr);
     assert.match(followed.stdout, new RegExp(`model ${model}\\s+outcome promoted\\s+version 1`));
-    for (const stage of ['validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate', 'register', 'promote']) {
+    for (const stage of [
+      'validateData',
+      'splitAndSample',
+      'fitPreprocessor',
+      'train',
+      'evaluate',
+      'register',
+      'promote',
+    ]) {
       assert.match(followed.stdout, new RegExp(`✔ ${stage}\\s+completed`), stage);
     }
 
     // Visibility is eventually consistent: give the listing a few seconds to catch up.
     let listed: { workflowId: string; outcome: string }[] = [];
-    for (let i = 0; i < 20 && !listed.some((r) => r.workflowId === handle.workflowId && r.outcome === 'promoted'); i++) {
+    for (
+      let i = 0;
+      i < 20 && !listed.some((r) => r.workflowId === handle.workflowId && r.outcome === 'promoted');
+      i++
+    ) {
       const runs = await runCli(['runs', '--model', model, '--outcome', 'promoted', '--json']);
       assert.equal(runs.code, 0, runs.stderr);
       listed = JSON.parse(runs.stdout) as typeof listed;
       if (!listed.length) await new Promise((r) => setTimeout(r, 500));
     }
-    assert.deepEqual(listed.map((r) => r.workflowId), [handle.workflowId]);
+    assert.deepEqual(
+      listed.map((r) => r.workflowId),
+      [handle.workflowId],
+    );
   });
 
   it('shows a live epoch bar for the training stage, from its heartbeat', async () => {
     const handle = await h.client.workflow.start('trainingPipeline', {
       taskQueue: h.taskQueue,
       workflowId: `views-bar-${randomUUID().slice(0, 8)}`,
-      args: [{ model: `views-bar-${randomUUID().slice(0, 6)}`, dataset: { uri: penguinsUri }, task: { type: 'multiclass', label: 'Species' },
-        train: { model: 'mlp', epochs: 400, batchSize: 8, earlyStopping: { enabled: false } }, cache: { enabled: false } }],
+      args: [
+        {
+          model: `views-bar-${randomUUID().slice(0, 6)}`,
+          dataset: { uri: penguinsUri },
+          task: { type: 'multiclass', label: 'Species' },
+          train: { model: 'mlp', epochs: 400, batchSize: 8, earlyStopping: { enabled: false } },
+          cache: { enabled: false },
+        },
+      ],
     });
     try {
       let shown = '';
@@ -69,7 +99,10 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
   });
 
   it('exits 1 for a failed run and says why', async () => {
-    const handle = await start(`views-${randomUUID().slice(0, 6)}`, h.store.uriFor(`${h.prefix}/datasets/missing.json`));
+    const handle = await start(
+      `views-${randomUUID().slice(0, 6)}`,
+      h.store.uriFor(`${h.prefix}/datasets/missing.json`),
+    );
     await handle.result().catch(() => undefined);
     const status = await runCli(['status', handle.workflowId]);
     assert.equal(status.code, 1, status.stdout + status.stderr);

@@ -41,20 +41,31 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
     await writeFile(penguinsConfig, JSON.stringify(penguins));
     // Runs that fail in their first activity: cheap to start many of (pause and backfill count runs, not models).
     missingDataConfig = path.join(configDir, 'missing-data.json');
-    await writeFile(missingDataConfig, JSON.stringify({
-      ...penguins,
-      dataset: { uri: h.store.uriFor(`${h.prefix}/datasets/missing.json`) },
-      operator: { timeout: '0s' },
-    }));
+    await writeFile(
+      missingDataConfig,
+      JSON.stringify({
+        ...penguins,
+        dataset: { uri: h.store.uriFor(`${h.prefix}/datasets/missing.json`) },
+        operator: { timeout: '0s' },
+      }),
+    );
   });
 
   after(async () => {
     for (const scheduleId of created) {
-      await h?.client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+      await h?.client.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .catch(() => undefined);
     }
     if (h) {
-      for await (const run of h.client.workflow.list({ query: `TaskQueue = '${h.taskQueue}' AND ExecutionStatus = 'Running'` })) {
-        await h.client.workflow.getHandle(run.workflowId, run.runId).terminate('schedule test cleanup').catch(() => undefined);
+      for await (const run of h.client.workflow.list({
+        query: `TaskQueue = '${h.taskQueue}' AND ExecutionStatus = 'Running'`,
+      })) {
+        await h.client.workflow
+          .getHandle(run.workflowId, run.runId)
+          .terminate('schedule test cleanup')
+          .catch(() => undefined);
       }
     }
     await h?.close();
@@ -71,7 +82,9 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
   async function create(name: string, config: string, ...spec: string[]): Promise<string> {
     const scheduleId = `test-${name}-${randomUUID().slice(0, 8)}`;
     created.add(scheduleId);
-    ok(await schedule('create', scheduleId, '--model', model, '--config', config, '--task-queue', h.taskQueue, ...spec));
+    ok(
+      await schedule('create', scheduleId, '--model', model, '--config', config, '--task-queue', h.taskQueue, ...spec),
+    );
     return scheduleId;
   }
 
@@ -79,7 +92,12 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
     return JSON.parse(ok(await schedule('describe', scheduleId, '--json'))) as ScheduleView;
   }
 
-  async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  async function waitFor<T>(
+    what: string,
+    read: () => Promise<T>,
+    done: (value: T) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let value = await read();
     while (!done(value)) {
@@ -91,7 +109,14 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
   }
 
   it('create → trigger: the run starts from the schedule, completes and registers a version', async () => {
-    const scheduleId = await create('trigger', penguinsConfig, '--cron', '0 0 1 1 *', '--note', 'yearly, triggered by hand');
+    const scheduleId = await create(
+      'trigger',
+      penguinsConfig,
+      '--cron',
+      '0 0 1 1 *',
+      '--note',
+      'yearly, triggered by hand',
+    );
 
     const triggered = ok(await schedule('trigger', scheduleId));
     const workflowId = /started (\S+)/.exec(triggered)?.[1];
@@ -111,19 +136,29 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
     assert.deepEqual(view.state, { paused: false, note: 'yearly, triggered by hand' });
     assert.equal(view.nextActionTimes.length, 5);
     assert.match(view.nextActionTimes[0] ?? '', /-01-01T00:00:00/);
-    assert.deepEqual(view.recentRuns.map((r) => [r.workflowId, r.status, r.outcome, r.version]), [[workflowId, 'COMPLETED', 'promoted', 1]]);
-    assert.deepEqual(view.input, { ...JSON.parse(await readFile(penguinsConfig, 'utf8')), model }, 'the draft input is stored, --model filled in');
+    assert.deepEqual(
+      view.recentRuns.map((r) => [r.workflowId, r.status, r.outcome, r.version]),
+      [[workflowId, 'COMPLETED', 'promoted', 1]],
+    );
+    assert.deepEqual(
+      view.input,
+      { ...JSON.parse(await readFile(penguinsConfig, 'utf8')), model },
+      'the draft input is stored, --model filled in',
+    );
 
     const text = ok(await schedule('describe', scheduleId));
     assert.match(text, new RegExp(`${workflowId}\\s+COMPLETED\\s+promoted v1`));
 
     // Listing is eventually consistent.
-    const listed = await waitFor('the schedule in list', async () => JSON.parse(ok(await schedule('list', '--json'))) as ScheduleListEntry[],
-      (entries) => entries.some((e) => e.scheduleId === scheduleId));
+    const listed = await waitFor(
+      'the schedule in list',
+      async () => JSON.parse(ok(await schedule('list', '--json'))) as ScheduleListEntry[],
+      (entries) => entries.some((e) => e.scheduleId === scheduleId),
+    );
     assert.deepEqual(listed.find((e) => e.scheduleId === scheduleId)?.model, model);
   });
 
-  it('pause stops the schedule\'s own runs (trigger still starts one); unpause resumes them', async () => {
+  it("pause stops the schedule's own runs (trigger still starts one); unpause resumes them", async () => {
     const scheduleId = await create('pause', missingDataConfig, '--every', '2s', '--overlap', 'allow-all');
     const taken = async () => (await describeSchedule(scheduleId)).actions.taken;
     await waitFor('two scheduled runs', taken, (n) => n >= 2, 30_000);
@@ -143,32 +178,61 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
     assert.equal(await taken(), whilePaused + 1);
 
     ok(await schedule('unpause', scheduleId, '--note', 'freeze over'));
-    const resumed = await waitFor('scheduled runs again', () => describeSchedule(scheduleId), (v) => v.actions.taken >= whilePaused + 3, 30_000);
+    const resumed = await waitFor(
+      'scheduled runs again',
+      () => describeSchedule(scheduleId),
+      (v) => v.actions.taken >= whilePaused + 3,
+      30_000,
+    );
     assert.equal(resumed.state.paused, false);
     ok(await schedule('pause', scheduleId, '--note', 'test done'));
 
     // describe reports each finished run's outcome: these read a missing dataset.
-    const settled = await waitFor('finished runs in describe', () => describeSchedule(scheduleId), (v) => v.recentRuns.some((r) => r.status === 'FAILED'));
+    const settled = await waitFor(
+      'finished runs in describe',
+      () => describeSchedule(scheduleId),
+      (v) => v.recentRuns.some((r) => r.status === 'FAILED'),
+    );
     const failed = settled.recentRuns.find((r) => r.status === 'FAILED');
     assert.equal(failed?.failure?.type, 'DatasetNotFound', JSON.stringify(failed));
   });
 
   it('backfill starts one run per scheduled time in the window (both ends inclusive), each as of its own time', async () => {
-    const scheduleId = await create('backfill', missingDataConfig, '--every', '1h', '--paused', '--note', 'backfill only');
+    const scheduleId = await create(
+      'backfill',
+      missingDataConfig,
+      '--every',
+      '1h',
+      '--paused',
+      '--note',
+      'backfill only',
+    );
     const from = '2026-01-01T00:00:00Z';
     ok(await schedule('backfill', scheduleId, '--from', from, '--to', '2026-01-01T03:00:00Z'));
 
     // buffer-all (the default for backfills) starts them one after another.
-    const view = await waitFor('four backfilled runs to finish', () => describeSchedule(scheduleId),
-      (v) => v.actions.taken >= 4 && v.recentRuns.every((r) => r.status !== 'RUNNING'), 120_000);
+    const view = await waitFor(
+      'four backfilled runs to finish',
+      () => describeSchedule(scheduleId),
+      (v) => v.actions.taken >= 4 && v.recentRuns.every((r) => r.status !== 'RUNNING'),
+      120_000,
+    );
     const hours = ['00', '01', '02', '03'];
     assert.equal(view.actions.taken, 4);
     assert.equal(view.actions.skippedOverlap, 0);
-    assert.deepEqual(view.recentRuns.map((r) => r.workflowId), hours.map((hh) => `${scheduleId}-2026-01-01T${hh}:00:00Z`));
-    assert.deepEqual(view.recentRuns.map((r) => r.scheduledAt), hours.map((hh) => `2026-01-01T${hh}:00:00.000Z`));
+    assert.deepEqual(
+      view.recentRuns.map((r) => r.workflowId),
+      hours.map((hh) => `${scheduleId}-2026-01-01T${hh}:00:00Z`),
+    );
+    assert.deepEqual(
+      view.recentRuns.map((r) => r.scheduledAt),
+      hours.map((hh) => `2026-01-01T${hh}:00:00.000Z`),
+    );
     // The pipeline reads "the latest data" as of TemporalScheduledStartTime: the backfilled hour, not now.
     for (const run of view.recentRuns) {
-      const scheduled = (await h.client.workflow.getHandle(run.workflowId).describe()).typedSearchAttributes.get(TemporalScheduledStartTime);
+      const scheduled = (await h.client.workflow.getHandle(run.workflowId).describe()).typedSearchAttributes.get(
+        TemporalScheduledStartTime,
+      );
       assert.equal(scheduled?.toISOString(), run.scheduledAt);
     }
     assert.equal(view.state.paused, true, 'a backfill leaves the schedule paused');
@@ -178,7 +242,12 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
     const scheduleId = await create('delete', penguinsConfig, '--every', '1d', '--paused');
     assert.match(ok(await schedule('delete', scheduleId)), /deleted/);
     created.delete(scheduleId);
-    for (const args of [['describe', scheduleId], ['delete', scheduleId], ['trigger', scheduleId], ['pause', scheduleId, '--note', 'x']]) {
+    for (const args of [
+      ['describe', scheduleId],
+      ['delete', scheduleId],
+      ['trigger', scheduleId],
+      ['pause', scheduleId, '--note', 'x'],
+    ]) {
       const result = await schedule(...args);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, new RegExp(`No schedule with id "${scheduleId}"`));
@@ -188,13 +257,37 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
   it('bad options and bad inputs exit 2, naming the option or field, before any schedule exists', async () => {
     const scheduleId = `test-bad-${randomUUID().slice(0, 8)}`;
     const badTask = path.join(configDir, 'bad-task.json');
-    await writeFile(badTask, JSON.stringify({ dataset: { uri: 'ftp://nowhere/x.csv' }, task: { type: 'ranking', label: 'y' } }));
+    await writeFile(
+      badTask,
+      JSON.stringify({ dataset: { uri: 'ftp://nowhere/x.csv' }, task: { type: 'ranking', label: 'y' } }),
+    );
     const cases: [string[], RegExp][] = [
       [['create', scheduleId, '--config', penguinsConfig, '--model', model], /--cron: give exactly one of --cron/],
-      [['create', scheduleId, '--config', penguinsConfig, '--model', model, '--every', '1x', '--overlap', 'never', '--catchup-window', '3s'],
-        /--every: expected a duration[\s\S]*--overlap: expected one of[\s\S]*--catchup-window: must be at least 10s/],
-      [['create', scheduleId, '--config', penguinsConfig, '--model', model, '--cron', '61 * * * *'], /--cron: Minute is not in range \[0-59\]/],
-      [['create', scheduleId, '--config', badTask, '--model', model, '--every', '1d'], /dataset\.uri:[\s\S]*task\.type:/],
+      [
+        [
+          'create',
+          scheduleId,
+          '--config',
+          penguinsConfig,
+          '--model',
+          model,
+          '--every',
+          '1x',
+          '--overlap',
+          'never',
+          '--catchup-window',
+          '3s',
+        ],
+        /--every: expected a duration[\s\S]*--overlap: expected one of[\s\S]*--catchup-window: must be at least 10s/,
+      ],
+      [
+        ['create', scheduleId, '--config', penguinsConfig, '--model', model, '--cron', '61 * * * *'],
+        /--cron: Minute is not in range \[0-59\]/,
+      ],
+      [
+        ['create', scheduleId, '--config', badTask, '--model', model, '--every', '1d'],
+        /dataset\.uri:[\s\S]*task\.type:/,
+      ],
       [['create', scheduleId, '--config', penguinsConfig, '--every', '1d'], /model: .*pass --model/],
       [['backfill', scheduleId, '--from', '2026-01-02', '--to', '2026-01-01'], /--to: must be after --from/],
       [['backfill', scheduleId, '--from', 'last week', '--to', '2026-01-01'], /--from: expected an ISO date/],

@@ -29,7 +29,11 @@ describe('trainingPipeline through the Temporal CLI (real server, worker and Min
     unlabelledUri = await upload('unlabelled.json', JSON.stringify(rows.map(({ Species: _species, ...rest }) => rest)));
   });
   after(async () => {
-    for (const id of started) await h.client.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+    for (const id of started)
+      await h.client.workflow
+        .getHandle(id)
+        .terminate('test done')
+        .catch(() => undefined);
     await h?.close();
   });
 
@@ -40,20 +44,44 @@ describe('trainingPipeline through the Temporal CLI (real server, worker and Min
   }
 
   async function temporal(...args: string[]): Promise<string> {
-    const { stdout } = await promisify(execFile)(temporalCli, [...args, '--address', h.config.temporal.address, '--namespace', h.config.temporal.namespace]);
+    const { stdout } = await promisify(execFile)(temporalCli, [
+      ...args,
+      '--address',
+      h.config.temporal.address,
+      '--namespace',
+      h.config.temporal.namespace,
+    ]);
     return stdout;
   }
 
   async function queryStatus(workflowId: string): Promise<PipelineStatus> {
-    const out = JSON.parse(await temporal('workflow', 'query', '--workflow-id', workflowId, '--type', 'status', '--output', 'json')) as { queryResult: PipelineStatus[] };
+    const out = JSON.parse(
+      await temporal('workflow', 'query', '--workflow-id', workflowId, '--type', 'status', '--output', 'json'),
+    ) as { queryResult: PipelineStatus[] };
     return out.queryResult[0] as PipelineStatus;
   }
 
   it('start with pasted JSON → awaiting-operator on bad data → `temporal workflow update execute --name retryStage` → promoted', async () => {
     const workflowId = `temporal-cli-${randomUUID().slice(0, 8)}`;
     const model = `tcli-${randomUUID().slice(0, 6)}`;
-    const input = { model, dataset: { uri: unlabelledUri }, task: { type: 'multiclass', label: 'Species' }, train: { model: 'mlp', epochs: 10 } };
-    await temporal('workflow', 'start', '--type', 'trainingPipeline', '--task-queue', h.taskQueue, '--workflow-id', workflowId, '--input', JSON.stringify(input));
+    const input = {
+      model,
+      dataset: { uri: unlabelledUri },
+      task: { type: 'multiclass', label: 'Species' },
+      train: { model: 'mlp', epochs: 10 },
+    };
+    await temporal(
+      'workflow',
+      'start',
+      '--type',
+      'trainingPipeline',
+      '--task-queue',
+      h.taskQueue,
+      '--workflow-id',
+      workflowId,
+      '--input',
+      JSON.stringify(input),
+    );
     started.push(workflowId);
 
     let status = await queryStatus(workflowId);
@@ -64,8 +92,21 @@ describe('trainingPipeline through the Temporal CLI (real server, worker and Min
     assert.equal(status.outcome, 'awaiting-operator');
     assert.equal(status.awaitingOperator?.failedStage, 'validateData');
 
-    const ack = JSON.parse(await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'retryStage',
-      '--input', JSON.stringify({ set: { 'dataset.uri': penguinsUri }, by: 'temporal-cli' }), '--output', 'json')) as { result?: { restartFrom?: string } };
+    const ack = JSON.parse(
+      await temporal(
+        'workflow',
+        'update',
+        'execute',
+        '--workflow-id',
+        workflowId,
+        '--name',
+        'retryStage',
+        '--input',
+        JSON.stringify({ set: { 'dataset.uri': penguinsUri }, by: 'temporal-cli' }),
+        '--output',
+        'json',
+      ),
+    ) as { result?: { restartFrom?: string } };
     assert.equal(ack.result?.restartFrom, 'fingerprintDataset', JSON.stringify(ack));
 
     const handle = h.client.workflow.getHandle(workflowId);

@@ -55,7 +55,8 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
   after(async () => {
     for (const scheduleId of createdSchedules) await deleteSchedule(scheduleId);
     // A failed test must not leave a run waiting days for an approval or an operator on a queue nobody polls.
-    for (const run of startedRuns) await run.terminate('temporal-ui test ended before the run closed').catch(() => undefined);
+    for (const run of startedRuns)
+      await run.terminate('temporal-ui test ended before the run closed').catch(() => undefined);
     await browser?.close();
     await h?.close();
     if (configDir) await rm(configDir, { recursive: true, force: true });
@@ -84,7 +85,11 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       const run = await startFromUi(input, 'start-form-filled');
       await waitForOutcome(run, 'awaiting-approval', RUN_WAIT_MS);
       await showOutcomeOnRunPage(run.workflowId, 'awaiting-approval');
-      await sendSignal('approvalSignal', { decision: 'approve', by: 'ui-test', reason: 'looks good' }, 'signal-form-filled');
+      await sendSignal(
+        'approvalSignal',
+        { decision: 'approve', by: 'ui-test', reason: 'looks good' },
+        'signal-form-filled',
+      );
 
       const result = (await run.result()) as PipelineResult;
       assert.equal(result.outcome, 'promoted');
@@ -96,7 +101,7 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       assert.equal(await resolveAlias(h.store, model), 1, 'the champion alias points at version 1');
 
       await showCompletedOnRunPage('completed');
-  }));
+    }));
 
   it('bad data → awaiting-operator → Send a Signal retryStageSignal with the fixed dataset → promoted, earlier lookups kept', () =>
     withFailureScreenshot(async () => {
@@ -113,7 +118,11 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       assert.equal(waiting.awaitingOperator?.failedStage, 'validateData');
       assert.equal(waiting.awaitingOperator?.failure.type, 'DataValidationFailed');
       await showOutcomeOnRunPage(run.workflowId, 'awaiting-operator');
-      await sendSignal('retryStageSignal', { set: { 'dataset.uri': penguinsUri }, by: 'ui-test', reason: 'labels restored' }, 'retry-signal-filled');
+      await sendSignal(
+        'retryStageSignal',
+        { set: { 'dataset.uri': penguinsUri }, by: 'ui-test', reason: 'labels restored' },
+        'retry-signal-filled',
+      );
       await waitForRetryAccepted(run);
 
       const result = (await run.result()) as PipelineResult;
@@ -132,7 +141,7 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       assert.equal(scheduled.fingerprintDataset, 2, 'the fixed dataset was fingerprinted');
 
       await showCompletedOnRunPage('retried-completed');
-  }));
+    }));
 
   it('trainyard schedule create → listed on the Schedules page → Trigger from Schedule Actions → promoted, version 1', () =>
     withFailureScreenshot(async () => {
@@ -149,7 +158,8 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: scheduleId, exact: true }) });
       // Schedules are listed from visibility, a moment after they exist; the list does not refresh itself.
       await waitWithReloads(row);
-      for (const shown of ['Paused', 'trainingPipeline', '"interval": "86400s"']) await row.getByText(shown).first().waitFor();
+      for (const shown of ['Paused', 'trainingPipeline', '"interval": "86400s"'])
+        await row.getByText(shown).first().waitFor();
       await screenshot(page, 'schedules-page');
 
       await row.getByRole('link', { name: scheduleId, exact: true }).click();
@@ -166,24 +176,48 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       assert.equal(result.version, 1);
       assert.equal(await resolveAlias(h.store, model), 1, 'the champion alias points at version 1');
       const listed: string[] = [];
-      for await (const execution of h.client.workflow.list({ query: `TemporalScheduledById = '${scheduleId}'` })) listed.push(execution.workflowId);
-      assert.deepEqual(listed, [run.workflowId], 'visibility knows the run as started by the schedule ("View All Runs" on its page)');
+      for await (const execution of h.client.workflow.list({ query: `TemporalScheduledById = '${scheduleId}'` }))
+        listed.push(execution.workflowId);
+      assert.deepEqual(
+        listed,
+        [run.workflowId],
+        'visibility knows the run as started by the schedule ("View All Runs" on its page)',
+      );
 
       // The schedule page lists its recent runs, each a link to the run with its status.
       await page.reload();
       const runLink = page.getByRole('link', { name: run.workflowId, exact: true });
       // No heading inside: the run's own row reads Completed, not the panel around it (which counts "1 Completed").
-      await innermostBlock(runLink, 'Completed').filter({ hasNot: page.getByRole('heading') }).waitFor();
+      await innermostBlock(runLink, 'Completed')
+        .filter({ hasNot: page.getByRole('heading') })
+        .waitFor();
       await screenshot(page, 'schedule-triggered');
-  }));
+    }));
 
   /** Writes `config` to a file and runs `trainyard schedule create <id> --every 1d --paused` for this test's task queue. */
-  async function createSchedule(scheduleId: string, model: string, config: Omit<PipelineInputDraft, 'model'>): Promise<void> {
+  async function createSchedule(
+    scheduleId: string,
+    model: string,
+    config: Omit<PipelineInputDraft, 'model'>,
+  ): Promise<void> {
     const configFile = path.join(configDir, `${scheduleId}.json`);
     await writeFile(configFile, JSON.stringify(config));
     createdSchedules.push(scheduleId);
     const created = await runCli(
-      ['schedule', 'create', scheduleId, '--model', model, '--config', configFile, '--every', '1d', '--paused', '--note', 'ui test'],
+      [
+        'schedule',
+        'create',
+        scheduleId,
+        '--model',
+        model,
+        '--config',
+        configFile,
+        '--every',
+        '1d',
+        '--paused',
+        '--note',
+        'ui test',
+      ],
       { TRAINYARD_TASK_QUEUE: h.taskQueue },
     );
     assert.equal(created.code, 0, `schedule create exited ${created.code}\n${created.stdout}${created.stderr}`);
@@ -192,10 +226,16 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
   /** Deletes the schedule and terminates any run it started that is still going. */
   async function deleteSchedule(scheduleId: string): Promise<void> {
     const schedule = h.client.schedule.getHandle(scheduleId);
-    const recent = await schedule.describe().then((d) => d.info.recentActions, () => []);
+    const recent = await schedule.describe().then(
+      (d) => d.info.recentActions,
+      () => [],
+    );
     await schedule.delete().catch(() => undefined);
     for (const { action } of recent) {
-      await h.client.workflow.getHandle(action.workflow.workflowId).terminate('temporal-ui test ended').catch(() => undefined);
+      await h.client.workflow
+        .getHandle(action.workflow.workflowId)
+        .terminate('temporal-ui test ended')
+        .catch(() => undefined);
     }
   }
 
@@ -238,7 +278,10 @@ describe('the Temporal UI starts, approves, retries and triggers trainingPipelin
       if (Date.now() > deadline) assert.fail(`${target} never showed on ${page.url()}`);
       await sleep(1_000);
       await page.reload();
-      await target.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
+      await target
+        .first()
+        .waitFor({ timeout: 5_000 })
+        .catch(() => undefined);
     }
   }
 
@@ -321,10 +364,16 @@ async function chooseSignal(dialog: Locator, name: string): Promise<void> {
 
 /** A signal cannot answer: the run records a retry it took, and notes one it ignored on the failed stage. */
 async function waitForRetryAccepted(handle: WorkflowHandle): Promise<void> {
-  await waitForStatus(handle, 'the retry signal taken', (status) => {
-    const ignored = status.stages.map((stage) => stage.note ?? '').find((note) => note.startsWith('retry request ignored'));
-    if (ignored) assert.fail(ignored);
-    return (status.retries?.length ?? 0) > 0;
-  }, RUN_WAIT_MS);
+  await waitForStatus(
+    handle,
+    'the retry signal taken',
+    (status) => {
+      const ignored = status.stages
+        .map((stage) => stage.note ?? '')
+        .find((note) => note.startsWith('retry request ignored'));
+      if (ignored) assert.fail(ignored);
+      return (status.retries?.length ?? 0) > 0;
+    },
+    RUN_WAIT_MS,
+  );
 }
-

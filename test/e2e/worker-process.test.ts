@@ -6,8 +6,16 @@ import { startWorkerProcess } from '../support/cli';
 
 describe('trainyard worker process', () => {
   it('waits for an unreachable Temporal with backoff and one clear line per attempt, then stops on SIGTERM', async () => {
-    const worker = startWorkerProcess({ TEMPORAL_ADDRESS: '127.0.0.1:1', TRAINYARD_TASK_QUEUE: `test-${randomUUID()}`, LOG_LEVEL: 'info' });
-    const line = JSON.parse(await worker.waitForLine(/not reachable yet; retrying/)) as { msg: string; attempt: number; retryInMs: number };
+    const worker = startWorkerProcess({
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      TRAINYARD_TASK_QUEUE: `test-${randomUUID()}`,
+      LOG_LEVEL: 'info',
+    });
+    const line = JSON.parse(await worker.waitForLine(/not reachable yet; retrying/)) as {
+      msg: string;
+      attempt: number;
+      retryInMs: number;
+    };
     assert.match(line.msg, /Temporal at 127\.0\.0\.1:1 not reachable yet/);
     assert.equal(line.attempt, 1);
     await worker.waitForLine(/"attempt":2/);
@@ -19,7 +27,11 @@ describe('trainyard worker process', () => {
 
   it('logs through one pino stream, redacts secrets, and shuts down gracefully on SIGTERM', async () => {
     const secret = `s3cr3t-${randomUUID()}`;
-    const worker = startWorkerProcess({ TRAINYARD_TASK_QUEUE: `test-${randomUUID()}`, LOG_LEVEL: 'debug', S3_SECRET_KEY: secret });
+    const worker = startWorkerProcess({
+      TRAINYARD_TASK_QUEUE: `test-${randomUUID()}`,
+      LOG_LEVEL: 'debug',
+      S3_SECRET_KEY: secret,
+    });
     // With a wrong secret the store is unreachable; the worker keeps retrying and must never print the secret.
     await worker.waitForLine(/artifact store .* not reachable yet; retrying/);
     worker.child.kill('SIGTERM');
@@ -43,6 +55,9 @@ describe('trainyard worker process', () => {
     worker.child.kill('SIGTERM');
     const [code] = await once(worker.child, 'exit');
     assert.equal(code, 0);
-    assert.ok(worker.lines.some((l) => l.includes('trainyard worker stopped')), 'graceful shutdown logged');
+    assert.ok(
+      worker.lines.some((l) => l.includes('trainyard worker stopped')),
+      'graceful shutdown logged',
+    );
   });
 });

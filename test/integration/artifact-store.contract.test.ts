@@ -69,9 +69,21 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
       await writeFile(filePath, fileBytes);
       try {
         const cases: Array<[string, Buffer, () => Promise<PutResult>]> = [
-          ['string.txt', Buffer.from(text, 'utf8'), () => store.put(k('string.txt'), text, { contentType: 'text/plain' })],
+          [
+            'string.txt',
+            Buffer.from(text, 'utf8'),
+            () => store.put(k('string.txt'), text, { contentType: 'text/plain' }),
+          ],
           ['buffer.bin', buffer, () => store.put(k('buffer.bin'), buffer)],
-          ['stream.bin', streamed, () => store.put(k('stream.bin'), Readable.from([streamed.subarray(0, 3), streamed.subarray(3, 10), streamed.subarray(10)]))],
+          [
+            'stream.bin',
+            streamed,
+            () =>
+              store.put(
+                k('stream.bin'),
+                Readable.from([streamed.subarray(0, 3), streamed.subarray(3, 10), streamed.subarray(10)]),
+              ),
+          ],
           ['file.bin', fileBytes, () => store.putFile(k('file.bin'), filePath)],
           ['empty.bin', Buffer.alloc(0), () => store.put(k('empty.bin'), '')],
         ];
@@ -99,7 +111,10 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
       assert.equal(info.bytes, 11);
       assert.equal(info.etag, put.etag);
       assert.equal(info.contentType, 'application/json');
-      assert.ok(Math.abs(info.lastModified.getTime() - startedAt) < 5 * 60_000, `lastModified ${info.lastModified.toISOString()} is recent`);
+      assert.ok(
+        Math.abs(info.lastModified.getTime() - startedAt) < 5 * 60_000,
+        `lastModified ${info.lastModified.toISOString()} is recent`,
+      );
       assert.equal(await store.exists(k('stat/report.json')), true);
 
       assert.equal(await store.stat(k('stat/missing.json')), undefined);
@@ -109,7 +124,18 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
     });
 
     it('lists only keys under the prefix, in UTF-8 byte order, with their stats', async () => {
-      const keys = ['list/b.txt', 'list/a.txt', 'list/sub/c.txt', 'list/a-c', 'list/a/b', 'list/a0', 'list-other/x.txt', 'lis.txt', 'list/ü.txt', 'list/z.txt'];
+      const keys = [
+        'list/b.txt',
+        'list/a.txt',
+        'list/sub/c.txt',
+        'list/a-c',
+        'list/a/b',
+        'list/a0',
+        'list-other/x.txt',
+        'lis.txt',
+        'list/ü.txt',
+        'list/z.txt',
+      ];
       for (const key of keys) await store.put(k(key), key);
       const listed = await collect(store.list(k('list/')));
       const expected = keys
@@ -127,7 +153,11 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
         assert.equal(info.uri, store.uriFor(info.key));
       }
       const partial = (await collect(store.list(k('list')))).map((i) => i.key);
-      assert.deepEqual(partial, [k('list-other/x.txt'), ...expected], 'a partial segment matches siblings, "-" sorts before "/"');
+      assert.deepEqual(
+        partial,
+        [k('list-other/x.txt'), ...expected],
+        'a partial segment matches siblings, "-" sorts before "/"',
+      );
       assert.deepEqual(await collect(store.list(k('nothing-here/'))), []);
     });
 
@@ -145,7 +175,10 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
       assert.notEqual(v2.etag, v1.etag);
       await assert.rejects(store.put(key, 'version 3', { condition: { ifMatch: v1.etag } }), PreconditionFailedError);
       assert.equal(await readText(store, key), 'version 2');
-      await assert.rejects(store.put(k('cas-missing.json'), 'x', { condition: { ifMatch: v1.etag } }), PreconditionFailedError);
+      await assert.rejects(
+        store.put(k('cas-missing.json'), 'x', { condition: { ifMatch: v1.etag } }),
+        PreconditionFailedError,
+      );
       assert.equal(await store.exists(k('cas-missing.json')), false);
     });
 
@@ -165,7 +198,8 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
       );
       const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
       assert.equal(winners.length, 1, `winners: ${winners.join(', ')}`);
-      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError, String(r.reason));
+      for (const r of results)
+        if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError, String(r.reason));
       assert.equal(await readText(store, key), `writer ${winners[0]}`);
     });
 
@@ -187,20 +221,32 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
           }
         }
       };
-      await Promise.all(Array.from({ length: 5 }, async () => {
-        for (let i = 0; i < 4; i++) await increment();
-      }));
+      await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          for (let i = 0; i < 4; i++) await increment();
+        }),
+      );
       assert.equal(await readText(store, key), '20');
     });
 
     it('conditional writes hold for bodies bigger than one upload part', async () => {
       const key = k('big/conditional.bin');
       const body = patternBuffer(12 * MiB, 7);
-      const created = await store.put(key, Readable.from(chunked(body, 256 * 1024)), { condition: { ifNoneMatch: '*' } });
+      const created = await store.put(key, Readable.from(chunked(body, 256 * 1024)), {
+        condition: { ifNoneMatch: '*' },
+      });
       assert.equal(created.sha256, sha256(body));
-      await assert.rejects(store.put(key, Readable.from(chunked(body, 256 * 1024)), { condition: { ifNoneMatch: '*' } }), PreconditionFailedError);
-      const replaced = await store.put(key, Readable.from(chunked(body, MiB)), { condition: { ifMatch: created.etag } });
-      await assert.rejects(store.put(key, Readable.from(chunked(body, MiB)), { condition: { ifMatch: 'not-the-etag' } }), PreconditionFailedError);
+      await assert.rejects(
+        store.put(key, Readable.from(chunked(body, 256 * 1024)), { condition: { ifNoneMatch: '*' } }),
+        PreconditionFailedError,
+      );
+      const replaced = await store.put(key, Readable.from(chunked(body, MiB)), {
+        condition: { ifMatch: created.etag },
+      });
+      await assert.rejects(
+        store.put(key, Readable.from(chunked(body, MiB)), { condition: { ifMatch: 'not-the-etag' } }),
+        PreconditionFailedError,
+      );
       assert.equal((await store.stat(key))?.etag, replaced.etag);
     });
 
@@ -211,8 +257,13 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
         bodies.map((body) => store.put(key, Readable.from(chunked(body, MiB)), { condition: { ifNoneMatch: '*' } })),
       );
       const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
-      assert.equal(winners.length, 1, `winners: ${winners.join(', ')}; ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('; ')}`);
-      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError, String(r.reason));
+      assert.equal(
+        winners.length,
+        1,
+        `winners: ${winners.join(', ')}; ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('; ')}`,
+      );
+      for (const r of results)
+        if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError, String(r.reason));
       assert.equal(sha256(await readAll(await store.get(key))), sha256(bodies[winners[0] as number] as Buffer));
     });
 
@@ -279,8 +330,14 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
       assert.equal(store.keyFor(uri), key);
       assert.ok(!/[ ?#]/.test(uri), `URI is encoded: ${uri}`);
       assert.equal(await readText(store, key), 'odd');
-      assert.deepEqual((await collect(store.list(k('odd names/')))).map((i) => i.key), [key]);
-      assert.throws(() => store.keyFor(store.kind === 's3' ? 'file:///tmp/x.json' : 's3://trainyard/x.json'), InvalidArtifactKeyError);
+      assert.deepEqual(
+        (await collect(store.list(k('odd names/')))).map((i) => i.key),
+        [key],
+      );
+      assert.throws(
+        () => store.keyFor(store.kind === 's3' ? 'file:///tmp/x.json' : 's3://trainyard/x.json'),
+        InvalidArtifactKeyError,
+      );
       assert.throws(() => store.keyFor('https://example.com/x.json'), InvalidArtifactKeyError);
     });
 
@@ -340,21 +397,24 @@ export function describeStoreContract(name: string, fixture: StoreFixture): void
   });
 }
 
-describeStoreContract('FsArtifactStore (temp dir)', (() => {
-  let root: string | undefined;
-  return {
-    async makeStore() {
-      root = await mkdtemp(path.join(os.tmpdir(), 'trainyard-fs-store-'));
-      const store = new FsArtifactStore(root);
-      await store.ensureReady();
-      return store;
-    },
-    makeUnreachableStore: () => new FsArtifactStore('/proc/trainyard-cannot-create-this'),
-    async cleanup() {
-      if (root) await rm(root, { recursive: true, force: true });
-    },
-  };
-})());
+describeStoreContract(
+  'FsArtifactStore (temp dir)',
+  (() => {
+    let root: string | undefined;
+    return {
+      async makeStore() {
+        root = await mkdtemp(path.join(os.tmpdir(), 'trainyard-fs-store-'));
+        const store = new FsArtifactStore(root);
+        await store.ensureReady();
+        return store;
+      },
+      makeUnreachableStore: () => new FsArtifactStore('/proc/trainyard-cannot-create-this'),
+      async cleanup() {
+        if (root) await rm(root, { recursive: true, force: true });
+      },
+    };
+  })(),
+);
 
 describeStoreContract('S3ArtifactStore (real MinIO)', {
   async makeStore() {
@@ -399,10 +459,14 @@ describe('FsArtifactStore specifics', () => {
     const run = promisify(execFile);
     const outputs = await Promise.all(
       Array.from({ length: 4 }, (_, i) =>
-        run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, '--', `process-${i}`], { cwd: process.cwd() }),
+        run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, '--', `process-${i}`], {
+          cwd: process.cwd(),
+        }),
       ),
     );
-    const created = outputs.map((o) => (JSON.parse(o.stdout.trim().split('\n').at(-1) as string) as { created: boolean }).created);
+    const created = outputs.map(
+      (o) => (JSON.parse(o.stdout.trim().split('\n').at(-1) as string) as { created: boolean }).created,
+    );
     assert.equal(created.filter(Boolean).length, 1, `creators: ${JSON.stringify(created)}`);
     assert.equal(await readText(store, 'race/counter.txt'), '40');
   });
@@ -410,7 +474,10 @@ describe('FsArtifactStore specifics', () => {
   it('breaks a lock left by a process that died', async () => {
     const key = 'locks/abandoned.txt';
     const lockFile = path.join(root, '.locks', sha256(Buffer.from(key)));
-    await writeFile(lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), at: new Date().toISOString() }));
+    await writeFile(
+      lockFile,
+      JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), at: new Date().toISOString() }),
+    );
     const started = Date.now();
     await store.put(key, 'written anyway');
     assert.ok(Date.now() - started < 5_000);
@@ -431,10 +498,16 @@ describe('FsArtifactStore specifics', () => {
     await writeFile(path.join(root, 'hand-copied.csv'), 'x\n1\n');
     const keys = (await collect(store.list(''))).map((i) => i.key);
     assert.ok(keys.includes('hand-copied.csv'));
-    assert.ok(keys.every((key) => !/^\.(tmp|meta|locks)\//.test(key)), keys.join(', '));
+    assert.ok(
+      keys.every((key) => !/^\.(tmp|meta|locks)\//.test(key)),
+      keys.join(', '),
+    );
     await assert.rejects(store.put('.meta/x', 'no'), /reserved/);
     assert.throws(() => store.keyFor(pathToFileURL(path.join(root, '.locks', 'x')).href), /reserved/);
-    assert.throws(() => store.keyFor(pathToFileURL(path.join(path.dirname(root), 'elsewhere.txt')).href), /outside|inside this store's root/);
+    assert.throws(
+      () => store.keyFor(pathToFileURL(path.join(path.dirname(root), 'elsewhere.txt')).href),
+      /outside|inside this store's root/,
+    );
   });
 
   it('does not follow a symlink out of the root', async () => {

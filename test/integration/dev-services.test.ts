@@ -89,7 +89,10 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
     const results = a.map((r) => (r.action === 'started' ? r : byService(b, r.service)));
     for (const r of results) {
       const other = [...a, ...b].filter((x) => x.service === r.service && x !== r);
-      assert.deepEqual(other.map((x) => [x.action, x.pid]), [['reused', r.pid]]);
+      assert.deepEqual(
+        other.map((x) => [x.action, x.pid]),
+        [['reused', r.pid]],
+      );
     }
     for (const r of results) {
       assert.equal(r.action, 'started', `${r.service} should be started`);
@@ -109,7 +112,10 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
     });
 
     const statuses = await devStatus(o);
-    assert.ok(statuses.every((s) => s.running && s.healthy && s.ownership === 'ours'), JSON.stringify(statuses));
+    assert.ok(
+      statuses.every((s) => s.running && s.healthy && s.ownership === 'ours'),
+      JSON.stringify(statuses),
+    );
     assert.equal(statusExitCode(statuses), 0);
     assert.equal(byService(statuses, 'minio').pid, firstPids.minio);
     assert.equal((await fetch(`http://127.0.0.1:${o.temporal.uiPort}/`)).status, 200, 'Temporal UI answers');
@@ -146,10 +152,13 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
     await createMinioClient(o).putObject(o.minio.bucket, 'persisted/object.txt', 'still here');
 
     const down = await devDown(o);
-    assert.deepEqual(down.map((d) => [d.service, d.action]), [
-      ['temporal', 'stopped'],
-      ['minio', 'stopped'],
-    ]);
+    assert.deepEqual(
+      down.map((d) => [d.service, d.action]),
+      [
+        ['temporal', 'stopped'],
+        ['minio', 'stopped'],
+      ],
+    );
     assert.equal(statusExitCode(await devStatus(o)), 1);
 
     const up = await devUp(o);
@@ -169,7 +178,11 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
   });
 
   it('down stops only what up started; an unrelated process survives, even one posing as ours', async () => {
-    const bystander = await spawnDetached({ binary: 'sleep', args: ['600'], logFile: path.join(root, 'bystander.log') });
+    const bystander = await spawnDetached({
+      binary: 'sleep',
+      args: ['600'],
+      logFile: path.join(root, 'bystander.log'),
+    });
     helperPids.push(bystander);
     const ours = Object.fromEntries((await devStatus(o)).map((s) => [s.service, s.pid]));
 
@@ -182,11 +195,20 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
     const forged = stateFile(o, 'temporal');
     await writeFile(
       forged,
-      JSON.stringify({ pid: bystander, binary: '/usr/bin/temporal', args: ['server', 'start-dev'], ports: {}, startedAt: new Date().toISOString() }),
+      JSON.stringify({
+        pid: bystander,
+        binary: '/usr/bin/temporal',
+        args: ['server', 'start-dev'],
+        ports: {},
+        startedAt: new Date().toISOString(),
+      }),
     );
     const statuses = await devStatus(o);
     assert.equal(byService(statuses, 'temporal').running, false);
-    assert.match(byService(statuses, 'temporal').summary, new RegExp(`stale state file \\(pid ${bystander} no longer runs what dev up started\\)`));
+    assert.match(
+      byService(statuses, 'temporal').summary,
+      new RegExp(`stale state file \\(pid ${bystander} no longer runs what dev up started\\)`),
+    );
     const second = await devDown(o);
     assert.equal(byService(second, 'temporal').action, 'removed-stale-state');
     assert.equal(await isPidAlive(bystander), true, 'bystander survives a forged state file');
@@ -218,7 +240,10 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
     const external = await startExternalMinio('external-minio', o.minio.accessKey, o.minio.secretKey);
 
     const before = byService(await devStatus(o), 'minio');
-    assert.deepEqual([before.running, before.ownership, before.healthy, before.pid], [true, 'external', true, undefined]);
+    assert.deepEqual(
+      [before.running, before.ownership, before.healthy, before.pid],
+      [true, 'external', true, undefined],
+    );
 
     const up = await devUp(o);
     assert.deepEqual([byService(up, 'minio').action, byService(up, 'minio').ownership], ['reused', 'external']);
@@ -255,8 +280,14 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
     try {
       const status = byService(await devStatus(o), 'temporal');
       assert.deepEqual([status.running, status.ownership, status.healthy], [true, 'external', false]);
-      assert.match(status.summary, new RegExp(`port ${o.temporal.port} is taken by something that is not a healthy temporal`));
-      await assert.rejects(devUp(o), new RegExp(`temporal: grpc port 127\\.0\\.0\\.1:${o.temporal.port} is in use by another process`));
+      assert.match(
+        status.summary,
+        new RegExp(`port ${o.temporal.port} is taken by something that is not a healthy temporal`),
+      );
+      await assert.rejects(
+        devUp(o),
+        new RegExp(`temporal: grpc port 127\\.0\\.0\\.1:${o.temporal.port} is in use by another process`),
+      );
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => squatter.close(resolve));
@@ -267,7 +298,10 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
 
   it('env prints export lines a shell can eval', async () => {
     const exports = formatExports(devEnvironment(o));
-    const { stdout } = await runCapture('/bin/sh', ['-c', `${exports}\necho "$S3_ENDPOINT|$TEMPORAL_ADDRESS|$S3_BUCKET|$TRAINYARD_STORE"`]);
+    const { stdout } = await runCapture('/bin/sh', [
+      '-c',
+      `${exports}\necho "$S3_ENDPOINT|$TEMPORAL_ADDRESS|$S3_BUCKET|$TRAINYARD_STORE"`,
+    ]);
     assert.equal(stdout.trim(), `http://127.0.0.1:${o.minio.port}|127.0.0.1:${o.temporal.port}|trainyard|s3`);
   });
 });
@@ -287,8 +321,14 @@ describe('trainyard dev up when a service cannot start', () => {
       MINIO_PATH: await failing('minio'),
     });
     await assert.rejects(devUp(o), (error: Error) => {
-      assert.match(error.message, /temporal \(.*fake-bin\/temporal\) exited during startup\. Last lines of .*temporal\.log:\n--- .*\ntemporal: simulated startup failure/);
-      assert.match(error.message, /minio \(.*fake-bin\/minio\) exited during startup\. Last lines of .*minio\.log:\n--- .*\nminio: simulated startup failure/);
+      assert.match(
+        error.message,
+        /temporal \(.*fake-bin\/temporal\) exited during startup\. Last lines of .*temporal\.log:\n--- .*\ntemporal: simulated startup failure/,
+      );
+      assert.match(
+        error.message,
+        /minio \(.*fake-bin\/minio\) exited during startup\. Last lines of .*minio\.log:\n--- .*\nminio: simulated startup failure/,
+      );
       return true;
     });
     assert.equal(await readState(stateFile(o, 'temporal')), undefined);

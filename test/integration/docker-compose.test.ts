@@ -108,7 +108,9 @@ function normalisePorts(value: Json | undefined): PortMapping[] {
   return value.map((entry) => {
     if (isObject(entry)) return { published: String(entry.published ?? ''), target: Number(entry.target) };
     // Short syntax: [ip:]published:target[/protocol]
-    const parts = String(entry).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(entry)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     const target = Number(parts.at(-1));
     const published = parts.length >= 2 ? (parts.at(-2) ?? '') : '';
     return { published, target };
@@ -142,7 +144,9 @@ function normaliseVolumes(value: Json | undefined): ServiceModel['volumes'] {
       };
     }
     const parts = String(entry).split(':');
-    return parts.length === 1 ? { source: undefined, target: parts[0] ?? '' } : { source: parts[0], target: parts[1] ?? '' };
+    return parts.length === 1
+      ? { source: undefined, target: parts[0] ?? '' }
+      : { source: parts[0], target: parts[1] ?? '' };
   });
 }
 
@@ -377,7 +381,11 @@ function checkCompose(model: ComposeModel): void {
   // The worker can reach what the other services create: same credentials and bucket as MinIO and
   // minio-init, same namespace as the one Temporal sets up.
   assert.equal(minio.environment.MINIO_ROOT_USER, env.S3_ACCESS_KEY, 'MinIO root user is the worker access key');
-  assert.equal(minio.environment.MINIO_ROOT_PASSWORD, env.S3_SECRET_KEY, 'MinIO root password is the worker secret key');
+  assert.equal(
+    minio.environment.MINIO_ROOT_PASSWORD,
+    env.S3_SECRET_KEY,
+    'MinIO root password is the worker secret key',
+  );
   const initEnv = service(model, 'minio-init').environment;
   assert.ok(
     Object.values(initEnv).includes(env.S3_BUCKET as string) || init.includes(`store/${env.S3_BUCKET}`),
@@ -499,7 +507,12 @@ describe('docker-compose.yml (YAML parser)', () => {
 
   test('an override from the environment reaches MinIO, the bucket job and the worker alike', () => {
     const raw: unknown = parseYaml(readFileSync(composePath, 'utf8'));
-    const env = { ...interpolationEnv(), S3_ACCESS_KEY: 'prod-key', S3_SECRET_KEY: 'prod-secret-123', S3_BUCKET: 'ml-artifacts' };
+    const env = {
+      ...interpolationEnv(),
+      S3_ACCESS_KEY: 'prod-key',
+      S3_SECRET_KEY: 'prod-secret-123',
+      S3_BUCKET: 'ml-artifacts',
+    };
     const overridden = normaliseCompose(interpolateDeep(raw, env));
     checkCompose(overridden);
     assert.equal(service(overridden, 'worker').environment.S3_BUCKET, 'ml-artifacts');
@@ -610,27 +623,31 @@ describe('temporal-setup registers search attributes idempotently (fake temporal
   });
 });
 
-describe('docker-compose.yml (docker compose config)', { skip: withDocker ? false : 'docker compose plugin not available' }, () => {
-  test('the authoritative parse passes the same checks', () => {
-    const model = loadWithDockerCompose();
-    checkCompose(model);
-    checkDefaults(model);
-  });
+describe(
+  'docker-compose.yml (docker compose config)',
+  { skip: withDocker ? false : 'docker compose plugin not available' },
+  () => {
+    test('the authoritative parse passes the same checks', () => {
+      const model = loadWithDockerCompose();
+      checkCompose(model);
+      checkDefaults(model);
+    });
 
-  test('both parsers agree on services, ports, dependencies and the worker env', () => {
-    const docker = loadWithDockerCompose();
-    const yaml = loadWithYaml();
-    assert.deepEqual(Object.keys(docker.services).sort(), Object.keys(yaml.services).sort());
-    for (const name of Object.keys(yaml.services)) {
-      const a = service(docker, name);
-      const b = service(yaml, name);
-      assert.deepEqual(a.ports, b.ports, `${name} ports`);
-      assert.deepEqual(a.dependsOn, b.dependsOn, `${name} depends_on`);
-      assert.deepEqual(a.environment, b.environment, `${name} environment`);
-      assert.equal(a.image, b.image, `${name} image`);
-    }
-  });
-});
+    test('both parsers agree on services, ports, dependencies and the worker env', () => {
+      const docker = loadWithDockerCompose();
+      const yaml = loadWithYaml();
+      assert.deepEqual(Object.keys(docker.services).sort(), Object.keys(yaml.services).sort());
+      for (const name of Object.keys(yaml.services)) {
+        const a = service(docker, name);
+        const b = service(yaml, name);
+        assert.deepEqual(a.ports, b.ports, `${name} ports`);
+        assert.deepEqual(a.dependsOn, b.dependsOn, `${name} depends_on`);
+        assert.deepEqual(a.environment, b.environment, `${name} environment`);
+        assert.equal(a.image, b.image, `${name} image`);
+      }
+    });
+  },
+);
 
 describe('Dockerfile and .dockerignore', () => {
   const dockerfile = readFileSync(dockerfilePath, 'utf8');
@@ -640,7 +657,9 @@ describe('Dockerfile and .dockerignore', () => {
   });
 
   test('CMD runs the file package.json names as the trainyard bin', () => {
-    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      bin?: Record<string, string>;
+    };
     assert.equal(pkg.bin?.trainyard, WORKER_CMD[1]);
   });
 

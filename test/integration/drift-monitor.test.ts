@@ -36,7 +36,9 @@ function batchCsv({ seed, x1Mean, redShare, rows = ROWS }: Shape): string {
     const x1 = x1Mean + normal();
     const u = random();
     const colour = u < redShare ? 'red' : u < redShare + (1 - redShare) / 2 ? 'green' : 'blue';
-    lines.push(`${x1.toFixed(4)},${(random() * 100).toFixed(3)},${colour},${x1 + 0.5 * normal() > 0.75 ? 'yes' : 'no'}`);
+    lines.push(
+      `${x1.toFixed(4)},${(random() * 100).toFixed(3)},${colour},${x1 + 0.5 * normal() > 0.75 ? 'yes' : 'no'}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -53,7 +55,11 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
   let uri: string;
   const model = `drift-${randomUUID().slice(0, 8)}`;
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-  const partition = { base: `date=${isoDay(today - 3 * DAY_MS)}`, stationary: `date=${isoDay(today - 2 * DAY_MS)}`, drifted: `date=${isoDay(today - DAY_MS)}` };
+  const partition = {
+    base: `date=${isoDay(today - 3 * DAY_MS)}`,
+    stationary: `date=${isoDay(today - 2 * DAY_MS)}`,
+    drifted: `date=${isoDay(today - DAY_MS)}`,
+  };
   /** Retraining runs promote to their own alias, so the champion the monitor compares with stays put during the test. */
   const pipeline: DriftMonitorInputDraft['pipeline'] = {
     task: { type: 'binary', label: 'label' },
@@ -61,7 +67,12 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     promotion: { alias: 'retrained' },
     operator: { timeout: '0s' },
   };
-  const monitorInput = (over: Partial<DriftMonitorInputDraft> = {}): DriftMonitorInputDraft => ({ model, dataset: { uri }, pipeline, ...over });
+  const monitorInput = (over: Partial<DriftMonitorInputDraft> = {}): DriftMonitorInputDraft => ({
+    model,
+    dataset: { uri },
+    pipeline,
+    ...over,
+  });
 
   const upload = (name: string, shape: Shape) => h.store.put(`${prefix}/${name}/part-0.csv`, batchCsv(shape));
   const monitor = (input: DriftMonitorInputDraft, workflowId = `test-drift-monitor-${randomUUID()}`) =>
@@ -72,8 +83,17 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     prefix = `${h.prefix}/datasets/events`;
     uri = `${h.store.uriFor(prefix)}/`;
     await upload(partition.base, { seed: 1, x1Mean: 0, redShare: 1 / 3 });
-    const champion: PipelineInputDraft = { model, dataset: { uri, partitions: { names: [partition.base] } }, ...pipeline, promotion: { alias: 'champion' } };
-    const trained = (await h.client.workflow.execute('trainingPipeline', { taskQueue: h.taskQueue, workflowId: `test-drift-champion-${randomUUID()}`, args: [champion] })) as PipelineResult;
+    const champion: PipelineInputDraft = {
+      model,
+      dataset: { uri, partitions: { names: [partition.base] } },
+      ...pipeline,
+      promotion: { alias: 'champion' },
+    };
+    const trained = (await h.client.workflow.execute('trainingPipeline', {
+      taskQueue: h.taskQueue,
+      workflowId: `test-drift-champion-${randomUUID()}`,
+      args: [champion],
+    })) as PipelineResult;
     assert.equal(trained.outcome, 'promoted', trained.reasons.join(' | '));
   });
   after(async () => {
@@ -89,7 +109,10 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     assert.match(result.last.reason, /^no drift: none of 4 columns drifted/);
     assert.deepEqual(result.last.batch?.partitions, [partition.stationary]);
     assert.deepEqual(result.last.retrain, { action: 'none' });
-    await assert.rejects(h.client.workflow.getHandle(retrainWorkflowId(model, result.last.batch?.sha256 as string)).describe(), WorkflowNotFoundError);
+    await assert.rejects(
+      h.client.workflow.getHandle(retrainWorkflowId(model, result.last.batch?.sha256 as string)).describe(),
+      WorkflowNotFoundError,
+    );
 
     const description = await handle.describe();
     assert.deepEqual((description.searchAttributes as Record<string, unknown[]>).TrainyardOutcome, ['no-drift']);
@@ -102,15 +125,22 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     // Fresh draws of the champion's distribution, seeds fixed so the test is repeatable (the calibration
     // over random seeds is the unit tests' and the soundness bench's job).
     const sizes = [300, 2000, 500, 1200, 800, 1500, 400, 1000];
-    const checked = await Promise.all(sizes.map(async (rows, i) => {
-      const name = `stationary-${i}`;
-      await upload(name, { seed: 100 + i, x1Mean: 0, redShare: 1 / 3, rows });
-      return (await (await monitor(monitorInput({ dataset: { uri, partitions: { names: [name] } } }))).result()) as DriftMonitorResult;
-    }));
+    const checked = await Promise.all(
+      sizes.map(async (rows, i) => {
+        const name = `stationary-${i}`;
+        await upload(name, { seed: 100 + i, x1Mean: 0, redShare: 1 / 3, rows });
+        return (await (
+          await monitor(monitorInput({ dataset: { uri, partitions: { names: [name] } } }))
+        ).result()) as DriftMonitorResult;
+      }),
+    );
     for (const result of checked) {
       assert.equal(result.last.outcome, 'no-drift', result.last.reason);
       assert.deepEqual(result.last.retrain, { action: 'none' });
-      await assert.rejects(h.client.workflow.getHandle(retrainWorkflowId(model, result.last.batch?.sha256 as string)).describe(), WorkflowNotFoundError);
+      await assert.rejects(
+        h.client.workflow.getHandle(retrainWorkflowId(model, result.last.batch?.sha256 as string)).describe(),
+        WorkflowNotFoundError,
+      );
     }
   });
 
@@ -119,13 +149,19 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     const handle = await monitor(monitorInput({ dataset: { uri, partitions: { names: ['tiny'] } } }));
     const result = (await handle.result()) as DriftMonitorResult;
     assert.equal(result.last.outcome, 'too-few-rows', result.last.reason);
-    assert.equal(result.last.reason, 'too few rows to judge drift: the batch has 40 rows, fewer than validation.drift.minRows (100); no verdict.');
+    assert.equal(
+      result.last.reason,
+      'too few rows to judge drift: the batch has 40 rows, fewer than validation.drift.minRows (100); no verdict.',
+    );
     assert.deepEqual(result.last.retrain, { action: 'none' });
     const description = await handle.describe();
     assert.deepEqual((description.searchAttributes as Record<string, unknown[]>).TrainyardOutcome, ['too-few-rows']);
     assert.equal((description.memo?.lastCheck as { outcome: string }).outcome, 'too-few-rows');
     assert.equal((await handle.query(driftMonitorStatusQuery)).last?.outcome, 'too-few-rows');
-    const report = JSON.parse(await readText(result.last.reportUri as string)) as { outcome: string; drift: { outcome: string; note: string } };
+    const report = JSON.parse(await readText(result.last.reportUri as string)) as {
+      outcome: string;
+      drift: { outcome: string; note: string };
+    };
     assert.equal(report.outcome, 'too-few-rows');
     assert.equal(report.drift.outcome, 'too-few-rows');
   });
@@ -142,13 +178,27 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     assert.deepEqual(first.last.retrain, { action: 'started', workflowId: expectedId });
     assert.deepEqual(first.last.columns.map((c) => c.column).slice(0, 1), ['x1'], 'x1 moved most');
     assert.ok(first.last.columns.some((c) => c.column === 'colour' && c.metric === 'jensen-shannon'));
-    assert.match(first.last.reason, new RegExp(`^drift: \\d of 4 columns drifted .* Retraining started: ${expectedId}\\.$`));
+    assert.match(
+      first.last.reason,
+      new RegExp(`^drift: \\d of 4 columns drifted .* Retraining started: ${expectedId}\\.$`),
+    );
 
     // The drift report: the full table, at a key derived from the monitor's workflow id and the batch.
     const report = JSON.parse(await readText(first.last.reportUri as string)) as {
       outcome: string;
       batch: { sha256: string };
-      drift: { outcome: string; columns: { column: string; drifted: boolean; test: string; adjustedPValue: number; metric: string; value: number; floor: number }[] };
+      drift: {
+        outcome: string;
+        columns: {
+          column: string;
+          drifted: boolean;
+          test: string;
+          adjustedPValue: number;
+          metric: string;
+          value: number;
+          floor: number;
+        }[];
+      };
     };
     assert.equal(report.outcome, 'drift-detected');
     assert.equal(report.batch.sha256, batch.sha256);
@@ -169,20 +219,32 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
     assert.equal(described.type, 'trainingPipeline');
     assert.equal((described.memo as Record<string, unknown>).trigger, 'drift-detected');
     const retrained = (await child.result()) as PipelineResult;
-    const fingerprint = retrained.stages.find((s) => s.name === 'fingerprintDataset')?.artifacts[0] as unknown as DatasetFingerprint;
+    const fingerprint = retrained.stages.find((s) => s.name === 'fingerprintDataset')
+      ?.artifacts[0] as unknown as DatasetFingerprint;
     assert.deepEqual(fingerprint.partitions, [partition.drifted], 'the run read the batch that drifted');
-    assert.equal(fingerprint.sha256, batch.sha256, 'the run\'s dataset is the checked batch, byte for byte');
+    assert.equal(fingerprint.sha256, batch.sha256, "the run's dataset is the checked batch, byte for byte");
     const runs = [];
     for await (const run of h.client.workflow.list({ query: `WorkflowId = '${expectedId}'` })) runs.push(run.runId);
     assert.ok(runs.length <= 1, `one retraining run, found ${runs.length}`);
-    assert.equal((await resolveChampion(h.store, model))?.version, 1, 'the champion is untouched by a run promoting to its own alias');
+    assert.equal(
+      (await resolveChampion(h.store, model))?.version,
+      1,
+      'the champion is untouched by a run promoting to its own alias',
+    );
     // Recorded history (a child started) replays cleanly against the current workflow code.
-    await Worker.runReplayHistory({ workflowBundle: h.workflowBundle }, await firstHandle.fetchHistory(), firstHandle.workflowId);
+    await Worker.runReplayHistory(
+      { workflowBundle: h.workflowBundle },
+      await firstHandle.fetchHistory(),
+      firstHandle.workflowId,
+    );
   });
 
   it('a long-lived monitor (every) checks repeatedly and continues as new after checksPerRun checks', async () => {
     const workflowId = `test-drift-loop-${randomUUID()}`;
-    const handle = await monitor(monitorInput({ dataset: { uri, partitions: { names: [partition.stationary] } }, every: '1s', checksPerRun: 2 }), workflowId);
+    const handle = await monitor(
+      monitorInput({ dataset: { uri, partitions: { names: [partition.stationary] } }, every: '1s', checksPerRun: 2 }),
+      workflowId,
+    );
     const firstRunId = handle.firstExecutionRunId;
     try {
       const latest = h.client.workflow.getHandle(workflowId);
@@ -205,14 +267,20 @@ describe('driftMonitor (real Temporal + MinIO)', () => {
   });
 
   it('no champion yet: says so, and does not train when trainWithoutChampion is false', async () => {
-    const result = (await (await monitor({ ...monitorInput(), model: `${model}-new`, trainWithoutChampion: false })).result()) as DriftMonitorResult;
+    const result = (await (
+      await monitor({ ...monitorInput(), model: `${model}-new`, trainWithoutChampion: false })
+    ).result()) as DriftMonitorResult;
     assert.equal(result.last.outcome, 'no-champion');
     assert.match(result.last.reason, /nothing to compare\. Not training \(trainWithoutChampion is false\)\.$/);
     assert.deepEqual(result.last.retrain, { action: 'none' });
   });
 
   it('rejects an invalid input naming the fields', async () => {
-    const error = await (await monitor({ model, dataset: { uri: 'nope' } } as unknown as DriftMonitorInputDraft)).result().catch((e: unknown) => e);
+    const error = await (
+      await monitor({ model, dataset: { uri: 'nope' } } as unknown as DriftMonitorInputDraft)
+    )
+      .result()
+      .catch((e: unknown) => e);
     const cause = (error as { cause?: { type?: string; message: string } }).cause;
     assert.equal(cause?.type, 'InvalidPipelineConfig');
     assert.match(cause?.message ?? '', /dataset\.uri/);

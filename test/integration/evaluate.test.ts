@@ -12,7 +12,13 @@ import { splitAndSampleActivity } from '../../activities/split-and-sample';
 import { trainActivity } from '../../activities/train';
 import { FailureType } from '../../contracts/errors';
 import { PipelineInput, type PipelineInputDraft } from '../../contracts/pipeline-input';
-import type { ChampionRefs, EvaluateResult, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
+import type {
+  ChampionRefs,
+  EvaluateResult,
+  FitPreprocessorResult,
+  SplitAndSampleResult,
+  TrainResult,
+} from '../../contracts/stage-results';
 import { loadConfig } from '../../lib/config';
 import { createSeededRandom } from '../../lib/data/seeded-random';
 import { StoredEvaluation } from '../../lib/evaluation/evaluation-document';
@@ -54,12 +60,17 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
 
   before(async () => {
     const config = loadConfig();
-    if (config.store.kind !== 's3') throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
+    if (config.store.kind !== 's3')
+      throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
     store = createArtifactStore(config.store);
     await store.ensureReady();
     const random = createSeededRandom(11);
     // One penguin's sex is recorded as ".": missing, like the nulls.
-    const rows = (JSON.parse(await readFile(PENGUINS, 'utf8')) as Row[]).map((row) => ({ ...row, Sex: row.Sex === '.' ? null : row.Sex, noise: random() }));
+    const rows = (JSON.parse(await readFile(PENGUINS, 'utf8')) as Row[]).map((row) => ({
+      ...row,
+      Sex: row.Sex === '.' ? null : row.Sex,
+      noise: random(),
+    }));
     const sexes = rows.map((r) => r.Sex);
     for (let i = sexes.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
@@ -67,13 +78,18 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     }
     const shuffled = rows.map((row, i) => ({ ...row, Sex: sexes[i] }));
     const cars = JSON.parse(await readFile(CARS, 'utf8')) as Row[];
-    for (const [name, data] of [['real', rows], ['shuffled', shuffled], ['cars', cars]] as const) {
+    for (const [name, data] of [
+      ['real', rows],
+      ['shuffled', shuffled],
+      ['cars', cars],
+    ] as const) {
       const put = await store.put(`${prefix}/${name}.json`, JSON.stringify(data), { contentType: 'application/json' });
       datasets[name] = { uri: put.uri, sha256: put.sha256, bytes: put.bytes };
     }
   });
 
-  const environment = (workflowId: string) => new MockActivityEnvironment({ workflowExecution: { workflowId, runId: 'run-1' } } as never);
+  const environment = (workflowId: string) =>
+    new MockActivityEnvironment({ workflowExecution: { workflowId, runId: 'run-1' } } as never);
 
   async function trainOn(dataset: DatasetName, overrides: Partial<PipelineInputDraft> = {}): Promise<Trained> {
     const workflowId = `wf-${randomUUID().slice(0, 8)}`;
@@ -82,20 +98,40 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
       dataset: { uri: datasets[dataset].uri, format: 'json' },
       task: { type: 'binary', label: 'Sex' },
       seed: 7,
-      train: { model: 'mlp', hiddenLayers: [16], epochs: 60, batchSize: 32, learningRate: 0.01, earlyStopping: { enabled: true, patience: 8 } },
+      train: {
+        model: 'mlp',
+        hiddenLayers: [16],
+        epochs: 60,
+        batchSize: 32,
+        learningRate: 0.01,
+        earlyStopping: { enabled: true, patience: 8 },
+      },
       ...overrides,
       preprocess: { exclude: ['noise'], ...overrides.preprocess },
     });
     const env = environment(workflowId);
-    const split: SplitAndSampleResult = await env.run(splitAndSampleActivity(deps()), { input, dataset: datasets[dataset] });
+    const split: SplitAndSampleResult = await env.run(splitAndSampleActivity(deps()), {
+      input,
+      dataset: datasets[dataset],
+    });
     const preprocessor: FitPreprocessorResult = await env.run(fitPreprocessorActivity(deps()), { input, split });
     const trained: TrainResult = await env.run(trainActivity(deps()), { input, split, preprocessor });
     return { input, split, preprocessor, trained, workflowId };
   }
 
-  async function evaluate(run: Trained, evaluateConfig: PipelineInputDraft['evaluate'], champion?: ChampionRefs): Promise<EvaluateResult> {
+  async function evaluate(
+    run: Trained,
+    evaluateConfig: PipelineInputDraft['evaluate'],
+    champion?: ChampionRefs,
+  ): Promise<EvaluateResult> {
     const input = PipelineInput.parse({ ...run.input, evaluate: evaluateConfig });
-    return environment(run.workflowId).run(evaluateActivity(deps()), { input, split: run.split, preprocessor: run.preprocessor, trained: run.trained, champion });
+    return environment(run.workflowId).run(evaluateActivity(deps()), {
+      input,
+      split: run.split,
+      preprocessor: run.preprocessor,
+      trained: run.trained,
+      champion,
+    });
   }
 
   const championOf = (run: Trained, version: number, metrics: Record<string, number>): ChampionRefs => ({
@@ -124,16 +160,36 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     const beats: unknown[] = [];
     const env = environment(good.workflowId);
     env.on('heartbeat', (d: unknown) => beats.push(d));
-    goodResult = await env.run(evaluateActivity(deps()), { input: PipelineInput.parse({ ...good.input, evaluate: GATE }), split: good.split, preprocessor: good.preprocessor, trained: good.trained });
+    goodResult = await env.run(evaluateActivity(deps()), {
+      input: PipelineInput.parse({ ...good.input, evaluate: GATE }),
+      split: good.split,
+      preprocessor: good.preprocessor,
+      trained: good.trained,
+    });
 
     assert.equal(goodResult.decision, 'blessed', goodResult.reasons.join('\n'));
     assert.ok(goodResult.metrics.roc_auc! > 0.85, `roc_auc ${goodResult.metrics.roc_auc}`);
-    assert.ok(goodResult.reasons.some((r) => /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 \(improvement \+[\d.]+, at least \+[\d.]+ with 99\.5% confidence\) beats it by the required margin 0\.1: p [<=] [\d.]+ < α 0\.005$/.test(r)), goodResult.reasons.join('\n'));
-    assert.ok(goodResult.decisionThreshold! > 0 && goodResult.decisionThreshold! < 1, 'the threshold was chosen on the validation split');
+    assert.ok(
+      goodResult.reasons.some((r) =>
+        /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 \(improvement \+[\d.]+, at least \+[\d.]+ with 99\.5% confidence\) beats it by the required margin 0\.1: p [<=] [\d.]+ < α 0\.005$/.test(
+          r,
+        ),
+      ),
+      goodResult.reasons.join('\n'),
+    );
+    assert.ok(
+      goodResult.decisionThreshold! > 0 && goodResult.decisionThreshold! < 1,
+      'the threshold was chosen on the validation split',
+    );
     assert.ok(beats.length >= 5, 'heartbeats between steps');
-    assert.match(goodResult.evaluation.uri, new RegExp(`/runs/penguin-sex/${good.workflowId}/evaluate/evaluation\\.json$`));
+    assert.match(
+      goodResult.evaluation.uri,
+      new RegExp(`/runs/penguin-sex/${good.workflowId}/evaluate/evaluation\\.json$`),
+    );
 
-    const document = StoredEvaluation.parse(JSON.parse((await readObject(store, store.keyFor(goodResult.evaluation.uri))).toString('utf8')));
+    const document = StoredEvaluation.parse(
+      JSON.parse((await readObject(store, store.keyFor(goodResult.evaluation.uri))).toString('utf8')),
+    );
     assert.equal(document.decision, 'blessed');
     const full = document as unknown as {
       baselines: { zeroRule: { metrics: Record<string, number> }; random: { metrics: Record<string, number> } };
@@ -151,7 +207,8 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
     const html = await response.text();
-    for (const chart of ['ROC curve', 'Precision-recall', 'Calibration', 'Confusion matrix', 'Loss curves']) assert.match(html, new RegExp(`aria-label="${chart}`));
+    for (const chart of ['ROC curve', 'Precision-recall', 'Calibration', 'Confusion matrix', 'Loss curves'])
+      assert.match(html, new RegExp(`aria-label="${chart}`));
     assert.doesNotMatch(html, /https?:\/\//);
   });
 
@@ -160,30 +217,60 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     const result = await evaluate(noise, GATE);
     assert.equal(result.decision, 'rejected');
     assert.ok(
-      result.reasons.some((r) => /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 .*: on \d+ test rows the model cannot be told apart from the zero-rule by the required margin 0\.1 \(p [<=] [\d.]+ ≥ α 0\.005\); too little evidence to bless it$/.test(r)),
+      result.reasons.some((r) =>
+        /^roc_auc [\d.]+ vs the zero-rule baseline's 0\.5 .*: on \d+ test rows the model cannot be told apart from the zero-rule by the required margin 0\.1 \(p [<=] [\d.]+ ≥ α 0\.005\); too little evidence to bless it$/.test(
+          r,
+        ),
+      ),
       result.reasons.join('\n'),
     );
   });
 
   it('a champion-change rule is judged on the paired interval, scoring the champion with its own preprocessor', async () => {
     const weaker = await trainOn('real', { preprocess: { exclude: ['noise', BODY_MASS, BEAK_DEPTH] } });
-    assert.notEqual(weaker.preprocessor.featureCount, good.preprocessor.featureCount, 'the two models need different preprocessors');
+    assert.notEqual(
+      weaker.preprocessor.featureCount,
+      good.preprocessor.featureCount,
+      'the two models need different preprocessors',
+    );
     // A positive bound asks for evidence of a gain: the interval's lower end must reach it.
-    const result = await evaluate(weaker, { championChange: [{ metric: 'roc_auc', minAbsolute: 0.01 }] }, championOf(good, 1, goodResult.metrics));
+    const result = await evaluate(
+      weaker,
+      { championChange: [{ metric: 'roc_auc', minAbsolute: 0.01 }] },
+      championOf(good, 1, goodResult.metrics),
+    );
     assert.equal(result.decision, 'rejected');
     assert.ok(
-      result.reasons.some((r) => /^roc_auc [\d.]+ vs the champion's [\d.]+ \(version 1\): an improvement of -[\d.]+ \[-[\d.]+, -?[\d.]+\], but an improvement of at least 0\.01 is required and the interval's lower end is -[\d.]+$/.test(r)),
+      result.reasons.some((r) =>
+        /^roc_auc [\d.]+ vs the champion's [\d.]+ \(version 1\): an improvement of -[\d.]+ \[-[\d.]+, -?[\d.]+\], but an improvement of at least 0\.01 is required and the interval's lower end is -[\d.]+$/.test(
+          r,
+        ),
+      ),
       result.reasons.join('\n'),
     );
     // The champion's metrics come from scoring it on this run's test split, not from the registry's record;
     // a negative bound is a tolerance, failed only by a loss significantly beyond it.
-    const reverse = await evaluate(good, { championChange: [{ metric: 'roc_auc', minAbsolute: -0.05 }] }, championOf(weaker, 2, {}));
+    const reverse = await evaluate(
+      good,
+      { championChange: [{ metric: 'roc_auc', minAbsolute: -0.05 }] },
+      championOf(weaker, 2, {}),
+    );
     assert.equal(reverse.decision, 'blessed', reverse.reasons.join('\n'));
-    assert.ok(reverse.reasons.some((r) => /^roc_auc \+[\d.]+ vs the champion \(version 2, [\d.]+ on these rows\); at most \+[\d.]+ with 99\.5% confidence: not worse than the champion by more than the margin 0\.01$/.test(r)), reverse.reasons.join('\n'));
+    assert.ok(
+      reverse.reasons.some((r) =>
+        /^roc_auc \+[\d.]+ vs the champion \(version 2, [\d.]+ on these rows\); at most \+[\d.]+ with 99\.5% confidence: not worse than the champion by more than the margin 0\.01$/.test(
+          r,
+        ),
+      ),
+      reverse.reasons.join('\n'),
+    );
   });
 
   it('a champion whose artifacts are gone fails the change rule instead of being skipped', async () => {
-    const missing = { ...championOf(good, 3, {}), modelRef: { ...good.trained.model, uri: good.trained.model.uri.replace('/train/model/', '/train/nowhere/') } };
+    const missing = {
+      ...championOf(good, 3, {}),
+      modelRef: { ...good.trained.model, uri: good.trained.model.uri.replace('/train/model/', '/train/nowhere/') },
+    };
     const result = await evaluate(good, { championChange: [{ metric: 'roc_auc' }] }, missing);
     assert.equal(result.decision, 'rejected');
     assert.match(result.reasons.join('\n'), /the champion \(version 3\) could not be evaluated on this test split/);
@@ -204,14 +291,20 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     assert.equal(result.decision, 'blessed', result.reasons.join('\n'));
     assert.ok(result.metrics.r2! > 0.6 && result.metrics.mae! < 5, JSON.stringify(result.metrics));
     const document = JSON.parse((await readObject(store, store.keyFor(result.evaluation.uri))).toString('utf8'));
-    assert.ok(Math.abs(document.baselines.zeroRule.metrics.r2) < 0.2, 'the train mean explains almost nothing of the test split');
+    assert.ok(
+      Math.abs(document.baselines.zeroRule.metrics.r2) < 0.2,
+      'the train mean explains almost nothing of the test split',
+    );
     const [actual, predicted] = document.regressionSample[0];
     assert.ok(actual > 5 && actual < 50 && predicted > 5 && predicted < 50, 'miles per gallon, not standardised units');
   });
 
   it('multiclass (penguin species): accuracy against the majority class; a directional test is reported, not judged', async () => {
     const species = await trainOn('real', { model: 'penguin-species', task: { type: 'multiclass', label: 'Species' } });
-    const result = await evaluate(species, { mustBeatZeroRuleBy: 0.3, directional: [{ column: BODY_MASS, direction: 'increase' }] });
+    const result = await evaluate(species, {
+      mustBeatZeroRuleBy: 0.3,
+      directional: [{ column: BODY_MASS, direction: 'increase' }],
+    });
     assert.equal(result.decision, 'blessed', result.reasons.join('\n'));
     assert.ok(result.metrics.accuracy! >= 0.95, JSON.stringify(result.metrics));
     const document = JSON.parse((await readObject(store, store.keyFor(result.evaluation.uri))).toString('utf8'));
@@ -225,20 +318,31 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
       if (details.step === 'score-model') env.cancel();
     });
     await assert.rejects(
-      env.run(evaluateActivity(deps()), { input: good.input, split: good.split, preprocessor: good.preprocessor, trained: good.trained }),
+      env.run(evaluateActivity(deps()), {
+        input: good.input,
+        split: good.split,
+        preprocessor: good.preprocessor,
+        trained: good.trained,
+      }),
       (error: unknown) => error instanceof CancelledFailure,
     );
   });
 
   // Unknown metric names never reach evaluate: the pipeline input refuses them (test/unit/pipeline-input.test.ts).
   it('names unknown or unusable columns as a non-retryable configuration error', async () => {
-    await assert.rejects(evaluate(good, { directional: [{ column: 'Island', direction: 'increase' }], slices: [{ column: 'Colour', metric: 'accuracy', floor: 0.5 }] }), (error: unknown) => {
-      assert.ok(error instanceof ApplicationFailure);
-      assert.equal(error.type, FailureType.InvalidPipelineConfig);
-      assert.equal(error.nonRetryable, true);
-      assert.match(error.message, /evaluate\.slices\.0\.column: column "Colour" is not in the test split/);
-      assert.match(error.message, /evaluate\.directional\.0\.column: column "Island" is not numeric/);
-      return true;
-    });
+    await assert.rejects(
+      evaluate(good, {
+        directional: [{ column: 'Island', direction: 'increase' }],
+        slices: [{ column: 'Colour', metric: 'accuracy', floor: 0.5 }],
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof ApplicationFailure);
+        assert.equal(error.type, FailureType.InvalidPipelineConfig);
+        assert.equal(error.nonRetryable, true);
+        assert.match(error.message, /evaluate\.slices\.0\.column: column "Colour" is not in the test split/);
+        assert.match(error.message, /evaluate\.directional\.0\.column: column "Island" is not numeric/);
+        return true;
+      },
+    );
   });
 });

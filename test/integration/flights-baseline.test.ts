@@ -47,7 +47,14 @@ describe('default pipeline on a flights sample vs the hour-of-day baseline (real
       const handle = await h.client.workflow.start('trainingPipeline', {
         taskQueue: h.taskQueue,
         workflowId: `flights-${h.prefix.split('/').at(-1)}`,
-        args: [{ model: 'flights-delay', dataset: { uri: h.store.uriFor(key) }, task: { type: 'binary', label: { column: 'delay', op: '>', value: 15, name: 'delayed' } }, split: { timeColumn: 'date' } }],
+        args: [
+          {
+            model: 'flights-delay',
+            dataset: { uri: h.store.uriFor(key) },
+            task: { type: 'binary', label: { column: 'delay', op: '>', value: 15, name: 'delayed' } },
+            split: { timeColumn: 'date' },
+          },
+        ],
       });
       const result = (await handle.result()) as PipelineResult;
       assert.equal(result.decision, 'blessed', result.reasons.join(' | '));
@@ -65,7 +72,10 @@ describe('default pipeline on a flights sample vs the hour-of-day baseline (real
         `WITH rates AS (SELECT hour(date) AS h, avg(CASE WHEN delayed THEN 1.0 ELSE 0.0 END) AS rate FROM read_parquet(${quoteStringLiteral(splits.train)}) GROUP BY h)
          SELECT t.delayed, coalesce(r.rate, 0) AS rate FROM read_parquet(${quoteStringLiteral(splits.test)}) t LEFT JOIN rates r ON hour(t.date) = r.h`,
       );
-      const baseline = rocAuc(Float32Array.from(scored, (r) => (r.delayed ? 1 : 0)), Float32Array.from(scored, (r) => r.rate));
+      const baseline = rocAuc(
+        Float32Array.from(scored, (r) => (r.delayed ? 1 : 0)),
+        Float32Array.from(scored, (r) => r.rate),
+      );
       const model = result.metrics.roc_auc ?? Number.NaN;
       assert.ok(baseline > 0.55, `the hour of day carries signal (${baseline})`);
       assert.ok(model > baseline, `model ROC-AUC ${model} should beat the hour-of-day baseline's ${baseline}`);

@@ -45,7 +45,11 @@ describe('the gate on the real pipeline: noise, base rate, champion collapse', (
       seed: randomInt(1, 2 ** 31),
       ...extra,
     };
-    return h.client.workflow.start('trainingPipeline', { taskQueue: h.taskQueue, workflowId: `gate-${model}-${randomUUID().slice(0, 8)}`, args: [input] });
+    return h.client.workflow.start('trainingPipeline', {
+      taskQueue: h.taskQueue,
+      workflowId: `gate-${model}-${randomUUID().slice(0, 8)}`,
+      args: [input],
+    });
   }
   const result = async (handle: Awaited<ReturnType<typeof run>>) => (await handle.result()) as PipelineResult;
 
@@ -56,7 +60,11 @@ describe('the gate on the real pipeline: noise, base rate, champion collapse', (
     const outcomes: string[] = [];
     // Two at a time: the machine has two cores, and each run trains.
     for (let i = 0; i < PERMUTATIONS; i += 2) {
-      const pair = await Promise.all([0, 1].map(async () => result(await run(model, shuffleColumn(penguins, 'Species'), { promotion: { approvalTimeout: '1s' } }))));
+      const pair = await Promise.all(
+        [0, 1].map(async () =>
+          result(await run(model, shuffleColumn(penguins, 'Species'), { promotion: { approvalTimeout: '1s' } })),
+        ),
+      );
       for (const r of pair) {
         outcomes.push(r.outcome);
         assert.notEqual(r.outcome, 'promoted', `a noise model was promoted: ${r.reasons.join(' | ')}`);
@@ -70,7 +78,9 @@ describe('the gate on the real pipeline: noise, base rate, champion collapse', (
     // Oversampling the rare class to parity shifts every probability towards it: on a weak signal (a
     // flight's delay from its distance and route) the ranking survives but the probabilities are worse
     // than predicting the base rate.
-    const flights = (JSON.parse(await readFile(publicDatasetPath('flights-5k.json'), 'utf8')) as Row[]).map(({ date: _date, ...row }) => row);
+    const flights = (JSON.parse(await readFile(publicDatasetPath('flights-5k.json'), 'utf8')) as Row[]).map(
+      ({ date: _date, ...row }) => row,
+    );
     const handle = await run(`base-rate-${randomUUID().slice(0, 6)}`, flights, {
       task: { type: 'binary', label: { column: 'delay', op: '>', value: 15, name: 'delayed' } },
       sampling: { strategy: 'oversample', targetRatio: 1 },
@@ -78,11 +88,16 @@ describe('the gate on the real pipeline: noise, base rate, champion collapse', (
     const rejected = await result(handle);
     assert.equal(rejected.outcome, 'rejected', rejected.reasons.join(' | '));
     assert.ok(
-      rejected.reasons.some((r) => /^log_loss [\d.]+ is worse than the zero-rule's [\d.]+ \(difference \+[\d.]+, 99\.5% bounds \[/.test(r)),
+      rejected.reasons.some((r) =>
+        /^log_loss [\d.]+ is worse than the zero-rule's [\d.]+ \(difference \+[\d.]+, 99\.5% bounds \[/.test(r),
+      ),
       rejected.reasons.join(' | '),
     );
     const document = JSON.parse((await readObject(h.store, h.store.keyFor(rejected.evaluationUri))).toString('utf8'));
-    assert.ok(document.challenger.intervals.roc_auc.lower <= document.challenger.metrics.roc_auc, 'intervals are in evaluation.json');
+    assert.ok(
+      document.challenger.intervals.roc_auc.lower <= document.challenger.metrics.roc_auc,
+      'intervals are in evaluation.json',
+    );
     assert.equal(document.evidence.properScore.metric, 'log_loss');
   });
 
@@ -93,15 +108,25 @@ describe('the gate on the real pipeline: noise, base rate, champion collapse', (
     // The concept changed: every species now goes by another's name. A new model learns it well; the
     // champion, right before, is now wrong on almost every row.
     const renamed: Record<string, string> = { Adelie: 'Gentoo', Gentoo: 'Chinstrap', Chinstrap: 'Adelie' };
-    const handle = await run(model, penguins.map((r) => ({ ...r, Species: typeof r.Species === 'string' ? renamed[r.Species] : r.Species })), {
-      promotion: { approvalTimeout: '10m' },
-    });
+    const handle = await run(
+      model,
+      penguins.map((r) => ({ ...r, Species: typeof r.Species === 'string' ? renamed[r.Species] : r.Species })),
+      {
+        promotion: { approvalTimeout: '10m' },
+      },
+    );
     const waiting = await waitForOutcome(handle, 'awaiting-approval');
     const note = waiting.stages.find((s) => s.name === 'approve')?.note ?? '';
-    assert.match(note, /the champion \(version 1\) scores accuracy [\d.]+ \[[\d.]+, [\d.]+\] on this test split against [\d.]+ when it was registered/, note);
+    assert.match(
+      note,
+      /the champion \(version 1\) scores accuracy [\d.]+ \[[\d.]+, [\d.]+\] on this test split against [\d.]+ when it was registered/,
+      note,
+    );
     assert.match(note, /waits for a person's approval/);
     assert.equal((await handle.query(statusQuery)).outcome, 'awaiting-approval');
-    await handle.executeUpdate(approvalUpdate, { args: [{ decision: 'approve', by: 'carol', reason: 'the species were renamed on purpose' }] });
+    await handle.executeUpdate(approvalUpdate, {
+      args: [{ decision: 'approve', by: 'carol', reason: 'the species were renamed on purpose' }],
+    });
     const approved = await result(handle);
     assert.equal(approved.outcome, 'promoted');
     assert.equal((await resolveChampion(h.store, model))?.version, 2);

@@ -21,10 +21,19 @@ interface CliResult {
 /** The CLI exactly as a user runs it: `node bin/trainyard.mjs …` in a child process, against MinIO. */
 async function trainyard(...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin', 'trainyard.mjs'), ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, TRAINYARD_STORE: 's3', S3_ENDPOINT: process.env.S3_ENDPOINT ?? 'http://127.0.0.1:9000', LOG_LEVEL: 'warn' },
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [path.join(repoRoot, 'bin', 'trainyard.mjs'), ...args],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          TRAINYARD_STORE: 's3',
+          S3_ENDPOINT: process.env.S3_ENDPOINT ?? 'http://127.0.0.1:9000',
+          LOG_LEVEL: 'warn',
+        },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -45,7 +54,11 @@ describe('trainyard models … against MinIO', () => {
   const drafts: VersionDraft[] = [];
 
   before(async () => {
-    const config = loadConfig({ ...process.env, TRAINYARD_STORE: 's3', S3_ENDPOINT: process.env.S3_ENDPOINT ?? 'http://127.0.0.1:9000' });
+    const config = loadConfig({
+      ...process.env,
+      TRAINYARD_STORE: 's3',
+      S3_ENDPOINT: process.env.S3_ENDPOINT ?? 'http://127.0.0.1:9000',
+    });
     store = createArtifactStore(config.store);
     await store.ensureReady();
     for (let i = 1; i <= 3; i++) {
@@ -63,10 +76,22 @@ describe('trainyard models … against MinIO', () => {
 
   it('list shows the model with its versions, as JSON and as a table', async () => {
     const [asJson, asTable] = await Promise.all([trainyard('models', 'list', '--json'), trainyard('models', 'list')]);
-    const listed = json<Array<{ model: string; versions: number; latestVersion: number; aliases: Record<string, number>; problem?: string }>>(asJson);
+    const listed = json<
+      Array<{
+        model: string;
+        versions: number;
+        latestVersion: number;
+        aliases: Record<string, number>;
+        problem?: string;
+      }>
+    >(asJson);
     const entry = listed.find((m) => m.model === model);
     assert.deepEqual([entry?.versions, entry?.latestVersion, entry?.aliases], [3, 3, {}]);
-    assert.match(listed.find((m) => m.model === damaged)?.problem ?? '', /corrupt/, 'a damaged model is listed with its problem, not fatal');
+    assert.match(
+      listed.find((m) => m.model === damaged)?.problem ?? '',
+      /corrupt/,
+      'a damaged model is listed with its problem, not fatal',
+    );
     assert.equal(asTable.code, 0);
     assert.match(asTable.stdout, /^MODEL\s+VERSIONS\s+LATEST\s+ALIASES\s+UPDATED$/m);
     assert.match(asTable.stdout, new RegExp(`^${model}\\s+3\\s+v3\\s+-\\s+\\d{4}-`, 'm'));
@@ -78,8 +103,13 @@ describe('trainyard models … against MinIO', () => {
       trainyard('models', 'show', model, '--version', '2', '--json'),
       trainyard('models', 'show', model, '--version', '2'),
     ]);
-    const v3 = json<{ version: number; runKey: string; lineage: { run: { workflowId: string } }; aliases: string[] }>(latest);
-    assert.deepEqual([v3.version, v3.runKey, v3.lineage.run.workflowId, v3.aliases], [3, drafts[2]?.runKey, 'wf-cli-3', []]);
+    const v3 = json<{ version: number; runKey: string; lineage: { run: { workflowId: string } }; aliases: string[] }>(
+      latest,
+    );
+    assert.deepEqual(
+      [v3.version, v3.runKey, v3.lineage.run.workflowId, v3.aliases],
+      [3, drafts[2]?.runKey, 'wf-cli-3', []],
+    );
     assert.equal(json<{ version: number }>(second).version, 2);
     assert.equal(table.code, 0);
     assert.match(table.stdout, /^version\s+v2$/m);
@@ -96,22 +126,32 @@ describe('trainyard models … against MinIO', () => {
       trainyard('models', 'show', 'Not/A/Model'),
       trainyard('models', 'promote', model, '7', '--by', 'ada', '--reason', 'typo'),
     ]);
-    assert.deepEqual([missing.code, missing.stderr.trim()], [2, `Model "${model}" has no version 9. Versions 1 to 3 exist.`]);
+    assert.deepEqual(
+      [missing.code, missing.stderr.trim()],
+      [2, `Model "${model}" has no version 9. Versions 1 to 3 exist.`],
+    );
     assert.equal(notANumber.code, 2);
     assert.match(notANumber.stderr, /is invalid\. expected a version number \(1, 2, 3, …\), got "two"/);
     assert.equal(unknownModel.code, 2);
     assert.match(unknownModel.stderr, /has no registered versions/);
     assert.equal(badName.code, 2);
     assert.match(badName.stderr, /model: model name must be lowercase letters/);
-    assert.deepEqual([promoteMissing.code, promoteMissing.stderr.trim()], [2, `Model "${model}" has no version 7. Versions 1 to 3 exist.`]);
-    for (const r of [missing, notANumber, unknownModel, badName, promoteMissing]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.deepEqual(
+      [promoteMissing.code, promoteMissing.stderr.trim()],
+      [2, `Model "${model}" has no version 7. Versions 1 to 3 exist.`],
+    );
+    for (const r of [missing, notANumber, unknownModel, badName, promoteMissing])
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
   it('promote, rollback and history: moves are recorded with who and why', async () => {
     const first = json<{ alias: string; version: number; previousVersion?: number; moved: boolean }>(
       await trainyard('models', 'promote', model, '2', '--by', 'ada', '--reason', 'first blessed model', '--json'),
     );
-    assert.deepEqual([first.alias, first.version, first.previousVersion, first.moved], ['champion', 2, undefined, true]);
+    assert.deepEqual(
+      [first.alias, first.version, first.previousVersion, first.moved],
+      ['champion', 2, undefined, true],
+    );
 
     const second = await trainyard('models', 'promote', model, '3', '--by', 'grace', '--reason', 'better auc');
     assert.deepEqual([second.code, second.stdout], [0, `${model} champion: v2 → v3\n`]);
@@ -119,10 +159,23 @@ describe('trainyard models … against MinIO', () => {
     const again = await trainyard('models', 'promote', model, '3', '--by', 'grace', '--reason', 'double click');
     assert.deepEqual([again.code, again.stdout], [0, `${model} champion already points at v3; nothing changed.\n`]);
 
-    const back = json<{ version: number; previousVersion: number }>(await trainyard('models', 'rollback', model, '--by', 'grace', '--reason', 'v3 drifts', '--json'));
+    const back = json<{ version: number; previousVersion: number }>(
+      await trainyard('models', 'rollback', model, '--by', 'grace', '--reason', 'v3 drifts', '--json'),
+    );
     assert.deepEqual([back.version, back.previousVersion], [2, 3]);
 
-    const staging = await trainyard('models', 'promote', model, '1', '--alias', 'staging', '--by', 'ada', '--reason', 'shadow test');
+    const staging = await trainyard(
+      'models',
+      'promote',
+      model,
+      '1',
+      '--alias',
+      'staging',
+      '--by',
+      'ada',
+      '--reason',
+      'shadow test',
+    );
     assert.equal(staging.code, 0);
 
     const [history, championTable, noStaging, badAlias, list] = await Promise.all([
@@ -132,7 +185,18 @@ describe('trainyard models … against MinIO', () => {
       trainyard('models', 'promote', model, '1', '--alias', 'Prod!', '--by', 'ada', '--reason', 'x'),
       trainyard('models', 'list', '--json'),
     ]);
-    const events = json<Array<{ seq: number; alias: string; action: string; from?: number; to: number; by: string; reason: string; at: string }>>(history);
+    const events = json<
+      Array<{
+        seq: number;
+        alias: string;
+        action: string;
+        from?: number;
+        to: number;
+        by: string;
+        reason: string;
+        at: string;
+      }>
+    >(history);
     assert.deepEqual(
       events.map((e) => [e.seq, e.alias, e.action, e.from, e.to, e.by, e.reason]),
       [
@@ -148,12 +212,20 @@ describe('trainyard models … against MinIO', () => {
     assert.match(lines[0] ?? '', /^SEQ\s+AT\s+ALIAS\s+ACTION\s+FROM\s+TO\s+BY\s+REASON$/);
     assert.equal(lines.length, 4, 'header + the three champion moves');
     assert.match(lines[3] ?? '', /^3\s+\S+\s+champion\s+rollback\s+v3\s+v2\s+grace\s+v3 drifts$/);
-    assert.deepEqual([noStaging.code, noStaging.stderr.trim()], [2, `Cannot roll back alias "canary" of model "${model}": the alias is not set.`]);
+    assert.deepEqual(
+      [noStaging.code, noStaging.stderr.trim()],
+      [2, `Cannot roll back alias "canary" of model "${model}": the alias is not set.`],
+    );
     assert.equal(badAlias.code, 2);
     assert.match(badAlias.stderr, /alias: alias must be 1-64 characters/);
-    assert.deepEqual(json<Array<{ model: string; aliases: Record<string, number> }>>(list).find((m) => m.model === model)?.aliases, { champion: 2, staging: 1 });
+    assert.deepEqual(
+      json<Array<{ model: string; aliases: Record<string, number> }>>(list).find((m) => m.model === model)?.aliases,
+      { champion: 2, staging: 1 },
+    );
 
-    const shown = json<{ version: number; aliases: string[] }>(await trainyard('models', 'show', model, '--version', '2', '--json'));
+    const shown = json<{ version: number; aliases: string[] }>(
+      await trainyard('models', 'show', model, '--version', '2', '--json'),
+    );
     assert.deepEqual(shown.aliases, ['champion']);
   });
 

@@ -42,10 +42,18 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
 
   const modelName = (base: string) => `${base}-${randomUUID().slice(0, 8)}`;
   const penguins = (model: string, extra: Partial<PipelineInputDraft> = {}): PipelineInputDraft => ({
-    model, dataset: { uri: penguinsUri }, task: { type: 'multiclass', label: 'Species' }, train: FAST_TRAIN, ...extra,
+    model,
+    dataset: { uri: penguinsUri },
+    task: { type: 'multiclass', label: 'Species' },
+    train: FAST_TRAIN,
+    ...extra,
   });
   const start = (input: PipelineInputDraft): Promise<WorkflowHandle> =>
-    h.client.workflow.start('trainingPipeline', { taskQueue: h.taskQueue, workflowId: `retry-test-${randomUUID()}`, args: [input] });
+    h.client.workflow.start('trainingPipeline', {
+      taskQueue: h.taskQueue,
+      workflowId: `retry-test-${randomUUID()}`,
+      args: [input],
+    });
 
   it('bad data waits for an operator; `trainyard retry --dataset` with fixed data completes without re-running earlier stages', async () => {
     const model = modelName('retry-data');
@@ -53,7 +61,11 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     const waiting = await waitForOutcome(handle, 'awaiting-operator');
     assert.equal(waiting.awaitingOperator?.failedStage, 'validateData');
     assert.equal(waiting.stages.at(-1)?.state, 'failed');
-    assert.equal(waiting.stages.find((s) => s.name === 'validateData')?.retry?.maximumAttempts, 5, 'status shows the stage retry policy');
+    assert.equal(
+      waiting.stages.find((s) => s.name === 'validateData')?.retry?.maximumAttempts,
+      5,
+      'status shows the stage retry policy',
+    );
     const attributes = (await handle.describe()).searchAttributes as Record<string, unknown[]>;
     assert.deepEqual(attributes.TrainyardOutcome, ['awaiting-operator']);
 
@@ -77,7 +89,8 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     assert.equal(runs.getChampion, 1, 'the champion was resolved once');
     assert.equal(runs.fingerprintDataset, 2, 'the new dataset was fingerprinted');
     assert.equal(runs.validateData, 2);
-    for (const stage of ['splitAndSample', 'fitPreprocessor', 'train', 'evaluate', 'registerModel', 'promote']) assert.equal(runs[stage], 1, stage);
+    for (const stage of ['splitAndSample', 'fitPreprocessor', 'train', 'evaluate', 'registerModel', 'promote'])
+      assert.equal(runs[stage], 1, stage);
     const final = await handle.query(statusQuery);
     assert.equal(final.retries?.length, 1);
     assert.equal(final.retries?.[0]?.restartFrom, 'fingerprintDataset');
@@ -96,9 +109,11 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     const result = (await handle.result()) as PipelineResult;
     assert.equal(result.outcome, 'promoted');
     const runs = await scheduledActivityCounts(handle);
-    for (const stage of ['getChampion', 'fingerprintDataset', 'validateData']) assert.equal(runs[stage], 1, `${stage} kept`);
+    for (const stage of ['getChampion', 'fingerprintDataset', 'validateData'])
+      assert.equal(runs[stage], 1, `${stage} kept`);
     assert.equal(runs.splitAndSample, 2);
-    for (const stage of ['fitPreprocessor', 'train', 'evaluate']) assert.equal(runs[stage], 1, `${stage} ran once, after the fix`);
+    for (const stage of ['fitPreprocessor', 'train', 'evaluate'])
+      assert.equal(runs[stage], 1, `${stage} ran once, after the fix`);
   });
 
   it('abort ends a waiting run as PipelineAborted carrying the stage error; without an answer it fails with the original error', async () => {
@@ -111,7 +126,9 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     assert.match(failure.message, /bad batch.*validateData failed with DataValidationFailed/);
     await assert.rejects(aborted.executeUpdate(abortUpdate, { args: [{}] }), 'a closed run takes no more updates');
 
-    const timedOut = await start(penguins(modelName('timeout'), { dataset: { uri: unlabelledUri }, operator: { timeout: '2s' } }));
+    const timedOut = await start(
+      penguins(modelName('timeout'), { dataset: { uri: unlabelledUri }, operator: { timeout: '2s' } }),
+    );
     assert.equal((await failureOf(timedOut)).type, 'DataValidationFailed');
   });
 
@@ -122,7 +139,8 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     const first = await start(input);
     const firstResult = (await first.result()) as PipelineResult;
     const cacheable = ['validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate'];
-    for (const stage of firstResult.stages.filter((s) => cacheable.includes(s.name))) assert.equal(stage.cache?.hit, false, stage.name);
+    for (const stage of firstResult.stages.filter((s) => cacheable.includes(s.name)))
+      assert.equal(stage.cache?.hit, false, stage.name);
 
     const second = (await (await start(input)).result()) as PipelineResult;
     for (const name of cacheable) {
@@ -173,14 +191,30 @@ describe('operator retry, re-run cache and reset (real Temporal, real MinIO)', (
     // Reset to the workflow task that followed train's completion: evaluate, register and promote run again.
     const events = (await handle.fetchHistory()).events ?? [];
     const trainScheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'train');
-    const trainCompletedAt = events.findIndex((e) => e.activityTaskCompletedEventAttributes && String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(trainScheduled?.eventId));
+    const trainCompletedAt = events.findIndex(
+      (e) =>
+        e.activityTaskCompletedEventAttributes &&
+        String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(trainScheduled?.eventId),
+    );
     const resetPoint = events.slice(trainCompletedAt).find((e) => e.workflowTaskCompletedEventAttributes);
     assert.ok(resetPoint?.eventId, 'a workflow task after train');
 
     const temporal = await resolveBinary(TEMPORAL_CLI);
     const { stdout } = await promisify(execFile)(temporal.path, [
-      'workflow', 'reset', '--address', h.config.temporal.address, '--namespace', h.config.temporal.namespace,
-      '--workflow-id', handle.workflowId, '--event-id', String(resetPoint.eventId), '--reason', 'reset test', '--output', 'json',
+      'workflow',
+      'reset',
+      '--address',
+      h.config.temporal.address,
+      '--namespace',
+      h.config.temporal.namespace,
+      '--workflow-id',
+      handle.workflowId,
+      '--event-id',
+      String(resetPoint.eventId),
+      '--reason',
+      'reset test',
+      '--output',
+      'json',
     ]);
     const newRunId = (JSON.parse(stdout) as { runId?: string }).runId;
     assert.ok(newRunId, stdout);

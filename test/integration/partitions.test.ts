@@ -33,10 +33,14 @@ describe('dataset partitions: "latest" and windows (real MinIO + Temporal)', () 
 
   before(async () => {
     h = await startTestHarness();
-    const penguins = JSON.parse(await readFile(publicDatasetPath('penguins.json'), 'utf8')) as Record<string, unknown>[];
+    const penguins = JSON.parse(await readFile(publicDatasetPath('penguins.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >[];
     penguins.forEach((row, i) => rows[[0, 1, 1, 2, 2, 2][i % 6] as number]?.push(row));
     const prefix = `${h.prefix}/datasets/penguins-daily`;
-    for (const [i, name] of names.entries()) await h.store.put(`${prefix}/${name}/part-0.json`, JSON.stringify(rows[i]));
+    for (const [i, name] of names.entries())
+      await h.store.put(`${prefix}/${name}/part-0.json`, JSON.stringify(rows[i]));
     await h.store.put(`${prefix}/${names[2]}/_SUCCESS`, '');
     uri = `${h.store.uriFor(prefix)}/`;
   });
@@ -46,12 +50,28 @@ describe('dataset partitions: "latest" and windows (real MinIO + Temporal)', () 
 
   async function fingerprint(args: FingerprintArgs): Promise<DatasetFingerprint> {
     const env = new MockActivityEnvironment();
-    return (await env.run(fingerprintDatasetActivity({ store: h.store, logger: createLogger({ level: 'warn', format: 'json' }) }), args)) as DatasetFingerprint;
+    return (await env.run(
+      fingerprintDatasetActivity({ store: h.store, logger: createLogger({ level: 'warn', format: 'json' }) }),
+      args,
+    )) as DatasetFingerprint;
   }
 
-  async function runPipeline(model: string, partitions: PipelineInputDraft['dataset']['partitions']): Promise<PipelineResult> {
-    const input: PipelineInputDraft = { model, dataset: { uri, partitions }, task: { type: 'multiclass', label: 'Species' }, train: FAST_TRAIN, operator: { timeout: '0s' } };
-    const handle = await h.client.workflow.start('trainingPipeline', { taskQueue: h.taskQueue, workflowId: `test-partitions-${randomUUID()}`, args: [input] });
+  async function runPipeline(
+    model: string,
+    partitions: PipelineInputDraft['dataset']['partitions'],
+  ): Promise<PipelineResult> {
+    const input: PipelineInputDraft = {
+      model,
+      dataset: { uri, partitions },
+      task: { type: 'multiclass', label: 'Species' },
+      train: FAST_TRAIN,
+      operator: { timeout: '0s' },
+    };
+    const handle = await h.client.workflow.start('trainingPipeline', {
+      taskQueue: h.taskQueue,
+      workflowId: `test-partitions-${randomUUID()}`,
+      args: [input],
+    });
     return (await handle.result()) as PipelineResult;
   }
 
@@ -63,31 +83,57 @@ describe('dataset partitions: "latest" and windows (real MinIO + Temporal)', () 
     const result = await runPipeline(model, 'latest');
     const dataset = artifact(result, 'fingerprintDataset', 'dataset') as unknown as DatasetFingerprint;
     assert.deepEqual(dataset.partitions, [names[2]]);
-    assert.equal(dataset.sha256, (await fingerprint({ uri, partitions: { names: [names[2] as string] } })).sha256, 'the same files hash the same, however chosen');
-    assert.equal(artifact(result, 'validateData', 'statistics')?.metadata?.rows, rows[2]?.length, 'validateData read the newest partition only');
+    assert.equal(
+      dataset.sha256,
+      (await fingerprint({ uri, partitions: { names: [names[2] as string] } })).sha256,
+      'the same files hash the same, however chosen',
+    );
+    assert.equal(
+      artifact(result, 'validateData', 'statistics')?.metadata?.rows,
+      rows[2]?.length,
+      'validateData read the newest partition only',
+    );
 
-    const manifest = JSON.parse(await readText(artifact(result, 'splitAndSample', 'split-manifest')?.uri as string)) as { dataset: { partitions?: string[] }; rowsRemoved: { inputRows: number } };
+    const manifest = JSON.parse(
+      await readText(artifact(result, 'splitAndSample', 'split-manifest')?.uri as string),
+    ) as { dataset: { partitions?: string[] }; rowsRemoved: { inputRows: number } };
     assert.deepEqual(manifest.dataset.partitions, [names[2]]);
     assert.equal(manifest.rowsRemoved.inputRows, rows[2]?.length, 'splitAndSample read the newest partition only');
     assert.equal(result.outcome, 'promoted', result.reasons.join(' | '));
-    assert.deepEqual((await getLatestVersion(h.store, model)).lineage.dataset.partitions, [names[2]], 'the registry lineage names the partition');
+    assert.deepEqual(
+      (await getLatestVersion(h.store, model)).lineage.dataset.partitions,
+      [names[2]],
+      'the registry lineage names the partition',
+    );
   });
 
   it('a pipeline with a 2-day window reads yesterday and today, oldest first', async () => {
     const result = await runPipeline(`partitions-window-${randomUUID().slice(0, 8)}`, { window: '2d' });
     const dataset = artifact(result, 'fingerprintDataset', 'dataset') as unknown as DatasetFingerprint;
     assert.deepEqual(dataset.partitions, [names[1], names[2]]);
-    assert.equal(artifact(result, 'validateData', 'statistics')?.metadata?.rows, (rows[1]?.length ?? 0) + (rows[2]?.length ?? 0));
+    assert.equal(
+      artifact(result, 'validateData', 'statistics')?.metadata?.rows,
+      (rows[1]?.length ?? 0) + (rows[2]?.length ?? 0),
+    );
   });
 
   it('time travel: as of yesterday noon, "latest" is yesterday and a 1-day window holds yesterday only', async () => {
     const yesterdayNoon = new Date((days[1] as number) + DAY_MS / 2).toISOString();
     assert.deepEqual((await fingerprint({ uri, partitions: 'latest', asOf: yesterdayNoon })).partitions, [names[1]]);
-    assert.deepEqual((await fingerprint({ uri, partitions: { window: '1d' }, asOf: yesterdayNoon })).partitions, [names[1]]);
-    assert.deepEqual((await fingerprint({ uri, partitions: { window: '7d' }, asOf: yesterdayNoon })).partitions, [names[0], names[1]]);
+    assert.deepEqual((await fingerprint({ uri, partitions: { window: '1d' }, asOf: yesterdayNoon })).partitions, [
+      names[1],
+    ]);
+    assert.deepEqual((await fingerprint({ uri, partitions: { window: '7d' }, asOf: yesterdayNoon })).partitions, [
+      names[0],
+      names[1],
+    ]);
     const all = await fingerprint({ uri, partitions: 'all' });
     assert.equal(all.partitions, undefined, '"all" names no partitions');
-    const before = await fingerprint({ uri, partitions: 'latest', asOf: new Date((days[0] as number) - DAY_MS).toISOString() }).catch((e: unknown) => e);
+    const before = await fingerprint({
+      uri,
+      partitions: 'latest',
+      asOf: new Date((days[0] as number) - DAY_MS).toISOString(),
+    }).catch((e: unknown) => e);
     assert.equal((before as { type?: string }).type, 'DatasetNotFound');
     assert.match((before as Error).message, /no partition is dated on or before/);
   });
@@ -96,11 +142,17 @@ describe('dataset partitions: "latest" and windows (real MinIO + Temporal)', () 
     const local = await materializeDataset(h.store, uri, { partitions: [names[0] as string, names[2] as string] });
     try {
       assert.equal(local.files.length, 2);
-      assert.ok(local.files.every((f) => f.includes(names[0] as string) || f.includes(names[2] as string)), local.files.join(', '));
+      assert.ok(
+        local.files.every((f) => f.includes(names[0] as string) || f.includes(names[2] as string)),
+        local.files.join(', '),
+      );
     } finally {
       await local.cleanup();
     }
-    await assert.rejects(materializeDataset(h.store, uri, { partitions: ['date=1999-01-01'] }), (e: Error & { type?: string }) => e.type === 'DatasetNotFound');
+    await assert.rejects(
+      materializeDataset(h.store, uri, { partitions: ['date=1999-01-01'] }),
+      (e: Error & { type?: string }) => e.type === 'DatasetNotFound',
+    );
   });
 
   async function readText(artifactUri: string): Promise<string> {

@@ -24,7 +24,11 @@ const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 /** The CLI as users run it, in a child process. */
 async function trainyard(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin', 'trainyard.mjs'), ...args], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn' } });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [path.join(repoRoot, 'bin', 'trainyard.mjs'), ...args],
+      { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn' } },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -45,7 +49,8 @@ describe('registry activities and the approval CLI on the real Temporal dev serv
 
   before(async () => {
     const config = loadConfig();
-    if (config.store.kind !== 's3') throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
+    if (config.store.kind !== 's3')
+      throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
     const logger = createLogger({ level: config.log.level, format: 'json' });
     installTemporalRuntime(logger);
     store = createArtifactStore(config.store);
@@ -73,14 +78,23 @@ describe('registry activities and the approval CLI on the real Temporal dev serv
 
   async function runScenario(): Promise<{ workflowId: string; runId: string; result: ScenarioResult }> {
     const workflowId = `test-registry-${randomUUID()}`;
-    const handle = await client.workflow.start('registryScenario', { taskQueue, workflowId, args: [fakeRunOutputs(model)] });
+    const handle = await client.workflow.start('registryScenario', {
+      taskQueue,
+      workflowId,
+      args: [fakeRunOutputs(model)],
+    });
     return { workflowId, runId: handle.firstExecutionRunId, result: (await handle.result()) as ScenarioResult };
   }
 
   it('registers, re-registers idempotently, promotes, and resolves the champion', async () => {
     const { workflowId, runId, result } = await runScenario();
     assert.equal(result.championBefore, null, 'no champion yet: null, not undefined, crosses the payload boundary');
-    assert.deepEqual(result.registered, { model, version: 1, uri: store.uriFor(`${modelPrefix(model)}versions/1.json`), existed: false });
+    assert.deepEqual(result.registered, {
+      model,
+      version: 1,
+      uri: store.uriFor(`${modelPrefix(model)}versions/1.json`),
+      existed: false,
+    });
     assert.deepEqual(result.registeredAgain, { ...result.registered, existed: true });
     assert.deepEqual(result.promoted, { model, alias: 'champion', version: 1 });
     assert.deepEqual(result.promotedAgain, result.promoted, 'promoting again is a no-op with the same result');
@@ -93,14 +107,18 @@ describe('registry activities and the approval CLI on the real Temporal dev serv
     assert.deepEqual(record.lineage.run, { workflowId, runId });
     assert.match(record.lineage.code.version, /^\d+\.\d+\.\d+/);
     assert.match(record.lineage.code.gitSha ?? '', /^[0-9a-f]{40}$/, 'this checkout has a git sha');
-    assert.ok(Math.abs(Date.parse(record.createdAt) - Date.now()) < 5 * 60_000, 'createdAt is the activity’s scheduled time');
+    assert.ok(
+      Math.abs(Date.parse(record.createdAt) - Date.now()) < 5 * 60_000,
+      'createdAt is the activity’s scheduled time',
+    );
     const history = await aliasHistory(store, model);
     assert.equal(history.length, 1);
     assert.match(history[0]?.requestId ?? '', new RegExp(`^${workflowId}/${runId}/`));
   });
 
   it('trainyard approve | reject deliver the decision to a waiting run, and a second decision is refused (exit 2)', async () => {
-    const start = (workflowId: string) => client.workflow.start('approvalScenario', { taskQueue, workflowId, args: [] });
+    const start = (workflowId: string) =>
+      client.workflow.start('approvalScenario', { taskQueue, workflowId, args: [] });
     const approvedId = `test-approve-${randomUUID()}`;
     const rejectedId = `test-reject-${randomUUID()}`;
     const [approved, rejected] = await Promise.all([start(approvedId), start(rejectedId)]);
@@ -111,14 +129,23 @@ describe('registry activities and the approval CLI on the real Temporal dev serv
     assert.equal(approve.code, 0, approve.stderr);
     assert.match(approve.stdout, new RegExp(`^Approved \\(version 7\\): ${approvedId}\nTemporal UI: http`));
     assert.equal(reject.code, 0, reject.stderr);
-    assert.deepEqual(JSON.parse(reject.stdout), { workflowId: rejectedId, decision: 'reject', accepted: true, version: 7 });
+    assert.deepEqual(JSON.parse(reject.stdout), {
+      workflowId: rejectedId,
+      decision: 'reject',
+      accepted: true,
+      version: 7,
+    });
 
     const second = await trainyard('reject', approvedId, '--by', 'mallory', '--reason', 'changed my mind');
     assert.equal(second.code, 2);
     assert.match(second.stderr, new RegExp(`Run "${approvedId}" did not accept the reject: already approved by ada`));
 
     await Promise.all([approved.signal('close'), rejected.signal('close')]);
-    assert.deepEqual(await approved.result(), { decision: 'approve', by: 'ada', reason: 'metrics hold on every slice' });
+    assert.deepEqual(await approved.result(), {
+      decision: 'approve',
+      by: 'ada',
+      reason: 'metrics hold on every slice',
+    });
     assert.deepEqual(await rejected.result(), { decision: 'reject', by: 'grace', reason: 'fails the fairness review' });
   });
 
@@ -131,6 +158,7 @@ describe('registry activities and the approval CLI on the real Temporal dev serv
     const moves = (await aliasHistory(store, model)).slice(1);
     assert.ok(moves.length >= 3 && moves.length <= 6, `${moves.length} moves`);
     assert.equal(new Set(moves.map((m) => m.requestId)).size, moves.length, 'no request applied twice');
-    for (const r of results) assert.ok(moves.some((m) => m.requestId?.startsWith(`${r.workflowId}/`) && m.to === r.result.registered.version));
+    for (const r of results)
+      assert.ok(moves.some((m) => m.requestId?.startsWith(`${r.workflowId}/`) && m.to === r.result.registered.version));
   });
 });

@@ -40,7 +40,8 @@ const backends: Backend[] = [
     name: 'MinIO',
     async open() {
       const config = loadConfig();
-      if (config.store.kind !== 's3') throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
+      if (config.store.kind !== 's3')
+        throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
       const store = createArtifactStore(config.store);
       await store.ensureReady();
       return { store, env: process.env, close: async () => {} };
@@ -77,16 +78,26 @@ for (const backend of backends) {
       ({ store, env, close } = await backend.open());
     });
     after(async () => {
-      if (store) for (const model of models) for await (const info of store.list(modelPrefix(model))) await store.delete(info.key);
+      if (store)
+        for (const model of models)
+          for await (const info of store.list(modelPrefix(model))) await store.delete(info.key);
       await close?.();
     });
 
-    async function assertGaplessAndOwned(model: string, drafts: VersionDraft[], versionOf: Map<string, number>): Promise<void> {
+    async function assertGaplessAndOwned(
+      model: string,
+      drafts: VersionDraft[],
+      versionOf: Map<string, number>,
+    ): Promise<void> {
       assert.deepEqual(await listVersionNumbers(store, model), range(1, drafts.length), 'versions 1..N, no gap');
       assert.equal(new Set(versionOf.values()).size, drafts.length, 'no version shared by two runs');
       for (const draft of drafts) {
         const version = versionOf.get(draft.runKey) as number;
-        assert.equal((await getVersion(store, model, version)).runKey, draft.runKey, `version ${version} belongs to the run that was told it got it`);
+        assert.equal(
+          (await getVersion(store, model, version)).runKey,
+          draft.runKey,
+          `version ${version} belongs to the run that was told it got it`,
+        );
       }
     }
 
@@ -114,7 +125,11 @@ for (const backend of backends) {
         if (seen !== undefined) assert.equal(r.record.version, seen, 'both attempts of a run report the same version');
         versionOf.set(r.record.runKey, r.record.version);
       }
-      assert.equal(results.filter((r) => !r.existed).length, drafts.length, 'exactly one attempt per run created the record');
+      assert.equal(
+        results.filter((r) => !r.existed).length,
+        drafts.length,
+        'exactly one attempt per run created the record',
+      );
       await assertGaplessAndOwned(model, drafts, versionOf);
     });
 
@@ -135,15 +150,22 @@ for (const backend of backends) {
         }),
       );
       // Healthy runs and the retries of the crashed ones, all at once.
-      const results = await Promise.all([...healthy, ...crashedBeforeRecord, ...crashedAfterRecord].map((d) => registerVersion(store, d)));
+      const results = await Promise.all(
+        [...healthy, ...crashedBeforeRecord, ...crashedAfterRecord].map((d) => registerVersion(store, d)),
+      );
       const all = [...healthy, ...crashedBeforeRecord, ...crashedAfterRecord];
       const versionOf = new Map(results.map((r) => [r.record.runKey, r.record.version]));
       await assertGaplessAndOwned(model, all, versionOf);
       for (const c of claimed) {
         const retried = results.find((r) => r.record.runKey === c.record.runKey);
-        assert.deepEqual([retried?.record.version, retried?.existed], [c.record.version, true], 'a retry after the record was written finds it');
+        assert.deepEqual(
+          [retried?.record.version, retried?.existed],
+          [c.record.version, true],
+          'a retry after the record was written finds it',
+        );
       }
-      for (const d of crashedBeforeRecord) assert.equal(results.find((r) => r.record.runKey === d.runKey)?.existed, false);
+      for (const d of crashedBeforeRecord)
+        assert.equal(results.find((r) => r.record.runKey === d.runKey)?.existed, false);
     });
 
     it(`${WRITERS} concurrent promotions with interleaved rollbacks lose no alias move`, async () => {
@@ -157,12 +179,34 @@ for (const backend of backends) {
       for (let i = 0; i < WRITERS; i++) {
         const by = `promoter-${i}`;
         const version = (i % 6) + 1;
-        operations.push(async () => ({ kind: 'promote', by, move: await promoteAlias(store, { model, alias: 'champion', version, by, reason: `try v${version}`, at: AT, requestId: by }) }));
+        operations.push(async () => ({
+          kind: 'promote',
+          by,
+          move: await promoteAlias(store, {
+            model,
+            alias: 'champion',
+            version,
+            by,
+            reason: `try v${version}`,
+            at: AT,
+            requestId: by,
+          }),
+        }));
         if (i % 3 === 1) {
           const rollbackBy = `rollbacker-${i}`;
           operations.push(async () => {
             try {
-              return { kind: 'rollback', by: rollbackBy, move: await rollbackAlias(store, { model, alias: 'champion', by: rollbackBy, reason: 'regression', at: AT }) };
+              return {
+                kind: 'rollback',
+                by: rollbackBy,
+                move: await rollbackAlias(store, {
+                  model,
+                  alias: 'champion',
+                  by: rollbackBy,
+                  reason: 'regression',
+                  at: AT,
+                }),
+              };
             } catch (error) {
               if (error instanceof NothingToRollBackError) return { kind: 'rollback', by: rollbackBy, refused: true };
               throw error;
@@ -175,7 +219,11 @@ for (const backend of backends) {
       assert.ok(moved.length >= WRITERS / 2, `most requests moved the alias (${moved.length} did)`);
 
       const history = await aliasHistory(store, model, 'champion');
-      assert.deepEqual(history.map((e) => e.seq), range(1, history.length), 'history is one unbroken sequence');
+      assert.deepEqual(
+        history.map((e) => e.seq),
+        range(1, history.length),
+        'history is one unbroken sequence',
+      );
       assert.equal(history.length, 2 + moved.length, 'every move is in the history, and nothing else');
       for (const outcome of moved) {
         const event = outcome.move?.event;
@@ -184,7 +232,11 @@ for (const backend of backends) {
         assert.deepEqual(history[event.seq - 1], event, `${outcome.by}'s reported move is the one recorded`);
       }
       for (const outcome of outcomes.filter((o) => !o.move?.moved)) {
-        assert.equal(history.filter((e) => e.by === outcome.by).length, 0, `${outcome.by} was a no-op and wrote nothing`);
+        assert.equal(
+          history.filter((e) => e.by === outcome.by).length,
+          0,
+          `${outcome.by} was a no-op and wrote nothing`,
+        );
       }
       // The chain is consistent: each move starts where the previous one ended, rollbacks go where the
       // history at that point said they should, and the current state is where the last move ended.
@@ -218,16 +270,26 @@ for (const backend of backends) {
       `;
       const runs = await Promise.all(
         Array.from({ length: processes }, () =>
-          promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, env: { ...env, LOG_LEVEL: 'warn' } }),
+          promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+            cwd: repoRoot,
+            env: { ...env, LOG_LEVEL: 'warn' },
+          }),
         ),
       );
       const reported = runs.flatMap((r) => JSON.parse(r.stdout) as Array<{ version: number; moved: boolean }>);
       const total = processes * perProcess;
-      assert.deepEqual(reported.map((r) => r.version).sort((a, b) => a - b), range(1, total));
+      assert.deepEqual(
+        reported.map((r) => r.version).sort((a, b) => a - b),
+        range(1, total),
+      );
       assert.deepEqual(await listVersionNumbers(store, model), range(1, total));
       const history = await aliasHistory(store, model, 'champion');
       assert.equal(history.length, reported.filter((r) => r.moved).length);
-      assert.equal(history.length, total, 'each process promoted a distinct new version, so every promotion moved the alias');
+      assert.equal(
+        history.length,
+        total,
+        'each process promoted a distinct new version, so every promotion moved the alias',
+      );
       for (let i = 1; i < history.length; i++) assert.equal(history[i]?.from, history[i - 1]?.to);
     });
   });

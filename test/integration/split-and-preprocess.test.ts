@@ -44,7 +44,8 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
 
   before(async () => {
     const config = loadConfig();
-    if (config.store.kind !== 's3') throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
+    if (config.store.kind !== 's3')
+      throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
     store = createArtifactStore(config.store);
     await store.ensureReady();
     const deps = { store, logger: createLogger({ level: 'warn', format: 'json' }) };
@@ -55,10 +56,12 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
 
   after(async () => {
     if (!store) return;
-    for (const root of [prefix, `runs/${model}`]) for await (const info of store.list(`${root}/`)) await store.delete(info.key);
+    for (const root of [prefix, `runs/${model}`])
+      for await (const info of store.list(`${root}/`)) await store.delete(info.key);
   });
 
-  const environment = (workflowId: string) => new MockActivityEnvironment({ workflowExecution: { workflowId, runId: 'run-1' } } as never);
+  const environment = (workflowId: string) =>
+    new MockActivityEnvironment({ workflowExecution: { workflowId, runId: 'run-1' } } as never);
 
   async function upload(name: string, body: string): Promise<DatasetFingerprint> {
     const put = await store.put(`${prefix}/${name}`, body);
@@ -66,7 +69,11 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
     return { uri: put.uri, sha256: put.sha256, bytes: put.bytes };
   }
 
-  async function split(draft: Omit<PipelineInputDraft, 'model' | 'dataset'>, dataset: DatasetFingerprint, workflowId = `wf-${randomUUID().slice(0, 8)}`) {
+  async function split(
+    draft: Omit<PipelineInputDraft, 'model' | 'dataset'>,
+    dataset: DatasetFingerprint,
+    workflowId = `wf-${randomUUID().slice(0, 8)}`,
+  ) {
     const input = PipelineInput.parse({ model, dataset: { uri: dataset.uri }, ...draft });
     const result = (await environment(workflowId).run(splitAndSample, { input, dataset })) as SplitAndSampleResult;
     const manifest = await readJsonArtifact(store, result.manifest, SplitManifest);
@@ -74,7 +81,10 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
   }
 
   async function fit(input: PipelineInput, splitResult: SplitAndSampleResult, workflowId: string) {
-    const result = (await environment(workflowId).run(fitPreprocessor, { input, split: splitResult })) as FitPreprocessorResult;
+    const result = (await environment(workflowId).run(fitPreprocessor, {
+      input,
+      split: splitResult,
+    })) as FitPreprocessorResult;
     return { result, spec: await readPreprocessorSpec(store, result.preprocessor) };
   }
 
@@ -84,7 +94,9 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
     for (const name of SPLITS) {
       const { columns, rows } = await readSplitColumns(store, result.splits[name]);
       const names = Object.keys(columns);
-      out[name] = Array.from({ length: rows }, (_, r) => JSON.stringify(names.map((c) => (columns[c] as CellValue[])[r])));
+      out[name] = Array.from({ length: rows }, (_, r) =>
+        JSON.stringify(names.map((c) => (columns[c] as CellValue[])[r])),
+      );
     }
     return out;
   }
@@ -100,15 +112,25 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
     const { result, manifest, workflowId } = penguinRun;
 
     assert.equal(result.strategy, 'stratified');
-    assert.match(result.manifest.uri, new RegExp(`/${stageKey(model, workflowId, 'splitAndSample', 'manifest.json')}$`));
-    assert.match(result.splits.train.uri, new RegExp(`/${stageKey(model, workflowId, 'splitAndSample', 'train.parquet')}$`));
+    assert.match(
+      result.manifest.uri,
+      new RegExp(`/${stageKey(model, workflowId, 'splitAndSample', 'manifest.json')}$`),
+    );
+    assert.match(
+      result.splits.train.uri,
+      new RegExp(`/${stageKey(model, workflowId, 'splitAndSample', 'train.parquet')}$`),
+    );
     assert.deepEqual(manifest.rowsRemoved, { inputRows: 356, duplicates: 12, missingLabel: 0, missingTime: 0 });
     assert.deepEqual(manifest.classes, ['Adelie', 'Chinstrap', 'Gentoo']);
     assert.equal(manifest.dataset.sha256, dataset.sha256);
 
     const rows = await splitRowsAsText(result);
     for (const name of SPLITS) {
-      assert.equal(rows[name].length, manifest.rows[name], `${name}: manifest says ${manifest.rows[name]}, Parquet holds ${rows[name].length}`);
+      assert.equal(
+        rows[name].length,
+        manifest.rows[name],
+        `${name}: manifest says ${manifest.rows[name]}, Parquet holds ${rows[name].length}`,
+      );
       assert.equal(result.rows[name], manifest.rows[name]);
       assert.equal(result.splits[name].metadata?.rows, manifest.rows[name]);
       assert.equal(new Set(rows[name]).size, rows[name].length, `${name} holds a duplicate`);
@@ -121,7 +143,11 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
     const perSpecies = { Adelie: 152, Chinstrap: 68, Gentoo: 124 };
     for (const name of SPLITS) {
       for (const [species, n] of Object.entries(perSpecies)) {
-        assert.equal(manifest.classCounts?.[name][species], stratumCounts(n, manifest.split.fractions)[name], `${species} in ${name}`);
+        assert.equal(
+          manifest.classCounts?.[name][species],
+          stratumCounts(n, manifest.split.fractions)[name],
+          `${species} in ${name}`,
+        );
       }
     }
   });
@@ -132,15 +158,21 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
     const { spec } = penguinFit;
     assert.deepEqual(penguinFit.result.classes, ['Adelie', 'Chinstrap', 'Gentoo']);
     assert.equal(penguinFit.result.featureCount, spec.featureCount);
-    assert.match(penguinFit.result.preprocessor.uri, new RegExp(`/${stageKey(model, workflowId, 'fitPreprocessor', 'preprocessor.json')}$`));
-    assert.deepEqual(spec.features.map((f) => [f.column, f.kind]), [
-      ['Island', 'one-hot'],
-      ['Beak Length (mm)', 'numeric'],
-      ['Beak Depth (mm)', 'numeric'],
-      ['Flipper Length (mm)', 'numeric'],
-      ['Body Mass (g)', 'numeric'],
-      ['Sex', 'one-hot'],
-    ]);
+    assert.match(
+      penguinFit.result.preprocessor.uri,
+      new RegExp(`/${stageKey(model, workflowId, 'fitPreprocessor', 'preprocessor.json')}$`),
+    );
+    assert.deepEqual(
+      spec.features.map((f) => [f.column, f.kind]),
+      [
+        ['Island', 'one-hot'],
+        ['Beak Length (mm)', 'numeric'],
+        ['Beak Depth (mm)', 'numeric'],
+        ['Flipper Length (mm)', 'numeric'],
+        ['Body Mass (g)', 'numeric'],
+        ['Sex', 'one-hot'],
+      ],
+    );
 
     // statistics equal the train split's, computed here from the train Parquet, and differ from the test split's
     const train = await readSplitColumns(store, result.splits.train, ['Body Mass (g)']);
@@ -148,12 +180,16 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
     const finite = (values: CellValue[]) => values.filter((v): v is number => typeof v === 'number');
     const median = (xs: number[]) => {
       const s = [...xs].sort((a, b) => a - b);
-      return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+      return s.length % 2
+        ? (s[(s.length - 1) / 2] as number)
+        : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
     };
     const mass = spec.features.find((f) => f.column === 'Body Mass (g)') as NumericFeature;
     const trainMass = finite(train.columns['Body Mass (g)'] as CellValue[]);
     assert.equal(mass.statistics.median, median(trainMass));
-    assert.ok(Math.abs((mass.statistics.mean as number) - trainMass.reduce((a, b) => a + b, 0) / trainMass.length) < 1e-9);
+    assert.ok(
+      Math.abs((mass.statistics.mean as number) - trainMass.reduce((a, b) => a + b, 0) / trainMass.length) < 1e-9,
+    );
     assert.equal(mass.statistics.count, trainMass.length);
     assert.notEqual(mass.statistics.median, median(finite(test.columns['Body Mass (g)'] as CellValue[])));
 
@@ -173,7 +209,8 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
           assert.ok(batch.rows <= 32);
           assert.ok(batch.x.every(Number.isFinite), 'a feature is not finite (imputation missed a null)');
           ys.push(...batch.y);
-          for (let r = 0; r < batch.rows; r += 1) firstFeature.push((batch.x[r * spec.featureCount + 4] as number) * 1000 + (batch.y[r] as number));
+          for (let r = 0; r < batch.rows; r += 1)
+            firstFeature.push((batch.x[r * spec.featureCount + 4] as number) * 1000 + (batch.y[r] as number));
         }
         return { ys, firstFeature, batches };
       };
@@ -182,7 +219,11 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
       assert.equal(plain.batches, Math.ceil(manifest.rows.train / 32));
       const counts = [0, 0, 0];
       for (const y of plain.ys) counts[y] = (counts[y] as number) + 1;
-      assert.deepEqual(counts, [manifest.classCounts?.train.Adelie, manifest.classCounts?.train.Chinstrap, manifest.classCounts?.train.Gentoo]);
+      assert.deepEqual(counts, [
+        manifest.classCounts?.train.Adelie,
+        manifest.classCounts?.train.Chinstrap,
+        manifest.classCounts?.train.Gentoo,
+      ]);
       const a = await read(7);
       const b = await read(7);
       const c = await read(8);
@@ -197,15 +238,29 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
 
   it('a retry of the same run reuses its output; a re-run on reordered rows puts every row in the same split', async () => {
     const { input, result, workflowId } = penguinRun;
-    const retried = (await environment(workflowId).run(splitAndSample, { input, dataset: (await upload('penguins-with-duplicates.json', penguinRows([...penguins, ...penguins.slice(0, 9), ...penguins.slice(100, 103)])))})) as SplitAndSampleResult;
+    const retried = (await environment(workflowId).run(splitAndSample, {
+      input,
+      dataset: await upload(
+        'penguins-with-duplicates.json',
+        penguinRows([...penguins, ...penguins.slice(0, 9), ...penguins.slice(100, 103)]),
+      ),
+    })) as SplitAndSampleResult;
     assert.deepEqual(retried, result);
 
     const reordered = [...penguins].reverse();
-    const rerun = await split({ task: { type: 'multiclass', label: 'Species' }, seed: 42 }, await upload('penguins-reversed.json', penguinRows(reordered)));
+    const rerun = await split(
+      { task: { type: 'multiclass', label: 'Species' }, seed: 42 },
+      await upload('penguins-reversed.json', penguinRows(reordered)),
+    );
     const first = await splitRowsAsText(result);
     const second = await splitRowsAsText(rerun.result);
-    for (const name of SPLITS) assert.deepEqual([...second[name]].sort(), [...first[name]].sort(), `${name} differs after reordering the input`);
-    assert.equal(rerun.result.splits.train.sha256, result.splits.train.sha256, 'the same rows in the same (hash) order give byte-identical Parquet');
+    for (const name of SPLITS)
+      assert.deepEqual([...second[name]].sort(), [...first[name]].sort(), `${name} differs after reordering the input`);
+    assert.equal(
+      rerun.result.splits.train.sha256,
+      result.splits.train.sha256,
+      'the same rows in the same (hash) order give byte-identical Parquet',
+    );
   });
 
   it('seattle-weather: a time split on "date" keeps train < validation < test in time', async () => {
@@ -249,25 +304,42 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
 
   it('class weights reach training as per-row weights; oversampling reaches the target ratio in train only', async () => {
     const dataset = await upload('penguins.json', penguinRows(penguins));
-    const weighted = await split({ task: { type: 'multiclass', label: 'Species' }, sampling: { strategy: 'class-weights' } }, dataset);
+    const weighted = await split(
+      { task: { type: 'multiclass', label: 'Species' }, sampling: { strategy: 'class-weights' } },
+      dataset,
+    );
     const weights = weighted.result.classWeights as Record<string, number>;
     const trainCounts = weighted.manifest.classCounts?.train as Record<string, number>;
     const total = Object.values(trainCounts).reduce((a, b) => a + b, 0);
-    for (const [species, n] of Object.entries(trainCounts)) assert.ok(Math.abs((weights[species] as number) - total / (3 * n)) < 1e-12);
+    for (const [species, n] of Object.entries(trainCounts))
+      assert.ok(Math.abs((weights[species] as number) - total / (3 * n)) < 1e-12);
     const fitted = await fit(weighted.input, weighted.result, weighted.workflowId);
-    const source = await openSplitBatches(store, weighted.result.splits.train, fitted.result.preprocessor, { weightsByClass: weights });
+    const source = await openSplitBatches(store, weighted.result.splits.train, fitted.result.preprocessor, {
+      weightsByClass: weights,
+    });
     try {
       for await (const batch of source.batches(50)) {
         assert.ok(batch.weights);
-        batch.y.forEach((y, i) => assert.ok(Math.abs((batch.weights?.[i] as number) - (weights[source.classes?.[y] as string] as number)) < 1e-6));
+        batch.y.forEach((y, i) =>
+          assert.ok(
+            Math.abs((batch.weights?.[i] as number) - (weights[source.classes?.[y] as string] as number)) < 1e-6,
+          ),
+        );
       }
     } finally {
       await source.close();
     }
 
-    const over = await split({ task: { type: 'multiclass', label: 'Species' }, sampling: { strategy: 'oversample', targetRatio: 1 } }, dataset);
+    const over = await split(
+      { task: { type: 'multiclass', label: 'Species' }, sampling: { strategy: 'oversample', targetRatio: 1 } },
+      dataset,
+    );
     const overTrain = over.manifest.classCounts?.train as Record<string, number>;
-    assert.equal(new Set(Object.values(overTrain)).size, 1, `train classes are not balanced: ${JSON.stringify(overTrain)}`);
+    assert.equal(
+      new Set(Object.values(overTrain)).size,
+      1,
+      `train classes are not balanced: ${JSON.stringify(overTrain)}`,
+    );
     assert.deepEqual(over.manifest.classCounts?.trainBeforeSampling, weighted.manifest.classCounts?.train);
     assert.deepEqual(over.manifest.classCounts?.test, weighted.manifest.classCounts?.test);
     assert.deepEqual(over.manifest.classCounts?.validation, weighted.manifest.classCounts?.validation);
@@ -277,7 +349,10 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
 
   it('a derived label is never a feature: its source column is excluded', async () => {
     const dataset = await upload('penguins-derived.json', penguinRows(penguins));
-    const run = await split({ task: { type: 'binary', label: { column: 'Body Mass (g)', op: '>', value: 4200, name: 'heavy' } } }, dataset);
+    const run = await split(
+      { task: { type: 'binary', label: { column: 'Body Mass (g)', op: '>', value: 4200, name: 'heavy' } } },
+      dataset,
+    );
     assert.equal(run.manifest.task.labelColumn, 'heavy');
     assert.equal(run.manifest.task.labelDerivedFrom, 'Body Mass (g)');
     assert.deepEqual(run.manifest.classes, ['false', 'true']);
@@ -295,7 +370,11 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
       steps.push(details.step);
       env.cancel();
     });
-    const input = PipelineInput.parse({ model, dataset: { uri: dataset.uri }, task: { type: 'multiclass', label: 'Species' } });
+    const input = PipelineInput.parse({
+      model,
+      dataset: { uri: dataset.uri },
+      task: { type: 'multiclass', label: 'Species' },
+    });
     await assert.rejects(env.run(splitAndSample, { input, dataset }), (error) => error instanceof CancelledFailure);
     assert.deepEqual(steps, ['downloading the dataset']);
     assert.equal(await store.exists(stageKey(model, workflowId, 'splitAndSample', 'manifest.json')), false);
@@ -303,26 +382,38 @@ describe('splitAndSample + fitPreprocessor (real MinIO, real data)', () => {
 
   it('bad input fails non-retryably with a message a person can act on', async () => {
     const dataset = await upload('penguins-bad.json', penguinRows(penguins));
-    await assert.rejects(split({ task: { type: 'multiclass', label: 'Nope' } }, dataset), (error: Error & { type?: string; nonRetryable?: boolean }) => {
-      assert.equal(error.type, 'InvalidPipelineConfig');
-      assert.equal(error.nonRetryable, true);
-      assert.match(error.message, /no column "Nope"/);
-      return true;
-    });
+    await assert.rejects(
+      split({ task: { type: 'multiclass', label: 'Nope' } }, dataset),
+      (error: Error & { type?: string; nonRetryable?: boolean }) => {
+        assert.equal(error.type, 'InvalidPipelineConfig');
+        assert.equal(error.nonRetryable, true);
+        assert.match(error.message, /no column "Nope"/);
+        return true;
+      },
+    );
     const single = await upload('single-class.json', JSON.stringify(penguins.filter((p) => p.Species === 'Adelie')));
-    await assert.rejects(split({ task: { type: 'multiclass', label: 'Species' } }, single), (error: Error & { type?: string }) => {
-      assert.equal(error.type, 'DataValidationFailed');
-      assert.match(error.message, /1 class/);
-      return true;
-    });
-    await assert.rejects(split({ task: { type: 'binary', label: 'Species' } }, dataset), (error: Error & { type?: string }) => {
-      assert.equal(error.type, 'DataValidationFailed');
-      assert.match(error.message, /3 classes \(Adelie, Chinstrap, Gentoo\).*binary needs exactly two/);
-      return true;
-    });
-    await assert.rejects(split({ task: { type: 'regression', label: 'Body Mass (g)' }, sampling: { strategy: 'undersample' } }, dataset), (error: Error & { type?: string }) => {
-      assert.equal(error.type, 'InvalidPipelineConfig');
-      return true;
-    });
+    await assert.rejects(
+      split({ task: { type: 'multiclass', label: 'Species' } }, single),
+      (error: Error & { type?: string }) => {
+        assert.equal(error.type, 'DataValidationFailed');
+        assert.match(error.message, /1 class/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      split({ task: { type: 'binary', label: 'Species' } }, dataset),
+      (error: Error & { type?: string }) => {
+        assert.equal(error.type, 'DataValidationFailed');
+        assert.match(error.message, /3 classes \(Adelie, Chinstrap, Gentoo\).*binary needs exactly two/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      split({ task: { type: 'regression', label: 'Body Mass (g)' }, sampling: { strategy: 'undersample' } }, dataset),
+      (error: Error & { type?: string }) => {
+        assert.equal(error.type, 'InvalidPipelineConfig');
+        return true;
+      },
+    );
   });
 });

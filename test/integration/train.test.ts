@@ -11,7 +11,12 @@ import { splitAndSampleActivity } from '../../activities/split-and-sample';
 import { trainActivity, type TrainArgs, type TrainHeartbeat } from '../../activities/train';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import { PipelineInput } from '../../contracts/pipeline-input';
-import type { ChampionRefs, FitPreprocessorResult, SplitAndSampleResult, TrainResult } from '../../contracts/stage-results';
+import type {
+  ChampionRefs,
+  FitPreprocessorResult,
+  SplitAndSampleResult,
+  TrainResult,
+} from '../../contracts/stage-results';
 import { openSplitBatches } from '../../lib/data/split-batches';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
@@ -33,15 +38,29 @@ function generatedRef(metadata: Record<string, string | number>): ArtifactRef {
   return { kind: 'split', uri: 's3://trainyard/generated/none', sha256: '1'.repeat(64), bytes: 0, metadata };
 }
 
-function trainArgs(model: string, train: Record<string, unknown>, classes = ['no', 'yes'], task: 'binary' | 'multiclass' = 'binary'): TrainArgs {
+function trainArgs(
+  model: string,
+  train: Record<string, unknown>,
+  classes = ['no', 'yes'],
+  task: 'binary' | 'multiclass' = 'binary',
+): TrainArgs {
   const split: SplitAndSampleResult = {
     manifest: generatedRef({}),
-    splits: { train: generatedRef({ kind: 'binary', rows: 1500, seed: 1 }), validation: generatedRef({ kind: 'binary', rows: 300, seed: 2 }), test: generatedRef({}) },
+    splits: {
+      train: generatedRef({ kind: 'binary', rows: 1500, seed: 1 }),
+      validation: generatedRef({ kind: 'binary', rows: 300, seed: 2 }),
+      test: generatedRef({}),
+    },
     rows: { train: 1500, validation: 300, test: 0 },
     strategy: 'generated',
   };
   return {
-    input: PipelineInput.parse({ model, dataset: { uri: 's3://trainyard/generated/data.csv' }, task: { type: task, label: 'y' }, train: { model: 'mlp', ...train } }),
+    input: PipelineInput.parse({
+      model,
+      dataset: { uri: 's3://trainyard/generated/data.csv' },
+      task: { type: task, label: 'y' },
+      train: { model: 'mlp', ...train },
+    }),
     split,
     preprocessor: { preprocessor: generatedRef({}), featureCount: 4, classes },
   };
@@ -54,7 +73,8 @@ describe('train activity (real MinIO)', () => {
 
   before(async () => {
     const config = loadConfig();
-    if (config.store.kind !== 's3') throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
+    if (config.store.kind !== 's3')
+      throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
     store = createArtifactStore(config.store);
     await store.ensureReady();
     train = trainActivity({ store, logger: createLogger({ level: 'warn', format: 'json' }) }, { sourcesModule });
@@ -73,12 +93,18 @@ describe('train activity (real MinIO)', () => {
     const env = environment(firstWorkflow);
     const beats: TrainHeartbeat[] = [];
     env.on('heartbeat', (details: TrainHeartbeat) => beats.push(details));
-    first = await runTrain(env, trainArgs(model, { hiddenLayers: [16], epochs: 4, batchSize: 64, earlyStopping: { enabled: false } }));
+    first = await runTrain(
+      env,
+      trainArgs(model, { hiddenLayers: [16], epochs: 4, batchSize: 64, earlyStopping: { enabled: false } }),
+    );
 
     assert.equal(first.epochsRun, 4);
     assert.equal(first.resumedFromEpoch, 0);
     assert.equal(first.backend, (await loadTfjs()).backend);
-    assert.match(first.model.uri, new RegExp(`^s3://trainyard/runs/${model}/${firstWorkflow}/train/model/model-meta\\.json$`));
+    assert.match(
+      first.model.uri,
+      new RegExp(`^s3://trainyard/runs/${model}/${firstWorkflow}/train/model/model-meta\\.json$`),
+    );
     const epochBeats = beats.filter((b) => b.checkpoint);
     assert.deepEqual([...new Set(epochBeats.map((b) => b.epoch))], [1, 2, 3, 4]);
     assert.equal(epochBeats.at(-1)!.checkpoint!.kind, 'checkpoint');
@@ -91,9 +117,13 @@ describe('train activity (real MinIO)', () => {
     // Two checkpoints are kept: the newest (resume) and the best (early stopping), each complete.
     const kept = [...new Set([4, history.bestEpoch as number])];
     for (const epoch of kept) {
-      for (const file of ['model.json', 'weights.bin', 'optimizer.bin', 'state.json']) assert.ok(keys.includes(`epoch-${epoch}/${file}`), `epoch-${epoch}/${file}`);
+      for (const file of ['model.json', 'weights.bin', 'optimizer.bin', 'state.json'])
+        assert.ok(keys.includes(`epoch-${epoch}/${file}`), `epoch-${epoch}/${file}`);
     }
-    assert.deepEqual([...new Set(keys.filter((k) => k.startsWith('epoch-')).map((k) => k.split('/')[0]))].sort(), kept.map((e) => `epoch-${e}`).sort());
+    assert.deepEqual(
+      [...new Set(keys.filter((k) => k.startsWith('epoch-')).map((k) => k.split('/')[0]))].sort(),
+      kept.map((e) => `epoch-${e}`).sort(),
+    );
     const latest = JSON.parse((await readObject(store, `${checkpoints}/latest.json`)).toString('utf8'));
     assert.equal(latest.epoch, 4);
 
@@ -110,7 +140,12 @@ describe('train activity (real MinIO)', () => {
 
   it('on cancellation ends the thread; the retried attempt resumes from the heartbeat’s checkpoint', async () => {
     const workflowId = `wf-${randomUUID().slice(0, 8)}`;
-    const args = trainArgs(model, { hiddenLayers: [32, 32], epochs: 6, batchSize: 16, earlyStopping: { enabled: false } });
+    const args = trainArgs(model, {
+      hiddenLayers: [32, 32],
+      epochs: 6,
+      batchSize: 16,
+      earlyStopping: { enabled: false },
+    });
     const env = environment(workflowId);
     let lastBeat: TrainHeartbeat | undefined;
     env.on('heartbeat', (details: TrainHeartbeat) => {
@@ -125,7 +160,10 @@ describe('train activity (real MinIO)', () => {
     assert.equal(result.resumedFromEpoch, 2);
     assert.equal(result.epochsRun, 6);
     const history = JSON.parse((await readObject(store, store.keyFor(result.history.uri))).toString('utf8'));
-    assert.deepEqual(history.epochs.map((e: { attempt: number }) => e.attempt), [1, 1, 2, 2, 2, 2]);
+    assert.deepEqual(
+      history.epochs.map((e: { attempt: number }) => e.attempt),
+      [1, 1, 2, 2, 2, 2],
+    );
 
     // Without heartbeat details (e.g. the details were lost), the latest.json pointer is the fallback.
     const third = await runTrain(environment(workflowId, { attempt: 3 }), args);
@@ -147,7 +185,11 @@ describe('train activity (real MinIO)', () => {
       ...trainArgs(model, { hiddenLayers: [16], epochs: 1, warmStart: true }),
       champion,
     });
-    assert.deepEqual(warm.warmStart, { used: true, parentVersion: 1, reason: 'warm start from champion v1: same features, classes and architecture' });
+    assert.deepEqual(warm.warmStart, {
+      used: true,
+      parentVersion: 1,
+      reason: 'warm start from champion v1: same features, classes and architecture',
+    });
 
     const otherArchitecture = await runTrain(environment(`wf-${randomUUID().slice(0, 8)}`), {
       ...trainArgs(model, { hiddenLayers: [8, 8], epochs: 1, warmStart: true }),
@@ -160,24 +202,40 @@ describe('train activity (real MinIO)', () => {
   it('refuses a binary task whose label has three classes, without retrying', async () => {
     await assert.rejects(
       environment(`wf-${randomUUID().slice(0, 8)}`).run(train, trainArgs(model, { epochs: 1 }, ['a', 'b', 'c'])),
-      (error) => error instanceof ApplicationFailure && error.type === 'InvalidPipelineConfig' && error.nonRetryable === true && /multiclass/.test(error.message),
+      (error) =>
+        error instanceof ApplicationFailure &&
+        error.type === 'InvalidPipelineConfig' &&
+        error.nonRetryable === true &&
+        /multiclass/.test(error.message),
     );
   });
 
   it('trains on real data end to end: penguins species through the real split and preprocessor stages', async () => {
     const require = createRequire(import.meta.url);
     const penguinsPath = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'penguins.json');
-    const put = await store.put(`test/${model}/penguins.json`, await readFile(penguinsPath), { contentType: 'application/json' });
+    const put = await store.put(`test/${model}/penguins.json`, await readFile(penguinsPath), {
+      contentType: 'application/json',
+    });
     const input = PipelineInput.parse({
       model,
       dataset: { uri: put.uri, format: 'json' },
       task: { type: 'multiclass', label: 'Species' },
       seed: 3,
-      train: { model: 'mlp', hiddenLayers: [16], epochs: 40, batchSize: 16, learningRate: 0.01, earlyStopping: { patience: 6 } },
+      train: {
+        model: 'mlp',
+        hiddenLayers: [16],
+        epochs: 40,
+        batchSize: 16,
+        learningRate: 0.01,
+        earlyStopping: { patience: 6 },
+      },
     });
     const deps = { store, logger: createLogger({ level: 'warn', format: 'json' }) };
     const env = environment(`wf-${randomUUID().slice(0, 8)}`);
-    const split = (await env.run(splitAndSampleActivity(deps), { input, dataset: { uri: put.uri, sha256: put.sha256, bytes: put.bytes } })) as SplitAndSampleResult;
+    const split = (await env.run(splitAndSampleActivity(deps), {
+      input,
+      dataset: { uri: put.uri, sha256: put.sha256, bytes: put.bytes },
+    })) as SplitAndSampleResult;
     const preprocessor = (await env.run(fitPreprocessorActivity(deps), { input, split })) as FitPreprocessorResult;
     // The real activity: its thread reads the Parquet splits through the preprocessor (openSplitBatches).
     const trained = (await env.run(trainActivity(deps), { input, split, preprocessor })) as TrainResult;

@@ -35,7 +35,11 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
   const modelName = (base: string) => `${base}-${randomUUID().slice(0, 8)}`;
 
   async function start(input: PipelineInputDraft | Record<string, unknown>): Promise<WorkflowHandle> {
-    return h.client.workflow.start('trainingPipeline', { taskQueue: h.taskQueue, workflowId: `test-pipeline-${randomUUID()}`, args: [input] });
+    return h.client.workflow.start('trainingPipeline', {
+      taskQueue: h.taskQueue,
+      workflowId: `test-pipeline-${randomUUID()}`,
+      args: [input],
+    });
   }
 
   const penguins = (model: string, extra: Partial<PipelineInputDraft> = {}): PipelineInputDraft => ({
@@ -55,11 +59,20 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
     assert.equal(result.decision, 'blessed');
     assert.equal(result.version, 1);
     assert.ok((result.metrics.accuracy ?? 0) >= 0.95, `accuracy ${result.metrics.accuracy}`);
-    assert.deepEqual(result.stages.map((s) => [s.name, s.state]), [
-      ['validateInput', 'completed'], ['fingerprintDataset', 'completed'], ['validateData', 'completed'],
-      ['splitAndSample', 'completed'], ['fitPreprocessor', 'completed'], ['train', 'completed'],
-      ['evaluate', 'completed'], ['register', 'completed'], ['promote', 'completed'],
-    ]);
+    assert.deepEqual(
+      result.stages.map((s) => [s.name, s.state]),
+      [
+        ['validateInput', 'completed'],
+        ['fingerprintDataset', 'completed'],
+        ['validateData', 'completed'],
+        ['splitAndSample', 'completed'],
+        ['fitPreprocessor', 'completed'],
+        ['train', 'completed'],
+        ['evaluate', 'completed'],
+        ['register', 'completed'],
+        ['promote', 'completed'],
+      ],
+    );
     // Every stage output is a typed artifact reference in the store.
     for (const ref of result.stages.flatMap((s) => s.artifacts)) {
       const info = await h.store.stat(h.store.keyFor(ref.uri));
@@ -91,20 +104,35 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
     const summaries = (history.events ?? [])
       .filter((e) => e.activityTaskScheduledEventAttributes)
       .map((e) => Buffer.from(e.userMetadata?.summary?.data ?? new Uint8Array()).toString());
-    assert.ok(summaries.some((text) => /train mlp on \d+ features/.test(text)), summaries.join(' | '));
-    assert.ok(summaries.some((text) => text.includes(`fingerprint ${penguinsUri}`)), summaries.join(' | '));
+    assert.ok(
+      summaries.some((text) => /train mlp on \d+ features/.test(text)),
+      summaries.join(' | '),
+    );
+    assert.ok(
+      summaries.some((text) => text.includes(`fingerprint ${penguinsUri}`)),
+      summaries.join(' | '),
+    );
 
     // Recorded history replays cleanly against the current workflow code (determinism guard).
     await Worker.runReplayHistory({ workflowBundle: h.workflowBundle }, history, handle.workflowId);
   });
 
   it('is deterministic: same input, seed, data and backend give the same splits and metrics', async () => {
-    const runs = await Promise.all([0, 1].map(async () => (await start(penguins(modelName('determinism')))).result() as Promise<PipelineResult>));
+    const runs = await Promise.all(
+      [0, 1].map(async () => (await start(penguins(modelName('determinism')))).result() as Promise<PipelineResult>),
+    );
     const [a, b] = runs as [PipelineResult, PipelineResult];
-    const splitHashes = (r: PipelineResult) => r.stages.find((s) => s.name === 'splitAndSample')?.artifacts.filter((x) => x.kind === 'split').map((x) => x.sha256);
+    const splitHashes = (r: PipelineResult) =>
+      r.stages
+        .find((s) => s.name === 'splitAndSample')
+        ?.artifacts.filter((x) => x.kind === 'split')
+        .map((x) => x.sha256);
     assert.deepEqual(splitHashes(a), splitHashes(b));
     for (const [metric, value] of Object.entries(a.metrics)) {
-      assert.ok(Math.abs(value - (b.metrics[metric] ?? Number.NaN)) <= 1e-6, `${metric}: ${value} vs ${b.metrics[metric]}`);
+      assert.ok(
+        Math.abs(value - (b.metrics[metric] ?? Number.NaN)) <= 1e-6,
+        `${metric}: ${value} vs ${b.metrics[metric]}`,
+      );
     }
   });
 
@@ -112,11 +140,16 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
     const model = modelName('manual');
     const approved = await start(penguins(model, { promotion: { policy: 'manual', approvalTimeout: '10m' } }));
     await waitForOutcome(approved, 'awaiting-approval');
-    const ack = await approved.executeUpdate(approvalUpdate, { args: [{ decision: 'approve', by: 'alice', reason: 'reviewed the report' }] });
+    const ack = await approved.executeUpdate(approvalUpdate, {
+      args: [{ decision: 'approve', by: 'alice', reason: 'reviewed the report' }],
+    });
     assert.equal(ack.version, 1);
     const approvedResult = (await approved.result()) as PipelineResult;
     assert.equal(approvedResult.outcome, 'promoted');
-    assert.match(approvedResult.stages.find((s) => s.name === 'approve')?.note ?? '', /approve by alice: reviewed the report/);
+    assert.match(
+      approvedResult.stages.find((s) => s.name === 'approve')?.note ?? '',
+      /approve by alice: reviewed the report/,
+    );
 
     const rejected = await start(penguins(model, { promotion: { policy: 'manual', approvalTimeout: '10m' } }));
     await waitForOutcome(rejected, 'awaiting-approval');
@@ -130,8 +163,19 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
   it('trains a binary model (a label derived from penguin sex) and a regression (cars: miles per gallon)', async () => {
     const carsUri = await upload('cars.json', await readFile(publicDatasetPath('cars.json')));
     const [binary, regression] = await Promise.all([
-      start({ model: modelName('penguin-sex'), dataset: { uri: penguinsUri }, task: { type: 'binary', label: { column: 'Sex', op: '==', value: 'MALE', name: 'is_male' } }, train: FAST_TRAIN }),
-      start({ model: modelName('cars-mpg'), dataset: { uri: carsUri }, task: { type: 'regression', label: 'Miles_per_Gallon' }, train: FAST_TRAIN, preprocess: { exclude: ['Name'] } }),
+      start({
+        model: modelName('penguin-sex'),
+        dataset: { uri: penguinsUri },
+        task: { type: 'binary', label: { column: 'Sex', op: '==', value: 'MALE', name: 'is_male' } },
+        train: FAST_TRAIN,
+      }),
+      start({
+        model: modelName('cars-mpg'),
+        dataset: { uri: carsUri },
+        task: { type: 'regression', label: 'Miles_per_Gallon' },
+        train: FAST_TRAIN,
+        preprocess: { exclude: ['Name'] },
+      }),
     ]);
     const b = (await binary.result()) as PipelineResult;
     assert.equal(b.decision, 'blessed', b.reasons.join(' | '));
@@ -149,16 +193,25 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
     await h.store.put(`${prefix}/part=1/rows.json`, JSON.stringify(rows.slice(half)));
     await h.store.put(`${prefix}/_SUCCESS`, '');
     const uri = `${h.store.uriFor(prefix)}/`;
-    const result = (await (await start({ ...penguins(modelName('partitioned')), dataset: { uri } })).result()) as PipelineResult;
+    const result = (await (
+      await start({ ...penguins(modelName('partitioned')), dataset: { uri } })
+    ).result()) as PipelineResult;
     assert.equal(result.decision, 'blessed', result.reasons.join(' | '));
     const fingerprint = result.stages.find((s) => s.name === 'fingerprintDataset')?.artifacts[0];
     assert.equal(fingerprint?.uri, uri);
-    const validation = result.stages.find((s) => s.name === 'validateData')?.artifacts.find((a) => a.kind === 'statistics');
+    const validation = result.stages
+      .find((s) => s.name === 'validateData')
+      ?.artifacts.find((a) => a.kind === 'statistics');
     assert.equal(validation?.metadata?.rows, rows.length, 'both partitions were read');
   });
 
   it('fails fast with InvalidPipelineConfig naming every bad field, before any activity', async () => {
-    const handle = await start({ model: 'Bad Name!', dataset: { uri: 'http://example.com/data.csv' }, task: { type: 'ranking' }, extra: true });
+    const handle = await start({
+      model: 'Bad Name!',
+      dataset: { uri: 'http://example.com/data.csv' },
+      task: { type: 'ranking' },
+      extra: true,
+    });
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'InvalidPipelineConfig');
     for (const field of ['model', 'dataset.uri', 'task.type', 'task.label', '(root)']) {
@@ -169,12 +222,19 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
   });
 
   it('fails the stage with non-retryable DatasetNotFound for a missing object, after one attempt (no operator wait)', async () => {
-    const handle = await start({ model: 'missing', dataset: { uri: h.store.uriFor(`${h.prefix}/datasets/missing.csv`) }, task: { type: 'binary', label: 'y' }, operator: { timeout: '0s' } });
+    const handle = await start({
+      model: 'missing',
+      dataset: { uri: h.store.uriFor(`${h.prefix}/datasets/missing.csv`) },
+      task: { type: 'binary', label: 'y' },
+      operator: { timeout: '0s' },
+    });
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'DatasetNotFound');
     assert.match(failure.message, /trainyard data put/);
     const history = await handle.fetchHistory();
-    const fingerprintAttempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt);
+    const fingerprintAttempts = history.events
+      ?.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes?.attempt);
     assert.deepEqual(fingerprintAttempts?.slice(-1), [1], 'not retried');
     const status = await handle.query(statusQuery);
     assert.equal(status.outcome, 'failed');
@@ -182,7 +242,14 @@ describe('trainingPipeline end to end on the real Temporal dev server and MinIO'
   });
 
   it('refuses a dataset URI in a bucket the worker does not own, as InvalidPipelineConfig', async () => {
-    const failure = await failureOf(await start({ model: 'elsewhere', dataset: { uri: 's3://some-other-bucket/data.csv' }, task: { type: 'binary', label: 'y' }, operator: { timeout: '0s' } }));
+    const failure = await failureOf(
+      await start({
+        model: 'elsewhere',
+        dataset: { uri: 's3://some-other-bucket/data.csv' },
+        task: { type: 'binary', label: 'y' },
+        operator: { timeout: '0s' },
+      }),
+    );
     assert.equal(failure.type, 'InvalidPipelineConfig');
     assert.match(failure.message, /some-other-bucket/);
   });

@@ -22,7 +22,9 @@ export function ensureChromium(): void {
   const update = runApt(['update']);
   const retried = install();
   if (!retried.ok) {
-    throw new Error(`could not install chromium with apt-get (are we root on Debian?):\n${update.output}\n${retried.output}`);
+    throw new Error(
+      `could not install chromium with apt-get (are we root on Debian?):\n${update.output}\n${retried.output}`,
+    );
   }
 }
 
@@ -33,7 +35,10 @@ function runApt(args: string[]): { ok: boolean; output: string } {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
   const ok = result.status === 0 && existsSync(CHROMIUM_PATH);
-  return { ok, output: `apt-get ${args.join(' ')} → ${result.error?.message ?? `exit ${result.status}`}\n${result.stdout}${result.stderr}` };
+  return {
+    ok,
+    output: `apt-get ${args.join(' ')} → ${result.error?.message ?? `exit ${result.status}`}\n${result.stdout}${result.stderr}`,
+  };
 }
 
 export function launchChromium(): Promise<Browser> {

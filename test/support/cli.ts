@@ -12,7 +12,11 @@ export interface CliResult {
 }
 
 /** Runs the real `trainyard` bin as a user would, with extra env on top of the test's env. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
     let stdout = '';
@@ -31,8 +35,15 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
 }
 
 /** Starts `trainyard worker` as a child process; `lines` collects its JSON log lines as they come. */
-export function startWorkerProcess(env: Record<string, string | undefined>): { child: ChildProcess; lines: string[]; waitForLine(match: RegExp, timeoutMs?: number): Promise<string> } {
-  const child = spawn(process.execPath, [BIN, 'worker'], { cwd: REPO_ROOT, env: { ...process.env, LOG_FORMAT: 'json', ...env } });
+export function startWorkerProcess(env: Record<string, string | undefined>): {
+  child: ChildProcess;
+  lines: string[];
+  waitForLine(match: RegExp, timeoutMs?: number): Promise<string>;
+} {
+  const child = spawn(process.execPath, [BIN, 'worker'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_FORMAT: 'json', ...env },
+  });
   const lines: string[] = [];
   const waiters: { match: RegExp; resolve: (line: string) => void }[] = [];
   let partial = '';
@@ -59,8 +70,17 @@ export function startWorkerProcess(env: Record<string, string | undefined>): { c
       const seen = lines.find((l) => match.test(l));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no log line matching ${match} within ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
-        waiters.push({ match, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+        const timer = setTimeout(
+          () => reject(new Error(`no log line matching ${match} within ${timeoutMs} ms:\n${lines.join('\n')}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          match,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
       });
     },
   };

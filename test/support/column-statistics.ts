@@ -7,7 +7,9 @@ export function categoricalStatistics(
   options: { otherCount?: number; over?: Partial<ColumnStatistics> } = {},
 ): ColumnStatistics {
   const otherCount = options.otherCount ?? 0;
-  const list = Object.entries(categories).map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count);
+  const list = Object.entries(categories)
+    .map(([value, count]) => ({ value, count }))
+    .sort((a, b) => b.count - a.count);
   const count = list.reduce((s, c) => s + c.count, 0) + otherCount;
   return {
     name,
@@ -17,7 +19,13 @@ export function categoricalStatistics(
     missingCount: 0,
     missingFraction: 0,
     distinctCount: list.length,
-    categorical: { categories: list, otherCount, otherShare: count === 0 ? 0 : otherCount / count, numericShare: 0, nonNumericExamples: [] },
+    categorical: {
+      categories: list,
+      otherCount,
+      otherShare: count === 0 ? 0 : otherCount / count,
+      numericShare: 0,
+      nonNumericExamples: [],
+    },
     ...options.over,
   };
 }

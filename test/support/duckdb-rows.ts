@@ -19,7 +19,9 @@ export async function createTableFromRows(
   columns: { name: string; type: TestColumnType }[],
   rows: TestRow[],
 ): Promise<{ table: string; columns: { name: string; duckdbType: string; source: ValueSource }[] }> {
-  await session.run(`CREATE OR REPLACE TABLE ${quoteIdentifier(table)} (${columns.map((c) => `${quoteIdentifier(c.name)} ${c.type}`).join(', ')})`);
+  await session.run(
+    `CREATE OR REPLACE TABLE ${quoteIdentifier(table)} (${columns.map((c) => `${quoteIdentifier(c.name)} ${c.type}`).join(', ')})`,
+  );
   const appender = await session.connection.createAppender(table);
   for (const row of rows) {
     columns.forEach((column, i) => {

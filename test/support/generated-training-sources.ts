@@ -9,7 +9,12 @@ import { generatedSplit } from './model-data';
 export async function openTrainingSources(_store: ArtifactStore, refs: TrainingSourceRefs) {
   const open = (ref: TrainingSourceRefs['train']) => {
     const m = ref.metadata ?? {};
-    return generatedSplit(String(m.kind ?? 'binary') as 'binary', Number(m.rows ?? 100), Number(m.seed ?? 1), Number(m.features ?? 4));
+    return generatedSplit(
+      String(m.kind ?? 'binary') as 'binary',
+      Number(m.rows ?? 100),
+      Number(m.seed ?? 1),
+      Number(m.features ?? 4),
+    );
   };
   return { train: open(refs.train), validation: open(refs.validation) };
 }

@@ -19,7 +19,14 @@ export function generatedSplit(
   for (let r = 0; r < rows; r++) {
     const label = kind === 'regression' ? 0 : Math.floor(random() * classCount);
     for (let f = 0; f < featureCount; f++) {
-      const centre = kind === 'binary' ? (label === 1 ? 2 : -2) * (f === 0 ? 1 : 0.5) : kind === 'multiclass' ? (f === label ? 3 : 0) : 0;
+      const centre =
+        kind === 'binary'
+          ? (label === 1 ? 2 : -2) * (f === 0 ? 1 : 0.5)
+          : kind === 'multiclass'
+            ? f === label
+              ? 3
+              : 0
+            : 0;
       x[r * featureCount + f] = centre + gaussian();
     }
     if (kind === 'regression') {
@@ -30,6 +37,7 @@ export function generatedSplit(
       y[r] = label;
     }
   }
-  const classes = kind === 'regression' ? undefined : kind === 'multiclass' ? ['adelie', 'chinstrap', 'gentoo'] : ['no', 'yes'];
+  const classes =
+    kind === 'regression' ? undefined : kind === 'multiclass' ? ['adelie', 'chinstrap', 'gentoo'] : ['no', 'yes'];
   return memoryBatchSource({ x, y, featureCount, ...(classes ? { classes } : {}) });
 }

@@ -11,7 +11,10 @@ const CLOSED_OUTCOMES: readonly PipelineOutcome[] = ['failed', 'promoted', 'regi
  * deadline. A query that fails (the start has not reached a worker yet) is asked again.
  */
 export async function waitForStatus(
-  handle: WorkflowHandle, what: string, reached: (status: PipelineStatus) => boolean, timeoutMs = 120_000,
+  handle: WorkflowHandle,
+  what: string,
+  reached: (status: PipelineStatus) => boolean,
+  timeoutMs = 120_000,
 ): Promise<PipelineStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: string | undefined;
@@ -19,7 +22,8 @@ export async function waitForStatus(
     const status = await handle.query(statusQuery).catch((error: unknown) => String(error));
     if (typeof status !== 'string') {
       if (reached(status)) return status;
-      if (CLOSED_OUTCOMES.includes(status.outcome)) assert.fail(`run ended ${status.outcome} while waiting for ${what}`);
+      if (CLOSED_OUTCOMES.includes(status.outcome))
+        assert.fail(`run ended ${status.outcome} while waiting for ${what}`);
     }
     last = typeof status === 'string' ? status : status.outcome;
     await sleep(300);
@@ -27,13 +31,20 @@ export async function waitForStatus(
   assert.fail(`run never reached ${what}; last: ${last}`);
 }
 
-export function waitForOutcome(handle: WorkflowHandle, outcome: PipelineOutcome, timeoutMs?: number): Promise<PipelineStatus> {
+export function waitForOutcome(
+  handle: WorkflowHandle,
+  outcome: PipelineOutcome,
+  timeoutMs?: number,
+): Promise<PipelineStatus> {
   return waitForStatus(handle, `outcome ${outcome}`, (status) => status.outcome === outcome, timeoutMs);
 }
 
 /** The failure a run ended with (its root ApplicationFailure's type and message); fails the test if it succeeded. */
 export async function failureOf(handle: WorkflowHandle): Promise<{ type: string; message: string }> {
-  const error = await handle.result().then(() => assert.fail('the run should fail'), (e: unknown) => e);
+  const error = await handle.result().then(
+    () => assert.fail('the run should fail'),
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof WorkflowFailedError);
   return rootFailure(error);
 }

@@ -23,6 +23,10 @@ export function parsePrometheusText(text: string): PrometheusSample[] {
 }
 
 /** Samples of one metric whose labels include every given label. */
-export function samplesOf(samples: PrometheusSample[], name: string, labels: Record<string, string> = {}): PrometheusSample[] {
+export function samplesOf(
+  samples: PrometheusSample[],
+  name: string,
+  labels: Record<string, string> = {},
+): PrometheusSample[] {
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 }

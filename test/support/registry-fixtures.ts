@@ -13,7 +13,11 @@ export function sha256(text: string): string {
 }
 
 /** Every stage's result for one imaginary run of `model`; `seed` makes the model bytes (and so the runKey) differ. */
-export function fakeRunOutputs(model: string, seed: string = randomUUID(), metrics: Record<string, number> = { accuracy: 0.9 }): RunOutputs {
+export function fakeRunOutputs(
+  model: string,
+  seed: string = randomUUID(),
+  metrics: Record<string, number> = { accuracy: 0.9 },
+): RunOutputs {
   const input = PipelineInput.parse({
     model,
     dataset: { uri: 's3://trainyard/datasets/penguins.json' },
@@ -41,7 +45,11 @@ export function fakeRunOutputs(model: string, seed: string = randomUUID(), metri
       rows: { train: 240, validation: 52, test: 52 },
       strategy: 'stratified',
     },
-    preprocessor: { preprocessor: fakeRef('preprocessor', `${seed}/preprocessor.json`), featureCount: 9, classes: ['Adelie', 'Chinstrap', 'Gentoo'] },
+    preprocessor: {
+      preprocessor: fakeRef('preprocessor', `${seed}/preprocessor.json`),
+      featureCount: 9,
+      classes: ['Adelie', 'Chinstrap', 'Gentoo'],
+    },
     trained: {
       model: fakeRef('model', `${seed}/model.json`),
       history: fakeRef('checkpoint', `${seed}/history.json`),

@@ -17,8 +17,20 @@ export async function registryScenario(outputs: RegisterModelArgs) {
   const registered = await registerModel(outputs);
   // What a retried attempt sees: the same run registering the same model again.
   const registeredAgain = await registerModel(outputs);
-  const promoted = await promote({ model, version: registered.version, alias: 'champion', by: 'pipeline', reason: 'blessed by the gate' });
-  const promotedAgain = await promote({ model, version: registered.version, alias: 'champion', by: 'pipeline', reason: 'blessed by the gate' });
+  const promoted = await promote({
+    model,
+    version: registered.version,
+    alias: 'champion',
+    by: 'pipeline',
+    reason: 'blessed by the gate',
+  });
+  const promotedAgain = await promote({
+    model,
+    version: registered.version,
+    alias: 'champion',
+    by: 'pipeline',
+    reason: 'blessed by the gate',
+  });
   const champion = await getChampion({ model });
   let missingVersion: { type: string; message: string } | undefined;
   try {
@@ -43,7 +55,8 @@ export async function approvalScenario(): Promise<ApprovalDecision> {
     },
     {
       validator: (_next: ApprovalDecision) => {
-        if (decision) throw new Error(`already ${decision.decision === 'approve' ? 'approved' : 'rejected'} by ${decision.by}`);
+        if (decision)
+          throw new Error(`already ${decision.decision === 'approve' ? 'approved' : 'rejected'} by ${decision.by}`);
       },
     },
   );

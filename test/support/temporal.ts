@@ -37,7 +37,10 @@ export async function startTestHarness(): Promise<TestHarness> {
   await store.ensureReady();
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new PinoTemporalLogger(logger.child({ level: 'warn' })) });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: new PinoTemporalLogger(logger.child({ level: 'warn' })),
+  });
   const worker = await createTrainyardWorker({
     connection: nativeConnection,
     namespace: config.temporal.namespace,

@@ -8,5 +8,6 @@ import { planTraining } from '../../lib/model/training-budget';
  * rate 0.01) rather than a pipeline run's defaults (gbdt; data-sized numbers).
  */
 export function trainSettings(raw: Record<string, unknown> = {}): TrainSettings {
-  return planTraining(TrainConfig.parse({ model: 'mlp', epochs: 50, batchSize: 64, learningRate: 0.01, ...raw }), 1).settings;
+  return planTraining(TrainConfig.parse({ model: 'mlp', epochs: 50, batchSize: 64, learningRate: 0.01, ...raw }), 1)
+    .settings;
 }

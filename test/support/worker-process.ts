@@ -48,7 +48,9 @@ export function startWorkerProcess(taskQueue: string, env: NodeJS.ProcessEnv = {
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  void exited.then((code) => failReady(new Error(`the worker exited (code ${code}) before it was ready:\n${lines.slice(-20).join('\n')}`)));
+  void exited.then((code) =>
+    failReady(new Error(`the worker exited (code ${code}) before it was ready:\n${lines.slice(-20).join('\n')}`)),
+  );
   return {
     child,
     lines,

@@ -11,7 +11,10 @@ function assertRejected(action: () => unknown, subject: string, rule: RegExp): v
     assert.ok(error instanceof InvalidArtifactKeyError, `expected InvalidArtifactKeyError, got ${String(error)}`);
     assert.equal(error.key, subject);
     assert.match(error.message, rule);
-    assert.ok(error.message.includes(JSON.stringify(subject.length > 200 ? `${subject.slice(0, 200)}…` : subject)), error.message);
+    assert.ok(
+      error.message.includes(JSON.stringify(subject.length > 200 ? `${subject.slice(0, 200)}…` : subject)),
+      error.message,
+    );
     return true;
   });
 }
@@ -30,7 +33,15 @@ const bucket = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{1,20}[a-z0-9]$/);
 
 describe('validateKey', () => {
   it('accepts ordinary artifact keys and returns them', () => {
-    for (const key of ['models/iris/v1/model.json', 'datasets/iris.csv', 'a', '.hidden/x', 'runs/2024-01-01T00:00:00Z/split.parquet', 'ü/模型/🚂.bin', 'a b/c#d?e%f']) {
+    for (const key of [
+      'models/iris/v1/model.json',
+      'datasets/iris.csv',
+      'a',
+      '.hidden/x',
+      'runs/2024-01-01T00:00:00Z/split.parquet',
+      'ü/模型/🚂.bin',
+      'a b/c#d?e%f',
+    ]) {
       assert.equal(validateKey(key), key);
     }
   });
@@ -59,7 +70,11 @@ describe('validateKey', () => {
     for (const control of CONTROL_CHARACTERS) {
       const key = `models/a${control}b`;
       const codePoint = `U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-      assertRejected(() => validateKey(key), key, new RegExp(`control characters .*found ${codePoint.replace('+', '\\+')} at index 8`));
+      assertRejected(
+        () => validateKey(key),
+        key,
+        new RegExp(`control characters .*found ${codePoint.replace('+', '\\+')} at index 8`),
+      );
     }
   });
 
@@ -70,7 +85,10 @@ describe('validateKey', () => {
   });
 
   it('rejects a valid key with one bad character spliced in, for that character’s rule (property)', () => {
-    const defects: Array<[string, RegExp]> = [['\\', /backslash/], ...CONTROL_CHARACTERS.map((c): [string, RegExp] => [c, /control characters/])];
+    const defects: Array<[string, RegExp]> = [
+      ['\\', /backslash/],
+      ...CONTROL_CHARACTERS.map((c): [string, RegExp] => [c, /control characters/]),
+    ];
     fc.assert(
       fc.property(validKey, fc.nat(), fc.constantFrom(...defects), (key, at, [defect, rule]) => {
         const codePoints = [...key]; // never split a surrogate pair
@@ -99,7 +117,10 @@ describe('validateKey', () => {
 
   it('prefixes a long key in the message but keeps the whole key on the error', () => {
     const key = `${'x'.repeat(2000)}`;
-    assert.throws(() => validateKey(key), (error: unknown) => error instanceof InvalidArtifactKeyError && error.key === key && error.message.includes('…'));
+    assert.throws(
+      () => validateKey(key),
+      (error: unknown) => error instanceof InvalidArtifactKeyError && error.key === key && error.message.includes('…'),
+    );
   });
 });
 
@@ -123,10 +144,13 @@ describe('validatePrefix', () => {
 
   it('accepts any valid key, with or without a trailing "/" (property)', () => {
     fc.assert(
-      fc.property(validKey.filter((k) => Buffer.byteLength(k) < MAX_KEY_BYTES), (key) => {
-        validatePrefix(key);
-        validatePrefix(`${key}/`);
-      }),
+      fc.property(
+        validKey.filter((k) => Buffer.byteLength(k) < MAX_KEY_BYTES),
+        (key) => {
+          validatePrefix(key);
+          validatePrefix(`${key}/`);
+        },
+      ),
     );
   });
 });
@@ -139,9 +163,21 @@ describe('artifact URIs', () => {
   });
 
   it('parses s3 and file URIs, including file://localhost and raw spaces', () => {
-    assert.deepEqual(parseArtifactUri('s3://trainyard/models/iris/v1/model.json'), { scheme: 's3', bucket: 'trainyard', key: 'models/iris/v1/model.json' });
-    assert.deepEqual(parseArtifactUri('s3://trainyard/a%20b/c%23d'), { scheme: 's3', bucket: 'trainyard', key: 'a b/c#d' });
-    assert.deepEqual(parseArtifactUri('s3://trainyard/my file.csv'), { scheme: 's3', bucket: 'trainyard', key: 'my file.csv' });
+    assert.deepEqual(parseArtifactUri('s3://trainyard/models/iris/v1/model.json'), {
+      scheme: 's3',
+      bucket: 'trainyard',
+      key: 'models/iris/v1/model.json',
+    });
+    assert.deepEqual(parseArtifactUri('s3://trainyard/a%20b/c%23d'), {
+      scheme: 's3',
+      bucket: 'trainyard',
+      key: 'a b/c#d',
+    });
+    assert.deepEqual(parseArtifactUri('s3://trainyard/my file.csv'), {
+      scheme: 's3',
+      bucket: 'trainyard',
+      key: 'my file.csv',
+    });
     assert.deepEqual(parseArtifactUri('file:///var/data/a%20b.csv'), { scheme: 'file', path: '/var/data/a b.csv' });
     assert.deepEqual(parseArtifactUri('file://localhost/var/data/x'), { scheme: 'file', path: '/var/data/x' });
   });
@@ -156,7 +192,10 @@ describe('artifact URIs', () => {
 
   it('round-trips absolute paths through fileUri and agrees with node:url (property)', () => {
     const absolutePath = fc
-      .array(fc.string({ unit: 'binary', maxLength: 10 }).filter((s) => !s.includes('/') && !s.includes('\0')), { minLength: 1, maxLength: 5 })
+      .array(
+        fc.string({ unit: 'binary', maxLength: 10 }).filter((s) => !s.includes('/') && !s.includes('\0')),
+        { minLength: 1, maxLength: 5 },
+      )
       .map((segments) => `/${segments.join('/')}`);
     fc.assert(
       fc.property(absolutePath, (p) => {

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateBaselines, stratifiedRandomOutputs, trainLabelStats, zeroRuleOutputs } from '../../lib/evaluation/baselines';
+import {
+  evaluateBaselines,
+  stratifiedRandomOutputs,
+  trainLabelStats,
+  zeroRuleOutputs,
+} from '../../lib/evaluation/baselines';
 
 describe('baselines', () => {
   it('train label stats: class counts in class order; target mean and population std', () => {
@@ -16,12 +21,19 @@ describe('baselines', () => {
     const { zeroRule } = evaluateBaselines([1, 0, 1, 1, 0], stats, { threshold: 0.5, seed: 1 });
     assert.equal(zeroRule.metrics.roc_auc, 0.5);
     assert.equal(zeroRule.metrics.accuracy, 2 / 5);
-    const multi = evaluateBaselines([2, 2, 1, 0], trainLabelStats('multiclass', [2, 2, 1], 3), { threshold: 0.5, classes: ['a', 'b', 'c'], seed: 1 });
+    const multi = evaluateBaselines([2, 2, 1, 0], trainLabelStats('multiclass', [2, 2, 1], 3), {
+      threshold: 0.5,
+      classes: ['a', 'b', 'c'],
+      seed: 1,
+    });
     assert.equal(multi.zeroRule.metrics.accuracy, 0.5);
   });
 
   it('zero-rule regression predicts the train mean: R² 0 when the test mean equals it', () => {
-    const { zeroRule } = evaluateBaselines([2, 4, 6], trainLabelStats('regression', [3, 5], 0), { threshold: 0.5, seed: 1 });
+    const { zeroRule } = evaluateBaselines([2, 4, 6], trainLabelStats('regression', [3, 5], 0), {
+      threshold: 0.5,
+      seed: 1,
+    });
     assert.equal(zeroRule.metrics.r2, 0);
     assert.equal(zeroRule.metrics.mae, 4 / 3);
   });
@@ -35,10 +47,18 @@ describe('baselines', () => {
     const counts = [0, 0, 0];
     for (let r = 0; r < rows; r++) {
       const row = [...a.subarray(r * 3, r * 3 + 3)];
-      assert.equal(row.reduce((x, y) => x + y, 0), 1);
+      assert.equal(
+        row.reduce((x, y) => x + y, 0),
+        1,
+      );
       counts[row.indexOf(1)]! += 1;
     }
-    assert.ok(Math.abs(counts[0]! / rows - 0.1) < 0.01 && Math.abs(counts[1]! / rows - 0.2) < 0.01 && Math.abs(counts[2]! / rows - 0.7) < 0.01, `${counts}`);
+    assert.ok(
+      Math.abs(counts[0]! / rows - 0.1) < 0.01 &&
+        Math.abs(counts[1]! / rows - 0.2) < 0.01 &&
+        Math.abs(counts[2]! / rows - 0.7) < 0.01,
+      `${counts}`,
+    );
   });
 
   it('random regression draws around the train mean with the train spread', () => {

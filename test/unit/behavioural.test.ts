@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { measureDirectional, measureInvariance, perRowAbsChange, shuffleSeeded, type RawColumns } from '../../lib/evaluation/behavioural';
+import {
+  measureDirectional,
+  measureInvariance,
+  perRowAbsChange,
+  shuffleSeeded,
+  type RawColumns,
+} from '../../lib/evaluation/behavioural';
 
 /** A stand-in model over raw columns: score = 0.1·a − 0.2·b, ignoring `noise`. */
 const predict = async (columns: RawColumns) => {
@@ -17,7 +23,10 @@ describe('behavioural measurements', () => {
     const once = shuffleSeeded(values, 7);
     assert.deepEqual(once, shuffleSeeded(values, 7));
     assert.notDeepEqual(once, values);
-    assert.deepEqual([...once].sort((x, y) => x - y), values);
+    assert.deepEqual(
+      [...once].sort((x, y) => x - y),
+      values,
+    );
   });
 
   it('invariance: an ignored column moves nothing, a used one does', async () => {
@@ -36,23 +45,51 @@ describe('behavioural measurements', () => {
 
   it('directional: raising a column by one standard deviation, missing values stay missing', async () => {
     const baseline = await predict(columns);
-    const up = await measureDirectional({ columns, column: 'a', direction: 'increase', task: 'binary', baseline, predict });
+    const up = await measureDirectional({
+      columns,
+      column: 'a',
+      direction: 'increase',
+      task: 'binary',
+      baseline,
+      predict,
+    });
     // population std of 1..6 = sqrt(35/12); the score rises by 0.1·delta on every row
     const delta = Math.sqrt(35 / 12);
     assert.ok(Math.abs((up.delta ?? 0) - delta) < 1e-12);
     assert.ok(Math.abs((up.meanChange ?? 0) - 0.1 * delta) < 1e-6);
     assert.equal(up.wrongWayShare, 0);
-    const down = await measureDirectional({ columns, column: 'b', direction: 'increase', task: 'binary', baseline, predict });
+    const down = await measureDirectional({
+      columns,
+      column: 'b',
+      direction: 'increase',
+      task: 'binary',
+      baseline,
+      predict,
+    });
     assert.ok((down.meanChange ?? 0) < 0);
     assert.equal(down.wrongWayShare, 5 / 6, 'the row with b missing does not move');
   });
 
   it('directional is not run for multiclass or non-numeric columns', async () => {
     const baseline = await predict(columns);
-    const multi = await measureDirectional({ columns, column: 'a', direction: 'increase', task: 'multiclass', baseline, predict });
+    const multi = await measureDirectional({
+      columns,
+      column: 'a',
+      direction: 'increase',
+      task: 'multiclass',
+      baseline,
+      predict,
+    });
     assert.equal(multi.meanChange, undefined);
     assert.match(multi.note ?? '', /multiclass/);
-    const text = await measureDirectional({ columns, column: 'noise', direction: 'increase', task: 'binary', baseline, predict });
+    const text = await measureDirectional({
+      columns,
+      column: 'noise',
+      direction: 'increase',
+      task: 'binary',
+      baseline,
+      predict,
+    });
     assert.match(text.note ?? '', /no numeric values/);
   });
 });

@@ -6,7 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import { PreprocessConfig } from '../../contracts/stage-config';
-import { calendarPhases, civilFromDays, epochSecondsOf, writeCalendarFeatures, type CalendarPart } from '../../lib/data/calendar-features';
+import {
+  calendarPhases,
+  civilFromDays,
+  epochSecondsOf,
+  writeCalendarFeatures,
+  type CalendarPart,
+} from '../../lib/data/calendar-features';
 import { openDuckDb, type DuckDbSession } from '../../lib/data/duckdb';
 import { encodeColumns } from '../../lib/data/encode-columns';
 import { fitPreprocessor } from '../../lib/data/preprocessor';
@@ -50,7 +56,11 @@ describe('calendar features (UTC)', () => {
     fc.assert(
       fc.property(fc.integer({ min: -4_371_587, max: 2_932_896 }), (days) => {
         const date = new Date(days * 86_400_000);
-        assert.deepEqual(civilFromDays(days), { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() });
+        assert.deepEqual(civilFromDays(days), {
+          year: date.getUTCFullYear(),
+          month: date.getUTCMonth() + 1,
+          day: date.getUTCDate(),
+        });
       }),
       { numRuns: 5000 },
     );
@@ -90,20 +100,41 @@ describe('calendar features in fitPreprocessor, and train/serve equality', () =>
               CASE WHEN i % 4 = 0 THEN 'late' ELSE 'on time' END AS y
        FROM range(200) AS r(i)`,
     );
-    return (await session.all<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`)).map((c) => ({ name: c.column_name, duckdbType: c.column_type }));
+    return (await session.all<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`)).map((c) => ({
+      name: c.column_name,
+      duckdbType: c.column_type,
+    }));
   }
 
   it('a DATE has no hour, a column always at midnight skips it; the time column is excluded under a time split', async () => {
     const columns = await flightsLike('cal');
-    const spec = await fitPreprocessor(session, { relation: 'cal', columns, labelColumn: 'y', taskType: 'binary', config: PreprocessConfig.parse({}), timeColumn: 'ts' });
-    const calendar = (name: string) => spec.features.find((f): f is CalendarFeature => f.kind === 'calendar' && f.column === name);
+    const spec = await fitPreprocessor(session, {
+      relation: 'cal',
+      columns,
+      labelColumn: 'y',
+      taskType: 'binary',
+      config: PreprocessConfig.parse({}),
+      timeColumn: 'ts',
+    });
+    const calendar = (name: string) =>
+      spec.features.find((f): f is CalendarFeature => f.kind === 'calendar' && f.column === name);
     assert.deepEqual(calendar('ts')?.parts, ['hour', 'day-of-week', 'day-of-month', 'month']);
     assert.deepEqual(calendar('midnight')?.parts, ['day-of-week', 'day-of-month', 'month']);
     assert.deepEqual(calendar('day')?.parts, ['day-of-week', 'day-of-month', 'month']);
     // By default ("auto") only the split's time column loses its raw epoch, and says why; other dates keep
     // theirs (a car's model year is signal). `false` leaves every raw epoch out.
-    assert.deepEqual(spec.features.filter((f) => f.kind === 'numeric').map((f) => f.column), ['midnight', 'day']);
-    const none = await fitPreprocessor(session, { relation: 'cal', columns, labelColumn: 'y', taskType: 'binary', config: PreprocessConfig.parse({ rawTimestamps: false }), timeColumn: 'ts' });
+    assert.deepEqual(
+      spec.features.filter((f) => f.kind === 'numeric').map((f) => f.column),
+      ['midnight', 'day'],
+    );
+    const none = await fitPreprocessor(session, {
+      relation: 'cal',
+      columns,
+      labelColumn: 'y',
+      taskType: 'binary',
+      config: PreprocessConfig.parse({ rawTimestamps: false }),
+      timeColumn: 'ts',
+    });
     assert.ok(!none.features.some((f) => f.kind === 'numeric'), JSON.stringify(none.features.map((f) => f.kind)));
     const reason = spec.excluded.find((e) => e.column === 'ts')?.reason ?? '';
     assert.match(reason, /split's time column/);
@@ -112,21 +143,40 @@ describe('calendar features in fitPreprocessor, and train/serve equality', () =>
     assert.ok(spec.featureNames.includes('ts.hour.sin') && spec.featureNames.includes('day.month.cos'));
 
     // Without a time split, ts is not excluded; rawTimestamps opts its raw value in (as a numeric feature after the calendar one).
-    const raw = await fitPreprocessor(session, { relation: 'cal', columns, labelColumn: 'y', taskType: 'binary', config: PreprocessConfig.parse({ rawTimestamps: ['ts'] }), timeColumn: 'ts' });
+    const raw = await fitPreprocessor(session, {
+      relation: 'cal',
+      columns,
+      labelColumn: 'y',
+      taskType: 'binary',
+      config: PreprocessConfig.parse({ rawTimestamps: ['ts'] }),
+      timeColumn: 'ts',
+    });
     assert.deepEqual(
       raw.features.filter((f) => f.column === 'ts').map((f) => f.kind),
       ['calendar', 'numeric'],
     );
     assert.ok(!raw.excluded.some((e) => e.column === 'ts'));
     await assert.rejects(
-      fitPreprocessor(session, { relation: 'cal', columns, labelColumn: 'y', taskType: 'binary', config: PreprocessConfig.parse({ rawTimestamps: ['city'] }) }),
+      fitPreprocessor(session, {
+        relation: 'cal',
+        columns,
+        labelColumn: 'y',
+        taskType: 'binary',
+        config: PreprocessConfig.parse({ rawTimestamps: ['city'] }),
+      }),
       /not a date or timestamp/,
     );
   });
 
   it('known rows encode to known features', async () => {
     const columns = await flightsLike('cal2');
-    const spec = await fitPreprocessor(session, { relation: 'cal2', columns, labelColumn: 'y', taskType: 'binary', config: PreprocessConfig.parse({}) });
+    const spec = await fitPreprocessor(session, {
+      relation: 'cal2',
+      columns,
+      labelColumn: 'y',
+      taskType: 'binary',
+      config: PreprocessConfig.parse({}),
+    });
     const at = spec.featureNames.indexOf('ts.hour.sin');
     const rows = { ts: ['2001-01-14 21:55'], midnight: [null], day: ['2001-03-01'], city: ['city1'], y: ['late'] };
     const { x } = encodeColumns(spec, rows, 1);
@@ -161,7 +211,12 @@ describe('calendar features in fitPreprocessor, and train/serve equality', () =>
     });
     assert.ok(spec.features.some((f) => f.kind === 'category-statistics' && f.target));
     const specPut = await store.put('preprocessor.json', JSON.stringify(spec));
-    const preprocessor: ArtifactRef = { kind: 'preprocessor', uri: specPut.uri, sha256: specPut.sha256, bytes: specPut.bytes };
+    const preprocessor: ArtifactRef = {
+      kind: 'preprocessor',
+      uri: specPut.uri,
+      sha256: specPut.sha256,
+      bytes: specPut.bytes,
+    };
 
     // The train path: DuckDB → openSplitBatches → encodeColumns.
     const source = await openSplitBatches(store, split, preprocessor);
@@ -172,8 +227,12 @@ describe('calendar features in fitPreprocessor, and train/serve equality', () =>
     const read = await readSplitColumns(store, split);
     const scorerPath = Array.from(encodeColumns(spec, read.columns, read.rows).x);
     // Serving: rows as JSON would carry them, timestamps as ISO strings without a zone.
-    const rows = await session.all<Record<string, string | null>>(`SELECT ${all.map((c) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ')} FROM read_parquet('${file}')`);
-    const json: Record<string, (string | null)[]> = Object.fromEntries(all.map((c) => [c, rows.map((r) => r[c] ?? null)]));
+    const rows = await session.all<Record<string, string | null>>(
+      `SELECT ${all.map((c) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ')} FROM read_parquet('${file}')`,
+    );
+    const json: Record<string, (string | null)[]> = Object.fromEntries(
+      all.map((c) => [c, rows.map((r) => r[c] ?? null)]),
+    );
     const servingPath = Array.from(encodeColumns(spec, json, rows.length).x);
 
     assert.equal(trainPath.length, 200 * spec.featureCount);

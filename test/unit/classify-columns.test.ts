@@ -15,10 +15,20 @@ describe('categorical or text: VARCHAR columns classified by their distinct valu
   after(() => session.close());
 
   /** Writes `sql`'s rows as Parquet and loads them as loadDataset does for a real run. */
-  async function load(name: string, sql: string): Promise<{ columns: Map<string, DatasetColumn>; table: Awaited<ReturnType<typeof loadDataset>> }> {
+  async function load(
+    name: string,
+    sql: string,
+  ): Promise<{ columns: Map<string, DatasetColumn>; table: Awaited<ReturnType<typeof loadDataset>> }> {
     const file = path.join(session.workDirectory, `${name}.parquet`);
     await session.run(`COPY (${sql}) TO ${quoteStringLiteral(file)} (FORMAT parquet)`);
-    const local: LocalDataset = { uri: `s3://bucket/${name}.parquet`, files: [file], format: 'parquet', compressed: false, bytes: 0, cleanup: async () => {} };
+    const local: LocalDataset = {
+      uri: `s3://bucket/${name}.parquet`,
+      files: [file],
+      format: 'parquet',
+      compressed: false,
+      bytes: 0,
+      cleanup: async () => {},
+    };
     const table = await loadDataset(session, local, { tableName: name });
     return { columns: new Map(table.columns.map((c) => [c.name, c])), table };
   }
@@ -43,17 +53,26 @@ describe('categorical or text: VARCHAR columns classified by their distinct valu
   });
 
   it('a column with thousands of values in its first rows is text at a glance; statistics count its values approximately', async () => {
-    const { columns, table } = await load('ids', `SELECT 'user-' || i AS id, 'k' || (i % 3) AS k FROM range(150000) r(i)`);
+    const { columns, table } = await load(
+      'ids',
+      `SELECT 'user-' || i AS id, 'k' || (i % 3) AS k FROM range(150000) r(i)`,
+    );
     assert.deepEqual(columns.get('id'), { name: 'id', type: 'text', duckdbType: 'VARCHAR' });
     assert.equal(columns.get('k')?.type, 'categorical');
     const id = (await computeStatistics(session, table)).columns.find((c) => c.name === 'id');
-    assert.ok(id && Math.abs(id.distinctCount - 150_000) < 0.1 * 150_000, `approximate distinct count ${id?.distinctCount}`);
+    assert.ok(
+      id && Math.abs(id.distinctCount - 150_000) < 0.1 * 150_000,
+      `approximate distinct count ${id?.distinctCount}`,
+    );
     await releaseDataset(session, table);
   });
 
   it('a column that looks categorical in its first rows but is not over all of them is still text, counted exactly', async () => {
     // The first 120 000 rows hold two values; the last 30 000 are all different.
-    const { columns, table } = await load('late', `SELECT CASE WHEN i < 120000 THEN 'v' || (i % 2) ELSE 'u' || i END AS late FROM range(150000) r(i)`);
+    const { columns, table } = await load(
+      'late',
+      `SELECT CASE WHEN i < 120000 THEN 'v' || (i % 2) ELSE 'u' || i END AS late FROM range(150000) r(i)`,
+    );
     assert.deepEqual(columns.get('late'), { name: 'late', type: 'text', duckdbType: 'VARCHAR', distinctCount: 30_002 });
     await releaseDataset(session, table);
   });

@@ -13,11 +13,20 @@ describe('loadConfig', () => {
   });
 
   it('chooses S3 when an endpoint is set, reading port and TLS from the URL', () => {
-    const config = loadConfig({ S3_ENDPOINT: 'https://minio.internal:9443', S3_ACCESS_KEY: 'ak-123', S3_SECRET_KEY: 'secret-123' });
+    const config = loadConfig({
+      S3_ENDPOINT: 'https://minio.internal:9443',
+      S3_ACCESS_KEY: 'ak-123',
+      S3_SECRET_KEY: 'secret-123',
+    });
     assert.equal(config.store.kind, 's3');
     if (config.store.kind !== 's3') return;
     assert.deepEqual(
-      { endPoint: config.store.s3.endPoint, port: config.store.s3.port, useSSL: config.store.s3.useSSL, bucket: config.store.s3.bucket },
+      {
+        endPoint: config.store.s3.endPoint,
+        port: config.store.s3.port,
+        useSSL: config.store.s3.useSSL,
+        bucket: config.store.s3.bucket,
+      },
       { endPoint: 'minio.internal', port: 9443, useSSL: true, bucket: 'trainyard' },
     );
   });
@@ -61,12 +70,19 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({}).temporal.maxConcurrentActivities, undefined);
     assert.equal(loadConfig({ TRAINYARD_MAX_CONCURRENT_ACTIVITIES: '4' }).temporal.maxConcurrentActivities, 4);
     for (const bad of ['0', 'x', '2.5', '-1']) {
-      assert.throws(() => loadConfig({ TRAINYARD_MAX_CONCURRENT_ACTIVITIES: bad }),
-        (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.path === 'TRAINYARD_MAX_CONCURRENT_ACTIVITIES'), bad);
+      assert.throws(
+        () => loadConfig({ TRAINYARD_MAX_CONCURRENT_ACTIVITIES: bad }),
+        (e: unknown) =>
+          e instanceof ConfigError && e.problems.some((p) => p.path === 'TRAINYARD_MAX_CONCURRENT_ACTIVITIES'),
+        bad,
+      );
     }
   });
 
   it('requires an endpoint when the s3 store is chosen explicitly', () => {
-    assert.throws(() => loadConfig({ TRAINYARD_STORE: 's3' }), (e: unknown) => e instanceof ConfigError && e.problems[0]?.path === 'S3_ENDPOINT');
+    assert.throws(
+      () => loadConfig({ TRAINYARD_STORE: 's3' }),
+      (e: unknown) => e instanceof ConfigError && e.problems[0]?.path === 'S3_ENDPOINT',
+    );
   });
 });

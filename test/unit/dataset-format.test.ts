@@ -31,7 +31,8 @@ describe('dataset format detection', () => {
 
 describe('looksNumeric', () => {
   it('accepts what a number column holds and refuses the rest', () => {
-    for (const v of ['1', '-2.5', '+.5', '1e-3', ' 42 ', 'NaN', 'inf', '-Infinity', '3.']) assert.ok(looksNumeric(v), v);
+    for (const v of ['1', '-2.5', '+.5', '1e-3', ' 42 ', 'NaN', 'inf', '-Infinity', '3.'])
+      assert.ok(looksNumeric(v), v);
     for (const v of ['', 'n/a', '1,000', '12kg', '0x1f', '--1', 'one']) assert.ok(!looksNumeric(v), v);
   });
 });

@@ -51,7 +51,10 @@ describe('decision threshold', () => {
         const chosen = chooseDecisionThreshold('max-f1', labels, scores, 0.5);
         const best = Math.max(...scores.map((t) => f1At(labels, scores, t)));
         assert.ok(scores.includes(chosen.threshold), 'the threshold is one of the scores');
-        assert.ok(Math.abs(f1At(labels, scores, chosen.threshold) - best) < 1e-12, `F1 ${f1At(labels, scores, chosen.threshold)} at ${chosen.threshold}, best ${best}`);
+        assert.ok(
+          Math.abs(f1At(labels, scores, chosen.threshold) - best) < 1e-12,
+          `F1 ${f1At(labels, scores, chosen.threshold)} at ${chosen.threshold}, best ${best}`,
+        );
       }),
     );
   });
@@ -70,11 +73,20 @@ describe('decision threshold', () => {
             return;
           }
           assert.equal(chosen.strategy, 'match-positive-rate');
-          assert.equal(scores.filter((s) => s >= chosen.threshold).length, wanted, `rate ${rate} of ${scores.length} rows`);
+          assert.equal(
+            scores.filter((s) => s >= chosen.threshold).length,
+            wanted,
+            `rate ${rate} of ${scores.length} rows`,
+          );
         },
       ),
     );
-    const chosen = chooseDecisionThreshold('match-positive-rate', [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95], 0.3);
+    const chosen = chooseDecisionThreshold(
+      'match-positive-rate',
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
+      0.3,
+    );
     assert.equal(chosen.threshold, 0.8);
     assert.match(chosen.note, /predicts 30% of validation rows positive/);
   });

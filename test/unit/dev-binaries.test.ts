@@ -59,7 +59,9 @@ async function fakeGo(options: { sleepSeconds?: number; fail?: boolean } = {}): 
   return calls;
 }
 
-function options(extra: Partial<ResolveOptions> & { env?: NodeJS.ProcessEnv } = {}): ResolveOptions & { lines: string[] } {
+function options(
+  extra: Partial<ResolveOptions> & { env?: NodeJS.ProcessEnv } = {},
+): ResolveOptions & { lines: string[] } {
   const lines: string[] = [];
   return {
     cacheDir,
@@ -132,7 +134,10 @@ describe('resolveBinary', () => {
     assert.deepEqual(resolved, { path: target, source: 'go-build' });
     assert.equal((await readFile(calls, 'utf8')).trim(), 'install github.com/temporalio/cli/cmd/temporal@v1.5.1');
     assert.match(o.lines.join('\n'), /building temporal v1\.5\.1 with go install — first time only/);
-    assert.match(await readFile(buildLogPath(TEMPORAL_CLI, cacheDir), 'utf8'), /go install .*temporal@v1\.5\.1[\s\S]*exit code 0/);
+    assert.match(
+      await readFile(buildLogPath(TEMPORAL_CLI, cacheDir), 'utf8'),
+      /go install .*temporal@v1\.5\.1[\s\S]*exit code 0/,
+    );
     // Only the finished binary is left in the cache: no staging dir, no lock.
     assert.deepEqual(await readdir(path.dirname(target)), [path.basename(target)]);
   });
@@ -162,7 +167,10 @@ describe('resolveBinary', () => {
     await assert.rejects(resolveBinary(MINIO_SERVER, options()), (error: Error) => {
       assert.ok(error instanceof BinaryNotFoundError);
       assert.match(error.message, /`go install` failed: exit code 2/);
-      assert.match(error.message, /compile: simulated failure in github\.com\/minio\/minio@v0\.0\.0-20260212201848-7aac2a2c5b7c/);
+      assert.match(
+        error.message,
+        /compile: simulated failure in github\.com\/minio\/minio@v0\.0\.0-20260212201848-7aac2a2c5b7c/,
+      );
       return true;
     });
   });
@@ -193,7 +201,10 @@ describe('resolveBinary', () => {
       assert.match(message, /put `temporal` on PATH/);
       assert.match(message, /install Go .* go install github\.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1/);
       assert.match(message, /allow internet access so the Temporal SDK .* can download it/);
-      assert.match(message, /Tried:[\s\S]*TEMPORAL_CLI_PATH is not set[\s\S]*no `temporal` on PATH[\s\S]*no cached build at/);
+      assert.match(
+        message,
+        /Tried:[\s\S]*TEMPORAL_CLI_PATH is not set[\s\S]*no `temporal` on PATH[\s\S]*no cached build at/,
+      );
       assert.match(message, /`go` is not on PATH[\s\S]*temporal\.download is unreachable/);
       return true;
     });

@@ -17,7 +17,10 @@ const close = (actual: number, expected: number, tolerance: number, what = '') =
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what} expected ${expected} ± ${tolerance}, got ${actual}`);
 /** |actual − expected| ≤ tolerance · |expected|: for tails far below 1e-16, where absolute error says nothing. */
 const relativelyClose = (actual: number, expected: number, tolerance: number, what = '') =>
-  assert.ok(Math.abs(actual - expected) <= tolerance * Math.abs(expected), `${what} expected ${expected} (relative ${tolerance}), got ${actual}`);
+  assert.ok(
+    Math.abs(actual - expected) <= tolerance * Math.abs(expected),
+    `${what} expected ${expected} (relative ${tolerance}), got ${actual}`,
+  );
 
 // Reference values: standard normal and chi-square tables (Abramowitz & Stegun 26.2, 26.4), the
 // closed forms noted beside them, and 30-digit mpmath where a table has fewer digits.
@@ -67,20 +70,30 @@ describe('standard normal', () => {
 
   it('Φ⁻¹(Φ(z)) = z, and Φ(Φ⁻¹(p)) = p', () => {
     // Above z ≈ 4, Φ(z) is so close to 1 that the double itself no longer pins z down.
-    fc.assert(fc.property(fc.double({ min: -8, max: 4, noNaN: true }), (z) => close(normalQuantile(normalCdf(z)), z, 1e-9, `z=${z}`)));
     fc.assert(
-      fc.property(fc.double({ min: 1e-300, max: 1 - 1e-12, noNaN: true }), (p) => relativelyClose(normalCdf(normalQuantile(p)), p, 1e-9, `p=${p}`)),
+      fc.property(fc.double({ min: -8, max: 4, noNaN: true }), (z) =>
+        close(normalQuantile(normalCdf(z)), z, 1e-9, `z=${z}`),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.double({ min: 1e-300, max: 1 - 1e-12, noNaN: true }), (p) =>
+        relativelyClose(normalCdf(normalQuantile(p)), p, 1e-9, `p=${p}`),
+      ),
     );
   });
 
   it('Φ is increasing and symmetric: Φ(z) + Φ(−z) = 1', () => {
     fc.assert(
-      fc.property(fc.double({ min: -30, max: 30, noNaN: true }), fc.double({ min: -30, max: 30, noNaN: true }), (a, b) => {
-        const [lo, hi] = a <= b ? [a, b] : [b, a];
-        assert.ok(normalCdf(lo) <= normalCdf(hi), `Φ(${lo}) > Φ(${hi})`);
-        close(normalCdf(a) + normalCdf(-a), 1, 1e-15, `z=${a}`);
-        close(normalSurvival(a), normalCdf(-a), 1e-15 * Math.max(1e-300, normalCdf(-a)) + 1e-300, `z=${a}`);
-      }),
+      fc.property(
+        fc.double({ min: -30, max: 30, noNaN: true }),
+        fc.double({ min: -30, max: 30, noNaN: true }),
+        (a, b) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          assert.ok(normalCdf(lo) <= normalCdf(hi), `Φ(${lo}) > Φ(${hi})`);
+          close(normalCdf(a) + normalCdf(-a), 1, 1e-15, `z=${a}`);
+          close(normalSurvival(a), normalCdf(-a), 1e-15 * Math.max(1e-300, normalCdf(-a)) + 1e-300, `z=${a}`);
+        },
+      ),
     );
   });
 });
@@ -114,7 +127,8 @@ describe('log-gamma', () => {
 
 describe('regularized upper incomplete gamma', () => {
   it('Q(1, x) = e^−x', () => {
-    for (const x of [0.001, 0.5, 1, 2, 10, 50]) relativelyClose(regularizedGammaQ(1, x), Math.exp(-x), 1e-12, `Q(1, ${x})`);
+    for (const x of [0.001, 0.5, 1, 2, 10, 50])
+      relativelyClose(regularizedGammaQ(1, x), Math.exp(-x), 1e-12, `Q(1, ${x})`);
   });
 
   it('Q(n, x) for integer n is the Poisson sum e^−x Σ_{k<n} x^k / k! (both the series and the continued-fraction branch)', () => {
@@ -127,7 +141,10 @@ describe('regularized upper incomplete gamma', () => {
           term *= x / (k + 1);
         }
         // Absolute error near 1 (1 − P cancels), relative error in the far tail.
-        assert.ok(Math.abs(regularizedGammaQ(n, x) - poisson) <= 1e-12 * Math.max(poisson, 1e-3), `Q(${n}, ${x}) = ${regularizedGammaQ(n, x)}, Poisson sum ${poisson}`);
+        assert.ok(
+          Math.abs(regularizedGammaQ(n, x) - poisson) <= 1e-12 * Math.max(poisson, 1e-3),
+          `Q(${n}, ${x}) = ${regularizedGammaQ(n, x)}, Poisson sum ${poisson}`,
+        );
       }),
     );
   });
@@ -227,11 +244,19 @@ describe('binomial upper tail', () => {
 
   it('equals the brute-force sum of the probability mass for small n', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 55 }), fc.double({ min: 0.001, max: 0.999, noNaN: true }), fc.nat(), (n, p, kSeed) => {
-        const k = kSeed % (n + 2);
-        const expected = bruteForce(k, n, p);
-        assert.ok(Math.abs(binomialUpperTail(k, n, p) - expected) <= 1e-12 * Math.max(expected, 1e-4), `P(X ≥ ${k} | ${n}, ${p}) = ${binomialUpperTail(k, n, p)}, brute force ${expected}`);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 55 }),
+        fc.double({ min: 0.001, max: 0.999, noNaN: true }),
+        fc.nat(),
+        (n, p, kSeed) => {
+          const k = kSeed % (n + 2);
+          const expected = bruteForce(k, n, p);
+          assert.ok(
+            Math.abs(binomialUpperTail(k, n, p) - expected) <= 1e-12 * Math.max(expected, 1e-4),
+            `P(X ≥ ${k} | ${n}, ${p}) = ${binomialUpperTail(k, n, p)}, brute force ${expected}`,
+          );
+        },
+      ),
     );
   });
 

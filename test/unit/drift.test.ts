@@ -69,7 +69,10 @@ describe('chiSquareHomogeneity', () => {
     // 20,100 · 200,000² / (20,000 · 100 · 10,040 · 10,060) = 3.9806
     const large = chiSquareHomogeneity([10_000, 10_000], [40, 60]);
     close(large.statistic, (20_100 * 200_000 ** 2) / (20_000 * 100 * 10_040 * 10_060), 1e-9);
-    assert.ok(large.statistic > small.statistic, 'a small reference adds its own noise: the same batch is weaker evidence against it');
+    assert.ok(
+      large.statistic > small.statistic,
+      'a small reference adds its own noise: the same batch is weaker evidence against it',
+    );
   });
 
   it('refuses a table it cannot test', () => {
@@ -88,13 +91,25 @@ describe('pooling', () => {
 
   it('pools rare categories, and the reference\'s "other", into one group; a short pool joins the smallest kept category', () => {
     // n₁ = 1000, n₂ = 100: need 55. a, b, c kept; d, e and other (index 5) pooled: 30 + 20 + 8 + 5 = 63 ≥ 55.
-    assert.deepEqual(poolCategories([500, 300, 150, 20, 15, 5], [50, 30, 15, 10, 5, 3], { alwaysPooled: new Set([5]), minExpected: 5 }), { groups: [[0], [1], [2], [3, 4, 5]], pooledGroup: 3 });
+    assert.deepEqual(
+      poolCategories([500, 300, 150, 20, 15, 5], [50, 30, 15, 10, 5, 3], {
+        alwaysPooled: new Set([5]),
+        minExpected: 5,
+      }),
+      { groups: [[0], [1], [2], [3, 4, 5]], pooledGroup: 3 },
+    );
     // The pool (3 + 2 = 5) is too small: it joins c.
-    assert.deepEqual(poolCategories([600, 300, 95, 3, 2], [60, 30, 10, 0, 0], { minExpected: 5 }), { groups: [[0], [1], [2, 3, 4]], pooledGroup: 2 });
+    assert.deepEqual(poolCategories([600, 300, 95, 3, 2], [60, 30, 10, 0, 0], { minExpected: 5 }), {
+      groups: [[0], [1], [2, 3, 4]],
+      pooledGroup: 2,
+    });
   });
 
   it('leaves every group with an expected count of at least 5 in both samples (property)', () => {
-    const counts = fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 300 })), { minLength: 2, maxLength: 40 });
+    const counts = fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 300 })), {
+      minLength: 2,
+      maxLength: 40,
+    });
     fc.assert(
       fc.property(counts, fc.boolean(), (pairs, ordered) => {
         const reference = pairs.map(([r]) => r);
@@ -103,7 +118,10 @@ describe('pooling', () => {
         const n2 = batch.reduce((s, v) => s + v, 0);
         if (n1 === 0 || n2 === 0) return;
         const groups = ordered ? poolOrderedBins(reference, batch) : poolCategories(reference, batch).groups;
-        assert.deepEqual(groups.flat().sort((a, b) => a - b), reference.map((_, k) => k).filter((k) => ordered || (reference[k] as number) + (batch[k] as number) > 0));
+        assert.deepEqual(
+          groups.flat().sort((a, b) => a - b),
+          reference.map((_, k) => k).filter((k) => ordered || (reference[k] as number) + (batch[k] as number) > 0),
+        );
         if (groups.length < 2) return;
         for (const group of groups) {
           const total = group.reduce((s, k) => s + (reference[k] as number) + (batch[k] as number), 0);
@@ -117,14 +135,20 @@ describe('pooling', () => {
 describe('multiple testing', () => {
   it('Holm matches a hand example', () => {
     // Sorted 0.005, 0.01, 0.03, 0.04 (m = 4) → 4·0.005 = 0.02, 3·0.01 = 0.03, 2·0.03 = 0.06, max(1·0.04, 0.06) = 0.06
-    assert.deepEqual(holmAdjust([0.01, 0.04, 0.03, 0.005]).map((p) => Number(p.toFixed(12))), [0.03, 0.06, 0.06, 0.02]);
+    assert.deepEqual(
+      holmAdjust([0.01, 0.04, 0.03, 0.005]).map((p) => Number(p.toFixed(12))),
+      [0.03, 0.06, 0.06, 0.02],
+    );
     assert.deepEqual(holmAdjust([0.5, 0.9]), [1, 1]);
     assert.deepEqual(holmAdjust([]), []);
   });
 
   it('Benjamini–Hochberg matches a hand example', () => {
     // 4·0.005/1 = 0.02, 4·0.01/2 = 0.02, 4·0.03/3 = 0.04, 4·0.04/4 = 0.04
-    assert.deepEqual(benjaminiHochbergAdjust([0.01, 0.04, 0.03, 0.005]).map((p) => Number(p.toFixed(12))), [0.02, 0.04, 0.04, 0.02]);
+    assert.deepEqual(
+      benjaminiHochbergAdjust([0.01, 0.04, 0.03, 0.005]).map((p) => Number(p.toFixed(12))),
+      [0.02, 0.04, 0.04, 0.02],
+    );
   });
 
   it('adjusted p-values are monotone in p, at least p, and Holm is at least BH (property)', () => {
@@ -163,11 +187,18 @@ function binCounts(values: readonly number[], edges: readonly number[]): number[
 }
 
 /** A numeric column's statistics with quantile bins at its own deciles (or `edges`), counted on `referenceBins` when given. */
-function numericColumn(name: string, values: readonly number[], options: { referenceBins?: number[]; quantileBins?: boolean } = {}): ColumnStatistics {
+function numericColumn(
+  name: string,
+  values: readonly number[],
+  options: { referenceBins?: number[]; quantileBins?: boolean } = {},
+): ColumnStatistics {
   const sorted = [...values].sort((a, b) => a - b);
   const min = sorted[0] as number;
   const max = sorted.at(-1) as number;
-  const deciles = Array.from({ length: 9 }, (_, j) => sorted[Math.floor(((j + 1) / 10) * (sorted.length - 1))] as number);
+  const deciles = Array.from(
+    { length: 9 },
+    (_, j) => sorted[Math.floor(((j + 1) / 10) * (sorted.length - 1))] as number,
+  );
   const cuts = [...new Set([min, ...deciles])].filter((v) => v < max);
   const edges = [min, ...cuts, max];
   const equalWidth = Array.from({ length: 21 }, (_, j) => min + ((max - min) * j) / 20);
@@ -189,7 +220,14 @@ function numericColumn(name: string, values: readonly number[], options: { refer
       infinityCount: 0,
       histogram: { edges: equalWidth, counts: binCounts(values, equalWidth) },
       ...(options.quantileBins === false ? {} : { quantileHistogram: { edges, counts: binCounts(values, edges) } }),
-      ...(options.referenceBins ? { histogramOnReferenceBins: { edges: options.referenceBins, counts: binCounts(values, options.referenceBins) } } : {}),
+      ...(options.referenceBins
+        ? {
+            histogramOnReferenceBins: {
+              edges: options.referenceBins,
+              counts: binCounts(values, options.referenceBins),
+            },
+          }
+        : {}),
     },
   };
 }
@@ -201,20 +239,27 @@ function categoryColumn(name: string, values: readonly string[]): ColumnStatisti
 }
 
 /** Reference and batch statistics of the same columns, the batch counted on the reference's bins (as checkDrift does). */
-function compare(reference: { numbers?: Record<string, number[]>; categories?: Record<string, string[]> }, batch: typeof reference, over: Partial<DriftSettings> = {}) {
+function compare(
+  reference: { numbers?: Record<string, number[]>; categories?: Record<string, string[]> },
+  batch: typeof reference,
+  over: Partial<DriftSettings> = {},
+) {
   const ref = stats([
     ...Object.entries(reference.numbers ?? {}).map(([name, v]) => numericColumn(name, v)),
     ...Object.entries(reference.categories ?? {}).map(([name, v]) => categoryColumn(name, v)),
   ]);
   const edges = referenceEdges(ref);
   const current = stats([
-    ...Object.entries(batch.numbers ?? {}).map(([name, v]) => numericColumn(name, v, edges[name] ? { referenceBins: edges[name] } : {})),
+    ...Object.entries(batch.numbers ?? {}).map(([name, v]) =>
+      numericColumn(name, v, edges[name] ? { referenceBins: edges[name] } : {}),
+    ),
     ...Object.entries(batch.categories ?? {}).map(([name, v]) => categoryColumn(name, v)),
   ]);
   return compareDrift(ref, current, { ...settings, ...over });
 }
 
-const normal = (random: Random, mean = 0) => mean + Math.sqrt(-2 * Math.log(random())) * Math.cos(2 * Math.PI * random());
+const normal = (random: Random, mean = 0) =>
+  mean + Math.sqrt(-2 * Math.log(random())) * Math.cos(2 * Math.PI * random());
 const draw = <T>(n: number, f: () => T) => Array.from({ length: n }, f);
 /** A category drawn from cumulative shares. */
 const pick = (random: Random, names: readonly string[], cumulative: readonly number[]) => {
@@ -224,9 +269,12 @@ const pick = (random: Random, names: readonly string[], cumulative: readonly num
 };
 
 describe('compareDrift', () => {
-  it('tests numbers on the reference\'s quantile bins, with the test, p-values and effect size in each row', () => {
+  it("tests numbers on the reference's quantile bins, with the test, p-values and effect size in each row", () => {
     const random = createSeededRandom(1);
-    const result = compare({ numbers: { x: draw(5000, () => normal(random)) } }, { numbers: { x: draw(1000, () => normal(random, 1)) } });
+    const result = compare(
+      { numbers: { x: draw(5000, () => normal(random)) } },
+      { numbers: { x: draw(1000, () => normal(random, 1)) } },
+    );
     assert.equal(result.outcome, 'judged');
     const [x] = result.columns;
     assert.equal(x?.test, 'chi-square');
@@ -242,11 +290,21 @@ describe('compareDrift', () => {
 
   it('falls back to the equal-width histogram of statistics written before quantile bins', () => {
     const random = createSeededRandom(2);
-    const old = numericColumn('x', draw(5000, () => normal(random)), { quantileBins: false });
+    const old = numericColumn(
+      'x',
+      draw(5000, () => normal(random)),
+      { quantileBins: false },
+    );
     const reparsed = DatasetStatisticsSchema.parse(JSON.parse(JSON.stringify(stats([old]))));
     const edges = referenceEdges(reparsed);
     assert.equal(edges.x?.length, 21);
-    const batch = stats([numericColumn('x', draw(200, () => normal(random)), { referenceBins: edges.x as number[] })]);
+    const batch = stats([
+      numericColumn(
+        'x',
+        draw(200, () => normal(random)),
+        { referenceBins: edges.x as number[] },
+      ),
+    ]);
     const [x] = compareDrift(reparsed, batch, settings).columns;
     assert.equal(x?.binning, 'equal-width');
     assert.ok((x?.bins as number) < 20, 'sparse tail bins pooled');
@@ -278,7 +336,10 @@ describe('compareDrift', () => {
   it('a significant but tiny shift stays under the floor', () => {
     const random = createSeededRandom(4);
     // 0.05σ on 200,000 rows: p ≈ 0 but PSI ≈ 0.0025
-    const result = compare({ numbers: { x: draw(200_000, () => normal(random)) } }, { numbers: { x: draw(200_000, () => normal(random, 0.05)) } });
+    const result = compare(
+      { numbers: { x: draw(200_000, () => normal(random)) } },
+      { numbers: { x: draw(200_000, () => normal(random, 0.05)) } },
+    );
     const [x] = result.columns;
     assert.ok((x?.adjustedPValue as number) < settings.alpha);
     assert.ok((x?.value as number) < settings.psiThreshold);
@@ -287,10 +348,16 @@ describe('compareDrift', () => {
 
   it('says "too few rows" below minRows, with no column judged', () => {
     const random = createSeededRandom(5);
-    const result = compare({ numbers: { x: draw(2000, () => normal(random)) } }, { numbers: { x: draw(99, () => normal(random, 3)) } });
+    const result = compare(
+      { numbers: { x: draw(2000, () => normal(random)) } },
+      { numbers: { x: draw(99, () => normal(random, 3)) } },
+    );
     assert.equal(result.outcome, 'too-few-rows');
     assert.deepEqual(result.columns, []);
-    assert.match(result.note ?? '', /too few rows to judge drift: the batch has 99 rows, fewer than validation\.drift\.minRows \(100\)/);
+    assert.match(
+      result.note ?? '',
+      /too few rows to judge drift: the batch has 99 rows, fewer than validation\.drift\.minRows \(100\)/,
+    );
   });
 
   it('detects a large shift in numbers and in categories at 1,000 rows (property, random seeds)', () => {
@@ -301,10 +368,22 @@ describe('compareDrift', () => {
         const before = [0.2, 0.5, 0.8, 1];
         const after = [0.4, 0.6, 0.85, 1]; // a: 20% → 40%
         const result = compare(
-          { numbers: { x: draw(5000, () => normal(random)) }, categories: { c: draw(5000, () => pick(random, names, before)) } },
-          { numbers: { x: draw(1000, () => normal(random, 0.5)) }, categories: { c: draw(1000, () => pick(random, names, after)) } },
+          {
+            numbers: { x: draw(5000, () => normal(random)) },
+            categories: { c: draw(5000, () => pick(random, names, before)) },
+          },
+          {
+            numbers: { x: draw(1000, () => normal(random, 0.5)) },
+            categories: { c: draw(1000, () => pick(random, names, after)) },
+          },
         );
-        assert.deepEqual(result.columns.map((d) => [d.column, d.drifted]), [['x', true], ['c', true]]);
+        assert.deepEqual(
+          result.columns.map((d) => [d.column, d.drifted]),
+          [
+            ['x', true],
+            ['c', true],
+          ],
+        );
       }),
       { numRuns: 30 },
     );
@@ -325,10 +404,18 @@ describe('compareDrift', () => {
       let result;
       if (kind === 0) {
         const value = () => Math.exp(normal(random)); // heavy right tail
-        result = compare({ numbers: { x: draw(referenceRows, value) } }, { numbers: { x: draw(batchRows, value) } }, { alpha });
+        result = compare(
+          { numbers: { x: draw(referenceRows, value) } },
+          { numbers: { x: draw(batchRows, value) } },
+          { alpha },
+        );
       } else if (kind === 1) {
         const value = () => Math.floor(-Math.log(random()) * 2); // geometric-ish integers: heavy ties at 0
-        result = compare({ numbers: { x: draw(referenceRows, value) } }, { numbers: { x: draw(batchRows, value) } }, { alpha });
+        result = compare(
+          { numbers: { x: draw(referenceRows, value) } },
+          { numbers: { x: draw(batchRows, value) } },
+          { alpha },
+        );
       } else {
         const k = 2 + Math.floor(random() * 60);
         const weights = draw(k, () => random() ** 3); // many rare categories
@@ -336,7 +423,11 @@ describe('compareDrift', () => {
         let running = 0;
         const cumulative = weights.map((w) => (running += w / total));
         const names = weights.map((_, i) => `v${i}`);
-        result = compare({ categories: { c: draw(referenceRows, () => pick(random, names, cumulative)) } }, { categories: { c: draw(batchRows, () => pick(random, names, cumulative)) } }, { alpha });
+        result = compare(
+          { categories: { c: draw(referenceRows, () => pick(random, names, cumulative)) } },
+          { categories: { c: draw(batchRows, () => pick(random, names, cumulative)) } },
+          { alpha },
+        );
       }
       const [column] = result.columns;
       if (column && column.adjustedPValue < alpha) rejections += 1;
@@ -344,6 +435,9 @@ describe('compareDrift', () => {
     // One-sided: P(X ≥ rejections | Binomial(trials, 0.05)) below 0.001 would mean the test is anti-conservative.
     const tail = binomialUpperTail(rejections, trials, alpha);
     if (process.env.DRIFT_TEST_VERBOSE) console.log(`${rejections} of ${trials} rejected at alpha ${alpha}`);
-    assert.ok(tail > 0.001, `${rejections} of ${trials} rejected at alpha ${alpha} (upper tail ${tail}); seeds ${seeds.slice(0, 5).join(', ')}…`);
+    assert.ok(
+      tail > 0.001,
+      `${rejections} of ${trials} rejected at alpha ${alpha} (upper tail ${tail}); seeds ${seeds.slice(0, 5).join(', ')}…`,
+    );
   });
 });

@@ -32,7 +32,13 @@ const config = (raw: unknown = {}) => EvaluateConfig.parse(raw);
 const alpha05 = { alpha: 0.05, mustBeatZeroRuleBy: 0 };
 
 /** A paired comparison with the given improvement and one-sided bounds. */
-const comparison = (metric: string, improvement: number, lower: number, upper: number, method: PairedComparison['method'] = 'paired-rows'): PairedComparison => ({
+const comparison = (
+  metric: string,
+  improvement: number,
+  lower: number,
+  upper: number,
+  method: PairedComparison['method'] = 'paired-rows',
+): PairedComparison => ({
   metric,
   improvement,
   standardError: (upper - lower) / (2 * 1.6448536269514722),
@@ -83,7 +89,14 @@ function inputs(overrides: Partial<GateInputs> = {}): GateInputs {
   };
 }
 
-const gateStats = (overrides: Partial<PairedOptions> = {}): PairedOptions => ({ threshold: 0.5, confidence: 0.95, resamples: 100, seed: 1, alpha: 0.05, ...overrides });
+const gateStats = (overrides: Partial<PairedOptions> = {}): PairedOptions => ({
+  threshold: 0.5,
+  confidence: 0.95,
+  resamples: 100,
+  seed: 1,
+  alpha: 0.05,
+  ...overrides,
+});
 
 describe('value thresholds', () => {
   it('a floor fails below and passes at the bound, in plain words', () => {
@@ -110,11 +123,13 @@ describe('value thresholds', () => {
 });
 
 describe('zero-rule baseline: beating it needs evidence', () => {
-
   it('passes when the improvement is significant at alpha, saying p and α', () => {
     const outcome = checkZeroRule(zeroRule({ pValue: 0.001 }), alpha05, 500);
     assert.equal(outcome.passed, true);
-    assert.equal(outcome.message, "roc_auc 0.9 vs the zero-rule baseline's 0.5 (improvement +0.4, at least +0.35 with 95% confidence) beats it: p = 0.001 < α 0.05");
+    assert.equal(
+      outcome.message,
+      "roc_auc 0.9 vs the zero-rule baseline's 0.5 (improvement +0.4, at least +0.35 with 95% confidence) beats it: p = 0.001 < α 0.05",
+    );
   });
 
   it('a p-value below 0.0001 is written as such', () => {
@@ -122,7 +137,11 @@ describe('zero-rule baseline: beating it needs evidence', () => {
   });
 
   it('a model that is better on paper but not significantly so is rejected, naming the test rows', () => {
-    const evidence = zeroRule({ model: 0.56, pValue: 0.2, comparison: comparison('roc_auc', 0.06, -0.03, 0.15, 'delong') });
+    const evidence = zeroRule({
+      model: 0.56,
+      pValue: 0.2,
+      comparison: comparison('roc_auc', 0.06, -0.03, 0.15, 'delong'),
+    });
     const outcome = checkZeroRule(evidence, alpha05, 52);
     assert.equal(outcome.passed, false);
     assert.equal(
@@ -141,14 +160,34 @@ describe('zero-rule baseline: beating it needs evidence', () => {
     const passed = checkZeroRule(zeroRule({ pValue: 0.001 }), { alpha: 0.05, mustBeatZeroRuleBy: 0.05 }, 500);
     assert.equal(passed.passed, true);
     assert.match(passed.message, /beats it by the required margin 0\.05/);
-    const short = checkZeroRule(zeroRule({ pValue: 0.3, comparison: comparison('roc_auc', 0.04, 0.01, 0.07) }), { alpha: 0.05, mustBeatZeroRuleBy: 0.05 }, 500);
+    const short = checkZeroRule(
+      zeroRule({ pValue: 0.3, comparison: comparison('roc_auc', 0.04, 0.01, 0.07) }),
+      { alpha: 0.05, mustBeatZeroRuleBy: 0.05 },
+      500,
+    );
     assert.equal(short.passed, false);
     assert.match(short.message, /cannot be told apart from the zero-rule by the required margin 0\.05/);
-    assert.equal(checkZeroRule(zeroRule({ pValue: 0.01, comparison: comparison('roc_auc', 0.05, 0.01, 0.09) }), { alpha: 0.05, mustBeatZeroRuleBy: 0.05 }, 500).passed, false, 'an improvement equal to the margin is not above it');
+    assert.equal(
+      checkZeroRule(
+        zeroRule({ pValue: 0.01, comparison: comparison('roc_auc', 0.05, 0.01, 0.09) }),
+        { alpha: 0.05, mustBeatZeroRuleBy: 0.05 },
+        500,
+      ).passed,
+      false,
+      'an improvement equal to the margin is not above it',
+    );
   });
 
   it('a test that could not be computed is a rejection with the reason, never NaN', () => {
-    const outcome = checkZeroRule(zeroRule({ model: Number.NaN, pValue: Number.NaN, note: 'the test split holds a single class, so nothing can be ranked or told apart' }), alpha05, 30);
+    const outcome = checkZeroRule(
+      zeroRule({
+        model: Number.NaN,
+        pValue: Number.NaN,
+        note: 'the test split holds a single class, so nothing can be ranked or told apart',
+      }),
+      alpha05,
+      30,
+    );
     assert.equal(outcome.passed, false);
     assert.equal(
       outcome.message,
@@ -163,21 +202,41 @@ describe('proper scoring rule against the zero-rule', () => {
   it('no worse than the zero-rule passes, with the difference and its interval', () => {
     const outcome = checkProperScore(properScore(), alpha05);
     assert.equal(outcome.passed, true);
-    assert.equal(outcome.message, "log_loss 0.3 is no worse than the zero-rule's 0.67 (difference -0.37, 95% bounds [-0.44, -0.3])");
-    assert.equal(checkProperScore(properScore({ model: 0.67, comparison: comparison('log_loss', 0, -0.01, 0.01) }), alpha05).passed, true, 'a tie is not worse');
+    assert.equal(
+      outcome.message,
+      "log_loss 0.3 is no worse than the zero-rule's 0.67 (difference -0.37, 95% bounds [-0.44, -0.3])",
+    );
+    assert.equal(
+      checkProperScore(properScore({ model: 0.67, comparison: comparison('log_loss', 0, -0.01, 0.01) }), alpha05)
+        .passed,
+      true,
+      'a tie is not worse',
+    );
   });
 
   it('worse than predicting the base rate is a rejection, whatever the model ranks', () => {
     // The issue's case: log loss 0.651 against the zero-rule's 0.521.
-    const outcome = checkProperScore(properScore({ model: 0.651, zeroRule: 0.521, comparison: comparison('log_loss', -0.13, -0.14, -0.12) }), alpha05);
+    const outcome = checkProperScore(
+      properScore({ model: 0.651, zeroRule: 0.521, comparison: comparison('log_loss', -0.13, -0.14, -0.12) }),
+      alpha05,
+    );
     assert.equal(outcome.passed, false);
-    assert.equal(outcome.message, "log_loss 0.651 is worse than the zero-rule's 0.521 (difference +0.13, 95% bounds [0.12, 0.14]): predicting the base rate would score better");
+    assert.equal(
+      outcome.message,
+      "log_loss 0.651 is worse than the zero-rule's 0.521 (difference +0.13, 95% bounds [0.12, 0.14]): predicting the base rate would score better",
+    );
   });
 
   it('a worse point value that the test rows cannot tell from a tie passes, and says so', () => {
-    const outcome = checkProperScore(properScore({ metric: 'mse', model: 2.1, zeroRule: 2, comparison: comparison('mse', -0.1, -0.4, 0.2) }), alpha05);
+    const outcome = checkProperScore(
+      properScore({ metric: 'mse', model: 2.1, zeroRule: 2, comparison: comparison('mse', -0.1, -0.4, 0.2) }),
+      alpha05,
+    );
     assert.equal(outcome.passed, true);
-    assert.equal(outcome.message, "mse 2.1 is above the zero-rule's 2, but not significantly (difference +0.1, 95% bounds [-0.2, 0.4]): these test rows cannot tell them apart");
+    assert.equal(
+      outcome.message,
+      "mse 2.1 is above the zero-rule's 2, but not significantly (difference +0.1, 95% bounds [-0.2, 0.4]): these test rows cannot tell them apart",
+    );
   });
 
   it('not computable for either side fails', () => {
@@ -196,7 +255,11 @@ describe('champion comparison on the main metric', () => {
   });
 
   it('no champion: reported, not judged', () => {
-    assert.deepEqual(checkChampion('roc_auc', undefined, defaults), { rule: 'champion', passed: null, message: 'no champion yet, so there is nothing to compare with' });
+    assert.deepEqual(checkChampion('roc_auc', undefined, defaults), {
+      rule: 'champion',
+      passed: null,
+      message: 'no champion yet, so there is nothing to compare with',
+    });
   });
 
   it('non-inferiority: as good as the champion passes; fails only when the upper bound is below −margin', () => {
@@ -207,31 +270,52 @@ describe('champion comparison on the main metric', () => {
       'roc_auc +0.02 vs the champion (version 3, 0.88 on these rows); at most +0.05 with 99.5% confidence: not worse than the champion by more than the margin 0.01',
     );
     const slightlyWorse = champion({ comparisons: { roc_auc: comparison('roc_auc', -0.02, -0.04, -0.005) } });
-    assert.equal(checkChampion('roc_auc', slightlyWorse, defaults).passed, true, 'significantly worse, but by less than the margin');
+    assert.equal(
+      checkChampion('roc_auc', slightlyWorse, defaults).passed,
+      true,
+      'significantly worse, but by less than the margin',
+    );
     const atMargin = champion({ comparisons: { roc_auc: comparison('roc_auc', -0.03, -0.05, -0.01) } });
     assert.equal(checkChampion('roc_auc', atMargin, defaults).passed, true, 'upper bound exactly at −margin');
     const worse = champion({ comparisons: { roc_auc: comparison('roc_auc', -0.05, -0.08, -0.011) } });
     const outcome = checkChampion('roc_auc', worse, defaults);
     assert.equal(outcome.passed, false);
-    assert.match(outcome.message, /at most -0\.011 with 99\.5% confidence: significantly worse than the champion by more than the margin 0\.01$/);
-    assert.equal(checkChampion('roc_auc', worse, config({ championComparison: { margin: 0.02 } })).passed, true, 'a wider margin tolerates it');
+    assert.match(
+      outcome.message,
+      /at most -0\.011 with 99\.5% confidence: significantly worse than the champion by more than the margin 0\.01$/,
+    );
+    assert.equal(
+      checkChampion('roc_auc', worse, config({ championComparison: { margin: 0.02 } })).passed,
+      true,
+      'a wider margin tolerates it',
+    );
   });
 
   it('superiority: passes only when the lower bound is above 0', () => {
     const superiority = config({ championComparison: { test: 'superiority' } });
     assert.equal(checkChampion('roc_auc', champion(), superiority).passed, false, 'as good is not enough');
-    assert.match(checkChampion('roc_auc', champion(), superiority).message, /at least -0\.01 with 99\.5% confidence: not shown to be better \(superiority is required\)$/);
+    assert.match(
+      checkChampion('roc_auc', champion(), superiority).message,
+      /at least -0\.01 with 99\.5% confidence: not shown to be better \(superiority is required\)$/,
+    );
     const better = champion({ comparisons: { roc_auc: comparison('roc_auc', 0.05, 0.001, 0.1) } });
     assert.equal(checkChampion('roc_auc', better, superiority).passed, true);
     assert.match(checkChampion('roc_auc', better, superiority).message, /significantly better \(superiority\)$/);
     const atZero = champion({ comparisons: { roc_auc: comparison('roc_auc', 0.05, 0, 0.1) } });
-    assert.equal(checkChampion('roc_auc', atZero, superiority).passed, false, 'a lower bound of exactly 0 is not above 0');
+    assert.equal(
+      checkChampion('roc_auc', atZero, superiority).passed,
+      false,
+      'a lower bound of exactly 0 is not above 0',
+    );
   });
 
   it('a champion that could not be evaluated, or a comparison without an interval, fails', () => {
     const broken = checkChampion('roc_auc', { version: 2, error: 'column "x" is missing' }, defaults);
     assert.equal(broken.passed, false);
-    assert.match(broken.message, /the champion \(version 2\) could not be evaluated on this test split \(column "x" is missing\)/);
+    assert.match(
+      broken.message,
+      /the champion \(version 2\) could not be evaluated on this test split \(column "x" is missing\)/,
+    );
     const noInterval = champion({ comparisons: { roc_auc: comparison('roc_auc', 0.01, Number.NaN, Number.NaN) } });
     assert.equal(checkChampion('roc_auc', noInterval, defaults).passed, false);
     assert.match(checkChampion('roc_auc', noInterval, defaults).message, /has no interval on this split/);
@@ -240,15 +324,31 @@ describe('champion comparison on the main metric', () => {
 
 describe('champion-collapse guard', () => {
   // Registered at 0.9 with the zero-rule at 0.5: a lead of 0.4; keepLead 0.5 puts the floor at 0.7.
-  const collapsed = champion({ metrics: { roc_auc: 0.55 }, registeredMainMetric: 0.9, mainMetricInterval: { lower: 0.5, upper: 0.6, method: 'delong' } });
-  const kept = champion({ metrics: { roc_auc: 0.8 }, registeredMainMetric: 0.9, mainMetricInterval: { lower: 0.74, upper: 0.86, method: 'delong' } });
+  const collapsed = champion({
+    metrics: { roc_auc: 0.55 },
+    registeredMainMetric: 0.9,
+    mainMetricInterval: { lower: 0.5, upper: 0.6, method: 'delong' },
+  });
+  const kept = champion({
+    metrics: { roc_auc: 0.8 },
+    registeredMainMetric: 0.9,
+    mainMetricInterval: { lower: 0.74, upper: 0.86, method: 'delong' },
+  });
 
   it('a champion that kept its lead passes', () => {
     const outcome = checkChampionCollapse('binary', kept, zeroRule(), config());
     assert.equal(outcome?.passed, true);
     assert.match(outcome?.message ?? '', /kept its lead over the zero-rule$/);
-    const atFloor = champion({ metrics: { roc_auc: 0.65 }, registeredMainMetric: 0.9, mainMetricInterval: { lower: 0.6, upper: 0.7, method: 'delong' } });
-    assert.equal(checkChampionCollapse('binary', atFloor, zeroRule(), config())?.passed, true, 'upper bound exactly at the floor');
+    const atFloor = champion({
+      metrics: { roc_auc: 0.65 },
+      registeredMainMetric: 0.9,
+      mainMetricInterval: { lower: 0.6, upper: 0.7, method: 'delong' },
+    });
+    assert.equal(
+      checkChampionCollapse('binary', atFloor, zeroRule(), config())?.passed,
+      true,
+      'upper bound exactly at the floor',
+    );
   });
 
   it('approval (the default): reported, not judged, naming both numbers; decideGate asks for approval', () => {
@@ -268,7 +368,10 @@ describe('champion-collapse guard', () => {
     const rejectConfig = config({ championCollapse: { action: 'reject' } });
     const outcome = checkChampionCollapse('regression', collapsed, zeroRule(), rejectConfig);
     assert.equal(outcome?.passed, false);
-    assert.match(outcome?.message ?? '', /so the target, the concept or the data changed .*; rejected \(evaluate\.championCollapse\.action is "reject"\)$/);
+    assert.match(
+      outcome?.message ?? '',
+      /so the target, the concept or the data changed .*; rejected \(evaluate\.championCollapse\.action is "reject"\)$/,
+    );
     const decision = decideGate(inputs({ config: rejectConfig, champion: collapsed }));
     assert.equal(decision.decision, 'rejected');
     assert.equal(decision.approvalRequired, undefined);
@@ -283,87 +386,209 @@ describe('champion-collapse guard', () => {
 
   it('keepLead sets the floor', () => {
     // keepLead 0.2: floor 0.5 + 0.2·0.4 = 0.58, below the collapsed champion's upper bound 0.6.
-    assert.equal(checkChampionCollapse('binary', collapsed, zeroRule(), config({ championCollapse: { keepLead: 0.2 } }))?.passed, true);
+    assert.equal(
+      checkChampionCollapse('binary', collapsed, zeroRule(), config({ championCollapse: { keepLead: 0.2 } }))?.passed,
+      true,
+    );
   });
 
   it('does not apply without a champion, a registered value, an interval, or a registered lead over the zero-rule', () => {
     assert.equal(checkChampionCollapse('binary', undefined, zeroRule(), config()), undefined);
     assert.equal(checkChampionCollapse('binary', champion(), zeroRule(), config()), undefined);
-    assert.equal(checkChampionCollapse('binary', { ...collapsed, mainMetricInterval: undefined }, zeroRule(), config()), undefined);
-    assert.equal(checkChampionCollapse('binary', { ...collapsed, registeredMainMetric: 0.45 }, zeroRule(), config()), undefined);
+    assert.equal(
+      checkChampionCollapse('binary', { ...collapsed, mainMetricInterval: undefined }, zeroRule(), config()),
+      undefined,
+    );
+    assert.equal(
+      checkChampionCollapse('binary', { ...collapsed, registeredMainMetric: 0.45 }, zeroRule(), config()),
+      undefined,
+    );
     assert.equal(checkChampionCollapse('binary', collapsed, zeroRule({ zeroRule: Number.NaN }), config()), undefined);
-    assert.equal(decideGate(inputs({ champion: champion() })).rules.some((r) => r.rule === 'champion-collapse'), false);
+    assert.equal(
+      decideGate(inputs({ champion: champion() })).rules.some((r) => r.rule === 'champion-collapse'),
+      false,
+    );
   });
 });
 
 describe('champion change thresholds, judged on the paired interval', () => {
-  const withComparison = (metric: string, improvement: number, lower: number, upper: number) => champion({ comparisons: { [metric]: comparison(metric, improvement, lower, upper) } });
+  const withComparison = (metric: string, improvement: number, lower: number, upper: number) =>
+    champion({ comparisons: { [metric]: comparison(metric, improvement, lower, upper) } });
 
   it('does not apply without a champion', () => {
-    assert.equal(checkChampionChange({ metric: 'accuracy', minAbsolute: 0 }, { accuracy: 0.5 }, undefined).passed, null);
+    assert.equal(
+      checkChampionChange({ metric: 'accuracy', minAbsolute: 0 }, { accuracy: 0.5 }, undefined).passed,
+      null,
+    );
   });
 
   it('a positive bound asks for evidence: the lower end of the interval must reach it', () => {
-    const shown = checkChampionChange({ metric: 'accuracy', minAbsolute: 0.01 }, { accuracy: 0.93 }, withComparison('accuracy', 0.03, 0.015, 0.045));
+    const shown = checkChampionChange(
+      { metric: 'accuracy', minAbsolute: 0.01 },
+      { accuracy: 0.93 },
+      withComparison('accuracy', 0.03, 0.015, 0.045),
+    );
     assert.equal(shown.passed, true);
-    assert.equal(shown.message, "accuracy 0.93 vs the champion's 0.9 (version 3): an improvement of +0.03 [0.015, 0.045], within the change threshold");
-    const notShown = checkChampionChange({ metric: 'accuracy', minAbsolute: 0.01 }, { accuracy: 0.93 }, withComparison('accuracy', 0.03, 0.005, 0.055));
+    assert.equal(
+      shown.message,
+      "accuracy 0.93 vs the champion's 0.9 (version 3): an improvement of +0.03 [0.015, 0.045], within the change threshold",
+    );
+    const notShown = checkChampionChange(
+      { metric: 'accuracy', minAbsolute: 0.01 },
+      { accuracy: 0.93 },
+      withComparison('accuracy', 0.03, 0.005, 0.055),
+    );
     assert.equal(notShown.passed, false, 'the point value clears the bound, its lower end does not');
     assert.equal(
       notShown.message,
       "accuracy 0.93 vs the champion's 0.9 (version 3): an improvement of +0.03 [0.005, 0.055], but an improvement of at least 0.01 is required and the interval's lower end is 0.005",
     );
-    assert.equal(checkChampionChange({ metric: 'accuracy', minAbsolute: 0.01 }, { accuracy: 0.93 }, withComparison('accuracy', 0.03, 0.01, 0.05)).passed, true, 'lower end exactly at the bound');
+    assert.equal(
+      checkChampionChange(
+        { metric: 'accuracy', minAbsolute: 0.01 },
+        { accuracy: 0.93 },
+        withComparison('accuracy', 0.03, 0.01, 0.05),
+      ).passed,
+      true,
+      'lower end exactly at the bound',
+    );
   });
 
   it('a zero or negative bound is a tolerance: fails only when the upper end is below it', () => {
-    const tolerated = checkChampionChange({ metric: 'accuracy', minAbsolute: -0.05 }, { accuracy: 0.88 }, withComparison('accuracy', -0.02, -0.07, -0.04));
+    const tolerated = checkChampionChange(
+      { metric: 'accuracy', minAbsolute: -0.05 },
+      { accuracy: 0.88 },
+      withComparison('accuracy', -0.02, -0.07, -0.04),
+    );
     assert.equal(tolerated.passed, true, 'the lower end is beyond the tolerance, the upper end is not');
-    const beyond = checkChampionChange({ metric: 'accuracy', minAbsolute: -0.05 }, { accuracy: 0.82 }, withComparison('accuracy', -0.08, -0.1, -0.06));
+    const beyond = checkChampionChange(
+      { metric: 'accuracy', minAbsolute: -0.05 },
+      { accuracy: 0.82 },
+      withComparison('accuracy', -0.08, -0.1, -0.06),
+    );
     assert.equal(beyond.passed, false);
-    assert.match(beyond.message, /, but the improvement is significantly below -0\.05 \(the interval's upper end is -0\.06\)$/);
+    assert.match(
+      beyond.message,
+      /, but the improvement is significantly below -0\.05 \(the interval's upper end is -0\.06\)$/,
+    );
   });
 
   it('no bound given means "not significantly worse": minAbsolute 0 on the upper end', () => {
-    assert.equal(checkChampionChange({ metric: 'accuracy' }, { accuracy: 0.89 }, withComparison('accuracy', -0.01, -0.03, 0.01)).passed, true, 'worse on paper, within noise');
-    assert.equal(checkChampionChange({ metric: 'accuracy' }, { accuracy: 0.89 }, withComparison('accuracy', -0.01, -0.03, 0)).passed, true, 'upper end exactly 0');
-    assert.equal(checkChampionChange({ metric: 'accuracy' }, { accuracy: 0.87 }, withComparison('accuracy', -0.03, -0.05, -0.001)).passed, false);
+    assert.equal(
+      checkChampionChange({ metric: 'accuracy' }, { accuracy: 0.89 }, withComparison('accuracy', -0.01, -0.03, 0.01))
+        .passed,
+      true,
+      'worse on paper, within noise',
+    );
+    assert.equal(
+      checkChampionChange({ metric: 'accuracy' }, { accuracy: 0.89 }, withComparison('accuracy', -0.01, -0.03, 0))
+        .passed,
+      true,
+      'upper end exactly 0',
+    );
+    assert.equal(
+      checkChampionChange({ metric: 'accuracy' }, { accuracy: 0.87 }, withComparison('accuracy', -0.03, -0.05, -0.001))
+        .passed,
+      false,
+    );
   });
 
   it('lower-is-better metrics: the improvement is the decrease, and the message says so', () => {
-    const better = checkChampionChange({ metric: 'log_loss', minAbsolute: 0.01 }, { log_loss: 0.25 }, withComparison('log_loss', 0.05, 0.02, 0.08));
+    const better = checkChampionChange(
+      { metric: 'log_loss', minAbsolute: 0.01 },
+      { log_loss: 0.25 },
+      withComparison('log_loss', 0.05, 0.02, 0.08),
+    );
     assert.equal(better.passed, true);
-    const worse = checkChampionChange({ metric: 'log_loss', minAbsolute: 0 }, { log_loss: 0.35 }, withComparison('log_loss', -0.05, -0.08, -0.02));
+    const worse = checkChampionChange(
+      { metric: 'log_loss', minAbsolute: 0 },
+      { log_loss: 0.35 },
+      withComparison('log_loss', -0.05, -0.08, -0.02),
+    );
     assert.equal(worse.passed, false);
     assert.match(worse.message, /an improvement of -0\.05 \[-0\.08, -0\.02\] \(lower is better\)/);
   });
 
   it('relative: the interval over |champion|; both bounds must hold', () => {
     // Champion accuracy 0.9: a lower end of 0.03 is +3.33%, of 0.02 is +2.22%.
-    assert.equal(checkChampionChange({ metric: 'accuracy', minRelative: 0.03 }, { accuracy: 0.94 }, withComparison('accuracy', 0.04, 0.03, 0.05)).passed, true);
-    const short = checkChampionChange({ metric: 'accuracy', minRelative: 0.03 }, { accuracy: 0.94 }, withComparison('accuracy', 0.04, 0.02, 0.06));
+    assert.equal(
+      checkChampionChange(
+        { metric: 'accuracy', minRelative: 0.03 },
+        { accuracy: 0.94 },
+        withComparison('accuracy', 0.04, 0.03, 0.05),
+      ).passed,
+      true,
+    );
+    const short = checkChampionChange(
+      { metric: 'accuracy', minRelative: 0.03 },
+      { accuracy: 0.94 },
+      withComparison('accuracy', 0.04, 0.02, 0.06),
+    );
     assert.equal(short.passed, false);
-    assert.match(short.message, /a relative improvement of at least 3% is required and the interval's lower end is 2\.22%/);
-    const both = checkChampionChange({ metric: 'accuracy', minAbsolute: 0.05, minRelative: 0.01 }, { accuracy: 0.94 }, withComparison('accuracy', 0.04, 0.03, 0.05));
+    assert.match(
+      short.message,
+      /a relative improvement of at least 3% is required and the interval's lower end is 2\.22%/,
+    );
+    const both = checkChampionChange(
+      { metric: 'accuracy', minAbsolute: 0.05, minRelative: 0.01 },
+      { accuracy: 0.94 },
+      withComparison('accuracy', 0.04, 0.03, 0.05),
+    );
     assert.equal(both.passed, false, 'relative holds, absolute does not');
     // Champion log loss 0.3: an upper end of −0.02 is −6.67%, within a −10% tolerance; −0.04 (−13.3%) is not.
-    assert.equal(checkChampionChange({ metric: 'log_loss', minRelative: -0.1 }, { log_loss: 0.33 }, withComparison('log_loss', -0.03, -0.04, -0.02)).passed, true);
-    assert.equal(checkChampionChange({ metric: 'log_loss', minRelative: -0.1 }, { log_loss: 0.36 }, withComparison('log_loss', -0.06, -0.08, -0.04)).passed, false);
+    assert.equal(
+      checkChampionChange(
+        { metric: 'log_loss', minRelative: -0.1 },
+        { log_loss: 0.33 },
+        withComparison('log_loss', -0.03, -0.04, -0.02),
+      ).passed,
+      true,
+    );
+    assert.equal(
+      checkChampionChange(
+        { metric: 'log_loss', minRelative: -0.1 },
+        { log_loss: 0.36 },
+        withComparison('log_loss', -0.06, -0.08, -0.04),
+      ).passed,
+      false,
+    );
   });
 
   it('a champion at 0 on a lower-is-better metric: no change is 0%, a significant loss is −∞', () => {
-    assert.equal(checkChampionChange({ metric: 'rmse', minRelative: 0 }, { rmse: 0 }, withComparison('rmse', 0, 0, 0)).passed, true);
-    assert.equal(checkChampionChange({ metric: 'rmse', minRelative: -0.5 }, { rmse: 0.1 }, withComparison('rmse', -0.1, -0.15, -0.05)).passed, false);
+    assert.equal(
+      checkChampionChange({ metric: 'rmse', minRelative: 0 }, { rmse: 0 }, withComparison('rmse', 0, 0, 0)).passed,
+      true,
+    );
+    assert.equal(
+      checkChampionChange(
+        { metric: 'rmse', minRelative: -0.5 },
+        { rmse: 0.1 },
+        withComparison('rmse', -0.1, -0.15, -0.05),
+      ).passed,
+      false,
+    );
   });
 
   it('a champion that could not be evaluated, or a metric not computable, fails the rule', () => {
-    const outcome = checkChampionChange({ metric: 'accuracy' }, { accuracy: 0.99 }, { version: 2, error: 'column "x" is missing' });
+    const outcome = checkChampionChange(
+      { metric: 'accuracy' },
+      { accuracy: 0.99 },
+      { version: 2, error: 'column "x" is missing' },
+    );
     assert.equal(outcome.passed, false);
     assert.match(outcome.message, /version 2\) could not be evaluated on this test split \(column "x" is missing\)/);
-    const noValue = checkChampionChange({ metric: 'accuracy' }, { accuracy: Number.NaN }, withComparison('accuracy', 0, -0.01, 0.01));
+    const noValue = checkChampionChange(
+      { metric: 'accuracy' },
+      { accuracy: Number.NaN },
+      withComparison('accuracy', 0, -0.01, 0.01),
+    );
     assert.equal(noValue.passed, false);
     assert.match(noValue.message, /could not be computed for the model or the champion/);
-    assert.equal(checkChampionChange({ metric: 'pr_auc' }, { pr_auc: 0.7 }, champion()).passed, false, 'no comparison for the metric');
+    assert.equal(
+      checkChampionChange({ metric: 'pr_auc' }, { pr_auc: 0.7 }, champion()).passed,
+      false,
+      'no comparison for the metric',
+    );
   });
 });
 
@@ -383,19 +608,37 @@ describe('slice floors', () => {
 
   it('judges slices at or above minSize, reports smaller and uncomputable ones', () => {
     const outcomes = checkSlices(measurement);
-    assert.deepEqual(outcomes.map((o) => o.passed), [true, false, null, null]);
+    assert.deepEqual(
+      outcomes.map((o) => o.passed),
+      [true, false, null, null],
+    );
     assert.equal(outcomes[1]?.message, 'accuracy 0.62 on slice "island" = "Dream" (n=48) is below the floor 0.8');
     assert.match(outcomes[2]?.message ?? '', /not judged: fewer than 20 rows/);
   });
 
   it('a floor on a lower-is-better metric is a ceiling', () => {
-    const outcomes = checkSlices({ ...measurement, metric: 'log_loss', floor: 0.5, slices: [{ value: 'a', size: 30, metricValue: 0.7 }, { value: 'b', size: 30, metricValue: 0.4 }] });
-    assert.deepEqual(outcomes.map((o) => o.passed), [false, true]);
+    const outcomes = checkSlices({
+      ...measurement,
+      metric: 'log_loss',
+      floor: 0.5,
+      slices: [
+        { value: 'a', size: 30, metricValue: 0.7 },
+        { value: 'b', size: 30, metricValue: 0.4 },
+      ],
+    });
+    assert.deepEqual(
+      outcomes.map((o) => o.passed),
+      [false, true],
+    );
     assert.match(outcomes[0]?.message ?? '', /is above the ceiling 0\.5/);
   });
 
   it('long hostile column names are cut in sentences', () => {
-    const [outcome] = checkSlices({ ...measurement, column: 'x'.repeat(5000), slices: [{ value: 'v', size: 30, metricValue: 0.1 }] });
+    const [outcome] = checkSlices({
+      ...measurement,
+      column: 'x'.repeat(5000),
+      slices: [{ value: 'v', size: 30, metricValue: 0.1 }],
+    });
     assert.ok((outcome?.message.length ?? 0) < 200);
   });
 });
@@ -406,7 +649,10 @@ describe('behavioural tests', () => {
     assert.equal(checkInvariance({ ...base, meanAbsChange: 0.01 }).passed, true);
     const failed = checkInvariance({ ...base, meanAbsChange: 0.08 });
     assert.equal(failed.passed, false);
-    assert.equal(failed.message, 'with "id" shuffled across rows, predictions moved by 0.08 on average (at most 0.3); the invariance test allows less than 0.05');
+    assert.equal(
+      failed.message,
+      'with "id" shuffled across rows, predictions moved by 0.08 on average (at most 0.3); the invariance test allows less than 0.05',
+    );
     assert.equal(checkInvariance({ ...base, meanAbsChange: 0.05 }).passed, false, 'less than epsilon, strictly');
   });
 
@@ -416,7 +662,10 @@ describe('behavioural tests', () => {
     assert.equal(checkDirectional({ ...base, direction: 'increase', meanChange: 0 }).passed, true);
     const lowered = checkDirectional({ ...base, direction: 'increase', meanChange: -0.04 });
     assert.equal(lowered.passed, false);
-    assert.equal(lowered.message, 'raising "bill_length" by 5.5 lowered the score by 0.04 on average (20% of rows moved the other way); expected it not to lower the score');
+    assert.equal(
+      lowered.message,
+      'raising "bill_length" by 5.5 lowered the score by 0.04 on average (20% of rows moved the other way); expected it not to lower the score',
+    );
     assert.equal(checkDirectional({ ...base, direction: 'decrease', meanChange: 0.04 }).passed, false);
     assert.equal(checkDirectional({ ...base, direction: 'decrease', meanChange: -0.04 }).passed, true);
   });
@@ -428,10 +677,15 @@ describe('behavioural tests', () => {
 
 describe('decideGate', () => {
   it('blesses when every judged rule passes and lists them, in rule order, as reasons', () => {
-    const result = decideGate(inputs({ config: config({ thresholds: [{ metric: 'accuracy', op: '>=', value: 0.8 }] }), champion: champion() }));
+    const result = decideGate(
+      inputs({ config: config({ thresholds: [{ metric: 'accuracy', op: '>=', value: 0.8 }] }), champion: champion() }),
+    );
     assert.equal(result.decision, 'blessed');
     assert.equal(result.approvalRequired, undefined);
-    assert.deepEqual(result.rules.map((r) => r.rule), ['outputs', 'threshold', 'zero-rule', 'proper-score', 'champion']);
+    assert.deepEqual(
+      result.rules.map((r) => r.rule),
+      ['outputs', 'threshold', 'zero-rule', 'proper-score', 'champion'],
+    );
     assert.equal(result.reasons.length, 5);
     assert.equal(result.reasons[0], 'every prediction on the test split is a finite number');
     assert.equal(result.reasons[1], 'accuracy 0.85 meets the floor 0.8');
@@ -443,42 +697,79 @@ describe('decideGate', () => {
   it('rejects with every failed rule as a reason; not-judged rules do not count', () => {
     const result = decideGate(
       inputs({
-        config: config({ thresholds: [{ metric: 'accuracy', op: '>=', value: 0.9 }], championChange: [{ metric: 'accuracy' }] }),
+        config: config({
+          thresholds: [{ metric: 'accuracy', op: '>=', value: 0.9 }],
+          championChange: [{ metric: 'accuracy' }],
+        }),
         nonFiniteOutputs: 2,
       }),
     );
     assert.equal(result.decision, 'rejected');
-    assert.deepEqual(result.reasons, ['the model produced 2 non-finite outputs (NaN or infinity) on the test split', 'accuracy 0.85 is below the floor 0.9']);
+    assert.deepEqual(result.reasons, [
+      'the model produced 2 non-finite outputs (NaN or infinity) on the test split',
+      'accuracy 0.85 is below the floor 0.9',
+    ]);
     assert.equal(result.rules.find((r) => r.rule === 'champion-change')?.passed, null);
     assert.equal(result.rules.find((r) => r.rule === 'champion')?.passed, null);
   });
 
   it('a model that cannot be told from the zero-rule is rejected even with no configured rule', () => {
-    const result = decideGate(inputs({ metrics: { roc_auc: 0.53 }, zeroRule: zeroRule({ model: 0.53, pValue: 0.21, comparison: comparison('roc_auc', 0.03, -0.02, 0.08, 'delong') }) }));
+    const result = decideGate(
+      inputs({
+        metrics: { roc_auc: 0.53 },
+        zeroRule: zeroRule({
+          model: 0.53,
+          pValue: 0.21,
+          comparison: comparison('roc_auc', 0.03, -0.02, 0.08, 'delong'),
+        }),
+      }),
+    );
     assert.equal(result.decision, 'rejected');
     assert.equal(result.reasons.length, 1);
-    assert.match(result.reasons[0] ?? '', /^roc_auc 0\.53 vs the zero-rule baseline's 0\.5 .*: on 500 test rows the model cannot be told apart from the zero-rule \(p = 0\.21 ≥ α 0\.005\)/);
+    assert.match(
+      result.reasons[0] ?? '',
+      /^roc_auc 0\.53 vs the zero-rule baseline's 0\.5 .*: on 500 test rows the model cannot be told apart from the zero-rule \(p = 0\.21 ≥ α 0\.005\)/,
+    );
   });
 
   it('a model worse than the base rate on the proper scoring rule is rejected, however well it ranks', () => {
-    const result = decideGate(inputs({ properScore: properScore({ model: 0.651, zeroRule: 0.521, comparison: comparison('log_loss', -0.13, -0.14, -0.12) }) }));
+    const result = decideGate(
+      inputs({
+        properScore: properScore({
+          model: 0.651,
+          zeroRule: 0.521,
+          comparison: comparison('log_loss', -0.13, -0.14, -0.12),
+        }),
+      }),
+    );
     assert.equal(result.decision, 'rejected');
-    assert.deepEqual(result.rules.filter((r) => r.passed === false).map((r) => r.rule), ['proper-score']);
+    assert.deepEqual(
+      result.rules.filter((r) => r.passed === false).map((r) => r.rule),
+      ['proper-score'],
+    );
   });
 
   it('a challenger significantly worse than the champion is rejected; champion change rules are judged beside it', () => {
     const worse = champion({
-      comparisons: { roc_auc: comparison('roc_auc', -0.06, -0.09, -0.03, 'delong'), accuracy: comparison('accuracy', 0.01, -0.01, 0.03) },
+      comparisons: {
+        roc_auc: comparison('roc_auc', -0.06, -0.09, -0.03, 'delong'),
+        accuracy: comparison('accuracy', 0.01, -0.01, 0.03),
+      },
     });
-    const result = decideGate(inputs({ champion: worse, config: config({ championChange: [{ metric: 'accuracy' }] }) }));
+    const result = decideGate(
+      inputs({ champion: worse, config: config({ championChange: [{ metric: 'accuracy' }] }) }),
+    );
     assert.equal(result.decision, 'rejected');
-    assert.deepEqual(result.rules.map((r) => [r.rule, r.passed]), [
-      ['outputs', true],
-      ['zero-rule', true],
-      ['proper-score', true],
-      ['champion', false],
-      ['champion-change', true],
-    ]);
+    assert.deepEqual(
+      result.rules.map((r) => [r.rule, r.passed]),
+      [
+        ['outputs', true],
+        ['zero-rule', true],
+        ['proper-score', true],
+        ['champion', false],
+        ['champion-change', true],
+      ],
+    );
   });
 
   it('non-finite outputs fail', () => {
@@ -488,7 +779,14 @@ describe('decideGate', () => {
 });
 
 describe('evidence from the test rows: degenerate splits are clear rejections, never NaN', () => {
-  const judge = (task: TaskType, labels: Float32Array, outputs: Float32Array, zeroOutputs: Float32Array, classes?: string[], margin = 0) => {
+  const judge = (
+    task: TaskType,
+    labels: Float32Array,
+    outputs: Float32Array,
+    zeroOutputs: Float32Array,
+    classes?: string[],
+    margin = 0,
+  ) => {
     const stats = gateStats({ classes });
     const model = evaluatePredictions(task, labels, outputs, stats).metrics;
     const zero = evaluatePredictions(task, labels, zeroOutputs, stats).metrics;
@@ -512,13 +810,21 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     const { evidence, outcome } = judge('binary', labels, outputs, new Float32Array(40).fill(0.3));
     assert.equal(evidence.note, 'the test split holds a single class, so nothing can be ranked or told apart');
     assert.equal(outcome.passed, false);
-    assert.match(outcome.message, /\(the test split holds a single class, so nothing can be ranked or told apart\), so the model cannot be shown to beat it$/);
+    assert.match(
+      outcome.message,
+      /\(the test split holds a single class, so nothing can be ranked or told apart\), so the model cannot be shown to beat it$/,
+    );
     assert.doesNotMatch(outcome.message, /NaN/);
   });
 
   it('binary, every score equal', () => {
-    const labels = Float32Array.from({ length: 40 }, (_, i) => i % 3 === 0 ? 1 : 0);
-    const { evidence, outcome } = judge('binary', labels, new Float32Array(40).fill(0.42), new Float32Array(40).fill(0.3));
+    const labels = Float32Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const { evidence, outcome } = judge(
+      'binary',
+      labels,
+      new Float32Array(40).fill(0.42),
+      new Float32Array(40).fill(0.3),
+    );
     assert.equal(evidence.note, 'every score the model gave is equal, so it ranks nothing');
     assert.equal(outcome.passed, false);
     assert.match(outcome.message, /every score the model gave is equal/);
@@ -559,7 +865,15 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     assert.equal(evidence.note, undefined);
     assert.equal(outcome.passed, true);
     const stats = gateStats();
-    const proper = properScoreEvidence('binary', labels, outputs, zeroOutputs, evaluatePredictions('binary', labels, outputs, stats).metrics, evaluatePredictions('binary', labels, zeroOutputs, stats).metrics, stats);
+    const proper = properScoreEvidence(
+      'binary',
+      labels,
+      outputs,
+      zeroOutputs,
+      evaluatePredictions('binary', labels, outputs, stats).metrics,
+      evaluatePredictions('binary', labels, zeroOutputs, stats).metrics,
+      stats,
+    );
     assert.equal(checkProperScore(proper, alpha05).passed, true);
   });
 
@@ -573,7 +887,15 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     const { outcome } = judge('binary', labels, outputs, zeroOutputs);
     assert.equal(outcome.passed, true, outcome.message);
     const stats = gateStats();
-    const proper = properScoreEvidence('binary', labels, outputs, zeroOutputs, evaluatePredictions('binary', labels, outputs, stats).metrics, evaluatePredictions('binary', labels, zeroOutputs, stats).metrics, stats);
+    const proper = properScoreEvidence(
+      'binary',
+      labels,
+      outputs,
+      zeroOutputs,
+      evaluatePredictions('binary', labels, outputs, stats).metrics,
+      evaluatePredictions('binary', labels, zeroOutputs, stats).metrics,
+      stats,
+    );
     assert.ok(proper.model > proper.zeroRule, `log loss ${proper.model} vs ${proper.zeroRule}`);
     const verdict = checkProperScore(proper, alpha05);
     assert.equal(verdict.passed, false);
@@ -583,8 +905,19 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
 
 describe('config checks and number formatting', () => {
   it('names metrics the task does not compute', () => {
-    const problems = unknownMetricProblems('regression', config({ thresholds: [{ metric: 'accuracy', op: '>=', value: 0.9 }], slices: [{ column: 'a', metric: 'rmse', floor: 1 }] }));
-    assert.deepEqual(problems, [{ path: 'evaluate.thresholds.0.metric', message: '"accuracy" is not a regression metric; use one of mae, rmse, r2' }]);
+    const problems = unknownMetricProblems(
+      'regression',
+      config({
+        thresholds: [{ metric: 'accuracy', op: '>=', value: 0.9 }],
+        slices: [{ column: 'a', metric: 'rmse', floor: 1 }],
+      }),
+    );
+    assert.deepEqual(problems, [
+      {
+        path: 'evaluate.thresholds.0.metric',
+        message: '"accuracy" is not a regression metric; use one of mae, rmse, r2',
+      },
+    ]);
   });
 
   it('the safe defaults', () => {
@@ -600,16 +933,25 @@ describe('config checks and number formatting', () => {
     for (const alpha of [0, 1, -0.1, 0.6]) {
       const parsed = EvaluateConfig.safeParse({ alpha });
       assert.ok(!parsed.success, `alpha ${alpha} accepted`);
-      assert.deepEqual(parsed.error.issues.map((i) => i.path), [['alpha']], `alpha ${alpha}`);
+      assert.deepEqual(
+        parsed.error.issues.map((i) => i.path),
+        [['alpha']],
+        `alpha ${alpha}`,
+      );
     }
-    for (const alpha of [0.001, 0.05, 0.5]) assert.ok(EvaluateConfig.safeParse({ alpha }).success, `alpha ${alpha} rejected`);
+    for (const alpha of [0.001, 0.05, 0.5])
+      assert.ok(EvaluateConfig.safeParse({ alpha }).success, `alpha ${alpha} rejected`);
   });
 
   it('championComparison.margin out of range is an error naming the field', () => {
     for (const margin of [-0.01, 1.5]) {
       const parsed = EvaluateConfig.safeParse({ championComparison: { margin } });
       assert.ok(!parsed.success, `margin ${margin} accepted`);
-      assert.deepEqual(parsed.error.issues.map((i) => i.path), [['championComparison', 'margin']], `margin ${margin}`);
+      assert.deepEqual(
+        parsed.error.issues.map((i) => i.path),
+        [['championComparison', 'margin']],
+        `margin ${margin}`,
+      );
     }
     assert.ok(EvaluateConfig.safeParse({ championComparison: { margin: 0 } }).success);
   });
@@ -623,11 +965,18 @@ describe('config checks and number formatting', () => {
     };
     const parsed = parsePipelineInput(raw);
     assert.ok(!parsed.ok);
-    assert.deepEqual(parsed.problems.map((p) => p.path).sort(), ['evaluate.alpha', 'evaluate.championComparison.margin']);
+    assert.deepEqual(parsed.problems.map((p) => p.path).sort(), [
+      'evaluate.alpha',
+      'evaluate.championComparison.margin',
+    ]);
     assert.match(parsed.problems.find((p) => p.path === 'evaluate.alpha')?.message ?? '', /alpha must be at most 0\.5/);
     assert.throws(
       () => valueOrFail(parsed, 'pipeline input'),
-      (error: unknown) => error instanceof ApplicationFailure && error.type === 'InvalidPipelineConfig' && error.nonRetryable && /evaluate\.alpha/.test(error.message),
+      (error: unknown) =>
+        error instanceof ApplicationFailure &&
+        error.type === 'InvalidPipelineConfig' &&
+        error.nonRetryable &&
+        /evaluate\.alpha/.test(error.message),
     );
   });
 

@@ -27,12 +27,20 @@ before(async () => {
 after(() => rm(root, { recursive: true, force: true }));
 
 let jobCounter = 0;
-function job(task: TrainJob['task'], gbdt: Record<string, unknown>, overrides: Partial<TrainJob> & { earlyStopping?: boolean } = {}): TrainJob {
+function job(
+  task: TrainJob['task'],
+  gbdt: Record<string, unknown>,
+  overrides: Partial<TrainJob> & { earlyStopping?: boolean } = {},
+): TrainJob {
   const folder = `runs/gbdt/job-${++jobCounter}/train`;
   const { earlyStopping = true, ...rest } = overrides;
   return {
     task,
-    settings: TrainConfig.parse({ model: 'gbdt', gbdt, earlyStopping: { enabled: earlyStopping } }) as TrainJob['settings'],
+    settings: TrainConfig.parse({
+      model: 'gbdt',
+      gbdt,
+      earlyStopping: { enabled: earlyStopping },
+    }) as TrainJob['settings'],
     seed: 42,
     inputsFingerprint: 'unit',
     keys: { checkpoints: `${folder}/checkpoints`, model: `${folder}/model`, history: `${folder}/history.json` },
@@ -42,7 +50,13 @@ function job(task: TrainJob['task'], gbdt: Record<string, unknown>, overrides: P
   };
 }
 
-function table(rows: number, featureCount: number, seed: number, label: (x: number[], random: () => number) => number, classes?: string[]): BatchSource {
+function table(
+  rows: number,
+  featureCount: number,
+  seed: number,
+  label: (x: number[], random: () => number) => number,
+  classes?: string[],
+): BatchSource {
   const random = mulberry32(seed);
   const x = new Float32Array(rows * featureCount);
   const y = new Float32Array(rows);
@@ -54,7 +68,10 @@ function table(rows: number, featureCount: number, seed: number, label: (x: numb
   return memoryBatchSource({ x, y, featureCount, ...(classes ? { classes } : {}) });
 }
 
-async function predictionsOf(outcome: GbdtOutcome, source: BatchSource): Promise<{ outputs: Float32Array; y: Float32Array }> {
+async function predictionsOf(
+  outcome: GbdtOutcome,
+  source: BatchSource,
+): Promise<{ outputs: Float32Array; y: Float32Array }> {
   const model = await loadTrainedModel(store, outcome.model);
   const parts: Float32Array[] = [];
   const labels: Float32Array[] = [];
@@ -73,17 +90,22 @@ async function treesJson(outcome: GbdtOutcome): Promise<string> {
 describe('gbdt: binning', () => {
   it('a value is in bin b or below exactly when it is at or below threshold b (NaN in bin 0)', () => {
     fc.assert(
-      fc.property(fc.array(fc.float({ noNaN: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 400 }), fc.integer({ min: 2, max: 255 }), (values, maxBins) => {
-        const x = Float32Array.from(values);
-        const [thresholds] = fitBinThresholds(x, x.length, 1, maxBins) as [Float64Array];
-        assert.ok(thresholds.length + 1 <= maxBins);
-        for (let i = 1; i < thresholds.length; i++) assert.ok((thresholds[i] as number) > (thresholds[i - 1] as number));
-        for (const v of x) {
-          const bin = binOf(v, thresholds);
-          for (let b = 0; b < thresholds.length; b++) assert.equal(bin <= b, v <= (thresholds[b] as number));
-        }
-        assert.equal(binOf(Number.NaN, thresholds), 0);
-      }),
+      fc.property(
+        fc.array(fc.float({ noNaN: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 2, max: 255 }),
+        (values, maxBins) => {
+          const x = Float32Array.from(values);
+          const [thresholds] = fitBinThresholds(x, x.length, 1, maxBins) as [Float64Array];
+          assert.ok(thresholds.length + 1 <= maxBins);
+          for (let i = 1; i < thresholds.length; i++)
+            assert.ok((thresholds[i] as number) > (thresholds[i - 1] as number));
+          for (const v of x) {
+            const bin = binOf(v, thresholds);
+            for (let b = 0; b < thresholds.length; b++) assert.equal(bin <= b, v <= (thresholds[b] as number));
+          }
+          assert.equal(binOf(Number.NaN, thresholds), 0);
+        },
+      ),
     );
   });
 
@@ -101,14 +123,21 @@ describe('gbdt: known small problems', () => {
   it('fits a step function with one tree at learning rate 1 (exactly, to float32 gradients)', async () => {
     const step = (x: number[]) => ((x[0] as number) > 0.25 ? 3 : -1);
     const train = table(400, 2, 1, step);
-    const outcome = await trainGbdt({ store, train, validation: table(100, 2, 2, step) }, job('regression', { maxIterations: 1, learningRate: 1, minSamplesLeaf: 1 }));
+    const outcome = await trainGbdt(
+      { store, train, validation: table(100, 2, 2, step) },
+      job('regression', { maxIterations: 1, learningRate: 1, minSamplesLeaf: 1 }),
+    );
     const { outputs, y } = await predictionsOf(outcome, table(200, 2, 3, step));
-    for (let i = 0; i < y.length; i++) assert.ok(Math.abs((outputs[i] as number) - (y[i] as number)) < 1e-6, `row ${i}: ${outputs[i]} vs ${y[i]}`);
+    for (let i = 0; i < y.length; i++)
+      assert.ok(Math.abs((outputs[i] as number) - (y[i] as number)) < 1e-6, `row ${i}: ${outputs[i]} vs ${y[i]}`);
   });
 
   it('learns XOR, which no single split separates', async () => {
-    const xor = (x: number[]) => (((x[0] as number) > 0) !== ((x[1] as number) > 0) ? 1 : 0);
-    const outcome = await trainGbdt({ store, train: table(2000, 3, 4, xor, ['no', 'yes']), validation: table(500, 3, 5, xor, ['no', 'yes']) }, job('binary', {}));
+    const xor = (x: number[]) => ((x[0] as number) > 0 !== (x[1] as number) > 0 ? 1 : 0);
+    const outcome = await trainGbdt(
+      { store, train: table(2000, 3, 4, xor, ['no', 'yes']), validation: table(500, 3, 5, xor, ['no', 'yes']) },
+      job('binary', {}),
+    );
     const { outputs, y } = await predictionsOf(outcome, table(1000, 3, 6, xor, ['no', 'yes']));
     let correct = 0;
     for (let i = 0; i < y.length; i++) if (((outputs[i] as number) >= 0.5 ? 1 : 0) === y[i]) correct++;
@@ -133,7 +162,10 @@ describe('gbdt: known small problems', () => {
   });
 
   it('multiclass: probabilities per row sum to 1 and pick the right blob', async () => {
-    const outcome = await trainGbdt({ store, train: generatedSplit('multiclass', 1500, 10), validation: generatedSplit('multiclass', 500, 11) }, job('multiclass', {}));
+    const outcome = await trainGbdt(
+      { store, train: generatedSplit('multiclass', 1500, 10), validation: generatedSplit('multiclass', 500, 11) },
+      job('multiclass', {}),
+    );
     const { outputs, y } = await predictionsOf(outcome, generatedSplit('multiclass', 600, 12));
     let correct = 0;
     for (let r = 0; r < y.length; r++) {
@@ -154,8 +186,14 @@ describe('gbdt: known small problems', () => {
     );
     assert.ok(outcome.stoppedEarly);
     assert.equal(outcome.epochsRun, outcome.bestEpoch + 5);
-    const history = JSON.parse((await readObject(store, store.keyFor(outcome.history.uri))).toString('utf8')) as { epochs: Array<{ epoch: number; validationLoss: number }> };
-    assert.deepEqual(history.epochs.map((e) => e.epoch), Array.from({ length: outcome.epochsRun }, (_, i) => i + 1), 'one loss record per round');
+    const history = JSON.parse((await readObject(store, store.keyFor(outcome.history.uri))).toString('utf8')) as {
+      epochs: Array<{ epoch: number; validationLoss: number }>;
+    };
+    assert.deepEqual(
+      history.epochs.map((e) => e.epoch),
+      Array.from({ length: outcome.epochsRun }, (_, i) => i + 1),
+      'one loss record per round',
+    );
   });
 
   it('respects maxDepth and minSamplesLeaf', async () => {
@@ -171,7 +209,11 @@ describe('gbdt: known small problems', () => {
 });
 
 describe('gbdt: determinism and resume', () => {
-  const sources = () => ({ store, train: generatedSplit('binary', 3000, 20, 6), validation: generatedSplit('binary', 600, 21, 6) });
+  const sources = () => ({
+    store,
+    train: generatedSplit('binary', 3000, 20, 6),
+    validation: generatedSplit('binary', 600, 21, 6),
+  });
 
   it('the same seed grows the same trees; another seed draws other rows', async () => {
     const settings = { maxIterations: 15, subsample: 0.5 };
@@ -183,10 +225,18 @@ describe('gbdt: determinism and resume', () => {
   });
 
   it('histogram threads share the features, not the sums: 1 and 3 threads grow the same trees', async () => {
-    const big = () => ({ store, train: generatedSplit('multiclass', 20_000, 22, 9), validation: generatedSplit('multiclass', 2_000, 23, 9) });
+    const big = () => ({
+      store,
+      train: generatedSplit('multiclass', 20_000, 22, 9),
+      validation: generatedSplit('multiclass', 2_000, 23, 9),
+    });
     const settings = { maxIterations: 6 };
-    const one = await treesJson(await trainGbdt({ ...big(), histogramThreads: 1 }, job('multiclass', settings, { earlyStopping: false })));
-    const three = await treesJson(await trainGbdt({ ...big(), histogramThreads: 3 }, job('multiclass', settings, { earlyStopping: false })));
+    const one = await treesJson(
+      await trainGbdt({ ...big(), histogramThreads: 1 }, job('multiclass', settings, { earlyStopping: false })),
+    );
+    const three = await treesJson(
+      await trainGbdt({ ...big(), histogramThreads: 3 }, job('multiclass', settings, { earlyStopping: false })),
+    );
     assert.equal(one, three);
   });
 
@@ -206,11 +256,17 @@ describe('gbdt: determinism and resume', () => {
         /killed/,
       );
       const resumedRounds: number[] = [];
-      const resumed = await trainGbdt(sources(), { ...interrupted, attempt: 2 }, { onResume: (info) => resumedRounds.push(info.epoch) });
+      const resumed = await trainGbdt(
+        sources(),
+        { ...interrupted, attempt: 2 },
+        { onResume: (info) => resumedRounds.push(info.epoch) },
+      );
       assert.deepEqual(resumedRounds, [4], 'resumed from the round-4 checkpoint');
       assert.equal(resumed.resumedFromEpoch, 4);
       assert.equal(await treesJson(resumed), await treesJson(whole));
-      const history = JSON.parse((await readObject(store, store.keyFor(resumed.history.uri))).toString('utf8')) as { epochs: Array<{ epoch: number; attempt: number }> };
+      const history = JSON.parse((await readObject(store, store.keyFor(resumed.history.uri))).toString('utf8')) as {
+        epochs: Array<{ epoch: number; attempt: number }>;
+      };
       assert.deepEqual(
         history.epochs.map((e) => [e.epoch, e.attempt]),
         Array.from({ length: 12 }, (_, i) => [i + 1, i < 4 ? 1 : 2]),
@@ -221,22 +277,37 @@ describe('gbdt: determinism and resume', () => {
 
 describe('gbdt: warm start', () => {
   it('continues boosting from a gbdt champion with the same features and classes', async () => {
-    const data = () => ({ store, train: generatedSplit('multiclass', 900, 30), validation: generatedSplit('multiclass', 300, 31) });
+    const data = () => ({
+      store,
+      train: generatedSplit('multiclass', 900, 30),
+      validation: generatedSplit('multiclass', 300, 31),
+    });
     const champion = await trainGbdt(data(), job('multiclass', { maxIterations: 4 }, { earlyStopping: false }));
     const championFolder = store.keyFor(champion.model.uri).replace(/\/model-meta\.json$/, '');
     const base = job('multiclass', { maxIterations: 3 }, { earlyStopping: false });
-    const child = await trainGbdt(data(), { ...base, settings: { ...base.settings, warmStart: true }, warmStart: { modelFolderKey: championFolder, version: 7 } });
+    const child = await trainGbdt(data(), {
+      ...base,
+      settings: { ...base.settings, warmStart: true },
+      warmStart: { modelFolderKey: championFolder, version: 7 },
+    });
     assert.equal(child.warmStart.used, true, child.warmStart.reason);
     assert.equal(child.warmStart.parentVersion, 7);
     const parentTrees = JSON.parse(await treesJson(champion)) as EnsembleJson;
     const childTrees = JSON.parse(await treesJson(child)) as EnsembleJson;
     assert.equal(childTrees.trees.length, parentTrees.trees.length + 3 * 3);
-    assert.deepEqual(childTrees.trees.slice(0, parentTrees.trees.length), parentTrees.trees, 'the champion trees come first, unchanged');
+    assert.deepEqual(
+      childTrees.trees.slice(0, parentTrees.trees.length),
+      parentTrees.trees,
+      'the champion trees come first, unchanged',
+    );
     assert.deepEqual(childTrees.baseScores, parentTrees.baseScores);
   });
 
   it('says why not when the champion has other classes', async () => {
-    const champion = await trainGbdt({ store, train: generatedSplit('binary', 300, 32), validation: generatedSplit('binary', 100, 33) }, job('binary', { maxIterations: 2 }));
+    const champion = await trainGbdt(
+      { store, train: generatedSplit('binary', 300, 32), validation: generatedSplit('binary', 100, 33) },
+      job('binary', { maxIterations: 2 }),
+    );
     const folder = store.keyFor(champion.model.uri).replace(/\/model-meta\.json$/, '');
     const base = job('multiclass', { maxIterations: 2 });
     const child = await trainGbdt(
@@ -249,7 +320,11 @@ describe('gbdt: warm start', () => {
 });
 
 describe('gbdt: time budget', () => {
-  const data = () => ({ store, train: generatedSplit('multiclass', 20_000, 40, 9), validation: generatedSplit('multiclass', 2_000, 41, 9) });
+  const data = () => ({
+    store,
+    train: generatedSplit('multiclass', 20_000, 40, 9),
+    validation: generatedSplit('multiclass', 2_000, 41, 9),
+  });
   const withBudget = (maxDuration: string, gbdt: Record<string, unknown>) => {
     const base = job('multiclass', gbdt, { earlyStopping: false });
     return { ...base, settings: { ...base.settings, maxDuration } };
@@ -259,23 +334,33 @@ describe('gbdt: time budget', () => {
     const outcome = await trainGbdt(data(), withBudget('2s', { maxIterations: 5_000, minSamplesLeaf: 2 }));
     assert.ok(outcome.epochsRun < 5_000, `${outcome.epochsRun} rounds`);
     assert.ok(outcome.bestEpoch <= outcome.epochsRun);
-    const history = JSON.parse((await readObject(store, store.keyFor(outcome.history.uri))).toString('utf8')) as { stoppedBy?: string };
+    const history = JSON.parse((await readObject(store, store.keyFor(outcome.history.uri))).toString('utf8')) as {
+      stoppedBy?: string;
+    };
     assert.equal(history.stoppedBy, 'train.maxDuration 2s');
   });
 
   it('a budget shorter than one round is a config error a person can act on', async () => {
-    await assert.rejects(trainGbdt(data(), withBudget('1ms', { maxIterations: 10 })), (error: Error & { type?: string; nonRetryable?: boolean }) => {
-      assert.equal(error.type, 'InvalidPipelineConfig');
-      assert.equal(error.nonRetryable, true);
-      assert.match(error.message, /train\.maxDuration 1ms is too short/);
-      return true;
-    });
+    await assert.rejects(
+      trainGbdt(data(), withBudget('1ms', { maxIterations: 10 })),
+      (error: Error & { type?: string; nonRetryable?: boolean }) => {
+        assert.equal(error.type, 'InvalidPipelineConfig');
+        assert.equal(error.nonRetryable, true);
+        assert.match(error.message, /train\.maxDuration 1ms is too short/);
+        return true;
+      },
+    );
   });
 });
 
 describe('gbdt: configuration', () => {
   it('an unknown train.model is refused with the known ones listed', () => {
-    const parsed = parsePipelineInput({ model: 'm', dataset: { uri: 's3://bucket/data.csv' }, task: { type: 'binary', label: 'y' }, train: { model: 'xgboost' } });
+    const parsed = parsePipelineInput({
+      model: 'm',
+      dataset: { uri: 's3://bucket/data.csv' },
+      task: { type: 'binary', label: 'y' },
+      train: { model: 'xgboost' },
+    });
     assert.equal(parsed.ok, false);
     const problem = parsed.ok ? undefined : parsed.problems.find((p) => p.path === 'train.model');
     assert.ok(problem, JSON.stringify(parsed));
@@ -285,7 +370,16 @@ describe('gbdt: configuration', () => {
   it('gbdt defaults mirror scikit-learn HistGradientBoosting', () => {
     const { gbdt } = TrainConfig.parse({ model: 'gbdt' });
     assert.deepEqual(
-      [gbdt.maxIterations, gbdt.learningRate, gbdt.maxLeafNodes, gbdt.maxDepth, gbdt.minSamplesLeaf, gbdt.l2Regularization, gbdt.maxBins, gbdt.earlyStoppingRounds],
+      [
+        gbdt.maxIterations,
+        gbdt.learningRate,
+        gbdt.maxLeafNodes,
+        gbdt.maxDepth,
+        gbdt.minSamplesLeaf,
+        gbdt.l2Regularization,
+        gbdt.maxBins,
+        gbdt.earlyStoppingRounds,
+      ],
       [100, 0.1, 31, undefined, 20, 0, 255, 10],
     );
   });

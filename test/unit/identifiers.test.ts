@@ -54,7 +54,10 @@ describe('quoteIdentifier', () => {
       const columns = HOSTILE_NAMES.map((name, i) => `${i} AS ${quoteIdentifier(name)}`).join(', ');
       await session.run(`CREATE TABLE hostile AS SELECT ${columns}`);
       const described = await session.all<{ column_name: string }>('DESCRIBE hostile');
-      assert.deepEqual(described.map((c) => c.column_name), HOSTILE_NAMES);
+      assert.deepEqual(
+        described.map((c) => c.column_name),
+        HOSTILE_NAMES,
+      );
       for (const [i, name] of HOSTILE_NAMES.entries()) {
         const rows = await session.all<{ v: number }>(`SELECT ${quoteIdentifier(name)} AS v FROM hostile`);
         assert.equal(rows[0]?.v, i);
@@ -64,10 +67,13 @@ describe('quoteIdentifier', () => {
 
     it('quoteStringLiteral keeps any NUL-free string a value (property)', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 64 }).filter((s) => !s.includes('\0')), async (value) => {
-          const rows = await session.all<{ v: string }>(`SELECT ${quoteStringLiteral(value)} AS v`);
-          assert.equal(rows[0]?.v, value);
-        }),
+        fc.asyncProperty(
+          fc.string({ unit: 'binary', maxLength: 64 }).filter((s) => !s.includes('\0')),
+          async (value) => {
+            const rows = await session.all<{ v: string }>(`SELECT ${quoteStringLiteral(value)} AS v`);
+            assert.equal(rows[0]?.v, value);
+          },
+        ),
         { numRuns: 200 },
       );
       assert.throws(() => quoteStringLiteral('a\0b'), /NUL/);
@@ -76,10 +82,13 @@ describe('quoteIdentifier', () => {
 
     it('round-trips any NUL-free string (property)', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.string({ unit: 'binary', minLength: 1, maxLength: 64 }).filter((s) => !s.includes('\0')), async (name) => {
-          const rows = await session.all<Record<string, number>>(`SELECT 42 AS ${quoteIdentifier(name)}`);
-          assert.deepEqual(Object.keys(rows[0] ?? {}), [name]);
-        }),
+        fc.asyncProperty(
+          fc.string({ unit: 'binary', minLength: 1, maxLength: 64 }).filter((s) => !s.includes('\0')),
+          async (name) => {
+            const rows = await session.all<Record<string, number>>(`SELECT 42 AS ${quoteIdentifier(name)}`);
+            assert.deepEqual(Object.keys(rows[0] ?? {}), [name]);
+          },
+        ),
         { numRuns: 200 },
       );
     });
@@ -90,19 +99,35 @@ describe('quoteIdentifier', () => {
         const header = ['x"; DROP TABLE victim; --', 'line\nbreak', 'y'.repeat(10_000), 'kind'];
         const csvCell = (v: string) => `"${v.replaceAll('"', '""')}"`;
         const lines = [header.map(csvCell).join(',')];
-        for (let i = 0; i < 40; i += 1) lines.push([i, i * 2, i % 7, i % 2 === 0 ? "a'; DROP TABLE victim; --" : 'b'].map((v) => csvCell(String(v))).join(','));
+        for (let i = 0; i < 40; i += 1)
+          lines.push(
+            [i, i * 2, i % 7, i % 2 === 0 ? "a'; DROP TABLE victim; --" : 'b'].map((v) => csvCell(String(v))).join(','),
+          );
         const file = path.join(directory, 'hostile.csv');
         await writeFile(file, `${lines.join('\n')}\n`);
-        const local: LocalDataset = { uri: 'file:///hostile.csv', files: [file], format: 'csv', compressed: false, bytes: 0, cleanup: async () => {} };
+        const local: LocalDataset = {
+          uri: 'file:///hostile.csv',
+          files: [file],
+          format: 'csv',
+          compressed: false,
+          bytes: 0,
+          cleanup: async () => {},
+        };
         const table = await loadDataset(session, local, {
           label: { column: 'kind', op: '==', value: "a'; DROP TABLE victim; --", name: 'label"; --' },
           tableName: 'hostile csv"; --',
         });
-        assert.deepEqual(table.columns.map((c) => c.name), [...header, 'label"; --']);
+        assert.deepEqual(
+          table.columns.map((c) => c.name),
+          [...header, 'label"; --'],
+        );
         assert.equal(table.labelColumn, 'label"; --');
         const statistics = await computeStatistics(session, table, { task: 'binary' });
         assert.equal(statistics.rowCount, 40);
-        assert.deepEqual(statistics.label?.classes?.map((c) => [c.value, c.count]).sort(), [['false', 20], ['true', 20]]);
+        assert.deepEqual(statistics.label?.classes?.map((c) => [c.value, c.count]).sort(), [
+          ['false', 20],
+          ['true', 20],
+        ]);
         assert.equal(statistics.columns.find((c) => c.name === header[0])?.numeric?.max, 39);
         assert.deepEqual(await session.all('SELECT survived FROM victim'), [{ survived: 1 }]);
       } finally {

@@ -47,17 +47,31 @@ describe('Wilson score interval', () => {
 
   it('contains p̂, stays in [0, 1], widens with confidence and narrows with n', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5000 }), fc.nat(), fc.double({ min: 0.5, max: 0.999, noNaN: true }), (n, xSeed, confidence) => {
-        const x = xSeed % (n + 1);
-        const p = x / n;
-        const interval = wilsonInterval(x, n, confidence);
-        assert.ok(interval.lower <= p && p <= interval.upper, `${x}/${n}: [${interval.lower}, ${interval.upper}] misses ${p}`);
-        assert.ok(interval.lower >= 0 && interval.upper <= 1);
-        const wider = wilsonInterval(x, n, (1 + confidence) / 2);
-        assert.ok(wider.lower <= interval.lower && wider.upper >= interval.upper, `${x}/${n}: higher confidence is not wider`);
-        const bigger = wilsonInterval(4 * x, 4 * n, confidence);
-        assert.ok(bigger.upper - bigger.lower < interval.upper - interval.lower, `${x}/${n}: four times the trials is not narrower`);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 5000 }),
+        fc.nat(),
+        fc.double({ min: 0.5, max: 0.999, noNaN: true }),
+        (n, xSeed, confidence) => {
+          const x = xSeed % (n + 1);
+          const p = x / n;
+          const interval = wilsonInterval(x, n, confidence);
+          assert.ok(
+            interval.lower <= p && p <= interval.upper,
+            `${x}/${n}: [${interval.lower}, ${interval.upper}] misses ${p}`,
+          );
+          assert.ok(interval.lower >= 0 && interval.upper <= 1);
+          const wider = wilsonInterval(x, n, (1 + confidence) / 2);
+          assert.ok(
+            wider.lower <= interval.lower && wider.upper >= interval.upper,
+            `${x}/${n}: higher confidence is not wider`,
+          );
+          const bigger = wilsonInterval(4 * x, 4 * n, confidence);
+          assert.ok(
+            bigger.upper - bigger.lower < interval.upper - interval.lower,
+            `${x}/${n}: four times the trials is not narrower`,
+          );
+        },
+      ),
     );
   });
 });
@@ -79,14 +93,17 @@ describe('mean and standard error', () => {
 
   it('agrees with the textbook formula on any list, and a constant list has standard error 0', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 2, maxLength: 200 }), (values) => {
-        const n = values.length;
-        const mean = values.reduce((a, b) => a + b, 0) / n;
-        const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
-        const result = meanAndStandardError(values);
-        close(result.mean, mean, 1e-9 * Math.max(1, Math.abs(mean)));
-        close(result.standardError, Math.sqrt(variance / n), 1e-9 * Math.max(1, Math.sqrt(variance / n)));
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 2, maxLength: 200 }),
+        (values) => {
+          const n = values.length;
+          const mean = values.reduce((a, b) => a + b, 0) / n;
+          const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+          const result = meanAndStandardError(values);
+          close(result.mean, mean, 1e-9 * Math.max(1, Math.abs(mean)));
+          close(result.standardError, Math.sqrt(variance / n), 1e-9 * Math.max(1, Math.sqrt(variance / n)));
+        },
+      ),
     );
     assert.equal(meanAndStandardError([0.3, 0.3, 0.3]).standardError, 0);
   });
@@ -125,12 +142,16 @@ describe('percentile interval', () => {
   it('does not depend on the order of the replicates and drops NaN ones', () => {
     const values = Array.from({ length: 101 }, (_, i) => i);
     fc.assert(
-      fc.property(fc.shuffledSubarray(values, { minLength: 101, maxLength: 101 }), fc.integer({ min: 0, max: 50 }), (shuffled, nans) => {
-        const withNaN = [...shuffled, ...new Array<number>(nans).fill(Number.NaN)];
-        const interval = percentileInterval(withNaN);
-        close(interval.lower, 2.5, 1e-12);
-        close(interval.upper, 97.5, 1e-12);
-      }),
+      fc.property(
+        fc.shuffledSubarray(values, { minLength: 101, maxLength: 101 }),
+        fc.integer({ min: 0, max: 50 }),
+        (shuffled, nans) => {
+          const withNaN = [...shuffled, ...new Array<number>(nans).fill(Number.NaN)];
+          const interval = percentileInterval(withNaN);
+          close(interval.lower, 2.5, 1e-12);
+          close(interval.upper, 97.5, 1e-12);
+        },
+      ),
     );
   });
 
@@ -143,12 +164,15 @@ describe('percentile interval', () => {
 
   it('lies within the replicates and contains their median', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 10, maxLength: 300 }), (values) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        const { lower, upper } = percentileInterval(values);
-        const median = sorted[Math.floor((sorted.length - 1) / 2)] as number;
-        assert.ok(sorted[0]! <= lower && lower <= median && median <= upper && upper <= sorted[sorted.length - 1]!);
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 10, maxLength: 300 }),
+        (values) => {
+          const sorted = [...values].sort((a, b) => a - b);
+          const { lower, upper } = percentileInterval(values);
+          const median = sorted[Math.floor((sorted.length - 1) / 2)] as number;
+          assert.ok(sorted[0]! <= lower && lower <= median && median <= upper && upper <= sorted[sorted.length - 1]!);
+        },
+      ),
     );
   });
 });

@@ -26,10 +26,13 @@ describe('stage results → metric points', () => {
 
   it('registerModel: one gauge point per finite evaluation metric, labelled by model and the registered version', () => {
     const args = { input, evaluation: { metrics: { accuracy: 0.97, logLoss: 0.08, auc: Number.NaN } } };
-    assert.deepEqual(resultMetricPoints('registerModel', args, { model: 'penguins', version: 3, uri: 's3://x', existed: false }), [
-      { metric: 'modelMetric', value: 0.97, labels: { model: 'penguins', version: 3, metric: 'accuracy' } },
-      { metric: 'modelMetric', value: 0.08, labels: { model: 'penguins', version: 3, metric: 'logLoss' } },
-    ]);
+    assert.deepEqual(
+      resultMetricPoints('registerModel', args, { model: 'penguins', version: 3, uri: 's3://x', existed: false }),
+      [
+        { metric: 'modelMetric', value: 0.97, labels: { model: 'penguins', version: 3, metric: 'accuracy' } },
+        { metric: 'modelMetric', value: 0.08, labels: { model: 'penguins', version: 3, metric: 'logLoss' } },
+      ],
+    );
   });
 
   it('gives no points for other stages, or for results without the numbers', () => {
@@ -38,14 +41,22 @@ describe('stage results → metric points', () => {
     assert.deepEqual(resultMetricPoints('validateData', { input }, { rows: -1 }), []);
     assert.deepEqual(resultMetricPoints('splitAndSample', { input }, { rows: { train: 1.5 } }), []);
     assert.deepEqual(resultMetricPoints('registerModel', { input }, { model: 'penguins', version: 1 }), []);
-    assert.deepEqual(resultMetricPoints('registerModel', { input, evaluation: { metrics: { accuracy: 1 } } }, null), []);
+    assert.deepEqual(
+      resultMetricPoints('registerModel', { input, evaluation: { metrics: { accuracy: 1 } } }, null),
+      [],
+    );
   });
 
   it('never throws, whatever the arguments and result look like', () => {
     fc.assert(
-      fc.property(fc.constantFrom('validateData', 'splitAndSample', 'registerModel', 'train'), fc.anything(), fc.anything(), (type, args, result) => {
-        for (const point of resultMetricPoints(type, args, result)) assert.ok(Number.isFinite(point.value));
-      }),
+      fc.property(
+        fc.constantFrom('validateData', 'splitAndSample', 'registerModel', 'train'),
+        fc.anything(),
+        fc.anything(),
+        (type, args, result) => {
+          for (const point of resultMetricPoints(type, args, result)) assert.ok(Number.isFinite(point.value));
+        },
+      ),
     );
   });
 
@@ -66,11 +77,21 @@ describe('stage results → metric points', () => {
 
 describe('METRICS_ADDRESS', () => {
   it('accepts IPv4:port and [IPv6]:port', () => {
-    for (const address of ['127.0.0.1:9464', '0.0.0.0:1', '[::1]:9464', '[::]:65535']) assert.ok(isSocketAddress(address), address);
+    for (const address of ['127.0.0.1:9464', '0.0.0.0:1', '[::1]:9464', '[::]:65535'])
+      assert.ok(isSocketAddress(address), address);
   });
 
   it('refuses host names, missing or out-of-range ports and bare IPv6', () => {
-    for (const address of ['localhost:9464', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:65536', '::1:9464', '256.0.0.1:9464', ':9464', 'http://127.0.0.1:9464']) {
+    for (const address of [
+      'localhost:9464',
+      '127.0.0.1',
+      '127.0.0.1:0',
+      '127.0.0.1:65536',
+      '::1:9464',
+      '256.0.0.1:9464',
+      ':9464',
+      'http://127.0.0.1:9464',
+    ]) {
       assert.ok(!isSocketAddress(address), address);
     }
   });
@@ -81,7 +102,8 @@ describe('METRICS_ADDRESS', () => {
     assert.equal(loadConfig({ METRICS_ADDRESS: '127.0.0.1:9464' }).metrics.address, '127.0.0.1:9464');
     assert.throws(
       () => loadConfig({ METRICS_ADDRESS: 'localhost:9464' }),
-      (error: unknown) => error instanceof ConfigError && error.problems.length === 1 && error.problems[0]?.path === 'METRICS_ADDRESS',
+      (error: unknown) =>
+        error instanceof ConfigError && error.problems.length === 1 && error.problems[0]?.path === 'METRICS_ADDRESS',
     );
   });
 

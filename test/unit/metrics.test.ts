@@ -53,7 +53,13 @@ describe('binary metrics (hand-computed)', () => {
   it('threshold metrics, Brier, ECE and log loss at 0.5', () => {
     const { metrics, confusion } = evaluateBinary(LABELS, SCORES, { threshold: 0.5, classes: ['no', 'yes'] });
     // predicted positive: 0.9 (tp), 0.6 (tp), 0.7 (fp); negative: 0.4 (fn), 0.1 (tn)
-    assert.deepEqual(confusion, { labels: ['no', 'yes'], counts: [[1, 1], [1, 2]] });
+    assert.deepEqual(confusion, {
+      labels: ['no', 'yes'],
+      counts: [
+        [1, 1],
+        [1, 2],
+      ],
+    });
     close(metrics.accuracy, 3 / 5);
     close(metrics.precision, 2 / 3);
     close(metrics.recall, 2 / 3);
@@ -83,15 +89,41 @@ describe('binary metrics (hand-computed)', () => {
 
   it('ROC and PR curves start at their corners and end at (1, 1) / full recall', () => {
     const roc = rocCurve(LABELS, SCORES);
-    assert.deepEqual(roc.map((p) => [p.fpr, p.tpr]), [[0, 0], [0, 1 / 3], [0.5, 1 / 3], [0.5, 2 / 3], [0.5, 1], [1, 1]]);
+    assert.deepEqual(
+      roc.map((p) => [p.fpr, p.tpr]),
+      [
+        [0, 0],
+        [0, 1 / 3],
+        [0.5, 1 / 3],
+        [0.5, 2 / 3],
+        [0.5, 1],
+        [1, 1],
+      ],
+    );
     const pr = precisionRecallCurve(LABELS, SCORES);
-    assert.deepEqual(pr.map((p) => [p.recall, p.precision]), [[0, 1], [1 / 3, 1], [1 / 3, 0.5], [2 / 3, 2 / 3], [1, 0.75], [1, 0.6]]);
+    assert.deepEqual(
+      pr.map((p) => [p.recall, p.precision]),
+      [
+        [0, 1],
+        [1 / 3, 1],
+        [1 / 3, 0.5],
+        [2 / 3, 2 / 3],
+        [1, 0.75],
+        [1, 0.6],
+      ],
+    );
   });
 
   it('calibration bins hold counts, mean prediction and observed rate', () => {
     const bins = calibrationCurve([1, 0, 1, 1], [0.05, 0.08, 0.95, 1]);
     assert.equal(bins.length, 2);
-    assert.deepEqual(bins.map((b) => [b.lower, b.count]), [[0, 2], [0.9, 2]]);
+    assert.deepEqual(
+      bins.map((b) => [b.lower, b.count]),
+      [
+        [0, 2],
+        [0.9, 2],
+      ],
+    );
     close(bins[0]?.meanPredicted, 0.065);
     close(bins[0]?.observedRate, 0.5);
     close(bins[1]?.observedRate, 1);
@@ -112,12 +144,22 @@ describe('multiclass metrics (hand-computed)', () => {
 
   it('accuracy, confusion matrix, macro and micro F1, per-class recall, log loss', () => {
     const result = evaluateMulticlass(labels, probabilities, ['a', 'b', 'c']);
-    assert.deepEqual(result.confusion?.counts, [[1, 0, 0], [0, 1, 1], [0, 1, 1]]);
+    assert.deepEqual(result.confusion?.counts, [
+      [1, 0, 0],
+      [0, 1, 1],
+      [0, 1, 1],
+    ]);
     close(result.metrics.accuracy, 0.6);
     close(result.metrics.micro_f1, 0.6);
     close(result.metrics.macro_f1, (1 + 0.5 + 0.5) / 3);
-    assert.deepEqual(result.perClass?.map((c) => c.recall), [1, 0.5, 0.5]);
-    close(result.metrics.log_loss, -(Math.log(0.7) + Math.log(0.6) + Math.log(0.3) + Math.log(0.8) + Math.log(0.3)) / 5);
+    assert.deepEqual(
+      result.perClass?.map((c) => c.recall),
+      [1, 0.5, 0.5],
+    );
+    close(
+      result.metrics.log_loss,
+      -(Math.log(0.7) + Math.log(0.6) + Math.log(0.3) + Math.log(0.8) + Math.log(0.3)) / 5,
+    );
   });
 
   it('macro F1 skips a class absent from labels and predictions', () => {
@@ -153,12 +195,14 @@ describe('metric properties', () => {
       fc.property(binaryData, ({ labels, scores }) => {
         let wins = 0;
         let pairs = 0;
-        labels.forEach((yi, i) => labels.forEach((yj, j) => {
-          if (yi === 1 && yj === 0) {
-            pairs++;
-            wins += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
-          }
-        }));
+        labels.forEach((yi, i) =>
+          labels.forEach((yj, j) => {
+            if (yi === 1 && yj === 0) {
+              pairs++;
+              wins += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+            }
+          }),
+        );
         close(rocAuc(labels, scores), wins / pairs, 1e-12);
       }),
     );
@@ -170,7 +214,13 @@ describe('metric properties', () => {
         const perfect = labels.map((y, i) => y + scores[i]! * 0.5);
         assert.equal(rocAuc(labels, perfect), 1);
         close(averagePrecision(labels, perfect), 1);
-        assert.equal(rocAuc(labels, perfect.map((s) => -s)), 0);
+        assert.equal(
+          rocAuc(
+            labels,
+            perfect.map((s) => -s),
+          ),
+          0,
+        );
       }),
     );
   });
@@ -204,10 +254,19 @@ describe('metric properties', () => {
   it('R² of the mean predictor is 0 and of the truth is 1', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 2, maxLength: 50 }).filter((t) => new Set(t).size > 1),
+        fc
+          .array(fc.integer({ min: -1000, max: 1000 }), { minLength: 2, maxLength: 50 })
+          .filter((t) => new Set(t).size > 1),
         (targets) => {
           const mean = targets.reduce((a, b) => a + b, 0) / targets.length;
-          close(evaluateRegression(targets, targets.map(() => mean)).metrics.r2, 0, 1e-9);
+          close(
+            evaluateRegression(
+              targets,
+              targets.map(() => mean),
+            ).metrics.r2,
+            0,
+            1e-9,
+          );
           assert.equal(evaluateRegression(targets, targets).metrics.r2, 1);
         },
       ),
@@ -217,10 +276,16 @@ describe('metric properties', () => {
   it('multiclass micro F1 equals accuracy and macro F1 stays in [0, 1]', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.array(fc.double({ min: 0.01, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 })), {
-          minLength: 1,
-          maxLength: 40,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 2 }),
+            fc.array(fc.double({ min: 0.01, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 40,
+          },
+        ),
         (rows) => {
           const labels = rows.map(([y]) => y);
           const probabilities = rows.flatMap(([, p]) => {

@@ -49,7 +49,9 @@ describe('store-io and loadTrainedModel', () => {
   ] as const) {
     it(`round-trips a ${task} model: the loaded model predicts exactly what the saved one did`, async () => {
       const { tf, model, ref } = await saveModel(`models/${task}`, task, classes ? [...classes] : undefined);
-      const expected = tf.tidy(() => (model.predict(tf.tensor2d(x, [3, 3])) as ReturnType<typeof tf.tensor>).dataSync());
+      const expected = tf.tidy(() =>
+        (model.predict(tf.tensor2d(x, [3, 3])) as ReturnType<typeof tf.tensor>).dataSync(),
+      );
       const loaded = await loadTrainedModel(store, ref);
       const actual = loaded.predict(x, 3);
       assert.equal(actual.length, 3 * width);
@@ -58,7 +60,8 @@ describe('store-io and loadTrainedModel', () => {
       assert.deepEqual(loaded.meta.featureNames, ['a', 'b', 'c']);
       if (task === 'binary') assert.ok(actual.every((p) => p > 0 && p < 1));
       if (task === 'multiclass') {
-        for (let r = 0; r < 3; r++) assert.ok(Math.abs(actual.slice(r * 4, r * 4 + 4).reduce((s, v) => s + v, 0) - 1) < 1e-5);
+        for (let r = 0; r < 3; r++)
+          assert.ok(Math.abs(actual.slice(r * 4, r * 4 + 4).reduce((s, v) => s + v, 0) - 1) < 1e-5);
       }
       assert.throws(() => loaded.predict(new Float32Array(4), 2), /rows × featureCount/);
       loaded.dispose();

@@ -29,14 +29,22 @@ describe('trainInThread', () => {
       settings: trainSettings(settings),
       seed: 1,
       inputsFingerprint: 'thread-test',
-      keys: { checkpoints: `runs/t/${name}/checkpoints`, model: `runs/t/${name}/model`, history: `runs/t/${name}/history.json` },
+      keys: {
+        checkpoints: `runs/t/${name}/checkpoints`,
+        model: `runs/t/${name}/model`,
+        history: `runs/t/${name}/history.json`,
+      },
       runId: 'r1',
       attempt,
     };
     return {
       job,
       store: { kind: 'fs' as const, root },
-      sources: { train: ref({ kind: 'binary', rows, seed: 1 }), validation: ref({ kind: 'binary', rows: 200, seed: 2 }), preprocessor: ref({}) },
+      sources: {
+        train: ref({ kind: 'binary', rows, seed: 1 }),
+        validation: ref({ kind: 'binary', rows: 200, seed: 2 }),
+        preprocessor: ref({}),
+      },
       sourcesModule,
     };
   }
@@ -51,15 +59,21 @@ describe('trainInThread', () => {
       lastTick = now;
     }, 20);
     try {
-      const outcome = await trainInThread(request('loop', { hiddenLayers: [64, 64], epochs: 3, batchSize: 32, earlyStopping: { enabled: false } }, 4000), {
-        onMessage: (m) => messages.push(m),
-      });
+      const outcome = await trainInThread(
+        request('loop', { hiddenLayers: [64, 64], epochs: 3, batchSize: 32, earlyStopping: { enabled: false } }, 4000),
+        {
+          onMessage: (m) => messages.push(m),
+        },
+      );
       assert.equal(outcome.epochsRun, 3);
       assert.ok(outcome.records.at(-1)!.validationAccuracy! > 0.9);
     } finally {
       clearInterval(ticker);
     }
-    assert.deepEqual(messages.filter((m) => m.type === 'epoch').map((m) => (m.type === 'epoch' ? m.report.epoch : 0)), [1, 2, 3]);
+    assert.deepEqual(
+      messages.filter((m) => m.type === 'epoch').map((m) => (m.type === 'epoch' ? m.report.epoch : 0)),
+      [1, 2, 3],
+    );
     assert.equal(messages[0]?.type, 'ready');
     assert.ok(worstGapMs < 250, `the event loop stalled for ${worstGapMs.toFixed(0)} ms`);
   });
@@ -77,7 +91,9 @@ describe('trainInThread', () => {
     await assert.rejects(stopped, /cancelled by test/);
     assert.ok(performance.now() - abortedAt < 60_000);
     const resumedMessages: ThreadMessage[] = [];
-    const outcome = await trainInThread(request('cancel', settings, 3000, 2), { onMessage: (m) => resumedMessages.push(m) });
+    const outcome = await trainInThread(request('cancel', settings, 3000, 2), {
+      onMessage: (m) => resumedMessages.push(m),
+    });
     const resumed = resumedMessages.find((m) => m.type === 'resumed');
     assert.ok(resumed && resumed.type === 'resumed' && resumed.epoch >= 2, 'resumed from epoch 2 or later');
     assert.equal(outcome.epochsRun, 6);
@@ -86,10 +102,13 @@ describe('trainInThread', () => {
 
   it('reports a failure in the thread as a TrainThreadError', async () => {
     const bad = request('bad', { epochs: 1 }, 100);
-    await assert.rejects(trainInThread({ ...bad, sourcesModule: new URL('./does-not-exist.ts', import.meta.url).href }), (error) => {
-      assert.ok(error instanceof TrainThreadError);
-      assert.match(error.message, /does-not-exist/);
-      return true;
-    });
+    await assert.rejects(
+      trainInThread({ ...bad, sourcesModule: new URL('./does-not-exist.ts', import.meta.url).href }),
+      (error) => {
+        assert.ok(error instanceof TrainThreadError);
+        assert.match(error.message, /does-not-exist/);
+        return true;
+      },
+    );
   });
 });

@@ -4,7 +4,11 @@ import fc from 'fast-check';
 import { planRetry, stagesBefore } from '../../contracts/operator-retry';
 import { PipelineInput } from '../../contracts/pipeline-input';
 
-const input = PipelineInput.parse({ model: 'm', dataset: { uri: 's3://trainyard/d.csv' }, task: { type: 'binary', label: 'y' } });
+const input = PipelineInput.parse({
+  model: 'm',
+  dataset: { uri: 's3://trainyard/d.csv' },
+  task: { type: 'binary', label: 'y' },
+});
 
 describe('planRetry', () => {
   it('restarts from the failed stage when nothing changes', () => {
@@ -53,25 +57,49 @@ describe('planRetry', () => {
     for (const [request, field] of refusals) {
       const result = planRetry(input, 'train', request);
       assert.ok(!result.ok, JSON.stringify(request));
-      assert.ok(result.problems.some((p) => p.path === field), `${JSON.stringify(request)} → ${JSON.stringify(result.problems)}`);
+      assert.ok(
+        result.problems.some((p) => p.path === field),
+        `${JSON.stringify(request)} → ${JSON.stringify(result.problems)}`,
+      );
     }
   });
 
   it('never restarts after the failed stage, and never mutates the input (property)', () => {
-    const stages = ['fingerprintDataset', 'validateData', 'splitAndSample', 'fitPreprocessor', 'train', 'evaluate', 'register', 'promote'] as const;
+    const stages = [
+      'fingerprintDataset',
+      'validateData',
+      'splitAndSample',
+      'fitPreprocessor',
+      'train',
+      'evaluate',
+      'register',
+      'promote',
+    ] as const;
     const order = (s: string) => stages.indexOf(s as (typeof stages)[number]);
-    fc.assert(fc.property(
-      fc.constantFrom(...stages), fc.option(fc.constantFrom(...stages), { nil: undefined }), fc.subarray(['dataset.uri', 'train.epochs', 'evaluate.slices', 'seed']),
-      (failed, requested, paths) => {
-        const before = JSON.stringify(input);
-        const values: Record<string, unknown> = { 'dataset.uri': 's3://trainyard/x.csv', 'train.epochs': 2, 'evaluate.slices': [], seed: 1 };
-        const result = planRetry(input, failed, { ...(requested ? { stage: requested } : {}), set: Object.fromEntries(paths.map((p) => [p, values[p]])) });
-        assert.equal(JSON.stringify(input), before);
-        if (requested && order(requested) > order(failed)) return assert.ok(!result.ok);
-        assert.ok(result.ok);
-        assert.ok(order(result.plan.restartFrom) <= order(requested ?? failed));
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...stages),
+        fc.option(fc.constantFrom(...stages), { nil: undefined }),
+        fc.subarray(['dataset.uri', 'train.epochs', 'evaluate.slices', 'seed']),
+        (failed, requested, paths) => {
+          const before = JSON.stringify(input);
+          const values: Record<string, unknown> = {
+            'dataset.uri': 's3://trainyard/x.csv',
+            'train.epochs': 2,
+            'evaluate.slices': [],
+            seed: 1,
+          };
+          const result = planRetry(input, failed, {
+            ...(requested ? { stage: requested } : {}),
+            set: Object.fromEntries(paths.map((p) => [p, values[p]])),
+          });
+          assert.equal(JSON.stringify(input), before);
+          if (requested && order(requested) > order(failed)) return assert.ok(!result.ok);
+          assert.ok(result.ok);
+          assert.ok(order(result.plan.restartFrom) <= order(requested ?? failed));
+        },
+      ),
+    );
   });
 
   it('stagesBefore lists what a retry keeps', () => {

@@ -7,7 +7,8 @@ import { choosePartitions, partitionDate, partitionOf } from '../../lib/data/par
 
 const URI = 's3://trainyard/datasets/events/';
 const asOf = new Date('2026-11-22T10:00:00Z');
-const choose = (names: string[], selection: PartitionSelection, at = asOf) => choosePartitions({ uri: URI, names, selection, asOf: at });
+const choose = (names: string[], selection: PartitionSelection, at = asOf) =>
+  choosePartitions({ uri: URI, names, selection, asOf: at });
 
 function failureOf(fn: () => unknown): ApplicationFailure {
   try {
@@ -22,7 +23,14 @@ function failureOf(fn: () => unknown): ApplicationFailure {
 describe('partitionDate', () => {
   it('reads dates from Hive-style, plain and compact names, and from file names', () => {
     const day = Date.UTC(2026, 10, 20);
-    for (const name of ['date=2026-11-20', '2026-11-20', 'dt=20261120', '20261120', '2026-11-20.csv', 'day=2026-11-20.parquet.gz']) {
+    for (const name of [
+      'date=2026-11-20',
+      '2026-11-20',
+      'dt=20261120',
+      '20261120',
+      '2026-11-20.csv',
+      'day=2026-11-20.parquet.gz',
+    ]) {
       assert.equal(partitionDate(name)?.getTime(), day, name);
     }
   });
@@ -36,13 +44,24 @@ describe('partitionDate', () => {
   });
 
   it('leaves names without a real date undated', () => {
-    for (const name of ['batch-7', 'part-00001.parquet', '2026-02-30', '2026-13-01', 'dt=12345678', '2026-11-20-backup', 'v2026-11-20', '2026-11-20T25']) {
+    for (const name of [
+      'batch-7',
+      'part-00001.parquet',
+      '2026-02-30',
+      '2026-13-01',
+      'dt=12345678',
+      '2026-11-20-backup',
+      'v2026-11-20',
+      '2026-11-20T25',
+    ]) {
       assert.equal(partitionDate(name), undefined, name);
     }
   });
 
   it('round-trips every date written in each supported style (property)', () => {
-    const day = fc.integer({ min: Date.UTC(1970, 0, 1) / 86_400_000, max: Date.UTC(2999, 11, 31) / 86_400_000 }).map((d) => new Date(d * 86_400_000));
+    const day = fc
+      .integer({ min: Date.UTC(1970, 0, 1) / 86_400_000, max: Date.UTC(2999, 11, 31) / 86_400_000 })
+      .map((d) => new Date(d * 86_400_000));
     fc.assert(
       fc.property(day, fc.constantFrom('date=', 'dt=', ''), fc.boolean(), (date, key, compact) => {
         const iso = date.toISOString().slice(0, 10);
@@ -67,14 +86,25 @@ describe('choosePartitions', () => {
   it('"latest" is the newest partition dated at or before asOf', () => {
     assert.deepEqual(choose(days, 'latest'), ['date=2026-11-22']);
     assert.deepEqual(choose(days, 'latest', new Date('2026-11-21T23:59:59Z')), ['date=2026-11-21']);
-    assert.deepEqual(choose(days, 'latest', new Date('2026-11-21T00:00:00Z')), ['date=2026-11-21'], 'a partition dated exactly asOf is due');
+    assert.deepEqual(
+      choose(days, 'latest', new Date('2026-11-21T00:00:00Z')),
+      ['date=2026-11-21'],
+      'a partition dated exactly asOf is due',
+    );
   });
 
   it('a window holds the partitions dated in (asOf − window, asOf], oldest first', () => {
     // asOf − 2d = 11-20T10:00, so 11-20 (midnight) falls outside, 11-21 and 11-22 inside, 11-23 is in the future.
     assert.deepEqual(choose([...days].reverse(), { window: '2d' }), ['date=2026-11-21', 'date=2026-11-22']);
-    assert.deepEqual(choose(days, { window: '2d' }, new Date('2026-11-22T00:00:00Z')), ['date=2026-11-21', 'date=2026-11-22']);
-    assert.deepEqual(choose(days, { window: '3d' }, new Date('2026-11-22T00:00:00Z')), ['date=2026-11-20', 'date=2026-11-21', 'date=2026-11-22']);
+    assert.deepEqual(choose(days, { window: '2d' }, new Date('2026-11-22T00:00:00Z')), [
+      'date=2026-11-21',
+      'date=2026-11-22',
+    ]);
+    assert.deepEqual(choose(days, { window: '3d' }, new Date('2026-11-22T00:00:00Z')), [
+      'date=2026-11-20',
+      'date=2026-11-21',
+      'date=2026-11-22',
+    ]);
   });
 
   it('"all" returns every partition, dated ones oldest first, then undated ones by name', () => {
@@ -82,7 +112,11 @@ describe('choosePartitions', () => {
   });
 
   it('orders by date, not by name, when naming styles mix', () => {
-    assert.deepEqual(choose(['dt=20261121', 'date=2026-11-22', '2026-11-20'], { window: '7d' }), ['2026-11-20', 'dt=20261121', 'date=2026-11-22']);
+    assert.deepEqual(choose(['dt=20261121', 'date=2026-11-22', '2026-11-20'], { window: '7d' }), [
+      '2026-11-20',
+      'dt=20261121',
+      'date=2026-11-22',
+    ]);
   });
 
   it('ignores undated names beside dated ones', () => {
@@ -112,7 +146,10 @@ describe('choosePartitions', () => {
   });
 
   it('{ names } reads exactly the named partitions, and fails naming any that is missing', () => {
-    assert.deepEqual(choose(days, { names: ['date=2026-11-23', 'date=2026-11-19'] }), ['date=2026-11-19', 'date=2026-11-23']);
+    assert.deepEqual(choose(days, { names: ['date=2026-11-23', 'date=2026-11-19'] }), [
+      'date=2026-11-19',
+      'date=2026-11-23',
+    ]);
     const missing = failureOf(() => choose(days, { names: ['date=2026-11-19', 'date=2030-01-01'] }));
     assert.equal(missing.type, 'DatasetNotFound');
     assert.match(missing.message, /it has no partition "date=2030-01-01"/);
@@ -120,7 +157,10 @@ describe('choosePartitions', () => {
 
   const DAY_MS = 86_400_000;
   const dayNames = fc.uniqueArray(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 20 }).map((offsets) =>
-    offsets.map((d) => ({ name: `date=${new Date(Date.UTC(2026, 0, 1) + d * DAY_MS).toISOString().slice(0, 10)}`, time: Date.UTC(2026, 0, 1) + d * DAY_MS })),
+    offsets.map((d) => ({
+      name: `date=${new Date(Date.UTC(2026, 0, 1) + d * DAY_MS).toISOString().slice(0, 10)}`,
+      time: Date.UTC(2026, 0, 1) + d * DAY_MS,
+    })),
   );
   const asOfArb = fc.integer({ min: Date.UTC(2025, 11, 25), max: Date.UTC(2026, 2, 10) }).map((t) => new Date(t));
 
@@ -149,10 +189,23 @@ describe('choosePartitions', () => {
       fc.property(dayNames, asOfArb, (partitions, at) => {
         const due = partitions.filter((p) => p.time <= at.getTime());
         if (due.length === 0) {
-          assert.equal(failureOf(() => choose(partitions.map((p) => p.name), 'latest', at)).type, 'DatasetNotFound');
+          assert.equal(
+            failureOf(() =>
+              choose(
+                partitions.map((p) => p.name),
+                'latest',
+                at,
+              ),
+            ).type,
+            'DatasetNotFound',
+          );
           return;
         }
-        const [chosen] = choose(partitions.map((p) => p.name), 'latest', at);
+        const [chosen] = choose(
+          partitions.map((p) => p.name),
+          'latest',
+          at,
+        );
         const time = partitions.find((p) => p.name === chosen)?.time as number;
         assert.ok(time <= at.getTime());
         assert.ok(due.every((p) => p.time <= time));

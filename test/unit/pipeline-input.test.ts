@@ -4,7 +4,11 @@ import fc from 'fast-check';
 import { parsePipelineInput, pipelineInputJsonSchema } from '../../contracts/pipeline-input';
 import { rootFailure } from '../../contracts/errors';
 
-const minimal = { model: 'penguins', dataset: { uri: 's3://trainyard/datasets/penguins.json' }, task: { type: 'multiclass', label: 'Species' } };
+const minimal = {
+  model: 'penguins',
+  dataset: { uri: 's3://trainyard/datasets/penguins.json' },
+  task: { type: 'multiclass', label: 'Species' },
+};
 
 describe('pipeline input', () => {
   it('needs only model, dataset.uri, task.type and task.label; the rest defaults', () => {
@@ -25,12 +29,24 @@ describe('pipeline input', () => {
   it('names gate metrics the task does not compute, before any stage runs', () => {
     const parsed = parsePipelineInput({
       ...minimal,
-      evaluate: { thresholds: [{ metric: 'accuracy', op: '>=', value: 0.9 }, { metric: 'rmse', op: '<=', value: 1 }], slices: [{ column: 'Island', metric: 'r2', floor: 0.5 }] },
+      evaluate: {
+        thresholds: [
+          { metric: 'accuracy', op: '>=', value: 0.9 },
+          { metric: 'rmse', op: '<=', value: 1 },
+        ],
+        slices: [{ column: 'Island', metric: 'r2', floor: 0.5 }],
+      },
     });
     assert.ok(!parsed.ok);
     assert.deepEqual(parsed.problems, [
-      { path: 'evaluate.thresholds.1.metric', message: '"rmse" is not a multiclass metric; use one of accuracy, macro_f1, micro_f1, log_loss' },
-      { path: 'evaluate.slices.0.metric', message: '"r2" is not a multiclass metric; use one of accuracy, macro_f1, micro_f1, log_loss' },
+      {
+        path: 'evaluate.thresholds.1.metric',
+        message: '"rmse" is not a multiclass metric; use one of accuracy, macro_f1, micro_f1, log_loss',
+      },
+      {
+        path: 'evaluate.slices.0.metric',
+        message: '"r2" is not a multiclass metric; use one of accuracy, macro_f1, micro_f1, log_loss',
+      },
     ]);
   });
 
@@ -52,7 +68,10 @@ describe('pipeline input', () => {
   });
 
   it('publishes a JSON Schema that lists the required fields', () => {
-    const schema = pipelineInputJsonSchema() as { required: string[]; properties: Record<string, { required?: string[] }> };
+    const schema = pipelineInputJsonSchema() as {
+      required: string[];
+      properties: Record<string, { required?: string[] }>;
+    };
     assert.deepEqual([...schema.required].sort(), ['dataset', 'model', 'task']);
     assert.deepEqual(schema.properties.task?.required?.sort(), ['label', 'type']);
   });

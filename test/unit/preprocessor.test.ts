@@ -28,7 +28,11 @@ function referenceMurmur(text: string, seed: number): number {
     return Math.imul(k, 0x1b873593);
   };
   for (let i = 0; i < blocks; i += 1) {
-    const k = (bytes[i * 4] as number) | ((bytes[i * 4 + 1] as number) << 8) | ((bytes[i * 4 + 2] as number) << 16) | ((bytes[i * 4 + 3] as number) << 24);
+    const k =
+      (bytes[i * 4] as number) |
+      ((bytes[i * 4 + 1] as number) << 8) |
+      ((bytes[i * 4 + 2] as number) << 16) |
+      ((bytes[i * 4 + 3] as number) << 24);
     h ^= mix(k);
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
@@ -77,12 +81,48 @@ function handSpec(): PreprocessorSpec {
     task: 'binary',
     label: { column: 'y', source: 'string', classes: ['no', 'yes'] },
     features: [
-      { kind: 'numeric', column: 'a', source: 'number', impute: 2, log1p: false, center: 1, scale: 2, statistics: { count: 3, missing: 1, mean: 1, median: 2, negative: 0 } },
-      { kind: 'numeric', column: 'b', source: 'number', impute: 0, log1p: true, center: 0, scale: 1, statistics: { count: 3, missing: 0, mean: 0, median: 0, negative: 1 } },
+      {
+        kind: 'numeric',
+        column: 'a',
+        source: 'number',
+        impute: 2,
+        log1p: false,
+        center: 1,
+        scale: 2,
+        statistics: { count: 3, missing: 1, mean: 1, median: 2, negative: 0 },
+      },
+      {
+        kind: 'numeric',
+        column: 'b',
+        source: 'number',
+        impute: 0,
+        log1p: true,
+        center: 0,
+        scale: 1,
+        statistics: { count: 3, missing: 0, mean: 0, median: 0, negative: 1 },
+      },
       { kind: 'one-hot', column: 'c', source: 'string', impute: 'q', categories: ['p', 'q'] },
       { kind: 'hashed', column: 'd', source: 'string', impute: 'abc', buckets: 4, seed: 0, distinct: 50 },
-      { kind: 'numeric', column: 'e', source: 'boolean', impute: 0, log1p: false, center: 0.5, scale: 0.5, statistics: { count: 3, missing: 0, mean: 0.5, median: 0.5, negative: 0 } },
-      { kind: 'numeric', column: 't', source: 'epoch-seconds', impute: 0, log1p: false, center: 0, scale: 86_400, statistics: { count: 3, missing: 0, mean: 0, median: 0, negative: 0 } },
+      {
+        kind: 'numeric',
+        column: 'e',
+        source: 'boolean',
+        impute: 0,
+        log1p: false,
+        center: 0.5,
+        scale: 0.5,
+        statistics: { count: 3, missing: 0, mean: 0.5, median: 0.5, negative: 0 },
+      },
+      {
+        kind: 'numeric',
+        column: 't',
+        source: 'epoch-seconds',
+        impute: 0,
+        log1p: false,
+        center: 0,
+        scale: 86_400,
+        statistics: { count: 3, missing: 0, mean: 0, median: 0, negative: 0 },
+      },
     ],
     featureNames: ['a', 'b', 'c=p', 'c=q', 'c=<unseen>', 'd#0', 'd#1', 'd#2', 'd#3', 'e', 't'],
     featureCount: 11,
@@ -137,7 +177,14 @@ describe('encodeColumns (hand-computed)', () => {
     const spec = handSpec();
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.option(fc.double(), { nil: null }), fc.option(fc.constantFrom('p', 'q', 'r'), { nil: null }), fc.string()), { minLength: 1, maxLength: 30 }),
+        fc.array(
+          fc.tuple(
+            fc.option(fc.double(), { nil: null }),
+            fc.option(fc.constantFrom('p', 'q', 'r'), { nil: null }),
+            fc.string(),
+          ),
+          { minLength: 1, maxLength: 30 },
+        ),
         (rowsIn) => {
           const columns = {
             a: rowsIn.map((r) => r[0]),
@@ -149,7 +196,11 @@ describe('encodeColumns (hand-computed)', () => {
           };
           const all = encodeColumns(spec, columns, rowsIn.length).x;
           rowsIn.forEach((row, i) => {
-            const one = encodeColumns(spec, { a: [row[0]], b: [row[0]], c: [row[1]], d: [row[2]], e: [true], t: [0] }, 1).x;
+            const one = encodeColumns(
+              spec,
+              { a: [row[0]], b: [row[0]], c: [row[1]], d: [row[2]], e: [true], t: [0] },
+              1,
+            ).x;
             assert.deepEqual(Array.from(all.subarray(i * 11, (i + 1) * 11)), Array.from(one));
           });
         },
@@ -169,7 +220,12 @@ describe('fitPreprocessor in DuckDB', () => {
 
   const config = (overrides: Record<string, unknown> = {}) => PreprocessConfig.parse(overrides);
 
-  async function fit(table: string, columns: { name: string; type: TestColumnType }[], rows: TestRow[], request: Partial<FitRequest> = {}) {
+  async function fit(
+    table: string,
+    columns: { name: string; type: TestColumnType }[],
+    rows: TestRow[],
+    request: Partial<FitRequest> = {},
+  ) {
     const loaded = await createTableFromRows(session, table, columns, rows);
     return fitPreprocessor(session, {
       relation: loaded.table,
@@ -210,15 +266,26 @@ describe('fitPreprocessor in DuckDB', () => {
 
   it('mean and constant imputation; the constant category joins the one-hot categories when train has missing values', async () => {
     const spec = await fit('hand2', numericColumns, numericRows, {
-      config: config({ impute: { numeric: 'mean', categorical: 'constant', categoricalConstant: '(none)' }, standardize: false }),
+      config: config({
+        impute: { numeric: 'mean', categorical: 'constant', categoricalConstant: '(none)' },
+        standardize: false,
+      }),
     });
     const x = spec.features.find((f) => f.column === 'x') as NumericFeature;
     close(x.impute, 13 / 3, 1e-12);
     assert.equal(x.center, 0);
     assert.equal(x.scale, 1);
     const c = spec.features.find((f) => f.column === 'c');
-    assert.deepEqual(c, { kind: 'one-hot', column: 'c', source: 'string', impute: '(none)', categories: ['(none)', 'p', 'q'] });
-    const constant = await fit('hand3', numericColumns, numericRows, { config: config({ impute: { numeric: 'constant', numericConstant: -7 } }) });
+    assert.deepEqual(c, {
+      kind: 'one-hot',
+      column: 'c',
+      source: 'string',
+      impute: '(none)',
+      categories: ['(none)', 'p', 'q'],
+    });
+    const constant = await fit('hand3', numericColumns, numericRows, {
+      config: config({ impute: { numeric: 'constant', numericConstant: -7 } }),
+    });
     assert.equal((constant.features[0] as NumericFeature).impute, -7);
   });
 
@@ -231,24 +298,36 @@ describe('fitPreprocessor in DuckDB', () => {
     close(v.center, 0.25, 1e-12);
     close(v.scale, Math.sqrt(0.1875), 1e-12);
     assert.equal(v.statistics.negative, 1);
-    assert.ok(spec.notes.some((n) => n.includes('"v"') && n.includes('clamped')), spec.notes.join('\n'));
+    assert.ok(
+      spec.notes.some((n) => n.includes('"v"') && n.includes('clamped')),
+      spec.notes.join('\n'),
+    );
     close(encodeNumber(v, -3), (0 - 0.25) / Math.sqrt(0.1875));
   });
 
   it('statistics come from the train split only: a different distribution planted in test changes nothing', async () => {
     const rows: TestRow[] = [];
-    for (let i = 1; i <= 100; i += 1) rows.push([i, i % 3 === 0 ? null : i * 2, i % 2 ? 'p' : 'q', i % 2 ? 'no' : 'yes', 'train']);
+    for (let i = 1; i <= 100; i += 1)
+      rows.push([i, i % 3 === 0 ? null : i * 2, i % 2 ? 'p' : 'q', i % 2 ? 'no' : 'yes', 'train']);
     for (let i = 0; i < 400; i += 1) rows.push([1000 + i, -500, 'test-only', 'maybe', 'test']);
     const columns = [...numericColumns, { name: 'split', type: 'VARCHAR' as const }];
     const loaded = await createTableFromRows(session, 'planted', columns, rows);
     const trainOnly = `(SELECT * FROM ${loaded.table} WHERE split = 'train')`;
-    const spec = await fitPreprocessor(session, { relation: trainOnly, columns: loaded.columns, labelColumn: 'y', taskType: 'binary', config: config({ exclude: ['split'] }) });
+    const spec = await fitPreprocessor(session, {
+      relation: trainOnly,
+      columns: loaded.columns,
+      labelColumn: 'y',
+      taskType: 'binary',
+      config: config({ exclude: ['split'] }),
+    });
     const trainX = Array.from({ length: 100 }, (_, i) => i + 1);
     const trainV = trainX.filter((i) => i % 3 !== 0).map((i) => i * 2);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const median = (xs: number[]) => {
       const s = [...xs].sort((a, b) => a - b);
-      return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+      return s.length % 2
+        ? (s[(s.length - 1) / 2] as number)
+        : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
     };
     const x = spec.features.find((f) => f.column === 'x') as NumericFeature;
     const v = spec.features.find((f) => f.column === 'v') as NumericFeature;
@@ -261,7 +340,10 @@ describe('fitPreprocessor in DuckDB', () => {
     assert.deepEqual(c?.kind === 'one-hot' ? c.categories : [], ['p', 'q']);
     assert.deepEqual(spec.label.classes, ['no', 'yes']);
     assert.equal(spec.fittedOn.rows, 100);
-    assert.deepEqual(spec.excluded, [{ column: 'y', reason: 'label' }, { column: 'split', reason: 'preprocess.exclude' }]);
+    assert.deepEqual(spec.excluded, [
+      { column: 'y', reason: 'label' },
+      { column: 'split', reason: 'preprocess.exclude' },
+    ]);
   });
 
   it('one-hot up to oneHotMaxCardinality categories, the hashing trick beyond (highCardinality "hash")', async () => {
@@ -271,14 +353,27 @@ describe('fitPreprocessor in DuckDB', () => {
       { name: 'y', type: 'VARCHAR' as const },
     ];
     const rows = Array.from({ length: 200 }, (_, i): TestRow => [`f${i % 5}`, `m${i % 40}`, i % 2 ? 'a' : 'b']);
-    const spec = await fit('cards', columns, rows, { config: config({ oneHotMaxCardinality: 5, highCardinality: 'hash', hashBuckets: 8 }) });
-    assert.deepEqual(spec.features.map((f) => f.kind), ['one-hot', 'hashed']);
+    const spec = await fit('cards', columns, rows, {
+      config: config({ oneHotMaxCardinality: 5, highCardinality: 'hash', hashBuckets: 8 }),
+    });
+    assert.deepEqual(
+      spec.features.map((f) => f.kind),
+      ['one-hot', 'hashed'],
+    );
     assert.equal(spec.featureCount, 6 + 8);
     const many = spec.features[1];
     assert.equal(many?.kind === 'hashed' ? many.distinct : 0, 40);
     assert.deepEqual(spec.notes, [], 'a 40-value column in 200 rows is no identifier');
-    const ids = await fit('ids', columns, rows.map((r, i): TestRow => [r[0] as string, `id-${i}`, r[2] as string]), { config: config({ oneHotMaxCardinality: 5 }) });
-    assert.match(ids.notes.join('\n'), /"many" has a different value in almost every train row \(200 of 200\): an identifier\?/);
+    const ids = await fit(
+      'ids',
+      columns,
+      rows.map((r, i): TestRow => [r[0] as string, `id-${i}`, r[2] as string]),
+      { config: config({ oneHotMaxCardinality: 5 }) },
+    );
+    assert.match(
+      ids.notes.join('\n'),
+      /"many" has a different value in almost every train row \(200 of 200\): an identifier\?/,
+    );
     const encoded = encodeColumns(spec, { few: ['f1', 'zzz'], many: ['m3', null], y: ['a', 'b'] }, 2);
     assert.equal(encoded.x[1], 1); // f1 is the second sorted category
     assert.equal(encoded.x[14 + 5], 1); // unseen bucket
@@ -290,8 +385,16 @@ describe('fitPreprocessor in DuckDB', () => {
       { name: 'x', type: 'DOUBLE' as const },
       { name: 'y', type: 'DOUBLE' as const },
     ];
-    const rows: TestRow[] = [[1, 1], [2, 2], [3, 3], [4, 4]];
-    const spec = await fit('target', columns, rows, { taskType: 'regression', config: config({ standardizeTarget: true }) });
+    const rows: TestRow[] = [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ];
+    const spec = await fit('target', columns, rows, {
+      taskType: 'regression',
+      config: config({ standardizeTarget: true }),
+    });
     assert.equal(spec.label.target?.standardized, true);
     close(spec.label.target?.center, 2.5, 1e-12);
     close(spec.label.target?.scale, Math.sqrt(1.25), 1e-12);
@@ -307,27 +410,47 @@ describe('fitPreprocessor in DuckDB', () => {
       { name: 'x', type: 'DOUBLE' as const },
       { name: 'y', type: 'BOOLEAN' as const },
     ];
-    const spec = await fit('bool', columns, [[1, true], [2, false]]);
+    const spec = await fit('bool', columns, [
+      [1, true],
+      [2, false],
+    ]);
     assert.deepEqual(spec.label.classes, ['false', 'true']);
     assert.deepEqual(Array.from(encodeColumns(spec, { x: [1, 1], y: [true, false] }, 2).y ?? []), [1, 0]);
-    const given = await fit('given', [{ name: 'x', type: 'DOUBLE' }, { name: 'y', type: 'DOUBLE' }], [[1, 1], [2, 0]], { classes: ['2', '1', '0'] });
+    const given = await fit(
+      'given',
+      [
+        { name: 'x', type: 'DOUBLE' },
+        { name: 'y', type: 'DOUBLE' },
+      ],
+      [
+        [1, 1],
+        [2, 0],
+      ],
+      { classes: ['2', '1', '0'] },
+    );
     assert.deepEqual(given.label.classes, ['0', '1', '2']);
   });
 
   it('the spec survives JSON and the zod schema; a tampered spec is refused', async () => {
     const spec = await fit('json', numericColumns, numericRows);
     assert.deepEqual(PreprocessorSpec.parse(JSON.parse(JSON.stringify(spec))), spec);
-    assert.throws(() => PreprocessorSpec.parse({ ...spec, featureCount: spec.featureCount + 1 }), /featureCount|featureNames/);
+    assert.throws(
+      () => PreprocessorSpec.parse({ ...spec, featureCount: spec.featureCount + 1 }),
+      /featureCount|featureNames/,
+    );
     assert.throws(() => PreprocessorSpec.parse({ ...spec, version: 3 }));
   });
 
   it('refuses logTransform of a missing or non-numeric column with the field path', async () => {
     const expectFailure = async (logTransform: string[], path: string) =>
-      assert.rejects(fit(`bad${path.length}`, numericColumns, numericRows, { config: config({ logTransform }) }), (error: Error & { type?: string; details?: { path: string }[] }) => {
-        assert.equal(error.type, 'InvalidPipelineConfig');
-        assert.equal(error.details?.[0]?.path, path);
-        return true;
-      });
+      assert.rejects(
+        fit(`bad${path.length}`, numericColumns, numericRows, { config: config({ logTransform }) }),
+        (error: Error & { type?: string; details?: { path: string }[] }) => {
+          assert.equal(error.type, 'InvalidPipelineConfig');
+          assert.equal(error.details?.[0]?.path, path);
+          return true;
+        },
+      );
     await expectFailure(['nope'], 'preprocess.logTransform.0');
     await expectFailure(['x', 'c'], 'preprocess.logTransform.1');
   });
@@ -340,7 +463,9 @@ describe('fitPreprocessor in DuckDB', () => {
       { name: 'y', type: 'VARCHAR' as const },
     ];
     const rows = Array.from({ length: 50 }, (_, i): TestRow => [i, i % 2 ? 'a"b' : "c'd", i % 7, i % 2 ? 'n' : 'm']);
-    const spec = await fit('hostile"t', hostile, rows, { config: config({ logTransform: [hostile[2]?.name as string] }) });
+    const spec = await fit('hostile"t', hostile, rows, {
+      config: config({ logTransform: [hostile[2]?.name as string] }),
+    });
     assert.equal(spec.featureCount, 1 + 3 + 1);
     const columns: Record<string, (number | string)[]> = { y: ['m'] };
     columns[hostile[0]?.name as string] = [3];

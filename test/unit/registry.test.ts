@@ -57,7 +57,14 @@ describe('model registry on the filesystem store', () => {
       const drafts = [fakeDraft(model, 'wf-a'), fakeDraft(model, 'wf-b'), fakeDraft(model, 'wf-c')];
       const results = [];
       for (const draft of drafts) results.push(await registerVersion(store, draft));
-      assert.deepEqual(results.map((r) => [r.record.version, r.existed]), [[1, false], [2, false], [3, false]]);
+      assert.deepEqual(
+        results.map((r) => [r.record.version, r.existed]),
+        [
+          [1, false],
+          [2, false],
+          [3, false],
+        ],
+      );
       assert.deepEqual(await listVersionNumbers(store, model), [1, 2, 3]);
 
       const second = await getVersion(store, model, 2);
@@ -121,8 +128,14 @@ describe('model registry on the filesystem store', () => {
       assert.equal((await claimVersion(store, b, 2))?.existed, false);
       // b's twin attempt walks from the same start: past a's version 1, onto b's own 2, and stops.
       assert.equal(await claimVersion(store, b, 1), undefined);
-      assert.deepEqual([(await claimVersion(store, b, 2))?.record.version, (await claimVersion(store, b, 2))?.existed], [2, true]);
-      assert.deepEqual([(await registerVersion(store, b)).record.version, (await registerVersion(store, a)).record.version], [2, 1]);
+      assert.deepEqual(
+        [(await claimVersion(store, b, 2))?.record.version, (await claimVersion(store, b, 2))?.existed],
+        [2, true],
+      );
+      assert.deepEqual(
+        [(await registerVersion(store, b)).record.version, (await registerVersion(store, a)).record.version],
+        [2, 1],
+      );
       assert.deepEqual(await listVersionNumbers(store, model), [1, 2]);
     });
 
@@ -131,7 +144,11 @@ describe('model registry on the filesystem store', () => {
       await registerN(model, 2);
       const key = versionKey(model, 2);
       const record = await getVersion(store, model, 2);
-      const broken = { ...record, lineage: { ...record.lineage, dataset: { ...record.lineage.dataset, sha256: 'not-a-hash' } }, createdAt: 'yesterday' };
+      const broken = {
+        ...record,
+        lineage: { ...record.lineage, dataset: { ...record.lineage.dataset, sha256: 'not-a-hash' } },
+        createdAt: 'yesterday',
+      };
       await store.put(key, JSON.stringify(broken));
       await assert.rejects(getVersion(store, model, 2), (error: unknown) => {
         assert.ok(error instanceof RegistryCorruptError);
@@ -185,7 +202,14 @@ describe('model registry on the filesystem store', () => {
       const p1 = await promoteAlias(store, { model, alias: 'champion', version: 1, by, reason: 'first model', at: AT });
       assert.deepEqual([p1.version, p1.previousVersion, p1.moved], [1, undefined, true]);
       await promoteAlias(store, { model, alias: 'champion', version: 2, by, reason: 'better auc', at: AT });
-      const p3 = await promoteAlias(store, { model, alias: 'champion', version: 3, by: 'grace', reason: 'even better', at: AT });
+      const p3 = await promoteAlias(store, {
+        model,
+        alias: 'champion',
+        version: 3,
+        by: 'grace',
+        reason: 'even better',
+        at: AT,
+      });
       assert.deepEqual([p3.version, p3.previousVersion], [3, 2]);
       await promoteAlias(store, { model, alias: 'staging', version: 3, by, reason: 'shadow', at: AT });
 
@@ -193,12 +217,18 @@ describe('model registry on the filesystem store', () => {
       assert.deepEqual([back1.version, back1.previousVersion], [2, 3]);
       const back2 = await rollbackAlias(store, { model, alias: 'champion', by: 'grace', reason: 'v2 too', at: AT });
       assert.deepEqual([back2.version, back2.previousVersion], [1, 2]);
-      await assert.rejects(rollbackAlias(store, { model, alias: 'champion', by, reason: 'again', at: AT }), (error: unknown) => {
-        assert.ok(error instanceof NothingToRollBackError);
-        assert.match(error.message, /Cannot roll back alias "champion" .* no earlier version/);
-        return true;
-      });
-      await assert.rejects(rollbackAlias(store, { model, alias: 'canary', by, reason: 'x', at: AT }), /alias is not set/);
+      await assert.rejects(
+        rollbackAlias(store, { model, alias: 'champion', by, reason: 'again', at: AT }),
+        (error: unknown) => {
+          assert.ok(error instanceof NothingToRollBackError);
+          assert.match(error.message, /Cannot roll back alias "champion" .* no earlier version/);
+          return true;
+        },
+      );
+      await assert.rejects(
+        rollbackAlias(store, { model, alias: 'canary', by, reason: 'x', at: AT }),
+        /alias is not set/,
+      );
 
       assert.equal(await resolveAlias(store, model), 1);
       assert.equal(await resolveAlias(store, model, 'staging'), 3);
@@ -222,15 +252,33 @@ describe('model registry on the filesystem store', () => {
       await registerN(model, 2);
       await promoteAlias(store, { model, alias: 'champion', version: 1, by, reason: 'a', at: AT });
       const first = await promoteAlias(store, { model, alias: 'champion', version: 2, by, reason: 'b', at: AT });
-      const again = await promoteAlias(store, { model, alias: 'champion', version: 2, by: 'someone else', reason: 'c', at: AT });
-      assert.deepEqual([again.version, again.previousVersion, again.moved], [first.version, first.previousVersion, false]);
+      const again = await promoteAlias(store, {
+        model,
+        alias: 'champion',
+        version: 2,
+        by: 'someone else',
+        reason: 'c',
+        at: AT,
+      });
+      assert.deepEqual(
+        [again.version, again.previousVersion, again.moved],
+        [first.version, first.previousVersion, false],
+      );
       assert.equal((await aliasHistory(store, model)).length, 2);
     });
 
     it('a repeated request (same requestId) returns the recorded move even after the alias moved on', async () => {
       const model = uniqueModelName('request');
       await registerN(model, 3);
-      const request = { model, alias: 'champion', version: 2, by, reason: 'pipeline', at: AT, requestId: 'wf-1/run-1/7' };
+      const request = {
+        model,
+        alias: 'champion',
+        version: 2,
+        by,
+        reason: 'pipeline',
+        at: AT,
+        requestId: 'wf-1/run-1/7',
+      };
       const first = await promoteAlias(store, request);
       await promoteAlias(store, { model, alias: 'champion', version: 3, by: 'grace', reason: 'manual', at: AT });
       const retried = await promoteAlias(store, request);
@@ -241,7 +289,10 @@ describe('model registry on the filesystem store', () => {
     it('refuses to promote a version that does not exist', async () => {
       const model = uniqueModelName('nopromote');
       await registerN(model, 1);
-      await assert.rejects(promoteAlias(store, { model, alias: 'champion', version: 5, by, reason: 'x', at: AT }), /has no version 5\. The only version is 1\./);
+      await assert.rejects(
+        promoteAlias(store, { model, alias: 'champion', version: 5, by, reason: 'x', at: AT }),
+        /has no version 5\. The only version is 1\./,
+      );
       assert.deepEqual(await aliasHistory(store, model), []);
     });
 
@@ -249,7 +300,15 @@ describe('model registry on the filesystem store', () => {
       const model = uniqueModelName('badalias');
       await registerN(model, 1);
       await promoteAlias(store, { model, alias: 'champion', version: 1, by, reason: 'x', at: AT });
-      await store.put(aliasesKey(model), JSON.stringify({ format: 'trainyard.registry.aliases/v1', model, aliases: { champion: { version: 'one' } }, history: [] }));
+      await store.put(
+        aliasesKey(model),
+        JSON.stringify({
+          format: 'trainyard.registry.aliases/v1',
+          model,
+          aliases: { champion: { version: 'one' } },
+          history: [],
+        }),
+      );
       await assert.rejects(resolveAlias(store, model), /aliases\.champion\.version/);
     });
   });
@@ -292,7 +351,11 @@ describe('model registry on the filesystem store', () => {
       ],
     );
     const damaged = (await listModels(store)).find((m) => m.model.startsWith('badalias-'));
-    assert.match(damaged?.problem ?? '', /aliases\.json" is corrupt/, 'a corrupt model is listed with its problem, not hidden and not fatal');
+    assert.match(
+      damaged?.problem ?? '',
+      /aliases\.json" is corrupt/,
+      'a corrupt model is listed with its problem, not hidden and not fatal',
+    );
   });
 });
 
@@ -328,14 +391,28 @@ describe('rollbackTarget', () => {
   });
 
   it('walks back v1 → v2 → v3 to v2 then v1, and ignores other aliases', () => {
-    const history = [event(1, 'promote', undefined, 1), { ...event(2, 'promote', undefined, 5), alias: 'staging' }, event(3, 'promote', 1, 2), event(4, 'promote', 2, 3)];
+    const history = [
+      event(1, 'promote', undefined, 1),
+      { ...event(2, 'promote', undefined, 5), alias: 'staging' },
+      event(3, 'promote', 1, 2),
+      event(4, 'promote', 2, 3),
+    ];
     assert.equal(rollbackTarget(history, 'champion'), 2);
     assert.equal(rollbackTarget([...history, event(5, 'rollback', 3, 2)], 'champion'), 1);
     assert.equal(rollbackTarget(history, 'staging'), undefined);
   });
 
   function event(seq: number, action: AliasEvent['action'], from: number | undefined, to: number): AliasEvent {
-    return { seq, alias: 'champion', action, ...(from === undefined ? {} : { from }), to, by: 't', reason: 'r', at: AT };
+    return {
+      seq,
+      alias: 'champion',
+      action,
+      ...(from === undefined ? {} : { from }),
+      to,
+      by: 't',
+      reason: 'r',
+      at: AT,
+    };
   }
 });
 
@@ -353,7 +430,11 @@ describe('draftVersion', () => {
     assert.deepEqual(draft.lineage.warmStart, { used: false, parentVersion: 4, reason: 'no champion' });
     assert.deepEqual(draft.lineage.code, { version: '1.2.3' });
     assert.deepEqual(draft.lineage.run, { workflowId: 'wf-1', runId: 'run-1' });
-    assert.deepEqual(draftVersion({ ...outputs, warmStartParent: 4 }, context), draft, 'pure: same outputs, same draft');
+    assert.deepEqual(
+      draftVersion({ ...outputs, warmStartParent: 4 }, context),
+      draft,
+      'pure: same outputs, same draft',
+    );
   });
 });
 
@@ -364,8 +445,13 @@ describe('code version', () => {
     assert.match(here.version, /^\d+\.\d+\.\d+/);
     const empty = await mkdtemp(path.join(os.tmpdir(), 'trainyard-nogit-'));
     try {
-      assert.deepEqual(await resolveCodeVersion(empty, { TRAINYARD_GIT_SHA: 'ABCDEF1234567' }), { version: '0.0.0-unknown', gitSha: 'abcdef1234567' });
-      assert.deepEqual(await resolveCodeVersion(empty, { TRAINYARD_GIT_SHA: 'not a sha' }), { version: '0.0.0-unknown' });
+      assert.deepEqual(await resolveCodeVersion(empty, { TRAINYARD_GIT_SHA: 'ABCDEF1234567' }), {
+        version: '0.0.0-unknown',
+        gitSha: 'abcdef1234567',
+      });
+      assert.deepEqual(await resolveCodeVersion(empty, { TRAINYARD_GIT_SHA: 'not a sha' }), {
+        version: '0.0.0-unknown',
+      });
     } finally {
       await rm(empty, { recursive: true, force: true });
     }

@@ -6,12 +6,21 @@ import { parseLossHistory, renderReport } from '../../lib/evaluation/report';
 import { escapeXml, niceTicks } from '../../lib/evaluation/svg-charts';
 import { HOSTILE, sampleDocument } from '../support/evaluation-fixtures';
 
-const HISTORY = parseLossHistory({ epochs: [1, 2, 3, 4, 5].map((epoch) => ({ epoch, trainLoss: 1 / epoch, validationLoss: 1.1 / epoch + 0.02 * epoch })) });
+const HISTORY = parseLossHistory({
+  epochs: [1, 2, 3, 4, 5].map((epoch) => ({ epoch, trainLoss: 1 / epoch, validationLoss: 1.1 / epoch + 0.02 * epoch })),
+});
 
 describe('evaluation report', () => {
   it('holds the ROC, PR, calibration, confusion and loss charts, slice bars and the champion table', () => {
     const html = renderReport(sampleDocument(), HISTORY);
-    for (const chart of ['ROC curve', 'Precision-recall', 'Calibration', 'Confusion matrix', 'Loss curves', 'accuracy by island']) {
+    for (const chart of [
+      'ROC curve',
+      'Precision-recall',
+      'Calibration',
+      'Confusion matrix',
+      'Loss curves',
+      'accuracy by island',
+    ]) {
       assert.match(html, new RegExp(`<svg[^>]*aria-label="${chart}`), `missing chart ${chart}`);
     }
     assert.ok((html.match(/<svg /g) ?? []).length >= 6);
@@ -43,13 +52,43 @@ describe('evaluation report', () => {
 
   it('renders multiclass and regression documents', () => {
     const base = sampleDocument();
-    const multi = evaluatePredictions('multiclass', [0, 1, 2, 2], [0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.1, 0.8, 0.5, 0.3, 0.2], { threshold: 0.5, classes: ['a', 'b', 'c'] });
-    const multiHtml = renderReport({ ...base, task: 'multiclass', mainMetric: 'accuracy', challenger: multi, baselines: { zeroRule: multi, random: multi }, slices: [] }, HISTORY);
+    const multi = evaluatePredictions(
+      'multiclass',
+      [0, 1, 2, 2],
+      [0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.1, 0.8, 0.5, 0.3, 0.2],
+      { threshold: 0.5, classes: ['a', 'b', 'c'] },
+    );
+    const multiHtml = renderReport(
+      {
+        ...base,
+        task: 'multiclass',
+        mainMetric: 'accuracy',
+        challenger: multi,
+        baselines: { zeroRule: multi, random: multi },
+        slices: [],
+      },
+      HISTORY,
+    );
     assert.match(multiHtml, /aria-label="Confusion matrix"/);
     assert.match(multiHtml, /<th>class<\/th>/);
     assert.doesNotMatch(multiHtml, /ROC curve/);
     const reg = evaluatePredictions('regression', [1, 2, 3], [1.1, 2.2, 2.7], { threshold: 0.5 });
-    const regHtml = renderReport({ ...base, task: 'regression', mainMetric: 'r2', challenger: reg, baselines: { zeroRule: reg, random: reg }, slices: [], regressionSample: [[1, 1.1], [2, 2.2], [3, 2.7]] }, HISTORY);
+    const regHtml = renderReport(
+      {
+        ...base,
+        task: 'regression',
+        mainMetric: 'r2',
+        challenger: reg,
+        baselines: { zeroRule: reg, random: reg },
+        slices: [],
+        regressionSample: [
+          [1, 1.1],
+          [2, 2.2],
+          [3, 2.7],
+        ],
+      },
+      HISTORY,
+    );
     assert.match(regHtml, /aria-label="Predicted vs actual/);
     assert.match(regHtml, /<td>rmse <span class="note">↓<\/span><\/td>/);
   });
@@ -62,8 +101,12 @@ describe('report helpers', () => {
   });
 
   it('loss history: accepts the shapes the train stage may write', () => {
-    assert.deepEqual(parseLossHistory([{ epoch: 1, loss: 0.5, val_loss: 0.6 }]), [{ epoch: 1, trainLoss: 0.5, validationLoss: 0.6 }]);
-    assert.deepEqual(parseLossHistory({ history: [{ epoch: 2, trainLoss: 0.4, validationLoss: 0.45, attempt: 1 }] }), [{ epoch: 2, trainLoss: 0.4, validationLoss: 0.45 }]);
+    assert.deepEqual(parseLossHistory([{ epoch: 1, loss: 0.5, val_loss: 0.6 }]), [
+      { epoch: 1, trainLoss: 0.5, validationLoss: 0.6 },
+    ]);
+    assert.deepEqual(parseLossHistory({ history: [{ epoch: 2, trainLoss: 0.4, validationLoss: 0.45, attempt: 1 }] }), [
+      { epoch: 2, trainLoss: 0.4, validationLoss: 0.45 },
+    ]);
     assert.deepEqual(parseLossHistory({ nothing: true }), []);
     assert.deepEqual(parseLossHistory('garbage'), []);
   });
@@ -75,7 +118,12 @@ describe('report helpers', () => {
   });
 
   it('the evaluation JSON writes uncomputable metrics as null', () => {
-    const json = JSON.parse(serializeEvaluation({ ...sampleDocument(), challenger: { task: 'binary', rows: 0, metrics: { roc_auc: Number.NaN } } })) as { challenger: { metrics: { roc_auc: unknown } } };
+    const json = JSON.parse(
+      serializeEvaluation({
+        ...sampleDocument(),
+        challenger: { task: 'binary', rows: 0, metrics: { roc_auc: Number.NaN } },
+      }),
+    ) as { challenger: { metrics: { roc_auc: unknown } } };
     assert.equal(json.challenger.metrics.roc_auc, null);
   });
 });

@@ -22,10 +22,13 @@ describe('retryWithBackoff', () => {
   it('gives up after maxAttempts with the last error', async () => {
     let calls = 0;
     await assert.rejects(
-      retryWithBackoff(async () => {
-        calls++;
-        throw new Error(`fail ${calls}`);
-      }, { initialDelayMs: 1, maxAttempts: 4 }),
+      retryWithBackoff(
+        async () => {
+          calls++;
+          throw new Error(`fail ${calls}`);
+        },
+        { initialDelayMs: 1, maxAttempts: 4 },
+      ),
       /fail 4/,
     );
   });
@@ -34,7 +37,15 @@ describe('retryWithBackoff', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 20);
     const started = Date.now();
-    await assert.rejects(retryWithBackoff(async () => { throw new Error('down'); }, { initialDelayMs: 10_000, signal: controller.signal }), /down/);
+    await assert.rejects(
+      retryWithBackoff(
+        async () => {
+          throw new Error('down');
+        },
+        { initialDelayMs: 10_000, signal: controller.signal },
+      ),
+      /down/,
+    );
     assert.ok(Date.now() - started < 5_000);
   });
 });

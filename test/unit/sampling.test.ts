@@ -3,7 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { openDuckDb, type DuckDbSession } from '../../lib/data/duckdb';
 import { quoteIdentifier } from '../../lib/data/identifiers';
-import { balancedClassWeights, copiesOfRow, oversampleFloor, planClassTargets, undersampleCap } from '../../lib/data/rebalance';
+import {
+  balancedClassWeights,
+  copiesOfRow,
+  oversampleFloor,
+  planClassTargets,
+  undersampleCap,
+} from '../../lib/data/rebalance';
 import { Reservoir, reservoirSample } from '../../lib/data/reservoir';
 import { sampleTrainRows, type SamplingSettings } from '../../lib/data/sampling';
 import { createSeededRandom } from '../../lib/data/seeded-random';
@@ -28,8 +34,14 @@ describe('seeded random', () => {
     const b = createSeededRandom(42);
     const c = createSeededRandom(43);
     const xs = Array.from({ length: 1000 }, () => a());
-    assert.deepEqual(Array.from({ length: 1000 }, () => b()), xs);
-    assert.notDeepEqual(Array.from({ length: 1000 }, () => c()), xs);
+    assert.deepEqual(
+      Array.from({ length: 1000 }, () => b()),
+      xs,
+    );
+    assert.notDeepEqual(
+      Array.from({ length: 1000 }, () => c()),
+      xs,
+    );
     assert.ok(xs.every((x) => x > 0 && x < 1));
   });
 
@@ -60,7 +72,10 @@ describe('reservoir sampling (Algorithm L)', () => {
     const items = Array.from({ length: 20 }, (_, i) => i);
     for (let run = 0; run < 20_000; run += 1) for (const item of reservoirSample(items, 5, random)) bump(counts, item);
     const statistic = chiSquare(counts, (20_000 * 5) / 20);
-    assert.ok(statistic < CHI_SQUARE_999[19], `chi-square ${statistic.toFixed(1)} ≥ ${CHI_SQUARE_999[19]}: counts ${counts.join(' ')}`);
+    assert.ok(
+      statistic < CHI_SQUARE_999[19],
+      `chi-square ${statistic.toFixed(1)} ≥ ${CHI_SQUARE_999[19]}: counts ${counts.join(' ')}`,
+    );
   });
 
   it('skips fairly on long streams: inclusions spread evenly over 10 position bins (n = 10 000, k = 10)', () => {
@@ -97,19 +112,23 @@ describe('class rebalancing arithmetic (pure)', () => {
 
   it('afterwards minority / majority ≥ targetRatio (up to one row of rounding); under never adds, over never removes', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 100_000 }), { minLength: 2, maxLength: 6 }), fc.double({ min: 0.01, max: 1, noNaN: true }), (sizes, ratio) => {
-        const counts = Object.fromEntries(sizes.map((n, i) => [`c${i}`, n]));
-        const under = planClassTargets(counts, 'undersample', ratio);
-        const over = planClassTargets(counts, 'oversample', ratio);
-        for (const [name, n] of Object.entries(counts)) {
-          assert.ok((under[name] as number) <= n);
-          assert.ok((over[name] as number) >= n);
-        }
-        // under: min stays, max becomes ≤ floor(min / ratio); over: min becomes ≥ ceil(max × ratio)
-        const ratioOf = (t: Record<string, number>) => Math.min(...Object.values(t)) / Math.max(...Object.values(t));
-        assert.ok(ratioOf(under) >= ratio * (1 - 1e-9), `under: ${ratioOf(under)} < ${ratio}`);
-        assert.ok(ratioOf(over) >= ratio * (1 - 1e-9), `over: ${ratioOf(over)} < ${ratio}`);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 100_000 }), { minLength: 2, maxLength: 6 }),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        (sizes, ratio) => {
+          const counts = Object.fromEntries(sizes.map((n, i) => [`c${i}`, n]));
+          const under = planClassTargets(counts, 'undersample', ratio);
+          const over = planClassTargets(counts, 'oversample', ratio);
+          for (const [name, n] of Object.entries(counts)) {
+            assert.ok((under[name] as number) <= n);
+            assert.ok((over[name] as number) >= n);
+          }
+          // under: min stays, max becomes ≤ floor(min / ratio); over: min becomes ≥ ceil(max × ratio)
+          const ratioOf = (t: Record<string, number>) => Math.min(...Object.values(t)) / Math.max(...Object.values(t));
+          assert.ok(ratioOf(under) >= ratio * (1 - 1e-9), `under: ${ratioOf(under)} < ${ratio}`);
+          assert.ok(ratioOf(over) >= ratio * (1 - 1e-9), `over: ${ratioOf(over)} < ${ratio}`);
+        },
+      ),
     );
   });
 
@@ -149,12 +168,23 @@ describe('sampleTrainRows in DuckDB', () => {
     { name: 'label', type: 'VARCHAR' as const },
   ];
   // 2000 rows: class "major" 1800, "minor" 200; weight 0 for ids divisible by 10, else 1 or 9
-  const rows = Array.from({ length: 2000 }, (_, i): TestRow => [i, i % 10 === 0 ? 0 : i % 2 === 0 ? 9 : 1, i % 10 === 3 ? 'minor' : 'major']);
+  const rows = Array.from({ length: 2000 }, (_, i): TestRow => [
+    i,
+    i % 10 === 0 ? 0 : i % 2 === 0 ? 9 : 1,
+    i % 10 === 3 ? 'minor' : 'major',
+  ]);
 
   before(async () => {
     session = await openDuckDb({ threads: 2 });
     loaded = await createTableFromRows(session, 'source', columns, rows);
-    split = await splitRows(session, { table: loaded.table, columns: loaded.columns, labelColumn: 'label', strategy: 'stratified', fractions: { train: 0.7, validation: 0.15, test: 0.15 }, seed: 1 });
+    split = await splitRows(session, {
+      table: loaded.table,
+      columns: loaded.columns,
+      labelColumn: 'label',
+      strategy: 'stratified',
+      fractions: { train: 0.7, validation: 0.15, test: 0.15 },
+      seed: 1,
+    });
   });
   after(async () => {
     await session?.close();
@@ -162,10 +192,22 @@ describe('sampleTrainRows in DuckDB', () => {
 
   const settings = (s: Partial<SamplingSettings>): SamplingSettings => ({ strategy: 'none', targetRatio: 1, ...s });
   const sample = (s: Partial<SamplingSettings>, seed = 11, taskType: 'binary' | 'regression' = 'binary') =>
-    sampleTrainRows(session, { split, columns: loaded.columns, labelColumn: 'label', taskType, sampling: settings(s), seed });
+    sampleTrainRows(session, {
+      split,
+      columns: loaded.columns,
+      labelColumn: 'label',
+      taskType,
+      sampling: settings(s),
+      seed,
+    });
   const perClass = async (table: string) =>
-    Object.fromEntries((await session.all<{ label: string; n: number }>(`SELECT label, count(*) AS n FROM ${table} GROUP BY 1`)).map((r) => [r.label, r.n]));
-  const ids = async (table: string) => (await session.all<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id);
+    Object.fromEntries(
+      (await session.all<{ label: string; n: number }>(`SELECT label, count(*) AS n FROM ${table} GROUP BY 1`)).map(
+        (r) => [r.label, r.n],
+      ),
+    );
+  const ids = async (table: string) =>
+    (await session.all<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id);
 
   it('train has 1260 major and 140 minor rows before sampling', async () => {
     const none = await sample({});
@@ -175,16 +217,31 @@ describe('sampleTrainRows in DuckDB', () => {
   });
 
   it('undersamples and oversamples to exactly the planned class counts', async () => {
-    for (const [strategy, ratio] of [['undersample', 0.5], ['undersample', 1], ['oversample', 0.5], ['oversample', 1], ['oversample', 0.3]] as const) {
+    for (const [strategy, ratio] of [
+      ['undersample', 0.5],
+      ['undersample', 1],
+      ['oversample', 0.5],
+      ['oversample', 1],
+      ['oversample', 0.3],
+    ] as const) {
       const result = await sample({ strategy, targetRatio: ratio });
-      assert.deepEqual(await perClass(result.table), planClassTargets({ major: 1260, minor: 140 }, strategy, ratio), `${strategy} ${ratio}`);
+      assert.deepEqual(
+        await perClass(result.table),
+        planClassTargets({ major: 1260, minor: 140 }, strategy, ratio),
+        `${strategy} ${ratio}`,
+      );
     }
   });
 
   it('oversampling repeats rows whole: every minor row appears floor or ceil of target / n times', async () => {
     const result = await sample({ strategy: 'oversample', targetRatio: 0.5 }); // minor 140 → 630: 4 or 5 copies each
-    const copies = await session.all<{ c: number; n: number }>(`SELECT c, count(*) AS n FROM (SELECT id, count(*) AS c FROM ${result.table} WHERE label = 'minor' GROUP BY id) GROUP BY c ORDER BY c`);
-    assert.deepEqual(copies, [{ c: 4, n: 140 - (630 % 140) }, { c: 5, n: 630 % 140 }]);
+    const copies = await session.all<{ c: number; n: number }>(
+      `SELECT c, count(*) AS n FROM (SELECT id, count(*) AS c FROM ${result.table} WHERE label = 'minor' GROUP BY id) GROUP BY c ORDER BY c`,
+    );
+    assert.deepEqual(copies, [
+      { c: 4, n: 140 - (630 % 140) },
+      { c: 5, n: 630 % 140 },
+    ]);
   });
 
   it('uniform keeps exactly n (or round(fraction × rows)) and stratified keeps round(fraction × n_c) per class', async () => {
@@ -196,7 +253,9 @@ describe('sampleTrainRows in DuckDB', () => {
 
   it('weighted sampling never picks a zero weight and favours heavy rows', async () => {
     const result = await sample({ strategy: 'weighted', weightColumn: 'w', n: 300 });
-    const weights = await session.all<{ w: number; n: number }>(`SELECT w, count(*) AS n FROM ${result.table} GROUP BY w ORDER BY w`);
+    const weights = await session.all<{ w: number; n: number }>(
+      `SELECT w, count(*) AS n FROM ${result.table} GROUP BY w ORDER BY w`,
+    );
     assert.equal(result.rowsAfter, 300);
     assert.ok(!weights.some((r) => r.w === 0), 'a zero-weight row was sampled');
     const heavy = weights.find((r) => r.w === 9)?.n ?? 0;
@@ -227,10 +286,14 @@ describe('sampleTrainRows in DuckDB', () => {
   });
 
   it('never touches validation or test', async () => {
-    const before = await session.all(`SELECT ${split.splitColumn} AS s, count(*) AS n FROM ${split.table} GROUP BY 1 ORDER BY 1`);
+    const before = await session.all(
+      `SELECT ${split.splitColumn} AS s, count(*) AS n FROM ${split.table} GROUP BY 1 ORDER BY 1`,
+    );
     await sample({ strategy: 'oversample', targetRatio: 1 });
     await sample({ strategy: 'undersample', targetRatio: 1 });
-    const after = await session.all(`SELECT ${split.splitColumn} AS s, count(*) AS n FROM ${split.table} GROUP BY 1 ORDER BY 1`);
+    const after = await session.all(
+      `SELECT ${split.splitColumn} AS s, count(*) AS n FROM ${split.table} GROUP BY 1 ORDER BY 1`,
+    );
     assert.deepEqual(after, before);
   });
 
@@ -259,10 +322,26 @@ describe('sampleTrainRows in DuckDB', () => {
       ],
       Array.from({ length: 300 }, (_, i): TestRow => [i, -1, -2, i % 5 === 0 ? 'b' : 'a']),
     );
-    const clashSplit = await splitRows(session, { table: clash.table, columns: clash.columns, labelColumn: 'label', strategy: 'random', fractions: { train: 1, validation: 0, test: 0 }, seed: 1 });
-    const result = await sampleTrainRows(session, { split: clashSplit, columns: clash.columns, labelColumn: 'label', taskType: 'binary', sampling: settings({ strategy: 'oversample' }), seed: 1 });
+    const clashSplit = await splitRows(session, {
+      table: clash.table,
+      columns: clash.columns,
+      labelColumn: 'label',
+      strategy: 'random',
+      fractions: { train: 1, validation: 0, test: 0 },
+      seed: 1,
+    });
+    const result = await sampleTrainRows(session, {
+      split: clashSplit,
+      columns: clash.columns,
+      labelColumn: 'label',
+      taskType: 'binary',
+      sampling: settings({ strategy: 'oversample' }),
+      seed: 1,
+    });
     assert.equal(result.rowsAfter, 480);
-    const kept = await session.all<{ v: number }>(`SELECT DISTINCT ${quoteIdentifier('__trainyard_sample_hash')} AS v FROM ${result.table}`);
+    const kept = await session.all<{ v: number }>(
+      `SELECT DISTINCT ${quoteIdentifier('__trainyard_sample_hash')} AS v FROM ${result.table}`,
+    );
     assert.deepEqual(kept, [{ v: -1 }]);
   });
 });

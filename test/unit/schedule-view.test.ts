@@ -19,26 +19,40 @@ function calendar(overrides: Partial<CalendarSpecDescription>): CalendarSpecDesc
 }
 
 describe('schedule spec summaries', () => {
-  it('turns the server\'s structured calendars back into the cron lines they came from', () => {
+  it("turns the server's structured calendars back into the cron lines they came from", () => {
     assert.equal(calendarAsCron(calendar({ hour: [{ start: 2, end: 2, step: 1 }] })), '0 2 * * *');
     assert.equal(calendarAsCron(calendar({})), '0 0 * * *'); // @daily
     assert.equal(
-      calendarAsCron(calendar({ minute: [{ start: 0, end: 59, step: 15 }], hour: [{ start: 9, end: 17, step: 1 }], dayOfWeek: [{ start: 'MONDAY', end: 'FRIDAY', step: 1 }] })),
+      calendarAsCron(
+        calendar({
+          minute: [{ start: 0, end: 59, step: 15 }],
+          hour: [{ start: 9, end: 17, step: 1 }],
+          dayOfWeek: [{ start: 'MONDAY', end: 'FRIDAY', step: 1 }],
+        }),
+      ),
       '*/15 9-17 * * 1-5',
     );
     assert.equal(
-      calendarAsCron(calendar({
-        minute: [{ start: 30, end: 30, step: 1 }],
-        dayOfMonth: [{ start: 1, end: 1, step: 1 }],
-        month: [{ start: 'JANUARY', end: 'JANUARY', step: 1 }, { start: 'JUNE', end: 'JUNE', step: 1 }],
-        year: [{ start: 2027, end: 2027, step: 1 }],
-      })),
+      calendarAsCron(
+        calendar({
+          minute: [{ start: 30, end: 30, step: 1 }],
+          dayOfMonth: [{ start: 1, end: 1, step: 1 }],
+          month: [
+            { start: 'JANUARY', end: 'JANUARY', step: 1 },
+            { start: 'JUNE', end: 'JUNE', step: 1 },
+          ],
+          year: [{ start: 2027, end: 2027, step: 1 }],
+        }),
+      ),
       '30 0 1 1,6 * 2027',
     );
-    assert.equal(calendarAsCron(calendar({ second: [{ start: 30, end: 30, step: 1 }], hour: [{ start: 12, end: 12, step: 1 }] })), '30 0 12 * * *');
+    assert.equal(
+      calendarAsCron(calendar({ second: [{ start: 30, end: 30, step: 1 }], hour: [{ start: 12, end: 12, step: 1 }] })),
+      '30 0 12 * * *',
+    );
   });
 
-  it('names intervals in the CLI\'s duration syntax, and says when there are none', () => {
+  it("names intervals in the CLI's duration syntax, and says when there are none", () => {
     assert.equal(summarizeSpec({ intervals: [{ every: 86_400_000, offset: 0 }] }), 'every 1d');
     assert.equal(summarizeSpec({ intervals: [{ every: 3_600_000, offset: 900_000 }] }), 'every 1h (offset 15m)');
     assert.equal(summarizeSpec({ intervals: [], calendars: [] }), 'no automatic runs (trigger or backfill only)');
@@ -49,7 +63,13 @@ describe('schedule describe view', () => {
   const description = {
     scheduleId: 'nightly-penguins',
     spec: { intervals: [{ every: 7_200_000, offset: 0 }], calendars: [], timezone: '', jitter: 300_000 },
-    action: { type: 'startWorkflow', workflowType: 'trainingPipeline', taskQueue: 'trainyard', workflowId: 'nightly-penguins', args: [{ model: 'penguins' }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'trainingPipeline',
+      taskQueue: 'trainyard',
+      workflowId: 'nightly-penguins',
+      args: [{ model: 'penguins' }],
+    },
     policies: { overlap: 'BUFFER_ONE', catchupWindow: 3_600_000, pauseOnFailure: false },
     memo: { model: 'penguins', dataset: 's3://trainyard/penguins/' },
     state: { paused: true, note: 'holiday freeze' },
@@ -61,12 +81,22 @@ describe('schedule describe view', () => {
       numActionsSkippedOverlap: 2,
       createdAt: new Date(Date.UTC(2026, 10, 19)),
       lastUpdatedAt: undefined,
-      runningActions: [{ type: 'startWorkflow', workflow: { workflowId: 'nightly-penguins-2026-11-20T00:00:00Z', firstExecutionRunId: 'r1' } }],
+      runningActions: [
+        {
+          type: 'startWorkflow',
+          workflow: { workflowId: 'nightly-penguins-2026-11-20T00:00:00Z', firstExecutionRunId: 'r1' },
+        },
+      ],
     },
   } as unknown as ScheduleDescription;
   const run = {
-    workflowId: 'nightly-penguins-2026-11-19T22:00:00Z', runId: 'r0', scheduledAt: '2026-11-19T22:00:00.000Z',
-    takenAt: '2026-11-19T22:00:01.000Z', status: 'COMPLETED', outcome: 'promoted', version: 3,
+    workflowId: 'nightly-penguins-2026-11-19T22:00:00Z',
+    runId: 'r0',
+    scheduledAt: '2026-11-19T22:00:00.000Z',
+    takenAt: '2026-11-19T22:00:01.000Z',
+    status: 'COMPLETED',
+    outcome: 'promoted',
+    version: 3,
   };
 
   it('keeps what an operator needs: spec, policies, paused with its note, next times, runs', () => {

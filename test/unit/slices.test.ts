@@ -16,15 +16,24 @@ describe('groupRowsByValue', () => {
   });
 
   it('few distinct numbers and booleans are categories', () => {
-    assert.deepEqual(groupsOf([1, 2, 1, 2n]), [['1', [0, 2]], ['2', [1, 3]]]);
-    assert.deepEqual(groupsOf([true, false, true]), [['true', [0, 2]], ['false', [1]]]);
+    assert.deepEqual(groupsOf([1, 2, 1, 2n]), [
+      ['1', [0, 2]],
+      ['2', [1, 3]],
+    ]);
+    assert.deepEqual(groupsOf([true, false, true]), [
+      ['true', [0, 2]],
+      ['false', [1]],
+    ]);
   });
 
   it('many distinct numbers go into equal-frequency bins', () => {
     const values = [...Array(100).keys()].map((i) => i * 1.5);
     const groups = groupRowsByValue([...values, Number.NaN]);
     assert.equal(groups.length, NUMERIC_BINS + 1);
-    assert.deepEqual(groups.map((g) => g.indices.length), [20, 20, 20, 20, 20, 1]);
+    assert.deepEqual(
+      groups.map((g) => g.indices.length),
+      [20, 20, 20, 20, 20, 1],
+    );
     assert.equal(groups[0]?.value, '[0, 30)');
     assert.equal(groups[4]?.value, '[120, 148.5]');
     assert.equal(groups[5]?.value, MISSING_SLICE);
@@ -39,10 +48,15 @@ describe('groupRowsByValue', () => {
 
   it('every row lands in exactly one group', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.integer({ min: -5, max: 200 }), fc.constant(null)), { maxLength: 150 }), (values) => {
-        const rows = groupRowsByValue(values).flatMap((g) => [...g.indices]).sort((a, b) => a - b);
-        assert.deepEqual(rows, [...values.keys()]);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: -5, max: 200 }), fc.constant(null)), { maxLength: 150 }),
+        (values) => {
+          const rows = groupRowsByValue(values)
+            .flatMap((g) => [...g.indices])
+            .sort((a, b) => a - b);
+          assert.deepEqual(rows, [...values.keys()]);
+        },
+      ),
     );
   });
 });

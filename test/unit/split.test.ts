@@ -30,22 +30,31 @@ describe('split arithmetic (pure)', () => {
     assert.deepEqual(stratumCutoffs(10, FRACTIONS), { trainEnd: 7, validationEnd: 9 });
     assert.deepEqual(stratumCounts(10, FRACTIONS), { train: 7, validation: 2, test: 1 });
     assert.deepEqual(stratumCounts(1, FRACTIONS), { train: 1, validation: 0, test: 0 });
-    assert.deepEqual(stratumCounts(100, { train: 0.8, validation: 0, test: 0.2 }), { train: 80, validation: 0, test: 20 });
+    assert.deepEqual(stratumCounts(100, { train: 0.8, validation: 0, test: 0.2 }), {
+      train: 80,
+      validation: 0,
+      test: 20,
+    });
   });
 
   it('stratum counts sum to n and each is within one row of its exact share', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), (n, a, b) => {
-        const train = Math.min(a, 100) / 100;
-        const validation = Math.min(b, 100 - a) / 100;
-        const fractions = { train, validation, test: 1 - train - validation };
-        const counts = stratumCounts(n, fractions);
-        assert.equal(counts.train + counts.validation + counts.test, n);
-        for (const s of ['train', 'validation', 'test'] as const) {
-          assert.ok(counts[s] >= 0);
-          assert.ok(Math.abs(counts[s] - n * fractions[s]) <= 1 + 1e-9, `${s}: ${counts[s]} vs ${n * fractions[s]}`);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 100 }),
+        (n, a, b) => {
+          const train = Math.min(a, 100) / 100;
+          const validation = Math.min(b, 100 - a) / 100;
+          const fractions = { train, validation, test: 1 - train - validation };
+          const counts = stratumCounts(n, fractions);
+          assert.equal(counts.train + counts.validation + counts.test, n);
+          for (const s of ['train', 'validation', 'test'] as const) {
+            assert.ok(counts[s] >= 0);
+            assert.ok(Math.abs(counts[s] - n * fractions[s]) <= 1 + 1e-9, `${s}: ${counts[s]} vs ${n * fractions[s]}`);
+          }
+        },
+      ),
     );
   });
 
@@ -79,7 +88,10 @@ describe('splitRows in DuckDB', () => {
     return createTableFromRows(session, table, columns, rows);
   }
 
-  async function split(loaded: Awaited<ReturnType<typeof load>>, options: Partial<SplitRequest> = {}): Promise<SplitOutcome> {
+  async function split(
+    loaded: Awaited<ReturnType<typeof load>>,
+    options: Partial<SplitRequest> = {},
+  ): Promise<SplitOutcome> {
     return splitRows(session, {
       table: loaded.table,
       columns: loaded.columns,
@@ -93,7 +105,9 @@ describe('splitRows in DuckDB', () => {
 
   /** Row identity (its id) → split, read back from the split table. */
   async function membership(outcome: SplitOutcome, idColumn = 'id'): Promise<Map<string, string>> {
-    const rows = await session.all<{ id: unknown; split: string }>(`SELECT ${quoteIdentifier(idColumn)} AS id, ${outcome.splitColumn} AS split FROM ${outcome.table}`);
+    const rows = await session.all<{ id: unknown; split: string }>(
+      `SELECT ${quoteIdentifier(idColumn)} AS id, ${outcome.splitColumn} AS split FROM ${outcome.table}`,
+    );
     return new Map(rows.map((r) => [String(r.id), r.split]));
   }
 
@@ -103,22 +117,30 @@ describe('splitRows in DuckDB', () => {
       fc.tuple(
         fc.constant(ids),
         fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: ids.length, maxLength: ids.length }),
-        fc.array(fc.option(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { nil: null }), { minLength: ids.length, maxLength: ids.length }),
+        fc.array(fc.option(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { nil: null }), {
+          minLength: ids.length,
+          maxLength: ids.length,
+        }),
       ),
     )
     .map(([ids, labels, xs]) => ids.map((id, i): TestRow => [id, xs[i] ?? null, labels[i] ?? 'a', (id % 365) + 15000]));
 
   it('membership is stable under re-run and row reordering (random and stratified)', async () => {
     await fc.assert(
-      fc.asyncProperty(rowsArbitrary, fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.constantFrom('random' as const, 'stratified' as const), async (rows, seed, strategy) => {
-        const first = await membership(await split(await load(rows), { seed, strategy }));
-        const again = await membership(await split(await load(rows), { seed, strategy }));
-        const shuffled = [...rows].reverse();
-        shuffled.push(...shuffled.splice(0, Math.floor(shuffled.length / 3)));
-        const reordered = await membership(await split(await load(shuffled), { seed, strategy }));
-        assert.deepEqual([...again.entries()].sort(), [...first.entries()].sort());
-        assert.deepEqual([...reordered.entries()].sort(), [...first.entries()].sort());
-      }),
+      fc.asyncProperty(
+        rowsArbitrary,
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.constantFrom('random' as const, 'stratified' as const),
+        async (rows, seed, strategy) => {
+          const first = await membership(await split(await load(rows), { seed, strategy }));
+          const again = await membership(await split(await load(rows), { seed, strategy }));
+          const shuffled = [...rows].reverse();
+          shuffled.push(...shuffled.splice(0, Math.floor(shuffled.length / 3)));
+          const reordered = await membership(await split(await load(shuffled), { seed, strategy }));
+          assert.deepEqual([...again.entries()].sort(), [...first.entries()].sort());
+          assert.deepEqual([...reordered.entries()].sort(), [...first.entries()].sort());
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -157,21 +179,27 @@ describe('splitRows in DuckDB', () => {
 
   it('stratified splits hold each stratum to stratumCounts exactly', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 1000 }), async (sizes, seed) => {
-        const rows: TestRow[] = [];
-        sizes.forEach((size, c) => {
-          for (let i = 0; i < size; i += 1) rows.push([rows.length, i, `class-${c}`, 15000]);
-        });
-        const outcome = await split(await load(rows), { strategy: 'stratified', seed });
-        const counts = await session.all<{ label: string; split: string; n: number }>(`SELECT label, ${outcome.splitColumn} AS split, count(*) AS n FROM ${outcome.table} GROUP BY ALL`);
-        sizes.forEach((size, c) => {
-          const expected = stratumCounts(size, FRACTIONS);
-          for (const s of ['train', 'validation', 'test'] as const) {
-            const got = counts.find((r) => r.label === `class-${c}` && r.split === s)?.n ?? 0;
-            assert.equal(got, expected[s], `class-${c} (${size} rows) ${s}`);
-          }
-        });
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 1000 }),
+        async (sizes, seed) => {
+          const rows: TestRow[] = [];
+          sizes.forEach((size, c) => {
+            for (let i = 0; i < size; i += 1) rows.push([rows.length, i, `class-${c}`, 15000]);
+          });
+          const outcome = await split(await load(rows), { strategy: 'stratified', seed });
+          const counts = await session.all<{ label: string; split: string; n: number }>(
+            `SELECT label, ${outcome.splitColumn} AS split, count(*) AS n FROM ${outcome.table} GROUP BY ALL`,
+          );
+          sizes.forEach((size, c) => {
+            const expected = stratumCounts(size, FRACTIONS);
+            for (const s of ['train', 'validation', 'test'] as const) {
+              const got = counts.find((r) => r.label === `class-${c}` && r.split === s)?.n ?? 0;
+              assert.equal(got, expected[s], `class-${c} (${size} rows) ${s}`);
+            }
+          });
+        },
+      ),
       { numRuns: 20 },
     );
   });
@@ -179,8 +207,13 @@ describe('splitRows in DuckDB', () => {
   it('stratifies by any column, not only the label', async () => {
     const rows = Array.from({ length: 200 }, (_, i): TestRow => [i, i < 40 ? 1 : 0, i % 2 === 0 ? 'a' : 'b', 15000]);
     const outcome = await split(await load(rows), { strategy: 'stratified', stratifyBy: 'x' });
-    const counts = await session.all<{ x: number; n: number }>(`SELECT x, count(*) AS n FROM ${outcome.table} WHERE ${outcome.splitColumn} = 'train' GROUP BY x ORDER BY x`);
-    assert.deepEqual(counts.map((c) => c.n), [stratumCounts(160, FRACTIONS).train, stratumCounts(40, FRACTIONS).train]);
+    const counts = await session.all<{ x: number; n: number }>(
+      `SELECT x, count(*) AS n FROM ${outcome.table} WHERE ${outcome.splitColumn} = 'train' GROUP BY x ORDER BY x`,
+    );
+    assert.deepEqual(
+      counts.map((c) => c.n),
+      [stratumCounts(160, FRACTIONS).train, stratumCounts(40, FRACTIONS).train],
+    );
     assert.equal(outcome.stratifyBy, 'x');
   });
 
@@ -192,7 +225,9 @@ describe('splitRows in DuckDB', () => {
       assert.equal(outcome.inputRows, 571);
       assert.equal(outcome.duplicateRows, 70);
       assert.equal(outcome.missingLabelRows, 1);
-      const kept = await session.all<{ n: number; d: number }>(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${outcome.table}`);
+      const kept = await session.all<{ n: number; d: number }>(
+        `SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${outcome.table}`,
+      );
       assert.equal(kept[0]?.n, 500);
       assert.equal(kept[0]?.d, 500, `${strategy}: a row appears twice`);
       assert.equal(outcome.rows.train + outcome.rows.validation + outcome.rows.test, 500);
@@ -200,7 +235,12 @@ describe('splitRows in DuckDB', () => {
   });
 
   it('time split: train < validationStart ≤ validation < testStart ≤ test, from quantiles by default', async () => {
-    const rows = Array.from({ length: 1000 }, (_, i): TestRow => [i, i, i % 2 === 0 ? 'a' : 'b', 15000 + Math.floor(i / 3)]);
+    const rows = Array.from({ length: 1000 }, (_, i): TestRow => [
+      i,
+      i,
+      i % 2 === 0 ? 'a' : 'b',
+      15000 + Math.floor(i / 3),
+    ]);
     rows.push([5000, 1, 'a', null]);
     const outcome = await split(await load(rows), { strategy: 'time', timeColumn: 'day' });
     assert.equal(outcome.missingTimeRows, 1);
@@ -214,13 +254,21 @@ describe('splitRows in DuckDB', () => {
     assert.ok(range('test').lo >= testStart);
     assert.equal(outcome.time?.source, 'quantiles');
     // 1000 rows, three per day: the cut days hold ~70% and ~85% of rows before them
-    assert.ok(Math.abs(outcome.rows.train - 700) <= 3 && Math.abs(outcome.rows.train + outcome.rows.validation - 850) <= 3, JSON.stringify(outcome.rows));
+    assert.ok(
+      Math.abs(outcome.rows.train - 700) <= 3 && Math.abs(outcome.rows.train + outcome.rows.validation - 850) <= 3,
+      JSON.stringify(outcome.rows),
+    );
   });
 
   it('time split from configured ISO boundaries', async () => {
     // day 15000 is 2011-01-26; rows on days 15000..15099
     const rows = Array.from({ length: 100 }, (_, i): TestRow => [i, i, 'a', 15000 + i]);
-    const outcome = await split(await load(rows), { strategy: 'time', timeColumn: 'day', validationStart: '2011-03-01', testStart: '2011-04-01' });
+    const outcome = await split(await load(rows), {
+      strategy: 'time',
+      timeColumn: 'day',
+      validationStart: '2011-03-01',
+      testStart: '2011-04-01',
+    });
     const march1 = Date.UTC(2011, 2, 1) / 86_400_000 - 15000;
     const april1 = Date.UTC(2011, 3, 1) / 86_400_000 - 15000;
     assert.deepEqual(outcome.rows, { train: march1, validation: april1 - march1, test: 100 - april1 });
@@ -238,8 +286,14 @@ describe('splitRows in DuckDB', () => {
     await expectFailure({ strategy: 'stratified', stratifyBy: 'nope' }, 'split.stratifyBy');
     await expectFailure({ keyColumns: ['id', 'nope'] }, 'split.keyColumns.1');
     await expectFailure({ strategy: 'time' }, 'split.timeColumn');
-    await expectFailure({ strategy: 'time', timeColumn: 'day', validationStart: 'not a date', testStart: '2020-01-01' }, 'split.validationStart');
-    await expectFailure({ strategy: 'time', timeColumn: 'day', validationStart: '2020-01-01' }, 'split.validationStart');
+    await expectFailure(
+      { strategy: 'time', timeColumn: 'day', validationStart: 'not a date', testStart: '2020-01-01' },
+      'split.validationStart',
+    );
+    await expectFailure(
+      { strategy: 'time', timeColumn: 'day', validationStart: '2020-01-01' },
+      'split.validationStart',
+    );
     await expectFailure({ labelColumn: 'missing' }, 'task.label');
   });
 
@@ -267,8 +321,14 @@ describe('splitRows in DuckDB', () => {
       });
       assert.equal(outcome.duplicateRows, 1);
       assert.equal(outcome.rows.train + outcome.rows.validation + outcome.rows.test, 200);
-      assert.notEqual(outcome.splitColumn, quoteIdentifier('__trainyard_split'), 'the internal column must not shadow a data column');
-      const kept = await session.all<{ v: string }>(`SELECT DISTINCT ${quoteIdentifier('__trainyard_split')} AS v FROM ${outcome.table}`);
+      assert.notEqual(
+        outcome.splitColumn,
+        quoteIdentifier('__trainyard_split'),
+        'the internal column must not shadow a data column',
+      );
+      const kept = await session.all<{ v: string }>(
+        `SELECT DISTINCT ${quoteIdentifier('__trainyard_split')} AS v FROM ${outcome.table}`,
+      );
       assert.deepEqual(kept, [{ v: 'mine' }]);
     }
     const still = await session.all<{ n: number }>(`SELECT count(*) AS n FROM ${quoteIdentifier('hostile"table')}`);

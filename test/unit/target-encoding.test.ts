@@ -37,18 +37,40 @@ describe('target and frequency encoding of high-cardinality categories', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const config = (overrides: Record<string, unknown> = {}) => PreprocessConfig.parse({ oneHotMaxCardinality: 2, rareMinCount: 1, exclude: ['split'], ...overrides });
-  async function fit(table: string, rows: TestRow[], request: Partial<FitRequest> = {}, relation?: string): Promise<PreprocessorSpec> {
+  const config = (overrides: Record<string, unknown> = {}) =>
+    PreprocessConfig.parse({ oneHotMaxCardinality: 2, rareMinCount: 1, exclude: ['split'], ...overrides });
+  async function fit(
+    table: string,
+    rows: TestRow[],
+    request: Partial<FitRequest> = {},
+    relation?: string,
+  ): Promise<PreprocessorSpec> {
     const loaded = await createTableFromRows(session, table, COLUMNS, rows);
-    return fitPreprocessor(session, { relation: relation ?? loaded.table, columns: loaded.columns, labelColumn: 'y', taskType: 'binary', config: config(), ...request });
+    return fitPreprocessor(session, {
+      relation: relation ?? loaded.table,
+      columns: loaded.columns,
+      labelColumn: 'y',
+      taskType: 'binary',
+      config: config(),
+      ...request,
+    });
   }
-  const statsOf = (spec: PreprocessorSpec) => spec.features.find((f): f is CategoryStatisticsFeature => f.kind === 'category-statistics') as CategoryStatisticsFeature;
+  const statsOf = (spec: PreprocessorSpec) =>
+    spec.features.find(
+      (f): f is CategoryStatisticsFeature => f.kind === 'category-statistics',
+    ) as CategoryStatisticsFeature;
 
   it('validation, test and serving rows get the smoothed train mean (hand-computed); unseen values the prior', async () => {
     // c = a: 4 rows, 3 late; b: 2 rows, 0 late; d: 2 rows, 1 late. 8 rows, 4 late: prior 0.5, spread 0.5.
     const rows: TestRow[] = [
-      [1, 'a', 'late', 'train'], [2, 'a', 'late', 'train'], [3, 'a', 'late', 'train'], [4, 'a', 'ok', 'train'],
-      [5, 'b', 'ok', 'train'], [6, 'b', 'ok', 'train'], [7, 'd', 'late', 'train'], [8, 'd', 'ok', 'train'],
+      [1, 'a', 'late', 'train'],
+      [2, 'a', 'late', 'train'],
+      [3, 'a', 'late', 'train'],
+      [4, 'a', 'ok', 'train'],
+      [5, 'b', 'ok', 'train'],
+      [6, 'b', 'ok', 'train'],
+      [7, 'd', 'late', 'train'],
+      [8, 'd', 'ok', 'train'],
     ];
     const spec = await fit('hand', rows, { config: config({ targetEncoding: { smoothing: 2 } }) });
     assert.deepEqual(spec.featureNames, ['id', 'c.frequency', 'c.target']);
@@ -83,12 +105,28 @@ describe('target and frequency encoding of high-cardinality categories', () => {
   });
 
   it('multiclass: one target output per class; regression: the mean target', async () => {
-    const rows: TestRow[] = Array.from({ length: 90 }, (_, i) => [i, `k${i % 9}`, ['x', 'y', 'z'][i % 3] as string, 'train']);
+    const rows: TestRow[] = Array.from({ length: 90 }, (_, i) => [
+      i,
+      `k${i % 9}`,
+      ['x', 'y', 'z'][i % 3] as string,
+      'train',
+    ]);
     const multi = await fit('multi', rows, { taskType: 'multiclass' });
     assert.deepEqual(multi.featureNames.slice(-3), ['c.target=x', 'c.target=y', 'c.target=z']);
     const regressionRows: TestRow[] = Array.from({ length: 90 }, (_, i) => [i, `k${i % 9}`, String(i % 9), 'train']);
-    const loaded = await createTableFromRows(session, 'reg', [COLUMNS[0]!, COLUMNS[1]!, { name: 'y', type: 'DOUBLE' }, COLUMNS[3]!], regressionRows.map((r) => [r[0], r[1], Number(r[2]), r[3]] as TestRow));
-    const regression = await fitPreprocessor(session, { relation: loaded.table, columns: loaded.columns, labelColumn: 'y', taskType: 'regression', config: config({ targetEncoding: { smoothing: 0 } }) });
+    const loaded = await createTableFromRows(
+      session,
+      'reg',
+      [COLUMNS[0]!, COLUMNS[1]!, { name: 'y', type: 'DOUBLE' }, COLUMNS[3]!],
+      regressionRows.map((r) => [r[0], r[1], Number(r[2]), r[3]] as TestRow),
+    );
+    const regression = await fitPreprocessor(session, {
+      relation: loaded.table,
+      columns: loaded.columns,
+      labelColumn: 'y',
+      taskType: 'regression',
+      config: config({ targetEncoding: { smoothing: 0 } }),
+    });
     const { x } = encodeColumns(regression, { id: [0], c: ['k8'] }, 1);
     // y = 0..8 evenly: mean 4, population spread sqrt(60 / 9); category k8's mean is 8.
     close(x[regression.featureNames.indexOf('c.target')], (8 - 4) / Math.sqrt(60 / 9));
@@ -98,13 +136,28 @@ describe('target and frequency encoding of high-cardinality categories', () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.boolean(), fc.constantFrom('train', 'train', 'validation', 'test')), { minLength: 20, maxLength: 120 }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 30 }),
+            fc.boolean(),
+            fc.constantFrom('train', 'train', 'validation', 'test'),
+          ),
+          { minLength: 20, maxLength: 120 },
+        ),
         fc.array(fc.boolean(), { minLength: 120, maxLength: 120 }),
         async (cells, flips) => {
           run += 1;
           const rows = cells.map(([c, late, split], i): TestRow => [i, `cat${c}`, late ? 'late' : 'ok', split]);
-          if (!rows.some((r) => r[3] === 'train' && r[2] === 'late') || !rows.some((r) => r[3] === 'train' && r[2] === 'ok')) return;
-          const changed = rows.map((r, i): TestRow => (r[3] !== 'train' && flips[i] ? [r[0] ?? null, r[1] ?? null, r[2] === 'late' ? 'ok' : 'late', r[3] ?? null] : r));
+          if (
+            !rows.some((r) => r[3] === 'train' && r[2] === 'late') ||
+            !rows.some((r) => r[3] === 'train' && r[2] === 'ok')
+          )
+            return;
+          const changed = rows.map((r, i): TestRow =>
+            r[3] !== 'train' && flips[i]
+              ? [r[0] ?? null, r[1] ?? null, r[2] === 'late' ? 'ok' : 'late', r[3] ?? null]
+              : r,
+          );
           const trainOnly = (table: string) => `(SELECT * FROM "${table}" WHERE split = 'train')`;
           const request = { classes: ['late', 'ok'], config: config({ rareMinCount: 2 }) };
           const before = await fit(`p${run}a`, rows, request, trainOnly(`p${run}a`));
@@ -127,18 +180,28 @@ describe('target and frequency encoding of high-cardinality categories', () => {
           run += 1;
           const rows = cells.map(([c, late], i): TestRow => [i, `cat${c}`, late ? 'late' : 'ok', 'train']);
           const row = pick % rows.length;
-          const flipped = rows.map((r, i): TestRow => (i === row ? [r[0] ?? null, r[1] ?? null, r[2] === 'late' ? 'ok' : 'late', r[3] ?? null] : r));
+          const flipped = rows.map((r, i): TestRow =>
+            i === row ? [r[0] ?? null, r[1] ?? null, r[2] === 'late' ? 'ok' : 'late', r[3] ?? null] : r,
+          );
           const request = { classes: ['late', 'ok'], config: config({ rareMinCount: 1 }) };
           const encodeRow = async (table: string, data: TestRow[]) => {
             const spec = await fit(table, data, request);
-            const fold = (await session.all<{ f: number }>(`SELECT ${foldExpression(spec.folds!)} AS f FROM "${table}" WHERE id = ${row}`))[0]!.f;
+            const fold = (
+              await session.all<{ f: number }>(
+                `SELECT ${foldExpression(spec.folds!)} AS f FROM "${table}" WHERE id = ${row}`,
+              )
+            )[0]!.f;
             const raw = { id: [row], c: [data[row]![1] as string] };
             const at = spec.featureNames.indexOf('c.target');
-            return { fold, outOfFold: encodeColumns(spec, raw, 1, { folds: [fold] }).x[at], full: encodeColumns(spec, raw, 1).x[at] };
+            return {
+              fold,
+              outOfFold: encodeColumns(spec, raw, 1, { folds: [fold] }).x[at],
+              full: encodeColumns(spec, raw, 1).x[at],
+            };
           };
           const before = await encodeRow(`o${run}a`, rows);
           const after = await encodeRow(`o${run}b`, flipped);
-          assert.equal(after.fold, before.fold, "the fold does not hash the label");
+          assert.equal(after.fold, before.fold, 'the fold does not hash the label');
           assert.equal(after.outOfFold, before.outOfFold);
           assert.notEqual(after.full, before.full, 'the full-train encoding does see the label: the property can fail');
         },
@@ -148,7 +211,12 @@ describe('target and frequency encoding of high-cardinality categories', () => {
   });
 
   it('the train reader encodes the fitted train split out of fold and checks its folds; other splits and the scorer path use the full encoding', async () => {
-    const rows: TestRow[] = Array.from({ length: 300 }, (_, i) => [i, `cat${i % 30}`, (i * 7) % 5 === 0 ? 'late' : 'ok', 'train']);
+    const rows: TestRow[] = Array.from({ length: 300 }, (_, i) => [
+      i,
+      `cat${i % 30}`,
+      (i * 7) % 5 === 0 ? 'late' : 'ok',
+      'train',
+    ]);
     const loaded = await createTableFromRows(session, 'reader', COLUMNS, rows);
     const file = path.join(root, 'train.parquet');
     await session.run(`COPY ${loaded.table} TO '${file}' (FORMAT parquet)`);
@@ -177,7 +245,10 @@ describe('target and frequency encoding of high-cardinality categories', () => {
       return { kind: 'preprocessor', uri: p.uri, sha256: p.sha256, bytes: p.bytes };
     };
     const asTrain = await readBatches(train, await putSpec('spec.json', spec));
-    const asOther = await readBatches(train, await putSpec('spec-other.json', { ...spec, fittedOn: { ...spec.fittedOn, sha256: 'another split' } }));
+    const asOther = await readBatches(
+      train,
+      await putSpec('spec-other.json', { ...spec, fittedOn: { ...spec.fittedOn, sha256: 'another split' } }),
+    );
     const read = await readSplitColumns(store, train);
     assert.deepEqual(Array.from(encodeColumns(spec, read.columns, read.rows).x), asOther);
     const width = spec.featureCount;
@@ -185,18 +256,25 @@ describe('target and frequency encoding of high-cardinality categories', () => {
     let differ = 0;
     for (let r = 0; r < 300; r += 1) {
       for (let j = 0; j < width; j += 1) {
-        if (j !== target) assert.equal(asTrain[r * width + j], asOther[r * width + j], `row ${r} feature ${spec.featureNames[j]}`);
+        if (j !== target)
+          assert.equal(asTrain[r * width + j], asOther[r * width + j], `row ${r} feature ${spec.featureNames[j]}`);
         else if (asTrain[r * width + j] !== asOther[r * width + j]) differ += 1;
       }
     }
     assert.ok(differ > 250, `out-of-fold values differ from full-train ones (${differ} of 300 rows)`);
     // Folds that no longer match the fit (an engine that hashes differently) are refused, never used.
-    const moved = { ...spec, folds: { ...spec.folds!, rows: spec.folds!.rows.map((n, i) => (i === 0 ? n + 1 : i === 1 ? n - 1 : n)) } };
+    const moved = {
+      ...spec,
+      folds: { ...spec.folds!, rows: spec.folds!.rows.map((n, i) => (i === 0 ? n + 1 : i === 1 ? n - 1 : n)) },
+    };
     await assert.rejects(readBatches(train, await putSpec('spec-moved.json', moved)), /other target-encoding folds/);
   });
 
   it('hash buckets are sized to the column (highCardinality "hash", hashBuckets "auto")', async () => {
-    assert.deepEqual([autoHashBuckets(1), autoHashBuckets(21), autoHashBuckets(228), autoHashBuckets(1e6)], [2, 32, 256, 4096]);
+    assert.deepEqual(
+      [autoHashBuckets(1), autoHashBuckets(21), autoHashBuckets(228), autoHashBuckets(1e6)],
+      [2, 32, 256, 4096],
+    );
     const rows: TestRow[] = Array.from({ length: 300 }, (_, i) => [i, `cat${i % 100}`, i % 2 ? 'late' : 'ok', 'train']);
     const spec = await fit('hashed', rows, { config: config({ highCardinality: 'hash' }) });
     const hashed = spec.features.find((f) => f.kind === 'hashed');

@@ -73,9 +73,27 @@ describe('time-like columns: validation findings', () => {
     missingCount: 0,
     missingFraction: 0,
     distinctCount,
-    numeric: { min: 0, max: 1, mean: 0.5, std: 0.2, quantiles: [], nanCount: 0, infinityCount: 0, histogram: { edges: [0, 1], counts: [1000] } },
+    numeric: {
+      min: 0,
+      max: 1,
+      mean: 0.5,
+      std: 0.2,
+      quantiles: [],
+      nanCount: 0,
+      infinityCount: 0,
+      histogram: { edges: [0, 1], counts: [1000] },
+    },
   });
-  const timestamp: ColumnStatistics = { name: 'ts', type: 'timestamp', duckdbType: 'TIMESTAMP', count: 1000, missingCount: 0, missingFraction: 0, distinctCount: 1000, timestamp: { min: null, max: null } };
+  const timestamp: ColumnStatistics = {
+    name: 'ts',
+    type: 'timestamp',
+    duckdbType: 'TIMESTAMP',
+    count: 1000,
+    missingCount: 0,
+    missingFraction: 0,
+    distinctCount: 1000,
+    timestamp: { min: null, max: null },
+  };
   const label = categoricalStatistics('label', { yes: 500, no: 500 });
   const statistics: DatasetStatistics = {
     version: 1,
@@ -87,7 +105,18 @@ describe('time-like columns: validation findings', () => {
     label: { column: 'label', classes: label.categorical!.categories, missingCount: 0 },
   };
   const timeLike = {
-    textTimestamps: [{ column: 'when', values: 10, parsed: 9, unparseable: ['yesterday'], zones: [{ zone: '', count: 6 }, { zone: 'Z', count: 3 }] }],
+    textTimestamps: [
+      {
+        column: 'when',
+        values: 10,
+        parsed: 9,
+        unparseable: ['yesterday'],
+        zones: [
+          { zone: '', count: 6 },
+          { zone: 'Z', count: 3 },
+        ],
+      },
+    ],
     numericSequences: [
       { column: 'id', integral: true, timeCorrelation: 0.3 },
       { column: 'epoch_number', integral: true, timeCorrelation: 1 },
@@ -95,12 +124,21 @@ describe('time-like columns: validation findings', () => {
     ],
   };
   const detect = (modelInputs: Parameters<typeof detectAnomalies>[0]['modelInputs']) =>
-    detectAnomalies({ statistics, schemaSource: 'inferred', config: ValidationConfig.parse({}), task: { type: 'binary', label: 'label' }, timeLike, ...(modelInputs ? { modelInputs } : {}) })
-      .anomalies.filter((a) => ['timestamp-as-text', 'mixed-time-zones', 'time-as-number'].includes(a.check));
+    detectAnomalies({
+      statistics,
+      schemaSource: 'inferred',
+      config: ValidationConfig.parse({}),
+      task: { type: 'binary', label: 'label' },
+      timeLike,
+      ...(modelInputs ? { modelInputs } : {}),
+    }).anomalies.filter((a) => ['timestamp-as-text', 'mixed-time-zones', 'time-as-number'].includes(a.check));
 
   it('warns (never fails) on text date-times naming the column, bad values and zones', () => {
     const found = detect(undefined);
-    assert.deepEqual(found.map((a) => `${a.severity}:${a.check}:${a.column}`), ['warning:timestamp-as-text:when', 'warning:mixed-time-zones:when']);
+    assert.deepEqual(
+      found.map((a) => `${a.severity}:${a.check}:${a.column}`),
+      ['warning:timestamp-as-text:when', 'warning:mixed-time-zones:when'],
+    );
     assert.match(found[0]!.message, /1 of 10 values .* "yesterday"/);
     assert.match(found[1]!.message, /6 without a zone, 3 in Z/);
   });
@@ -114,6 +152,9 @@ describe('time-like columns: validation findings', () => {
     assert.match(found.find((a) => a.column === 'ts')!.message, /split's time column/);
     // Excluded columns and the default (no raw timestamps) are quiet; a continuous price is no identifier.
     const quiet = detect({ timeColumn: 'ts', exclude: ['id', 'epoch_number'], rawTimestamps: false });
-    assert.deepEqual(quiet.filter((a) => a.check === 'time-as-number'), []);
+    assert.deepEqual(
+      quiet.filter((a) => a.check === 'time-as-number'),
+      [],
+    );
   });
 });

@@ -6,7 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { TrainConfig } from '../../contracts/stage-config';
 import { trainModel, type TrainJob } from '../../lib/model/trainer';
-import { autoBatchSize, autoEpochs, autoLearningRate, MaxDurationTooShort, planTraining } from '../../lib/model/training-budget';
+import {
+  autoBatchSize,
+  autoEpochs,
+  autoLearningRate,
+  MaxDurationTooShort,
+  planTraining,
+} from '../../lib/model/training-budget';
 import { readObject } from '../../lib/store/read-object';
 import { FsArtifactStore } from '../../lib/store/fs-store';
 import { loadTfjs } from '../../lib/tfjs-backend';
@@ -28,8 +34,14 @@ describe('training settings sized to the data', () => {
   });
 
   it('keeps every setting the user gave, and explains nothing it did not choose', () => {
-    const { settings, choices } = planTraining(TrainConfig.parse({ batchSize: 100, epochs: 3, learningRate: 0.2, maxDuration: '5m' }), 2_100_000);
-    assert.deepEqual([settings.batchSize, settings.epochs, settings.learningRate, settings.maxDuration], [100, 3, 0.2, '5m']);
+    const { settings, choices } = planTraining(
+      TrainConfig.parse({ batchSize: 100, epochs: 3, learningRate: 0.2, maxDuration: '5m' }),
+      2_100_000,
+    );
+    assert.deepEqual(
+      [settings.batchSize, settings.epochs, settings.learningRate, settings.maxDuration],
+      [100, 3, 0.2, '5m'],
+    );
     assert.deepEqual(choices, []);
   });
 
@@ -63,16 +75,35 @@ describe('train.maxDuration', () => {
     settings: planTraining(TrainConfig.parse(raw), 1).settings,
     seed: 3,
     inputsFingerprint: name,
-    keys: { checkpoints: `runs/${name}/checkpoints`, model: `runs/${name}/model`, history: `runs/${name}/history.json` },
+    keys: {
+      checkpoints: `runs/${name}/checkpoints`,
+      model: `runs/${name}/model`,
+      history: `runs/${name}/history.json`,
+    },
     runId: 'run-1',
     attempt: 1,
   });
 
   it('ends training when the budget runs out and keeps the best epoch so far as the model', async () => {
     const tfjs = await loadTfjs();
-    const deps = { tfjs, store, train: generatedSplit('binary', 2_000, 1), validation: generatedSplit('binary', 500, 2) };
+    const deps = {
+      tfjs,
+      store,
+      train: generatedSplit('binary', 2_000, 1),
+      validation: generatedSplit('binary', 500, 2),
+    };
     // Far more epochs than 2 s allow, and no early stopping: only the budget can end it.
-    const outcome = await trainModel(deps, job('budget', { model: 'logistic', epochs: 10_000, batchSize: 32, learningRate: 0.01, earlyStopping: { enabled: false }, maxDuration: '2s' }));
+    const outcome = await trainModel(
+      deps,
+      job('budget', {
+        model: 'logistic',
+        epochs: 10_000,
+        batchSize: 32,
+        learningRate: 0.01,
+        earlyStopping: { enabled: false },
+        maxDuration: '2s',
+      }),
+    );
     assert.ok(outcome.epochsRun < 10_000, `stopped by the budget after ${outcome.epochsRun} epochs`);
     const history = JSON.parse((await readObject(store, store.keyFor(outcome.history.uri))).toString('utf8'));
     assert.equal(history.stoppedBy, 'train.maxDuration 2s');
@@ -82,13 +113,34 @@ describe('train.maxDuration', () => {
 
   it('a budget that cannot fit one epoch fails as a config error naming train.maxDuration', async () => {
     const tfjs = await loadTfjs();
-    const deps = { tfjs, store, train: generatedSplit('binary', 400_000, 3, 16), validation: generatedSplit('binary', 100, 4, 16) };
-    await assert.rejects(trainModel(deps, job('too-short', { model: 'mlp', hiddenLayers: [64, 64], epochs: 5, batchSize: 8, learningRate: 0.01, maxDuration: '1s' })), (error: unknown) => {
-      assert.ok(error instanceof MaxDurationTooShort);
-      assert.equal(error.type, 'InvalidPipelineConfig');
-      assert.equal(error.nonRetryable, true);
-      assert.match(error.message, /^train\.maxDuration 1s is too short to finish one epoch: at \d+ rows\/s the first epoch over 400000 train rows would take about \d+ s/);
-      return true;
-    });
+    const deps = {
+      tfjs,
+      store,
+      train: generatedSplit('binary', 400_000, 3, 16),
+      validation: generatedSplit('binary', 100, 4, 16),
+    };
+    await assert.rejects(
+      trainModel(
+        deps,
+        job('too-short', {
+          model: 'mlp',
+          hiddenLayers: [64, 64],
+          epochs: 5,
+          batchSize: 8,
+          learningRate: 0.01,
+          maxDuration: '1s',
+        }),
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof MaxDurationTooShort);
+        assert.equal(error.type, 'InvalidPipelineConfig');
+        assert.equal(error.nonRetryable, true);
+        assert.match(
+          error.message,
+          /^train\.maxDuration 1s is too short to finish one epoch: at \d+ rows\/s the first epoch over 400000 train rows would take about \d+ s/,
+        );
+        return true;
+      },
+    );
   });
 });

@@ -23,7 +23,9 @@ function randomArray(length: number, seed: number, scale = 1): Float32Array {
 
 function labels(task: Task, seed: number): Float32Array {
   const random = mulberry32(seed);
-  return Float32Array.from({ length: ROWS }, () => (task === 'binary' ? (random() > 0.5 ? 1 : 0) : task === 'multiclass' ? Math.floor(random() * 3) : random() * 4 - 2));
+  return Float32Array.from({ length: ROWS }, () =>
+    task === 'binary' ? (random() > 0.5 ? 1 : 0) : task === 'multiclass' ? Math.floor(random() * 3) : random() * 4 - 2,
+  );
 }
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
@@ -52,9 +54,15 @@ function referenceLoss(tf: Tf, task: Task, logits: Tensor, y: Tensor, weights?: 
 }
 
 describe('hand-derived gradients match tfjs autodiff', () => {
-  const cases: Array<{ task: Task; activation: 'relu' | 'tanh' | 'sigmoid' | 'elu'; weighted: boolean; model: 'mlp' | 'logistic' }> = [];
+  const cases: Array<{
+    task: Task;
+    activation: 'relu' | 'tanh' | 'sigmoid' | 'elu';
+    weighted: boolean;
+    model: 'mlp' | 'logistic';
+  }> = [];
   for (const task of ['binary', 'multiclass', 'regression'] as const) {
-    for (const activation of ['relu', 'tanh', 'sigmoid', 'elu'] as const) cases.push({ task, activation, weighted: activation === 'tanh', model: 'mlp' });
+    for (const activation of ['relu', 'tanh', 'sigmoid', 'elu'] as const)
+      cases.push({ task, activation, weighted: activation === 'tanh', model: 'mlp' });
     cases.push({ task, activation: 'relu', weighted: false, model: 'logistic' });
   }
   for (const c of cases) {
@@ -71,7 +79,11 @@ describe('hand-derived gradients match tfjs autodiff', () => {
         const weights = c.weighted ? tf.tensor1d(randomArray(ROWS, 3).map((v) => v + 1.5)) : undefined;
         const withOps = (opsFor: typeof ops) =>
           tf.tidy(() => {
-            const { loss, gradient } = lossAndGradient(tf, opsFor, layers, c.task, { x, y, ...(weights ? { weights } : {}) });
+            const { loss, gradient } = lossAndGradient(tf, opsFor, layers, c.task, {
+              x,
+              y,
+              ...(weights ? { weights } : {}),
+            });
             return { loss: loss.dataSync()[0] as number, gradient: gradient.dataSync() };
           });
         const ours = withOps(ops);
@@ -84,11 +96,23 @@ describe('hand-derived gradients match tfjs autodiff', () => {
             layers.forEach((layer, i) => {
               const z = tf.add(tf.matMul(h, layer.kernel), layer.bias);
               const activation = c.activation;
-              h = i === layers.length - 1 ? z : activation === 'relu' ? tf.relu(z) : activation === 'tanh' ? tf.tanh(z) : activation === 'sigmoid' ? tf.sigmoid(z) : tf.elu(z);
+              h =
+                i === layers.length - 1
+                  ? z
+                  : activation === 'relu'
+                    ? tf.relu(z)
+                    : activation === 'tanh'
+                      ? tf.tanh(z)
+                      : activation === 'sigmoid'
+                        ? tf.sigmoid(z)
+                        : tf.elu(z);
             });
             return referenceLoss(tf, c.task, h, y, weights) as never;
           }, variables);
-          return { loss: value.dataSync()[0] as number, gradient: tf.concat(variables.map((v) => tf.reshape(grads[v.name] as Tensor, [-1]))).dataSync() };
+          return {
+            loss: value.dataSync()[0] as number,
+            gradient: tf.concat(variables.map((v) => tf.reshape(grads[v.name] as Tensor, [-1]))).dataSync(),
+          };
         });
         assertClose([ours.loss], [reference.loss], 1e-5, 'loss');
         assertClose(ours.gradient, reference.gradient, 1e-4, 'gradient');
@@ -96,7 +120,11 @@ describe('hand-derived gradients match tfjs autodiff', () => {
         if (c.task === 'binary' && !weights) {
           const p = (model.predict(x) as Tensor).dataSync();
           const yv = y.dataSync();
-          const crossEntropy = Array.from(p).reduce((s, pi, i) => s - ((yv[i] as number) * Math.log(pi) + (1 - (yv[i] as number)) * Math.log(1 - pi)), 0) / ROWS;
+          const crossEntropy =
+            Array.from(p).reduce(
+              (s, pi, i) => s - ((yv[i] as number) * Math.log(pi) + (1 - (yv[i] as number)) * Math.log(1 - pi)),
+              0,
+            ) / ROWS;
           assertClose([ours.loss], [crossEntropy], 1e-4, 'cross-entropy of the predictions');
         }
       } finally {
@@ -111,11 +139,15 @@ describe('hand-derived gradients match tfjs autodiff', () => {
     const settings = trainSettings({ model: 'mlp', hiddenLayers: [16, 16], dropout: 0.5 });
     const model = buildModel(tf, { task: 'binary', featureCount: FEATURES }, settings, 5);
     const layers = denseLayersOf(model);
-    assert.deepEqual(layers.map((l) => l.dropoutAfter), [true, true, false]);
+    assert.deepEqual(
+      layers.map((l) => l.dropoutAfter),
+      [true, true, false],
+    );
     try {
       const x = tf.tensor2d(randomArray(ROWS * FEATURES, 4), [ROWS, FEATURES]);
       const y = tf.tensor1d(labels('binary', 5));
-      const gradientWith = (dropout?: { rate: number; stepSeed: number }) => tf.tidy(() => Array.from(lossAndGradient(tf, ops, layers, 'binary', { x, y }, dropout).gradient.dataSync()));
+      const gradientWith = (dropout?: { rate: number; stepSeed: number }) =>
+        tf.tidy(() => Array.from(lossAndGradient(tf, ops, layers, 'binary', { x, y }, dropout).gradient.dataSync()));
       const plain = gradientWith();
       assert.deepEqual(gradientWith({ rate: 0.5, stepSeed: 9 }), gradientWith({ rate: 0.5, stepSeed: 9 }));
       assert.notDeepEqual(gradientWith({ rate: 0.5, stepSeed: 9 }), gradientWith({ rate: 0.5, stepSeed: 10 }));
@@ -127,26 +159,48 @@ describe('hand-derived gradients match tfjs autodiff', () => {
   });
 });
 
-describe('flat optimisers follow tfjs\'s update rules and checkpoint format', () => {
+describe("flat optimisers follow tfjs's update rules and checkpoint format", () => {
   for (const name of ['adam', 'sgd', 'rmsprop'] as const) {
     it(name, async () => {
       const { tf } = await loadTfjs();
       const shapes: number[][] = [[3, 2], [2], [2, 1], [1]];
-      const make = (seed: number) => shapes.map((shape, i) => tf.variable(tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed + i), shape)));
+      const make = (seed: number) =>
+        shapes.map((shape, i) =>
+          tf.variable(
+            tf.tensor(
+              randomArray(
+                shape.reduce((a, b) => a * b, 1),
+                seed + i,
+              ),
+              shape,
+            ),
+          ),
+        );
       const ours = make(20);
       const theirs = make(20);
       const settings = { optimizer: name, learningRate: 0.05 } as const;
       const flat = createFlatOptimizer(tf, ours, settings);
-      const reference = name === 'adam' ? tf.train.adam(0.05) : name === 'sgd' ? tf.train.sgd(0.05) : tf.train.rmsprop(0.05);
+      const reference =
+        name === 'adam' ? tf.train.adam(0.05) : name === 'sgd' ? tf.train.sgd(0.05) : tf.train.rmsprop(0.05);
       const step = (seed: number) => {
-        const gradients = shapes.map((shape, i) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed * 10 + i), shape));
+        const gradients = shapes.map((shape, i) =>
+          tf.tensor(
+            randomArray(
+              shape.reduce((a, b) => a * b, 1),
+              seed * 10 + i,
+            ),
+            shape,
+          ),
+        );
         reference.applyGradients(theirs.map((v, i) => ({ name: v.name, tensor: gradients[i] as Tensor })));
         tf.tidy(() => flat.apply(tf.concat(gradients.map((g) => tf.reshape(g, [-1])))));
         gradients.forEach((g) => g.dispose());
       };
       try {
         for (let s = 1; s <= 4; s++) step(s);
-        ours.forEach((v, i) => assertClose(v.dataSync(), (theirs[i] as Variable).dataSync(), 1e-5, `${name} variable ${i} after 4 steps`));
+        ours.forEach((v, i) =>
+          assertClose(v.dataSync(), (theirs[i] as Variable).dataSync(), 1e-5, `${name} variable ${i} after 4 steps`),
+        );
 
         // The same slots, by position, as tfjs's getWeights(): iteration count first, then each slot per variable.
         const mine = await flat.getWeights();
@@ -163,10 +217,20 @@ describe('flat optimisers follow tfjs\'s update rules and checkpoint format', ()
         const resumed = createFlatOptimizer(tf, ours, settings);
         await resumed.setWeights(tfjs);
         flat.dispose();
-        const gradients = shapes.map((shape, i) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), 99 + i), shape));
+        const gradients = shapes.map((shape, i) =>
+          tf.tensor(
+            randomArray(
+              shape.reduce((a, b) => a * b, 1),
+              99 + i,
+            ),
+            shape,
+          ),
+        );
         reference.applyGradients(theirs.map((v, i) => ({ name: v.name, tensor: gradients[i] as Tensor })));
         tf.tidy(() => resumed.apply(tf.concat(gradients.map((g) => tf.reshape(g, [-1])))));
-        ours.forEach((v, i) => assertClose(v.dataSync(), (theirs[i] as Variable).dataSync(), 1e-5, `${name} variable ${i} after resuming`));
+        ours.forEach((v, i) =>
+          assertClose(v.dataSync(), (theirs[i] as Variable).dataSync(), 1e-5, `${name} variable ${i} after resuming`),
+        );
         mine.forEach((w) => w.tensor.dispose());
         resumed.dispose();
       } finally {
@@ -189,12 +253,17 @@ describe('flat optimisers follow tfjs\'s update rules and checkpoint format', ()
 describe('gatherRows', () => {
   it('copies exactly the chosen rows, in order, for any widths and row lists (4-row groups and the tail)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.array(fc.nat(), { maxLength: 23 }), (width, rowCount, picks) => {
-        const source = Float32Array.from({ length: rowCount * width }, (_, i) => i + 0.5);
-        const rows = Uint32Array.from(picks.map((p) => p % rowCount));
-        const expected = Array.from(rows).flatMap((r) => Array.from(source.subarray(r * width, (r + 1) * width)));
-        assert.deepEqual(Array.from(gatherRows(source, width, rows)), expected);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.nat(), { maxLength: 23 }),
+        (width, rowCount, picks) => {
+          const source = Float32Array.from({ length: rowCount * width }, (_, i) => i + 0.5);
+          const rows = Uint32Array.from(picks.map((p) => p % rowCount));
+          const expected = Array.from(rows).flatMap((r) => Array.from(source.subarray(r * width, (r + 1) * width)));
+          assert.deepEqual(Array.from(gatherRows(source, width, rows)), expected);
+        },
+      ),
     );
   });
 });

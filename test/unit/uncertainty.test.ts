@@ -4,8 +4,20 @@ import fc from 'fast-check';
 import { METRIC_NAMES } from '../../contracts/evaluate-names';
 import { createSeededRandom, type Random } from '../../lib/data/seeded-random';
 import { evaluatePredictions, isLowerBetter, rocAuc, type TaskType } from '../../lib/evaluation/metrics';
-import { aucAboveChancePValue, aucComponents, delongVariance, rowCorrect, rowLosses } from '../../lib/evaluation/row-scores';
-import { bootstrapCount, comparePaired, metricIntervals, zeroRuleTest, type PairedOptions } from '../../lib/evaluation/uncertainty';
+import {
+  aucAboveChancePValue,
+  aucComponents,
+  delongVariance,
+  rowCorrect,
+  rowLosses,
+} from '../../lib/evaluation/row-scores';
+import {
+  bootstrapCount,
+  comparePaired,
+  metricIntervals,
+  zeroRuleTest,
+  type PairedOptions,
+} from '../../lib/evaluation/uncertainty';
 import { binomialUpperTail, normalCdf, normalQuantile, normalSurvival } from '../../lib/stats/distributions';
 import { normalInterval, wilsonInterval } from '../../lib/stats/intervals';
 
@@ -13,8 +25,17 @@ const close = (actual: number, expected: number, tolerance: number, what = '') =
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what} expected ${expected} ± ${tolerance}, got ${actual}`);
 
 const CLASSES = ['a', 'b', 'c'];
-const options = (overrides: Partial<PairedOptions> = {}): PairedOptions => ({ threshold: 0.5, classes: CLASSES, confidence: 0.95, resamples: 100, seed: 7, alpha: 0.05, ...overrides });
-const binaryOptions = (overrides: Partial<PairedOptions> = {}): PairedOptions => options({ classes: undefined, ...overrides });
+const options = (overrides: Partial<PairedOptions> = {}): PairedOptions => ({
+  threshold: 0.5,
+  classes: CLASSES,
+  confidence: 0.95,
+  resamples: 100,
+  seed: 7,
+  alpha: 0.05,
+  ...overrides,
+});
+const binaryOptions = (overrides: Partial<PairedOptions> = {}): PairedOptions =>
+  options({ classes: undefined, ...overrides });
 
 // ---------------------------------------------------------------------------------------------------
 // Synthetic data: every generator takes a seeded Random, so each trial below draws its own rows.
@@ -67,7 +88,11 @@ function regressionRows(random: Random, n: number, signal: number) {
 }
 
 function rows(task: TaskType, random: Random, n: number, signal: number) {
-  return task === 'binary' ? binaryRows(random, n, signal) : task === 'multiclass' ? multiclassRows(random, n, signal) : regressionRows(random, n, signal);
+  return task === 'binary'
+    ? binaryRows(random, n, signal)
+    : task === 'multiclass'
+      ? multiclassRows(random, n, signal)
+      : regressionRows(random, n, signal);
 }
 
 /** The zero-rule's outputs: the train split's class frequencies (or mean) on every row. */
@@ -84,7 +109,10 @@ function zeroOutputs(task: TaskType, n: number, frequencies: number[]): Float32A
  * seeds (~17% of 60,000 draws), and a repeated trial counts its rejection many times over.
  */
 const trialSeeds = (trials: number, seed: number): number[] =>
-  fc.sample(fc.uniqueArray(fc.noBias(fc.integer({ min: 1, max: 0x7fffffff })), { minLength: trials, maxLength: trials }), { numRuns: 1, seed })[0]!;
+  fc.sample(
+    fc.uniqueArray(fc.noBias(fc.integer({ min: 1, max: 0x7fffffff })), { minLength: trials, maxLength: trials }),
+    { numRuns: 1, seed },
+  )[0]!;
 
 /**
  * The largest rejection count still consistent, at 99% two-sided, with a test of size `alpha` over
@@ -112,18 +140,26 @@ describe('per-row scores', () => {
 
   it('rows correct by hand: binary at or above the threshold, multiclass argmax with the first class on ties', () => {
     assert.deepEqual([...rowCorrect('binary', [1, 0, 1, 0], [0.5, 0.5, 0.49, 0.1], 2, 0.5)], [1, 0, 0, 1]);
-    assert.deepEqual([...rowCorrect('multiclass', [0, 1, 2], [0.4, 0.4, 0.2, 0.1, 0.8, 0.1, 0.3, 0.3, 0.3], 3, 0.5)], [1, 1, 0]);
+    assert.deepEqual(
+      [...rowCorrect('multiclass', [0, 1, 2], [0.4, 0.4, 0.2, 0.1, 0.8, 0.1, 0.3, 0.3, 0.3], 3, 0.5)],
+      [1, 1, 0],
+    );
   });
 
   it('their means are the log loss and the accuracy evaluatePredictions reports', () => {
     fc.assert(
-      fc.property(fc.constantFrom<TaskType>('binary', 'multiclass'), fc.integer({ min: 1, max: 0x7fffffff }), fc.integer({ min: 1, max: 300 }), (task, seed, n) => {
-        const { labels, outputs } = rows(task, createSeededRandom(seed), n, 1);
-        const metrics = evaluatePredictions(task, labels, outputs, { threshold: 0.5, classes: CLASSES }).metrics;
-        const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, b) => a + b, 0) / values.length;
-        close(mean(rowLosses(task, labels, outputs, 3)), metrics.log_loss!, 1e-9);
-        close(mean(rowCorrect(task, labels, outputs, 3, 0.5)), metrics.accuracy!, 1e-12);
-      }),
+      fc.property(
+        fc.constantFrom<TaskType>('binary', 'multiclass'),
+        fc.integer({ min: 1, max: 0x7fffffff }),
+        fc.integer({ min: 1, max: 300 }),
+        (task, seed, n) => {
+          const { labels, outputs } = rows(task, createSeededRandom(seed), n, 1);
+          const metrics = evaluatePredictions(task, labels, outputs, { threshold: 0.5, classes: CLASSES }).metrics;
+          const mean = (values: ArrayLike<number>) => Array.from(values).reduce((a, b) => a + b, 0) / values.length;
+          close(mean(rowLosses(task, labels, outputs, 3)), metrics.log_loss!, 1e-9);
+          close(mean(rowCorrect(task, labels, outputs, 3, 0.5)), metrics.accuracy!, 1e-12);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -172,7 +208,10 @@ describe('ROC-AUC structural components and DeLong variance', () => {
 
   // Scores on a coarse grid so ties between and within classes are common.
   const dataset = fc
-    .array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 6 })), { minLength: 4, maxLength: 80 })
+    .array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 6 })), {
+      minLength: 4,
+      maxLength: 80,
+    })
     .filter((r) => r.filter(([y]) => y).length >= 2 && r.filter(([y]) => !y).length >= 2)
     .map((r) => ({ labels: r.map(([y]) => (y ? 1 : 0)), a: r.map(([, s]) => s / 6), b: r.map(([, , s]) => s / 6) }));
 
@@ -198,8 +237,14 @@ describe('ROC-AUC structural components and DeLong variance', () => {
         const m = ba.positives.length;
         const n = ba.negatives.length;
         const single = covariance(ba.positives, ba.positives) / m + covariance(ba.negatives, ba.negatives) / n;
-        const s10 = covariance(ba.positives, ba.positives) + covariance(bb.positives, bb.positives) - 2 * covariance(ba.positives, bb.positives);
-        const s01 = covariance(ba.negatives, ba.negatives) + covariance(bb.negatives, bb.negatives) - 2 * covariance(ba.negatives, bb.negatives);
+        const s10 =
+          covariance(ba.positives, ba.positives) +
+          covariance(bb.positives, bb.positives) -
+          2 * covariance(ba.positives, bb.positives);
+        const s01 =
+          covariance(ba.negatives, ba.negatives) +
+          covariance(bb.negatives, bb.negatives) -
+          2 * covariance(ba.negatives, bb.negatives);
         const ca = aucComponents(labels, a);
         const cb = aucComponents(labels, b);
         close(delongVariance(ca), single, 1e-12);
@@ -265,7 +310,10 @@ describe('Mann–Whitney test of AUC > ½', () => {
       const scores = labels.map(() => (tied ? Math.floor(random() * 4) / 4 : random()));
       if (aucAboveChancePValue(labels, scores).pValue < 0.05) rejected++;
     }
-    assert.ok(rejected <= rejectionBound(trials, 0.05), `${rejected} of ${trials} rejected; at most ${rejectionBound(trials, 0.05)} expected at α 0.05`);
+    assert.ok(
+      rejected <= rejectionBound(trials, 0.05),
+      `${rejected} of ${trials} rejected; at most ${rejectionBound(trials, 0.05)} expected at α 0.05`,
+    );
   });
 });
 
@@ -280,13 +328,23 @@ describe('metric intervals', () => {
         const o = options({ seed });
         const metrics = evaluatePredictions(task, labels, outputs, o).metrics;
         const intervals = metricIntervals(task, labels, outputs, o);
-        assert.deepEqual(Object.keys(intervals).sort(), [...METRIC_NAMES[task]].sort(), `${task}: an interval for each metric`);
+        assert.deepEqual(
+          Object.keys(intervals).sort(),
+          [...METRIC_NAMES[task]].sort(),
+          `${task}: an interval for each metric`,
+        );
         for (const metric of METRIC_NAMES[task]) {
           const value = metrics[metric] as number;
           const { lower, upper } = intervals[metric]!;
-          assert.ok(Number.isFinite(lower) && Number.isFinite(upper), `${task} ${metric} (seed ${seed}): [${lower}, ${upper}]`);
+          assert.ok(
+            Number.isFinite(lower) && Number.isFinite(upper),
+            `${task} ${metric} (seed ${seed}): [${lower}, ${upper}]`,
+          );
           // 1e-12: ROC-AUC sums its components in another order than metrics.ts does.
-          assert.ok(lower <= value + 1e-12 && value - 1e-12 <= upper, `${task} ${metric} = ${value} outside [${lower}, ${upper}] (seed ${seed}, n ${n})`);
+          assert.ok(
+            lower <= value + 1e-12 && value - 1e-12 <= upper,
+            `${task} ${metric} = ${value} outside [${lower}, ${upper}] (seed ${seed}, n ${n})`,
+          );
         }
       }
     }
@@ -302,7 +360,10 @@ describe('metric intervals', () => {
       const o = binaryOptions({ seed, resamples: 200 });
       const ece = evaluatePredictions('binary', labels, outputs, o).metrics.ece!;
       const interval = metricIntervals('binary', labels, outputs, o).ece!;
-      assert.ok(interval.lower <= ece && ece <= interval.upper, `seed ${seed}: ECE ${ece} outside [${interval.lower}, ${interval.upper}]`);
+      assert.ok(
+        interval.lower <= ece && ece <= interval.upper,
+        `seed ${seed}: ECE ${ece} outside [${interval.lower}, ${interval.upper}]`,
+      );
     }
   });
 
@@ -314,7 +375,10 @@ describe('metric intervals', () => {
     const c = aucComponents(labels, outputs);
     const delong = normalInterval(c.auc, Math.sqrt(delongVariance(c)), 0.95, 'delong');
     assert.deepEqual(intervals.roc_auc, delong);
-    assert.ok(intervals.roc_auc!.upper - intervals.roc_auc!.lower > 0.02, 'a model with AUC < 1 on 300 rows has a real interval, not a point');
+    assert.ok(
+      intervals.roc_auc!.upper - intervals.roc_auc!.lower > 0.02,
+      'a model with AUC < 1 on 300 rows has a real interval, not a point',
+    );
     const multiclass = multiclassRows(createSeededRandom(6), 300, 1);
     const mc = metricIntervals('multiclass', multiclass.labels, multiclass.outputs, options());
     assert.equal(mc.accuracy?.method, 'wilson');
@@ -331,7 +395,10 @@ describe('metric intervals', () => {
         const widthSmall = a[metric]!.upper - a[metric]!.lower;
         const widthLarge = b[metric]!.upper - b[metric]!.lower;
         // 16× the rows: about ¼ the width.
-        assert.ok(widthLarge < 0.6 * widthSmall, `${task} ${metric}: width ${widthLarge} on 4800 rows vs ${widthSmall} on 300`);
+        assert.ok(
+          widthLarge < 0.6 * widthSmall,
+          `${task} ${metric}: width ${widthLarge} on 4800 rows vs ${widthSmall} on 300`,
+        );
       }
     }
   });
@@ -343,7 +410,8 @@ describe('metric intervals', () => {
     const other = metricIntervals('binary', labels, outputs, binaryOptions({ seed: 100 }));
     assert.notDeepEqual(other.ece, first.ece);
     assert.equal(first.ece?.method, 'bootstrap');
-    for (const analytic of ['accuracy', 'roc_auc', 'log_loss', 'brier', 'precision', 'recall']) assert.deepEqual(other[analytic], first[analytic], analytic);
+    for (const analytic of ['accuracy', 'roc_auc', 'log_loss', 'brier', 'precision', 'recall'])
+      assert.deepEqual(other[analytic], first[analytic], analytic);
   });
 
   it('regression: R² has no interval when the target is constant', () => {
@@ -388,18 +456,25 @@ describe('paired comparisons', () => {
       const labels = strong.labels;
       for (const metric of metricsOf(task)) {
         const sign = isLowerBetter(metric) || metric === 'mse' ? -1 : 1;
-        const expected = sign * (valueOf(task, metric, labels, strong.outputs) - valueOf(task, metric, labels, weak.outputs));
+        const expected =
+          sign * (valueOf(task, metric, labels, strong.outputs) - valueOf(task, metric, labels, weak.outputs));
         const ab = comparePaired(task, metric, labels, strong.outputs, weak.outputs, options());
         const ba = comparePaired(task, metric, labels, weak.outputs, strong.outputs, options());
         close(ab.improvement, expected, 1e-6, `${task} ${metric}`);
         close(ba.improvement, -ab.improvement, 1e-12, `${task} ${metric} swapped`);
-        assert.ok(ab.lower <= ab.improvement && ab.improvement <= ab.upper, `${task} ${metric}: bounds around the improvement`);
+        assert.ok(
+          ab.lower <= ab.improvement && ab.improvement <= ab.upper,
+          `${task} ${metric}: bounds around the improvement`,
+        );
       }
       // The strong model is clearly better on the main metric and the proper scoring rule.
       const main = { binary: 'roc_auc', multiclass: 'accuracy', regression: 'r2' }[task];
       for (const metric of [main, PROPER[task]]) {
         const c = comparePaired(task, metric, labels, strong.outputs, weak.outputs, options());
-        assert.ok(c.improvement > 0 && c.lower > 0, `${task} ${metric}: improvement ${c.improvement}, lower ${c.lower}`);
+        assert.ok(
+          c.improvement > 0 && c.lower > 0,
+          `${task} ${metric}: improvement ${c.improvement}, lower ${c.lower}`,
+        );
       }
     }
   });
@@ -408,7 +483,12 @@ describe('paired comparisons', () => {
     const { labels, outputs } = binaryRows(createSeededRandom(24), 300, 1);
     const other = binaryRows(createSeededRandom(25), 300, 0.5).outputs;
     const z = normalQuantile(0.9);
-    for (const [metric, method] of [['roc_auc', 'delong'], ['log_loss', 'paired-rows'], ['accuracy', 'paired-rows'], ['brier', 'paired-rows']] as const) {
+    for (const [metric, method] of [
+      ['roc_auc', 'delong'],
+      ['log_loss', 'paired-rows'],
+      ['accuracy', 'paired-rows'],
+      ['brier', 'paired-rows'],
+    ] as const) {
       const c = comparePaired('binary', metric, labels, outputs, other, binaryOptions({ alpha: 0.1 }));
       assert.equal(c.method, method);
       close(c.lower, c.improvement - z * c.standardError, 1e-12, metric);
@@ -417,7 +497,11 @@ describe('paired comparisons', () => {
     }
     const bootstrap = comparePaired('binary', 'f1', labels, outputs, other, binaryOptions({ alpha: 0.1 }));
     assert.equal(bootstrap.method, 'bootstrap');
-    assert.deepEqual(comparePaired('binary', 'f1', labels, outputs, other, binaryOptions({ alpha: 0.1 })), bootstrap, 'same seed, same comparison');
+    assert.deepEqual(
+      comparePaired('binary', 'f1', labels, outputs, other, binaryOptions({ alpha: 0.1 })),
+      bootstrap,
+      'same seed, same comparison',
+    );
   });
 });
 
@@ -432,10 +516,21 @@ describe('beating the zero-rule', () => {
       const { labels, outputs } = binaryRows(random, n, 0, rate);
       if (!labels.includes(1)) labels[0] = 1;
       if (!labels.includes(0)) labels[n - 1] = 0;
-      const { pValue } = zeroRuleTest('binary', 'roc_auc', labels, outputs, zeroOutputs('binary', n, [rate]), 0, binaryOptions({ seed }));
+      const { pValue } = zeroRuleTest(
+        'binary',
+        'roc_auc',
+        labels,
+        outputs,
+        zeroOutputs('binary', n, [rate]),
+        0,
+        binaryOptions({ seed }),
+      );
       if (pValue < 0.05) rejected++;
     }
-    assert.ok(rejected <= rejectionBound(trials, 0.05), `${rejected} of ${trials} rejected; at most ${rejectionBound(trials, 0.05)} expected at α 0.05`);
+    assert.ok(
+      rejected <= rejectionBound(trials, 0.05),
+      `${rejected} of ${trials} rejected; at most ${rejectionBound(trials, 0.05)} expected at α 0.05`,
+    );
   });
 
   it('multiclass accuracy (exact McNemar): a model independent of the labels beats the zero-rule at α 0.05 at most ~5% of the time (2000 trials)', () => {
@@ -450,21 +545,60 @@ describe('beating the zero-rule', () => {
       // The zero-rule's class frequencies come from a separate train sample of the same distribution.
       const train = multiclassRows(random, 100, 0, weights).labels;
       const frequencies = [0, 1, 2].map((c) => train.filter((y) => y === c).length / train.length);
-      const { pValue } = zeroRuleTest('multiclass', 'accuracy', labels, outputs, zeroOutputs('multiclass', n, frequencies), 0, options({ seed }));
+      const { pValue } = zeroRuleTest(
+        'multiclass',
+        'accuracy',
+        labels,
+        outputs,
+        zeroOutputs('multiclass', n, frequencies),
+        0,
+        options({ seed }),
+      );
       if (pValue < 0.05) rejected++;
     }
-    assert.ok(rejected <= rejectionBound(trials, 0.05), `${rejected} of ${trials} rejected; at most ${rejectionBound(trials, 0.05)} expected at α 0.05`);
+    assert.ok(
+      rejected <= rejectionBound(trials, 0.05),
+      `${rejected} of ${trials} rejected; at most ${rejectionBound(trials, 0.05)} expected at α 0.05`,
+    );
   });
 
   it('a genuinely good model is detected', () => {
     const binary = binaryRows(createSeededRandom(31), 300, 1.5);
-    assert.ok(zeroRuleTest('binary', 'roc_auc', binary.labels, binary.outputs, zeroOutputs('binary', 300, [0.4]), 0, binaryOptions()).pValue < 1e-6);
+    assert.ok(
+      zeroRuleTest(
+        'binary',
+        'roc_auc',
+        binary.labels,
+        binary.outputs,
+        zeroOutputs('binary', 300, [0.4]),
+        0,
+        binaryOptions(),
+      ).pValue < 1e-6,
+    );
     const multiclass = multiclassRows(createSeededRandom(32), 300, 3);
-    const mc = zeroRuleTest('multiclass', 'accuracy', multiclass.labels, multiclass.outputs, zeroOutputs('multiclass', 300, [0.4, 0.3, 0.3]), 0, options());
+    const mc = zeroRuleTest(
+      'multiclass',
+      'accuracy',
+      multiclass.labels,
+      multiclass.outputs,
+      zeroOutputs('multiclass', 300, [0.4, 0.3, 0.3]),
+      0,
+      options(),
+    );
     assert.ok(mc.pValue < 1e-6, `p = ${mc.pValue}`);
     assert.ok(mc.comparison.improvement > 0.2);
     const regression = regressionRows(createSeededRandom(33), 300, 1);
-    assert.ok(zeroRuleTest('regression', 'r2', regression.labels, regression.outputs, zeroOutputs('regression', 300, [0]), 0, options()).pValue < 1e-6);
+    assert.ok(
+      zeroRuleTest(
+        'regression',
+        'r2',
+        regression.labels,
+        regression.outputs,
+        zeroOutputs('regression', 300, [0]),
+        0,
+        options(),
+      ).pValue < 1e-6,
+    );
   });
 
   it('McNemar by hand: only the discordant rows count, p = P(X ≥ model-only | discordant, ½)', () => {
@@ -499,12 +633,28 @@ describe('beating the zero-rule', () => {
     assert.equal(perfect.pValue, aucAboveChancePValue(labels, outputs).pValue);
     assert.ok(perfect.pValue < 1e-6);
     // ...but not on four rows, where the margin-0 test cannot tell a perfect ranking from luck (p ≈ 0.06).
-    const tiny = zeroRuleTest('binary', 'roc_auc', [1, 0, 1, 0], [0.9, 0.1, 0.8, 0.2], zeroOutputs('binary', 4, [0.5]), 0.05, binaryOptions());
+    const tiny = zeroRuleTest(
+      'binary',
+      'roc_auc',
+      [1, 0, 1, 0],
+      [0.9, 0.1, 0.8, 0.2],
+      zeroOutputs('binary', 4, [0.5]),
+      0.05,
+      binaryOptions(),
+    );
     assert.ok(tiny.pValue > 0.05, `p = ${tiny.pValue}`);
     // Multiclass: right on every row where the zero-rule is wrong on every row; with a margin, McNemar's 0.5ⁿ still bounds p.
     const mcLabels = [1, 2, 1, 2, 1, 2, 1, 2];
     const mcModel = Float32Array.from(mcLabels.flatMap((y) => [0, 1, 2].map((c) => (c === y ? 0.8 : 0.1))));
-    const mc = zeroRuleTest('multiclass', 'accuracy', mcLabels, mcModel, zeroOutputs('multiclass', 8, [0.6, 0.2, 0.2]), 0.1, options());
+    const mc = zeroRuleTest(
+      'multiclass',
+      'accuracy',
+      mcLabels,
+      mcModel,
+      zeroOutputs('multiclass', 8, [0.6, 0.2, 0.2]),
+      0.1,
+      options(),
+    );
     close(mc.pValue, 0.5 ** 8, 1e-15);
   });
 });

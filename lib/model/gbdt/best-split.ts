@@ -27,7 +27,12 @@ export interface NodeSums {
  * G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ), keeping both sides at or above the minimum rows and hessian.
  * Ties go to the lower feature, then the lower bin, so the choice is the same on every run.
  */
-export function findBestSplit(hist: Float64Array, binCounts: Uint16Array, node: NodeSums, rules: SplitRules): SplitChoice | undefined {
+export function findBestSplit(
+  hist: Float64Array,
+  binCounts: Uint16Array,
+  node: NodeSums,
+  rules: SplitRules,
+): SplitChoice | undefined {
   const lambda = rules.l2Regularization;
   const parentScore = (node.grad * node.grad) / (node.hess + lambda);
   let best: SplitChoice | undefined;
@@ -51,7 +56,13 @@ export function findBestSplit(hist: Float64Array, binCounts: Uint16Array, node: 
       const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
       if (gain > bestGain) {
         bestGain = gain;
-        best = { gain, feature: f, bin: b, left: { grad: gl, hess: hl, count: cl }, right: { grad: gr, hess: hr, count: cr } };
+        best = {
+          gain,
+          feature: f,
+          bin: b,
+          left: { grad: gl, hess: hl, count: cl },
+          right: { grad: gr, hess: hr, count: cr },
+        };
       }
     }
   }

@@ -20,7 +20,12 @@ const READ_BATCH_ROWS = 16_384;
  * place the bin thresholds, a second bins every row. Raw values never stay in memory for a large split.
  * `start` (a resumed or warm-started ensemble) is scored on the raw values as they pass.
  */
-export async function readBinnedTrain(source: BatchSource, maxBins: number, weightsOf: RowWeights, start: Ensemble | undefined): Promise<BinnedSplit> {
+export async function readBinnedTrain(
+  source: BatchSource,
+  maxBins: number,
+  weightsOf: RowWeights,
+  start: Ensemble | undefined,
+): Promise<BinnedSplit> {
   const stride = Math.max(1, Math.ceil(source.rows / BIN_SAMPLE_ROWS));
   const sample = await readEvery(source, stride, weightsOf);
   const thresholds = fitBinThresholds(sample.x, sample.rows, source.featureCount, maxBins);
@@ -29,7 +34,12 @@ export async function readBinnedTrain(source: BatchSource, maxBins: number, weig
 }
 
 /** Bins a split with thresholds fitted on another (validation with the train split's). */
-export async function readBinned(source: BatchSource, thresholds: BinThresholds, weightsOf: RowWeights, start: Ensemble | undefined): Promise<BinnedSplit> {
+export async function readBinned(
+  source: BatchSource,
+  thresholds: BinThresholds,
+  weightsOf: RowWeights,
+  start: Ensemble | undefined,
+): Promise<BinnedSplit> {
   const featureCount = thresholds.length;
   const bins = sharedBytes(source.rows * featureCount);
   const y = new Float32Array(source.rows);
@@ -37,7 +47,8 @@ export async function readBinned(source: BatchSource, thresholds: BinThresholds,
   const startScores = start ? new Float64Array(source.rows * start.outputs) : undefined;
   let row = 0;
   for await (const batch of source.batches(READ_BATCH_ROWS)) {
-    if (row + batch.rows > source.rows) throw new Error(`the split yielded more than the ${source.rows} rows it announced`);
+    if (row + batch.rows > source.rows)
+      throw new Error(`the split yielded more than the ${source.rows} rows it announced`);
     binRowsInto(batch.x, batch.rows, thresholds, bins, row);
     y.set(batch.y, row);
     const w = weightsOf(batch);
@@ -75,7 +86,12 @@ async function readEvery(source: BatchSource, stride: number, weightsOf: RowWeig
     }
     seen += batch.rows;
   }
-  return { x: x.subarray(0, taken * featureCount), y: y.subarray(0, taken), weights: weights?.subarray(0, taken), rows: taken };
+  return {
+    x: x.subarray(0, taken * featureCount),
+    y: y.subarray(0, taken),
+    weights: weights?.subarray(0, taken),
+    rows: taken,
+  };
 }
 
 function binInMemory(raw: RawRows, thresholds: BinThresholds, start: Ensemble | undefined): BinnedSplit {
@@ -84,7 +100,16 @@ function binInMemory(raw: RawRows, thresholds: BinThresholds, start: Ensemble | 
   binRowsInto(raw.x, raw.rows, thresholds, bins, 0);
   const startScores = start ? new Float64Array(raw.rows * start.outputs) : undefined;
   if (start && startScores) scoreInto(start, raw.x, raw.rows, featureCount, startScores, 0);
-  return { bins, rows: raw.rows, featureCount, binCounts: binCounts(thresholds), thresholds, y: raw.y, weights: raw.weights, startScores };
+  return {
+    bins,
+    rows: raw.rows,
+    featureCount,
+    binCounts: binCounts(thresholds),
+    thresholds,
+    y: raw.y,
+    weights: raw.weights,
+    startScores,
+  };
 }
 
 /** Bins live in shared memory: histogram threads read them in place. */
@@ -93,7 +118,14 @@ function sharedBytes(length: number): Uint8Array {
 }
 
 /** The start ensemble's raw scores of `rows` raw rows, written at row `firstRow` of `scores`. */
-function scoreInto(start: Ensemble, x: Float32Array, rows: number, featureCount: number, scores: Float64Array, firstRow: number): void {
+function scoreInto(
+  start: Ensemble,
+  x: Float32Array,
+  rows: number,
+  featureCount: number,
+  scores: Float64Array,
+  firstRow: number,
+): void {
   const k = start.outputs;
   const part = scores.subarray(firstRow * k, (firstRow + rows) * k);
   for (let r = 0; r < rows; r++) for (let c = 0; c < k; c++) part[r * k + c] = start.baseScores[c] as number;

@@ -29,7 +29,8 @@ export function fitBinThresholds(x: Float32Array, rows: number, featureCount: nu
 /** Thresholds for one sorted, NaN-free column. */
 function thresholdsOf(sorted: Float64Array, maxBins: number): Float64Array {
   const distinct: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i] as number);
+  for (let i = 0; i < sorted.length; i++)
+    if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i] as number);
   if (distinct.length <= maxBins) {
     const mids = new Float64Array(Math.max(0, distinct.length - 1));
     for (let i = 0; i < mids.length; i++) mids[i] = ((distinct[i] as number) + (distinct[i + 1] as number)) / 2;
@@ -57,7 +58,13 @@ export function binOf(value: number, thresholds: Float64Array): number {
 }
 
 /** Bins row-major `x` into `out` (row-major bytes) starting at row `firstRow` of `out`. */
-export function binRowsInto(x: Float32Array, rows: number, thresholds: BinThresholds, out: Uint8Array, firstRow: number): void {
+export function binRowsInto(
+  x: Float32Array,
+  rows: number,
+  thresholds: BinThresholds,
+  out: Uint8Array,
+  firstRow: number,
+): void {
   const featureCount = thresholds.length;
   let i = 0;
   let o = firstRow * featureCount;

@@ -62,14 +62,16 @@ export function ensembleToJson(ensemble: Ensemble, treeCount = ensemble.trees.le
 }
 
 export function ensembleFromJson(json: EnsembleJson): Ensemble {
-  if (json.baseScores.length !== json.outputs) throw new Error(`trees.json has ${json.baseScores.length} base scores for ${json.outputs} outputs`);
+  if (json.baseScores.length !== json.outputs)
+    throw new Error(`trees.json has ${json.baseScores.length} base scores for ${json.outputs} outputs`);
   return {
     task: json.task,
     outputs: json.outputs,
     baseScores: json.baseScores,
     trees: json.trees.map((t, i) => {
       const n = t.feature.length;
-      if ([t.threshold, t.left, t.right, t.value].some((a) => a.length !== n)) throw new Error(`tree ${i} in trees.json has arrays of different lengths`);
+      if ([t.threshold, t.left, t.right, t.value].some((a) => a.length !== n))
+        throw new Error(`tree ${i} in trees.json has arrays of different lengths`);
       return {
         feature: Int32Array.from(t.feature),
         threshold: Float64Array.from(t.threshold),
@@ -104,7 +106,14 @@ export function predictRaw(ensemble: Ensemble, x: Float32Array, rows: number, fe
 }
 
 /** Adds trees [fromTree, end) to `scores` (rows × outputs). */
-export function addTrees(ensemble: Ensemble, fromTree: number, x: Float32Array, rows: number, featureCount: number, scores: Float64Array): void {
+export function addTrees(
+  ensemble: Ensemble,
+  fromTree: number,
+  x: Float32Array,
+  rows: number,
+  featureCount: number,
+  scores: Float64Array,
+): void {
   const k = ensemble.outputs;
   for (let r = 0; r < rows; r++) {
     const offset = r * featureCount;

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import type { ArtifactRef } from '../../../contracts/artifacts';
 import type { ArtifactStore } from '../../store/artifact-store';
 import { readObjectIfExists } from '../../store/read-object';
-import { AttemptRecord, EpochRecord, epochFolder, LATEST_JSON, LatestPointer, pruneCheckpoints, WarmStartRecord } from '../checkpoint';
+import {
+  AttemptRecord,
+  EpochRecord,
+  epochFolder,
+  LATEST_JSON,
+  LatestPointer,
+  pruneCheckpoints,
+  WarmStartRecord,
+} from '../checkpoint';
 import { StoredFile, TREES_JSON } from '../model-meta';
 import type { Ensemble } from './ensemble';
 import { readEnsemble, writeEnsemble } from './gbdt-model-io';
@@ -43,9 +51,20 @@ export async function writeGbdtCheckpoint(
 ): Promise<ArtifactRef> {
   const folder = epochFolder(checkpointsKey, round);
   const trees = await writeEnsemble(store, `${folder}/${TREES_JSON}`, ensemble);
-  const state = GbdtCheckpointState.parse({ formatVersion: 1, format: 'trainyard-gbdt-checkpoint', round, ...draft, trees });
+  const state = GbdtCheckpointState.parse({
+    formatVersion: 1,
+    format: 'trainyard-gbdt-checkpoint',
+    round,
+    ...draft,
+    trees,
+  });
   const put = await store.put(`${folder}/state.json`, JSON.stringify(state), { contentType: 'application/json' });
-  const pointer: LatestPointer = { epoch: round, runId: draft.runId, fingerprint: draft.fingerprint, state: { uri: put.uri, sha256: put.sha256, bytes: put.bytes } };
+  const pointer: LatestPointer = {
+    epoch: round,
+    runId: draft.runId,
+    fingerprint: draft.fingerprint,
+    state: { uri: put.uri, sha256: put.sha256, bytes: put.bytes },
+  };
   await store.put(`${checkpointsKey}/${LATEST_JSON}`, JSON.stringify(pointer), { contentType: 'application/json' });
   await pruneCheckpoints(store, checkpointsKey, [round]);
   return { kind: 'checkpoint', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { epoch: round } };
@@ -77,7 +96,11 @@ export async function findGbdtResumePoint(
   return { ...best, ensemble: await readEnsemble(store, best.state.trees) };
 }
 
-async function readJsonIfExists<T extends z.ZodTypeAny>(store: ArtifactStore, key: string, schema: T): Promise<z.output<T> | undefined> {
+async function readJsonIfExists<T extends z.ZodTypeAny>(
+  store: ArtifactStore,
+  key: string,
+  schema: T,
+): Promise<z.output<T> | undefined> {
   const bytes = await readObjectIfExists(store, key);
   if (!bytes) return undefined;
   const parsed = schema.safeParse(JSON.parse(bytes.toString('utf8')));

@@ -9,8 +9,15 @@ import { objectiveFor } from './objective';
 export type GbdtModelMetaDraft = Omit<GbdtModelMeta, 'format' | 'formatVersion' | 'files' | 'backend'>;
 
 /** Writes `trees.json` (the first `treeCount` trees) to `key`. */
-export async function writeEnsemble(store: ArtifactStore, key: string, ensemble: Ensemble, treeCount?: number): Promise<StoredFile> {
-  const put = await store.put(key, JSON.stringify(ensembleToJson(ensemble, treeCount)), { contentType: 'application/json' });
+export async function writeEnsemble(
+  store: ArtifactStore,
+  key: string,
+  ensemble: Ensemble,
+  treeCount?: number,
+): Promise<StoredFile> {
+  const put = await store.put(key, JSON.stringify(ensembleToJson(ensemble, treeCount)), {
+    contentType: 'application/json',
+  });
   return storedFile(put);
 }
 
@@ -28,8 +35,16 @@ export async function writeGbdtModel(
   draft: GbdtModelMetaDraft,
 ): Promise<{ meta: GbdtModelMeta; put: PutResult }> {
   const trees = await writeEnsemble(store, `${folderKey}/${TREES_JSON}`, ensemble, treeCount);
-  const meta = GbdtModelMeta.parse({ format: 'trainyard-gbdt', formatVersion: 1, backend: 'typescript', ...draft, files: { trees } });
-  const put = await store.put(`${folderKey}/${MODEL_META_JSON}`, JSON.stringify(meta, null, 2), { contentType: 'application/json' });
+  const meta = GbdtModelMeta.parse({
+    format: 'trainyard-gbdt',
+    formatVersion: 1,
+    backend: 'typescript',
+    ...draft,
+    files: { trees },
+  });
+  const put = await store.put(`${folderKey}/${MODEL_META_JSON}`, JSON.stringify(meta, null, 2), {
+    contentType: 'application/json',
+  });
   return { meta, put };
 }
 
@@ -38,7 +53,9 @@ export async function loadGbdtModel(store: ArtifactStore, meta: GbdtModelMeta): 
   const ensemble = await readEnsemble(store, meta.files.trees);
   const expectedOutputs = meta.task === 'multiclass' ? (meta.classes?.length ?? 0) : 1;
   if (ensemble.outputs !== expectedOutputs || ensemble.task !== meta.task) {
-    throw new Error(`trees.json holds a ${ensemble.task} ensemble with ${ensemble.outputs} outputs, but the model meta describes ${meta.task} with ${expectedOutputs}`);
+    throw new Error(
+      `trees.json holds a ${ensemble.task} ensemble with ${ensemble.outputs} outputs, but the model meta describes ${meta.task} with ${expectedOutputs}`,
+    );
   }
   const objective = objectiveFor(meta.task, meta.classes?.length ?? 0);
   return {

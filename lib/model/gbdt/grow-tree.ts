@@ -89,7 +89,9 @@ export function growTree(
   }
   const rootHist = histograms.take();
   histograms.build(0, rowCount, rootHist);
-  const open: OpenLeaf[] = [withSplit({ node: addNode(), start: 0, end: rowCount, depth: 0, sums: rootSums, hist: rootHist, split: undefined })];
+  const open: OpenLeaf[] = [
+    withSplit({ node: addNode(), start: 0, end: rowCount, depth: 0, sums: rootSums, hist: rootHist, split: undefined }),
+  ];
   const closed: OpenLeaf[] = [];
 
   while (open.length + closed.length < rules.maxLeafNodes) {
@@ -123,7 +125,10 @@ export function growTree(
     } else {
       histograms.give(parentHist);
     }
-    for (const child of [withSplit({ ...leftLeaf, hist: leftHist, split: undefined }), withSplit({ ...rightLeaf, hist: rightHist, split: undefined })]) {
+    for (const child of [
+      withSplit({ ...leftLeaf, hist: leftHist, split: undefined }),
+      withSplit({ ...rightLeaf, hist: rightHist, split: undefined }),
+    ]) {
       if (child.split) open.push(child);
       else {
         if (child.hist) histograms.give(child.hist);
@@ -151,7 +156,15 @@ export function growTree(
 }
 
 /** Stable partition of order[start, end) by bin ≤ splitBin; returns where the right side begins. */
-function partition(data: BinnedRows, order: Uint32Array, scratch: Uint32Array, start: number, end: number, feature: number, splitBin: number): number {
+function partition(
+  data: BinnedRows,
+  order: Uint32Array,
+  scratch: Uint32Array,
+  start: number,
+  end: number,
+  feature: number,
+  splitBin: number,
+): number {
   let l = start;
   let r = 0;
   for (let i = start; i < end; i++) {
@@ -167,7 +180,10 @@ function partition(data: BinnedRows, order: Uint32Array, scratch: Uint32Array, s
 export function leafOfBinned(tree: Tree, thresholdBin: Uint8Array, bins: Uint8Array, rowOffset: number): number {
   let node = 0;
   while ((tree.feature[node] as number) >= 0) {
-    node = (bins[rowOffset + (tree.feature[node] as number)] as number) > (thresholdBin[node] as number) ? (tree.right[node] as number) : (tree.left[node] as number);
+    node =
+      (bins[rowOffset + (tree.feature[node] as number)] as number) > (thresholdBin[node] as number)
+        ? (tree.right[node] as number)
+        : (tree.left[node] as number);
   }
   return node;
 }

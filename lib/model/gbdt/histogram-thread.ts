@@ -30,7 +30,11 @@ function serve(data: HelperData): void {
     const slot = control[CONTROL.SLOT] as number;
     let hist = slots.get(slot);
     if (!hist) {
-      hist = new Float64Array(data.histograms, slot * data.histogramSize * Float64Array.BYTES_PER_ELEMENT, data.histogramSize);
+      hist = new Float64Array(
+        data.histograms,
+        slot * data.histogramSize * Float64Array.BYTES_PER_ELEMENT,
+        data.histogramSize,
+      );
       slots.set(slot, hist);
     }
     const output = control[CONTROL.OUTPUT] as number;

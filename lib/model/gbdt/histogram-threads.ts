@@ -100,7 +100,8 @@ export class HistogramThreads {
     const [fromFeature, toFeature] = this.ranges[0] as [number, number];
     buildHistogramFeatures(bins, featureCount, order, start, end, g, h, hist, fromFeature, toFeature);
     for (const control of this.controls) {
-      while (Atomics.load(control, CONTROL.DONE) !== seq) Atomics.wait(control, CONTROL.DONE, Atomics.load(control, CONTROL.DONE));
+      while (Atomics.load(control, CONTROL.DONE) !== seq)
+        Atomics.wait(control, CONTROL.DONE, Atomics.load(control, CONTROL.DONE));
     }
   }
 
@@ -125,5 +126,9 @@ const DEFAULT_THREADS = 1;
 
 /** Contiguous feature ranges of near-equal size. */
 function featureRanges(featureCount: number, shares: number): Array<[number, number]> {
-  return Array.from({ length: shares }, (_, i) => [Math.floor((i * featureCount) / shares), Math.floor(((i + 1) * featureCount) / shares)] as [number, number]);
+  return Array.from(
+    { length: shares },
+    (_, i) =>
+      [Math.floor((i * featureCount) / shares), Math.floor(((i + 1) * featureCount) / shares)] as [number, number],
+  );
 }

@@ -74,7 +74,8 @@ export class HistogramPool {
     slots: number,
   ) {
     this.buffer = new SharedArrayBuffer(size * slots * Float64Array.BYTES_PER_ELEMENT);
-    for (let slot = slots - 1; slot >= 0; slot--) this.free.push(new Float64Array(this.buffer, slot * size * Float64Array.BYTES_PER_ELEMENT, size));
+    for (let slot = slots - 1; slot >= 0; slot--)
+      this.free.push(new Float64Array(this.buffer, slot * size * Float64Array.BYTES_PER_ELEMENT, size));
   }
   take(): Float64Array {
     const hist = this.free.pop();

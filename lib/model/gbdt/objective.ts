@@ -10,7 +10,13 @@ export interface Objective {
   /** The constant model: the raw scores that minimise the loss before any tree. */
   baseScores(y: Float32Array, weights: Float32Array | undefined): number[];
   /** Fills grad[c] and hess[c] (one array per output) at the current raw scores. */
-  gradients(scores: Float64Array, y: Float32Array, weights: Float32Array | undefined, grad: Float32Array[], hess: Float32Array[]): void;
+  gradients(
+    scores: Float64Array,
+    y: Float32Array,
+    weights: Float32Array | undefined,
+    grad: Float32Array[],
+    hess: Float32Array[],
+  ): void;
   /** Mean loss (weighted when weights are given) — binary and multiclass in nats, regression as squared error. */
   loss(scores: Float64Array, y: Float32Array, weights?: Float32Array): number;
   /** Classification: share of rows whose most likely class is the label. */

@@ -5,7 +5,14 @@ import type { AttemptRecord, EpochRecord, WarmStartRecord } from '../checkpoint'
 import { mulberry32 } from '../memory-batch-source';
 import type { GbdtModelMeta } from '../model-meta';
 import { readModelMeta } from '../store-io';
-import { jobFingerprint, TrainingCancelled, type EpochReport, type TrainHooks, type TrainJob, type TrainOutcome } from '../trainer';
+import {
+  jobFingerprint,
+  TrainingCancelled,
+  type EpochReport,
+  type TrainHooks,
+  type TrainJob,
+  type TrainOutcome,
+} from '../trainer';
 import { budgetMs, MaxDurationTooShort } from '../training-budget';
 import { readBinned, readBinnedTrain, type BinnedSplit } from './binned-data';
 import type { Ensemble, Tree } from './ensemble';
@@ -41,7 +48,11 @@ const IMPROVEMENT_TOLERANCE = 1e-7;
  * best round's trees), a checkpoint every `checkpointEveryRounds`, resume from this run's newest
  * checkpoint, warm start from a gbdt champion. Ends with the model, its meta and the history in the store.
  */
-export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<TrainHooks, 'onEpoch' | 'onResume' | 'shouldStop'> = {}): Promise<GbdtOutcome> {
+export async function trainGbdt(
+  deps: GbdtDeps,
+  job: TrainJob,
+  hooks: Pick<TrainHooks, 'onEpoch' | 'onResume' | 'shouldStop'> = {},
+): Promise<GbdtOutcome> {
   const startedMs = performance.now();
   const settings = job.settings.gbdt;
   const { store, train, validation } = deps;
@@ -52,14 +63,22 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
 
   let state: GbdtCheckpointDraft & { round: number };
   let start: Ensemble | undefined;
-  const resume = await findGbdtResumePoint(store, job.keys.checkpoints, { runId: job.runId, fingerprint }, job.heartbeatCheckpoint);
+  const resume = await findGbdtResumePoint(
+    store,
+    job.keys.checkpoints,
+    { runId: job.runId, fingerprint },
+    job.heartbeatCheckpoint,
+  );
   if (resume) {
     const { formatVersion: _v, format: _f, trees: _t, ...kept } = resume.state;
     state = kept;
     start = resume.ensemble;
     hooks.onResume?.({ epoch: resume.state.round, source: resume.source });
   } else {
-    const warm = job.settings.warmStart && job.warmStart ? await tryWarmStart(store, job.warmStart, job.task, train) : { record: coldStart(job) };
+    const warm =
+      job.settings.warmStart && job.warmStart
+        ? await tryWarmStart(store, job.warmStart, job.task, train)
+        : { record: coldStart(job) };
     start = warm.ensemble;
     state = {
       round: 0,
@@ -76,7 +95,12 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
     };
   }
   const resumedFromEpoch = state.round;
-  const attempt: AttemptRecord = { attempt: job.attempt, resumedFromEpoch, startedAt: new Date().toISOString(), backend: GBDT_BACKEND };
+  const attempt: AttemptRecord = {
+    attempt: job.attempt,
+    resumedFromEpoch,
+    startedAt: new Date().toISOString(),
+    backend: GBDT_BACKEND,
+  };
   state.attempts = [...state.attempts, attempt];
 
   const weightsOf = rowWeightsOf(job.classWeights, classes);
@@ -91,7 +115,11 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
     const trainLoss = objective.loss(scores, data.y, data.weights);
     if (!held || !heldScores) return { trainLoss, validationLoss: trainLoss };
     const accuracy = objective.accuracy?.(heldScores, held.y);
-    return { trainLoss, validationLoss: objective.loss(heldScores, held.y), ...(accuracy !== undefined ? { validationAccuracy: accuracy } : {}) };
+    return {
+      trainLoss,
+      validationLoss: objective.loss(heldScores, held.y),
+      ...(accuracy !== undefined ? { validationAccuracy: accuracy } : {}),
+    };
   };
   // Round 0 is the starting model: boosting must beat it to count (scikit-learn scores it too).
   if (state.round === 0) state.bestValidationLoss = lossesNow().validationLoss;
@@ -105,7 +133,8 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
     learningRate: settings.learningRate,
   };
   // Gradients and the row order live in shared memory: histogram threads read them in place.
-  const shared = <T>(Kind: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }) => new Kind(new SharedArrayBuffer(data.rows * Kind.BYTES_PER_ELEMENT));
+  const shared = <T>(Kind: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }) =>
+    new Kind(new SharedArrayBuffer(data.rows * Kind.BYTES_PER_ELEMENT));
   const grad = Array.from({ length: k }, () => shared(Float32Array));
   const hess = Array.from({ length: k }, () => shared(Float32Array));
   const order = shared(Uint32Array);
@@ -117,7 +146,10 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
   const spentBeforeMs = state.history.reduce((sum, r) => sum + r.epochMs, 0);
   const attemptStartMs = performance.now();
   let timeUp = false;
-  const threads = await HistogramThreads.start({ bins: data.bins, featureCount: data.featureCount, order, grad, hess, pool }, deps.histogramThreads);
+  const threads = await HistogramThreads.start(
+    { bins: data.bins, featureCount: data.featureCount, order, grad, hess, pool },
+    deps.histogramThreads,
+  );
   try {
     for (let round = state.round + 1; round <= settings.maxIterations && !state.stoppedEarly && !timeUp; round++) {
       if (hooks.shouldStop?.()) throw new TrainingCancelled();
@@ -126,8 +158,21 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
       const sampled = drawRows(sample, data.rows, settings.subsample, deriveSeed(job.seed, 20_000 + round));
       for (let c = 0; c < k; c++) {
         order.set(sample.subarray(0, sampled));
-        const histograms = { take: () => pool.take(), give: (hist: Float64Array) => pool.give(hist), build: (start: number, end: number, hist: Float64Array) => threads.build(start, end, c, hist) };
-        const grown = growTree(data, order, sampled, scratch, grad[c] as Float32Array, hess[c] as Float32Array, rules, histograms);
+        const histograms = {
+          take: () => pool.take(),
+          give: (hist: Float64Array) => pool.give(hist),
+          build: (start: number, end: number, hist: Float64Array) => threads.build(start, end, c, hist),
+        };
+        const grown = growTree(
+          data,
+          order,
+          sampled,
+          scratch,
+          grad[c] as Float32Array,
+          hess[c] as Float32Array,
+          rules,
+          histograms,
+        );
         ensemble.trees.push(grown.tree);
         if (sampled === data.rows) {
           for (const leaf of grown.leaves) {
@@ -153,10 +198,16 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
         samplesPerSecond: roundMs > 0 ? (data.rows / roundMs) * 1000 : 0,
       };
       if (round === 1 && record.epochMs > budget) {
-        throw new MaxDurationTooShort(job.settings.maxDuration ?? '', record.epochMs, record.samplesPerSecond, data.rows);
+        throw new MaxDurationTooShort(
+          job.settings.maxDuration ?? '',
+          record.epochMs,
+          record.samplesPerSecond,
+          data.rows,
+        );
       }
       timeUp = spentBeforeMs + (performance.now() - attemptStartMs) >= budget;
-      const improved = state.bestValidationLoss === null || losses.validationLoss < state.bestValidationLoss - IMPROVEMENT_TOLERANCE;
+      const improved =
+        state.bestValidationLoss === null || losses.validationLoss < state.bestValidationLoss - IMPROVEMENT_TOLERANCE;
       const roundsWithoutImprovement = improved ? 0 : state.roundsWithoutImprovement + 1;
       state = {
         ...state,
@@ -167,11 +218,22 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
         stoppedEarly: job.settings.earlyStopping.enabled && roundsWithoutImprovement >= settings.earlyStoppingRounds,
         history: [...state.history, record],
       };
-      if (round % settings.checkpointEveryRounds === 0 || round === settings.maxIterations || state.stoppedEarly || timeUp) {
+      if (
+        round % settings.checkpointEveryRounds === 0 ||
+        round === settings.maxIterations ||
+        state.stoppedEarly ||
+        timeUp
+      ) {
         if (hooks.shouldStop?.()) throw new TrainingCancelled(); // a cancelled attempt writes nothing more
         const { round: _round, ...draft } = state;
         const checkpoint = await writeGbdtCheckpoint(store, job.keys.checkpoints, round, ensemble, draft);
-        const report: EpochReport = { epoch: round, checkpoint, record, bestEpoch: state.bestRound, bestValidationLoss: state.bestValidationLoss };
+        const report: EpochReport = {
+          epoch: round,
+          checkpoint,
+          record,
+          bestEpoch: state.bestRound,
+          bestValidationLoss: state.bestValidationLoss,
+        };
         hooks.onEpoch?.(report);
       }
     }
@@ -205,10 +267,24 @@ export async function trainGbdt(deps: GbdtDeps, job: TrainJob, hooks: Pick<Train
     trees: { fromChampion: state.startTrees, grown: finalRound * k, perRound: k },
     bins: Array.from(data.binCounts),
   };
-  const historyPut = await store.put(job.keys.history, JSON.stringify(history, null, 2), { contentType: 'application/json' });
+  const historyPut = await store.put(job.keys.history, JSON.stringify(history, null, 2), {
+    contentType: 'application/json',
+  });
   return {
-    model: { kind: 'model', uri: put.uri, sha256: put.sha256, bytes: put.bytes, metadata: { format: meta.format, task: job.task, backend: GBDT_BACKEND } },
-    history: { kind: 'history', uri: historyPut.uri, sha256: historyPut.sha256, bytes: historyPut.bytes, metadata: { content: 'training-history' } },
+    model: {
+      kind: 'model',
+      uri: put.uri,
+      sha256: put.sha256,
+      bytes: put.bytes,
+      metadata: { format: meta.format, task: job.task, backend: GBDT_BACKEND },
+    },
+    history: {
+      kind: 'history',
+      uri: historyPut.uri,
+      sha256: historyPut.sha256,
+      bytes: historyPut.bytes,
+      metadata: { content: 'training-history' },
+    },
     meta,
     backend: GBDT_BACKEND,
     epochsRun: state.round,
@@ -229,10 +305,19 @@ function baseScoresFor(ensemble: Ensemble, rows: number): Float64Array {
 }
 
 /** Adds a freshly grown tree's values to output `c` of every binned row. */
-function addTreeOnBins(tree: Tree, thresholdBin: Uint8Array, split: BinnedSplit, scores: Float64Array, k: number, c: number): void {
+function addTreeOnBins(
+  tree: Tree,
+  thresholdBin: Uint8Array,
+  split: BinnedSplit,
+  scores: Float64Array,
+  k: number,
+  c: number,
+): void {
   for (let r = 0; r < split.rows; r++) {
     const at = r * k + c;
-    scores[at] = (scores[at] as number) + (tree.value[leafOfBinned(tree, thresholdBin, split.bins, r * split.featureCount)] as number);
+    scores[at] =
+      (scores[at] as number) +
+      (tree.value[leafOfBinned(tree, thresholdBin, split.bins, r * split.featureCount)] as number);
   }
 }
 
@@ -251,7 +336,10 @@ function drawRows(sample: Uint32Array, rows: number, fraction: number, seed: num
   return n;
 }
 
-function rowWeightsOf(classWeights: Record<string, number> | undefined, classes: string[] | undefined): (batch: Batch) => Float32Array | undefined {
+function rowWeightsOf(
+  classWeights: Record<string, number> | undefined,
+  classes: string[] | undefined,
+): (batch: Batch) => Float32Array | undefined {
   if (!classWeights || !classes) return (batch) => batch.weights;
   const byIndex = classes.map((label) => classWeights[label] ?? 1);
   return (batch) => batch.weights ?? Float32Array.from(batch.y, (label) => byIndex[label] ?? 1);
@@ -266,18 +354,30 @@ async function tryWarmStart(
 ): Promise<{ record: WarmStartRecord; ensemble?: Ensemble }> {
   const cold = (reason: string) => ({ record: { used: false, reason: `cold start: ${reason}` } });
   const meta = await readModelMeta(store, champion.modelFolderKey);
-  if (meta.format !== 'trainyard-gbdt') return cold(`the champion (v${champion.version}) is a ${meta.train.model} model; boosting continues only from gbdt trees`);
-  if (meta.task !== task) return cold(`the champion (v${champion.version}) is a ${meta.task} model, this run trains ${task}`);
+  if (meta.format !== 'trainyard-gbdt')
+    return cold(
+      `the champion (v${champion.version}) is a ${meta.train.model} model; boosting continues only from gbdt trees`,
+    );
+  if (meta.task !== task)
+    return cold(`the champion (v${champion.version}) is a ${meta.task} model, this run trains ${task}`);
   if (meta.featureNames.join('\u0000') !== train.featureNames.join('\u0000')) {
-    return cold(`the champion (v${champion.version}) was trained on ${meta.featureCount} features, this run's preprocessor gives ${train.featureCount} (or other names/order)`);
+    return cold(
+      `the champion (v${champion.version}) was trained on ${meta.featureCount} features, this run's preprocessor gives ${train.featureCount} (or other names/order)`,
+    );
   }
   if ((meta.classes ?? []).join('\u0000') !== (train.classes ?? []).join('\u0000')) {
-    return cold(`the champion's classes [${(meta.classes ?? []).join(', ')}] differ from this run's [${(train.classes ?? []).join(', ')}]`);
+    return cold(
+      `the champion's classes [${(meta.classes ?? []).join(', ')}] differ from this run's [${(train.classes ?? []).join(', ')}]`,
+    );
   }
   const ensemble = await readEnsemble(store, meta.files.trees);
   const rounds = ensemble.trees.length / ensemble.outputs;
   return {
-    record: { used: true, parentVersion: champion.version, reason: `warm start from champion v${champion.version}: boosting continues after its ${rounds} rounds (same features and classes)` },
+    record: {
+      used: true,
+      parentVersion: champion.version,
+      reason: `warm start from champion v${champion.version}: boosting continues after its ${rounds} rounds (same features and classes)`,
+    },
     ensemble,
   };
 }
