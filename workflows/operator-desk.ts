@@ -93,16 +93,15 @@ export class OperatorDesk {
   private async waitForOperator(waiting: Waiting, error: unknown, timeout: Duration): Promise<OperatorDecision> {
     this.waiting = waiting;
     this.decision = undefined;
-    this.tracker.setOutcome('awaiting-operator');
-    this.tracker.status.awaitingOperator = {
+    this.tracker.awaitOperator({
       failedStage: waiting.failedStage,
       failure: rootFailure(error),
       since: new Date().toISOString(),
       deadline: new Date(Date.now() + durationMs(timeout)).toISOString(),
-    };
+    });
     const answered = await condition(() => this.decision !== undefined, timeout);
     this.waiting = undefined;
-    delete this.tracker.status.awaitingOperator;
+    this.tracker.stopAwaitingOperator();
     if (!answered || !this.decision) {
       this.tracker.setOutcome('failed');
       throw error;
@@ -116,7 +115,7 @@ export class OperatorDesk {
     error: unknown,
   ): void {
     const { plan } = decision;
-    this.tracker.status.retries?.push({
+    this.tracker.retry({
       at: new Date().toISOString(),
       by: decision.by,
       reason: decision.reason,
@@ -125,8 +124,6 @@ export class OperatorDesk {
       restartFrom: plan.restartFrom,
       changedPaths: plan.changedPaths,
     });
-    this.tracker.restartFrom(plan.restartFrom);
-    this.tracker.setOutcome('running');
   }
 
   private planOrThrow(request: RetryRequest): RetryPlan {

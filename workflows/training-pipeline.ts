@@ -1,9 +1,10 @@
-import { condition, patched, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { Decision } from '../contracts/stage-results';
 import type { StageStatus } from '../contracts/stages';
-import { approvalSignal, approvalUpdate, statusQuery, type ApprovalDecision } from './messages';
+import { ApprovalInbox } from './approval-inbox';
+import { statusQuery } from './messages';
 import { runAsOf } from './run-as-of';
 import { TrainyardModel } from './search-attributes';
 import { stages } from './stage-activities';
@@ -46,8 +47,7 @@ async function runStages(
 ): Promise<PipelineResult> {
   describeRun(tracker, input);
   const resolveChampion = () =>
-    tracker.once(
-      'champion',
+    tracker.championOnce(
       async () => (await stages.getChampion({ model: input.model, alias: input.promotion.alias })) ?? undefined,
     );
   const fingerprint = () =>
@@ -87,7 +87,7 @@ async function runStages(
     () => stages.evaluate({ input, split, preprocessor, trained, champion }),
     (e) => [e.evaluation, e.report],
   );
-  tracker.status.reportUrl = evaluation.reportUrl;
+  tracker.recordReport(evaluation.reportUrl);
   upsertMemo({ report: evaluation.reportUrl, evaluation: evaluation.evaluation.uri });
   tracker.note('evaluate', `${evaluation.decision}: ${evaluation.reasons.join(' ')}`);
 
@@ -103,7 +103,7 @@ async function runStages(
       ...(evaluation.intervals ? { intervals: evaluation.intervals } : {}),
       evaluationUri: evaluation.evaluation.uri,
       reportUrl: evaluation.reportUrl,
-      stages: tracker.status.stages,
+      stages: tracker.stages(),
     };
   };
 
@@ -126,7 +126,7 @@ async function runStages(
       warmStartParent: trained.warmStart.parentVersion,
     }),
   );
-  tracker.status.version = registered.version;
+  tracker.recordVersion(registered.version);
 
   // The gate may bless a model yet stop automatic promotion (the champion collapsed on this split).
   const approval =
@@ -151,68 +151,9 @@ async function runStages(
 }
 
 function describeRun(tracker: StageTracker, input: PipelineInput): void {
-  tracker.status.model = input.model;
+  tracker.describeModel(input.model);
   if (workflowInfo().typedSearchAttributes.get(TrainyardModel) !== input.model) {
     upsertSearchAttributes([{ key: TrainyardModel, value: input.model }]);
   }
   upsertMemo({ model: input.model, dataset: input.dataset.uri });
-}
-
-/** Collects the manual-approval decision from the update (CLI) or the signal (Temporal UI). */
-class ApprovalInbox {
-  private decision?: ApprovalDecision;
-  private waitingForVersion?: number;
-
-  constructor(private readonly tracker: StageTracker) {
-    setHandler(
-      approvalUpdate,
-      (decision) => {
-        this.decision ??= decision;
-        return { accepted: true, version: this.waitingForVersion };
-      },
-      {
-        validator: (decision) => {
-          if (this.waitingForVersion === undefined) throw new Error('this run is not waiting for approval');
-          if (this.decision) throw new Error(`already decided: ${this.decision.decision} by ${this.decision.by}`);
-          if (!['approve', 'reject'].includes(decision?.decision))
-            throw new Error('decision must be "approve" or "reject"');
-          if (!decision.by?.trim() || !decision.reason?.trim()) throw new Error('"by" and "reason" are required');
-        },
-      },
-    );
-    setHandler(approvalSignal, (decision) => {
-      if (
-        this.waitingForVersion !== undefined &&
-        (decision?.decision === 'approve' || decision?.decision === 'reject')
-      ) {
-        this.decision ??= {
-          decision: decision.decision,
-          by: String(decision.by ?? 'temporal-ui'),
-          reason: String(decision.reason ?? ''),
-        };
-      }
-    });
-  }
-
-  /** `why`: the gate's reason when it, not the policy, asks for a person. */
-  async waitFor(version: number, timeout: string, why?: string): Promise<ApprovalDecision> {
-    this.waitingForVersion = version;
-    this.tracker.setOutcome('awaiting-approval');
-    return this.tracker.run('approve', async () => {
-      if (why) this.tracker.note('approve', `waiting for a person: ${why}`);
-      const decided = await condition(
-        () => this.decision !== undefined,
-        timeout as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`,
-      );
-      const decision =
-        decided && this.decision
-          ? this.decision
-          : { decision: 'reject' as const, by: 'trainyard', reason: `no decision within ${timeout}` };
-      this.tracker.note(
-        'approve',
-        `${decision.decision} by ${decision.by}: ${decision.reason}${why ? ` (asked because ${why})` : ''}`,
-      );
-      return decision;
-    });
-  }
 }
