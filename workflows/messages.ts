@@ -3,7 +3,14 @@ import type { RetryRequest } from '../contracts/operator-retry';
 import type { StageName, StageStatus } from '../contracts/stages';
 
 export type PipelineOutcome =
-  'running' | 'awaiting-approval' | 'awaiting-operator' | 'promoted' | 'registered' | 'rejected' | 'failed';
+  | 'running'
+  | 'awaiting-approval'
+  | 'awaiting-operator'
+  | 'promoted'
+  | 'registered'
+  | 'rejected'
+  | 'failed'
+  | 'cancelled';
 
 /** A stage that failed on bad data or config, waiting for `trainyard retry` or `abort`. */
 export interface OperatorWait {

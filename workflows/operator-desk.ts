@@ -99,9 +99,14 @@ export class OperatorDesk {
       since: new Date().toISOString(),
       deadline: new Date(Date.now() + durationMs(timeout)).toISOString(),
     });
-    const answered = await condition(() => this.decision !== undefined, timeout);
-    this.waiting = undefined;
-    this.tracker.stopAwaitingOperator();
+    let answered: boolean;
+    try {
+      answered = await condition(() => this.decision !== undefined, timeout);
+    } finally {
+      // Also when the run is cancelled while it waits: a cancelled run is not awaiting anyone.
+      this.waiting = undefined;
+      this.tracker.stopAwaitingOperator();
+    }
     if (!answered || !this.decision) {
       this.tracker.setOutcome('failed');
       throw error;

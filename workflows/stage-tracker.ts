@@ -1,4 +1,4 @@
-import { upsertSearchAttributes } from '@temporalio/workflow';
+import { isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ArtifactRef } from '../contracts/artifacts';
 import { rootFailure } from '../contracts/errors';
 import type { ChampionRefs } from '../contracts/stage-results';
@@ -148,7 +148,8 @@ export class StageTracker {
   private fail(entry: StageStatus, error: unknown): void {
     entry.state = 'failed';
     entry.error = rootFailure(error);
-    this.setOutcome('failed');
+    // A stage interrupted because the run was cancelled did not fail on its own: the run's outcome says so.
+    this.setOutcome(isCancellation(error) ? 'cancelled' : 'failed');
   }
 }
 

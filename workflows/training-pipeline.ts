@@ -1,4 +1,11 @@
-import { patched, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  isCancellation,
+  patched,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { Decision } from '../contracts/stage-results';
@@ -35,9 +42,15 @@ export async function trainingPipeline(rawInput: unknown): Promise<PipelineResul
   const operator = new OperatorDesk(tracker);
   setHandler(statusQuery, () => tracker.status);
 
-  const input = tracker.runInline('validateInput', () => parsePipelineInputOrFail(rawInput));
-  // A stage failing on bad data or config waits for `trainyard retry` (with fixes) or `abort`.
-  return operator.run(input, (current) => runStages(current, tracker, approvals));
+  try {
+    const input = tracker.runInline('validateInput', () => parsePipelineInputOrFail(rawInput));
+    // A stage failing on bad data or config waits for `trainyard retry` (with fixes) or `abort`.
+    return await operator.run(input, (current) => runStages(current, tracker, approvals));
+  } catch (error) {
+    // Cancelled while waiting for an operator (a cancelled stage has already said so).
+    if (isCancellation(error) && patched('cancelled-outcome')) tracker.setOutcome('cancelled');
+    throw error;
+  }
 }
 
 async function runStages(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PipelineInput } from '../../contracts/pipeline-input';
 import { CACHEABLE_STAGES, type CacheableStage } from '../../contracts/stage-config';
 import { statusQuery, type PipelineStatus } from '../../workflows/messages';
@@ -53,7 +53,11 @@ export function runCommand(): Command {
         process.stdout.write(options.json ? `${JSON.stringify(ended, null, 2)}\n` : formatPipelineSummary(ended));
       } catch (error) {
         if (!(error instanceof WorkflowFailedError)) throw error;
-        process.stderr.write(`run ${workflowId} failed: ${formatFailure(rootFailure(error))}\n`);
+        process.stderr.write(
+          error.cause instanceof CancelledFailure
+            ? `run ${workflowId} was cancelled\n`
+            : `run ${workflowId} failed: ${formatFailure(rootFailure(error))}\n`,
+        );
         process.exitCode = ExitCode.failed;
       } finally {
         await client.connection.close();

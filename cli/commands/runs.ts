@@ -4,7 +4,7 @@ import { formatTable } from '../format-table';
 import { loadConfigOrExit, UsageError } from '../config-edge';
 import { connectClient } from '../temporal-client';
 
-const OUTCOMES = ['running', 'awaiting-approval', 'promoted', 'registered', 'rejected', 'failed'] as const;
+const OUTCOMES = ['running', 'awaiting-approval', 'promoted', 'registered', 'rejected', 'failed', 'cancelled'] as const;
 
 /** A visibility query over trainyard's search attributes; values are validated, then quoted. */
 export function runsQuery(filters: { model?: string; outcome?: string }): string {

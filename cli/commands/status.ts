@@ -11,10 +11,18 @@ import { connectClient } from '../temporal-client';
 export const StatusExit = { ok: 0, failed: 1, usage: 2, rejected: 3, awaitingOperator: 4 } as const;
 
 /** Outcomes where following stops: the run ended, or it waits for a person to retry or abort. */
-const SETTLED: PipelineStatus['outcome'][] = ['promoted', 'registered', 'rejected', 'failed', 'awaiting-operator'];
+const SETTLED: PipelineStatus['outcome'][] = [
+  'promoted',
+  'registered',
+  'rejected',
+  'failed',
+  'cancelled',
+  'awaiting-operator',
+];
 
 const EXIT_BY_OUTCOME: Partial<Record<PipelineStatus['outcome'], number>> = {
   failed: StatusExit.failed,
+  cancelled: StatusExit.failed,
   rejected: StatusExit.rejected,
   'awaiting-operator': StatusExit.awaitingOperator,
 };
@@ -22,7 +30,7 @@ const EXIT_BY_OUTCOME: Partial<Record<PipelineStatus['outcome'], number>> = {
 export function statusCommand(): Command {
   return new Command('status')
     .description(
-      "Show a run's stages (state, duration, artifacts); --follow until it ends. Exit: 0 done or running, 1 failed, 3 rejected, 4 awaiting an operator",
+      "Show a run's stages (state, duration, artifacts); --follow until it ends. Exit: 0 done or running, 1 failed or cancelled, 3 rejected, 4 awaiting an operator",
     )
     .argument('<workflowId>', 'the run')
     .option('-f, --follow', 'refresh until the run ends')
@@ -73,10 +81,13 @@ export async function readStatus(client: Client, workflowId: string): Promise<Pi
       reportUrl: result.reportUrl,
     };
   }
-  const failure = await handle.result().then(
-    () => undefined,
-    (error: unknown) => rootFailure(error),
-  );
+  const cancelled = description.status.name === 'CANCELLED';
+  const failure = cancelled
+    ? undefined
+    : await handle.result().then(
+        () => undefined,
+        (error: unknown) => rootFailure(error),
+      );
   // A closed run's query needs a worker to replay it: use it when one answers quickly.
   const replayed = await Promise.race([
     handle.query(statusQuery).catch(() => undefined),
@@ -89,7 +100,7 @@ export async function readStatus(client: Client, workflowId: string): Promise<Pi
     outcome: 'failed',
     stages: [],
   };
-  return { ...base, outcome: 'failed', ...(failure ? { failure } : {}) };
+  return { ...base, outcome: cancelled ? 'cancelled' : 'failed', ...(failure ? { failure } : {}) };
 }
 
 /** The running stage's last heartbeat (train: epoch, planned epochs, losses; attempt), for the live display. */

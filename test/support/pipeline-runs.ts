@@ -4,7 +4,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { rootFailure } from '../../contracts/errors';
 import { statusQuery, type PipelineOutcome, type PipelineStatus } from '../../workflows/messages';
 
-const CLOSED_OUTCOMES: readonly PipelineOutcome[] = ['failed', 'promoted', 'registered', 'rejected'];
+const CLOSED_OUTCOMES: readonly PipelineOutcome[] = ['failed', 'cancelled', 'promoted', 'registered', 'rejected'];
 
 /**
  * Polls a run's `status` query until `reached` holds; fails as soon as the run closes without it, or at the
