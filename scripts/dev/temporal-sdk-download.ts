@@ -1,16 +1,12 @@
 import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 
-/** The slice of @temporalio/testing used here; typed locally so trainyard compiles without the package. */
-interface TestingModule {
-  TestWorkflowEnvironment: {
-    createLocal(options: {
-      server: {
-        ip: string;
-        executable: { type: 'cached-download'; version: string; downloadDir: string };
-      };
-    }): Promise<{ teardown(): Promise<void> }>;
-  };
-}
+/**
+ * @temporalio/testing is a devDependency: present after `npm ci` / `npm install`, absent from a production
+ * install (`--omit=dev`, the worker image). So it is imported here only when `dev up` needs the download,
+ * never by the worker or the CLI's other commands.
+ */
+type TestingModule = { TestWorkflowEnvironment: typeof TestWorkflowEnvironment };
 
 /** Any HTTP answer from the SDK's download host counts; a DNS failure or the timeout does not. */
 export async function isTemporalDownloadReachable(timeoutMs = 3_000): Promise<boolean> {
