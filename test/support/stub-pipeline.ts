@@ -117,7 +117,7 @@ export async function startStubPipelineHarness(): Promise<StubPipelineHarness> {
   };
 }
 
-/** A pipeline input with a manual or auto promotion and short waits, for stubbed runs. */
+/** A minimal pipeline input with a fresh model name; tests add the promotion or operator settings they need. */
 export function stubInput(overrides: Partial<PipelineInputDraft> = {}): PipelineInputDraft {
   return {
     model: `stub-${randomUUID().slice(0, 8)}`,
