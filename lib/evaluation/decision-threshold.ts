@@ -6,6 +6,14 @@ import type { Numbers } from './metrics';
  * A fixed number is taken as given. Falls back to 0.5, saying why, when the validation split cannot
  * choose (no positives, or no rows).
  */
+/**
+ * THE binary decision: a row is predicted positive (classes[1]) when P(positive) is at least the
+ * threshold. Evaluation's metrics and serving's predicted class both go through it.
+ */
+export function predictsPositive(probability: number, threshold: number): boolean {
+  return probability >= threshold;
+}
+
 export type ThresholdStrategy = number | 'max-f1' | 'match-positive-rate';
 
 export interface ChosenThreshold {

@@ -7,6 +7,7 @@
 
 import { METRIC_NAMES } from '../../contracts/evaluate-names';
 import type { Interval } from '../stats/intervals';
+import { predictsPositive } from './decision-threshold';
 
 export type TaskType = 'binary' | 'multiclass' | 'regression';
 export type Numbers = ArrayLike<number>;
@@ -286,7 +287,7 @@ export function binaryCounts(labels: Numbers, probabilities: Numbers, threshold:
   let tn = 0;
   let fn = 0;
   for (let i = 0; i < n; i++) {
-    const predicted = (probabilities[i] as number) >= threshold;
+    const predicted = predictsPositive(probabilities[i] as number, threshold);
     const actual = isPositive(labels[i]);
     if (predicted && actual) tp++;
     else if (predicted) fp++;

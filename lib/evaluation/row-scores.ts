@@ -1,4 +1,5 @@
 import { normalSurvival } from '../stats/distributions';
+import { predictsPositive } from './decision-threshold';
 import { LOG_LOSS_EPS, type Numbers, type TaskType } from './metrics';
 
 /**
@@ -33,7 +34,7 @@ export function rowCorrect(
   const correct = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const y = labels[i] as number;
-    if (task === 'binary') correct[i] = ((outputs[i] as number) >= threshold ? 1 : 0) === y ? 1 : 0;
+    if (task === 'binary') correct[i] = (predictsPositive(outputs[i] as number, threshold) ? 1 : 0) === y ? 1 : 0;
     else {
       let best = 0;
       for (let c = 1; c < classCount; c++)
