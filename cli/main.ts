@@ -8,6 +8,7 @@ import { modelsCommand } from './commands/models';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
 import { scheduleCommand } from './commands/schedule';
+import { serveCommand } from './commands/serve';
 import { schemaCommand } from './commands/schema';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
@@ -25,6 +26,7 @@ const program = new Command('trainyard')
   .addCommand(scheduleCommand())
   .addCommand(dataCommand())
   .addCommand(modelsCommand())
+  .addCommand(serveCommand())
   .addCommand(retryCommand())
   .addCommand(abortCommand())
   .addCommand(approveCommand())
