@@ -26,7 +26,9 @@ export async function resolveVersion(store: ArtifactStore, reference: ModelRefer
     const { aliases } = await readAliases(store, model);
     const state = aliases[reference.alias];
     if (!state) {
-      const names = Object.entries(aliases).map(([alias, s]) => `${alias} → ${s.version}`);
+      const names = Object.entries(aliases)
+        .map(([alias, s]) => `${alias} → ${s.version}`)
+        .sort();
       throw new ServingModelNotFoundError(
         text,
         `model "${model}" has no alias "${reference.alias}". ${names.length === 0 ? 'It has no aliases.' : `Its aliases: ${listed(names)}.`} ${describeVersions(model, versions)}`,

@@ -5,6 +5,7 @@ import { promoteAlias } from '../../lib/registry';
 import type { PredictionRecord } from '../../lib/serving/prediction-log';
 import { predictionLogPrefix } from '../../lib/serving/prediction-log';
 import { readObject } from '../../lib/store/read-object';
+import { runCli } from '../support/cli';
 import { parsePrometheusText, samplesOf } from '../support/prometheus-text';
 import { startServeProcess, type ServeProcess } from '../support/serve-process';
 import { uniqueModelName } from '../support/registry-fixtures';
@@ -85,6 +86,17 @@ describe('trainyard serve (child process, real registry in MinIO)', () => {
       await serve.exited;
     }
     await h?.close();
+  });
+
+  it('refuses bad options and an unknown model with exit code 2, naming each problem', async () => {
+    const bad = await runCli(['serve', '--model', 'Penguins', '--port', '70000', '--poll-interval', 'soon']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--model: .*expected <model>@<alias>/);
+    assert.match(bad.stderr, /--port: expected a port/);
+    assert.match(bad.stderr, /--poll-interval: expected a duration/);
+    const unknown = await runCli(['serve', '--model', `${model}@staging`, '--port', '0']);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /has no alias "staging"\. Its aliases: candidate → 2, champion → 1/);
   });
 
   it('answers a row and a batch with the version that answered; health and readiness', async () => {
