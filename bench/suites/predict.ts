@@ -6,14 +6,16 @@ import { uniqueModelName } from '../../test/support/registry-fixtures';
 import { PENGUINS_SPECIES, trainVersion, uploadPenguins } from '../../test/support/serving-models';
 import { publicDatasetPath } from '../../test/support/public-data';
 import { startTestHarness } from '../../test/support/temporal';
-import { round, type BenchRow, type Suite } from '../harness';
+import { median, round, type BenchRow, type Suite } from '../harness';
 import { percentile, postLoop, type LoadResult } from '../predict/load-loop';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCALE = Number(process.env.BENCH_PREDICT_SCALE ?? 1);
-const SEQUENTIAL_ONE_ROW = Math.round(2000 * SCALE);
-const SEQUENTIAL_BATCH = Math.round(400 * SCALE);
-const SUSTAINED_REQUESTS = Math.round(6000 * SCALE);
+const SEQUENTIAL_ONE_ROW = Math.round(1000 * SCALE);
+const SEQUENTIAL_BATCH = Math.round(200 * SCALE);
+const SUSTAINED_REQUESTS = Math.round(3000 * SCALE);
+/** Floor and serve take turns, ROUNDS times per measure; each figure is the median over the rounds (the machine is shared). */
+const ROUNDS = 3;
 const SUSTAINED_CONCURRENCY = 16;
 const TARGET_P50_OVERHEAD_MS = 1;
 
@@ -50,12 +52,55 @@ async function stop(server: Server): Promise<void> {
   await exited;
 }
 
-function measured(result: LoadResult) {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return Number.NaN;
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+interface Round {
+  p50Ms: number;
+  p99Ms: number;
+  requestsPerSecond: number;
+  errors: number;
+  serverCpuUsPerRequest: number;
+}
+
+async function measureRound(server: Server, body: string, requests: number, concurrency: number): Promise<Round> {
+  const cpuBefore = await cpuSeconds(server.child.pid);
+  const result: LoadResult = await postLoop(server.url, body, requests, concurrency);
+  const cpuAfter = await cpuSeconds(server.child.pid);
   return {
-    p50Ms: round(percentile(result.latenciesMs, 50), 3),
-    p99Ms: round(percentile(result.latenciesMs, 99), 3),
-    requestsPerSecond: round((result.requests / result.wallMs) * 1000, 0),
+    p50Ms: percentile(result.latenciesMs, 50),
+    p99Ms: percentile(result.latenciesMs, 99),
+    requestsPerSecond: (result.requests / result.wallMs) * 1000,
     errors: result.errors,
+    serverCpuUsPerRequest: ((cpuAfter - cpuBefore) / requests) * 1e6,
+  };
+}
+
+function medianOfRounds(rounds: Round[]) {
+  const of = (pick: (r: Round) => number) => median(rounds.map(pick));
+  return {
+    p50Ms: round(
+      of((r) => r.p50Ms),
+      3,
+    ),
+    p99Ms: round(
+      of((r) => r.p99Ms),
+      3,
+    ),
+    requestsPerSecond: round(
+      of((r) => r.requestsPerSecond),
+      0,
+    ),
+    serverCpuUsPerRequest: round(
+      of((r) => r.serverCpuUsPerRequest),
+      0,
+    ),
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
   };
 }
 
@@ -104,11 +149,22 @@ const suite: Suite = {
           },
         ];
         for (const m of measures) {
+          const rounds = new Map<string, Round[]>(servers.map((server) => [server.name, []]));
+          for (const server of servers)
+            await postLoop(server.url, m.body, Math.max(50, Math.round(m.requests / 5)), m.concurrency); // warm-up
+          for (let r = 0; r < ROUNDS; r++)
+            for (const server of servers)
+              rounds.get(server.name)?.push(await measureRound(server, m.body, m.requests, m.concurrency));
           for (const server of servers) {
-            await postLoop(server.url, m.body, Math.max(50, Math.round(m.requests / 10)), m.concurrency); // warm-up
-            const result = measured(await postLoop(server.url, m.body, m.requests, m.concurrency));
+            const result = medianOfRounds(rounds.get(server.name) ?? []);
             p50.set(`${m.measure}|${server.name}`, result.p50Ms);
-            rowsOut.push({ model: kind, measure: m.measure, server: server.name, requests: m.requests, ...result });
+            rowsOut.push({
+              model: kind,
+              measure: m.measure,
+              server: server.name,
+              requests: m.requests * ROUNDS,
+              ...result,
+            });
           }
           const overhead =
             (p50.get(`${m.measure}|${servers[1]?.name}`) ?? NaN) - (p50.get(`${m.measure}|${servers[0]?.name}`) ?? NaN);
@@ -129,6 +185,7 @@ const suite: Suite = {
       rows: rowsOut,
       notes,
       meta: {
+        rounds: ROUNDS,
         sequentialOneRow: SEQUENTIAL_ONE_ROW,
         sequentialBatch: SEQUENTIAL_BATCH,
         sustainedRequests: SUSTAINED_REQUESTS,
