@@ -35,18 +35,20 @@ export function buildHttpApp(
 ): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes });
 
-  // Every content type is read as JSON text, so a non-JSON body is a 400 with our message, not a 415.
+  // Every content type is read as JSON, by Fastify's own parser (which refuses __proto__ keys), so a body
+  // that is not JSON is a 400 with our message, not a 415.
+  const parseJson = app.getDefaultJsonParser('error', 'ignore');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (error) {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) =>
+    parseJson(request, body as string, (error, value) => {
+      if (!error) return done(null, value);
+      const why = (body as string).length === 0 ? 'the body is empty' : 'the body is not JSON (or has a __proto__ key)';
       done(
-        Object.assign(new Error(`the body is not JSON: ${(error as Error).message}`), { statusCode: 400 }),
+        Object.assign(new Error(`${why}: send one row as a JSON object or a batch as an array`), { statusCode: 400 }),
         undefined,
       );
-    }
-  });
+    }),
+  );
 
   app.addHook('onSend', async (_request, reply) => {
     // /predict sets the version that scored it; any other response names the version serving now.
@@ -61,9 +63,7 @@ export function buildHttpApp(
     const message =
       status === 413
         ? `the body is larger than the limit of ${options.bodyLimitBytes} bytes; send fewer rows per request`
-        : status === 400 && error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-          ? 'the body is empty: send one row as a JSON object or a batch as an array'
-          : error.message;
+        : error.message;
     return sendError(reply, status, status < 500 ? 'BadRequest' : 'InternalError', message, []);
   });
   app.setNotFoundHandler((request, reply) =>

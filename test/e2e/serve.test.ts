@@ -132,6 +132,11 @@ describe('trainyard serve (child process, real registry in MinIO)', () => {
     const notJson = await predict(undefined, '{"Island": ');
     assert.equal(notJson.status, 400);
     assert.match(notJson.body.message ?? '', /not JSON/);
+    const poisoned = await predict(undefined, `{"__proto__": {"polluted": true}, ${JSON.stringify(ROW).slice(1)}`);
+    assert.equal(poisoned.status, 400);
+    const empty = await predict(undefined, '');
+    assert.equal(empty.status, 400);
+    assert.match(empty.body.message ?? '', /the body is empty/);
     const tooLarge = await predict(undefined, JSON.stringify(Array.from({ length: 12_000 }, () => ROW)));
     assert.equal(tooLarge.status, 413);
     assert.match(tooLarge.body.message ?? '', /larger than the limit of 1048576 bytes/);
@@ -179,7 +184,7 @@ describe('trainyard serve (child process, real registry in MinIO)', () => {
       samplesOf(samples, name, labels).reduce((sum, s) => sum + s.value, 0);
     const ok = value('trainyard_serve_requests_total', { route: '/predict', status: '200' });
     assert.ok(ok >= served.size - 1, `200s counted: ${ok}`); // the batch of two is one request
-    assert.equal(value('trainyard_serve_errors_total', { route: '/predict', status: '400' }), 3);
+    assert.equal(value('trainyard_serve_errors_total', { route: '/predict', status: '400' }), 5);
     assert.equal(value('trainyard_serve_errors_total', { route: '/predict', status: '413' }), 1);
     assert.equal(value('trainyard_serve_request_duration_seconds_count', { route: '/predict', status: '200' }), ok);
     assert.ok(
