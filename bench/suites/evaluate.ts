@@ -117,7 +117,7 @@ const suite: Suite = {
     );
     scorer.dispose();
 
-    const document = sampleDocument();
+    const document = await sampleDocument();
     const html = renderReport(document, []);
     rows.push({
       work: 'report: HTML with 7 inline SVG charts',

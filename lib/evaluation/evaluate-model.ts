@@ -124,7 +124,7 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
       seed: args.input.seed,
     };
     const paired = { ...uncertainty, alpha: config.alpha };
-    const challenger = withIntervals(
+    const challenger = await withIntervals(
       evaluatePredictions(task, labels, scored, uncertainty),
       task,
       labels,
@@ -140,7 +140,7 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
     });
     const zeroOutputs = zeroRuleOutputs(stats, rows);
     const mainMetric = MAIN_METRIC[task];
-    const zeroRule = zeroRuleEvidence(
+    const zeroRule = await zeroRuleEvidence(
       task,
       mainMetric,
       labels,
@@ -151,7 +151,7 @@ export async function evaluateModel(context: EvaluateContext, args: EvaluateArgs
       config.mustBeatZeroRuleBy,
       paired,
     );
-    const properScore = properScoreEvidence(
+    const properScore = await properScoreEvidence(
       task,
       labels,
       scored,
@@ -386,14 +386,14 @@ export function evaluateConfigFailure(problems: FieldProblem[]): ApplicationFail
 /** Reported intervals are 95%; the gate's one-sided decisions use `evaluate.alpha`. */
 const REPORT_CONFIDENCE = 0.95;
 
-function withIntervals(
+async function withIntervals(
   evaluation: TaskEvaluation,
   task: TaskType,
   labels: Float32Array,
   outputs: Float32Array,
   options: UncertaintyOptions,
-): TaskEvaluation {
-  return { ...evaluation, intervals: metricIntervals(task, labels, outputs, options) };
+): Promise<TaskEvaluation> {
+  return { ...evaluation, intervals: await metricIntervals(task, labels, outputs, options) };
 }
 
 /** Binary: score the validation split and choose the threshold there, so the test split judges it unseen. */

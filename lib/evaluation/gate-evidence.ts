@@ -4,6 +4,7 @@ import {
   comparePaired,
   metricIntervals,
   zeroRuleTest,
+  type PairedComparison,
   type PairedOptions,
   type UncertaintyOptions,
 } from './uncertainty';
@@ -14,7 +15,7 @@ import {
  */
 
 /** The main metric against the zero-rule, with the reason when the test split cannot support the comparison. */
-export function zeroRuleEvidence(
+export async function zeroRuleEvidence(
   task: TaskType,
   metric: string,
   labels: Float32Array,
@@ -24,8 +25,8 @@ export function zeroRuleEvidence(
   zero: Record<string, number>,
   margin: number,
   options: PairedOptions,
-): ZeroRuleEvidence {
-  const { pValue, comparison } = zeroRuleTest(task, metric, labels, outputs, zeroOutputs, margin, options);
+): Promise<ZeroRuleEvidence> {
+  const { pValue, comparison } = await zeroRuleTest(task, metric, labels, outputs, zeroOutputs, margin, options);
   const evidence: ZeroRuleEvidence = {
     metric,
     model: model[metric] ?? Number.NaN,
@@ -50,7 +51,7 @@ export function zeroRuleEvidence(
   return { ...evidence, ...(singleClass ? { pValue: Number.NaN } : {}), note };
 }
 
-export function properScoreEvidence(
+export async function properScoreEvidence(
   task: TaskType,
   labels: Float32Array,
   outputs: Float32Array,
@@ -58,26 +59,26 @@ export function properScoreEvidence(
   model: Record<string, number>,
   zero: Record<string, number>,
   options: PairedOptions,
-): ProperScoreEvidence {
+): Promise<ProperScoreEvidence> {
   if (task === 'regression') {
     const square = (rmse: number | undefined) => (rmse ?? Number.NaN) ** 2;
     return {
       metric: 'mse',
       model: square(model.rmse),
       zeroRule: square(zero.rmse),
-      comparison: comparePaired(task, 'mse', labels, outputs, zeroOutputs, options),
+      comparison: await comparePaired(task, 'mse', labels, outputs, zeroOutputs, options),
     };
   }
   return {
     metric: 'log_loss',
     model: model.log_loss ?? Number.NaN,
     zeroRule: zero.log_loss ?? Number.NaN,
-    comparison: comparePaired(task, 'log_loss', labels, outputs, zeroOutputs, options),
+    comparison: await comparePaired(task, 'log_loss', labels, outputs, zeroOutputs, options),
   };
 }
 
 /** Paired comparisons of the challenger with the champion on the same rows, and the champion's own interval on the main metric. */
-export function compareWithChampion(
+export async function compareWithChampion(
   champion: ChampionComparison & { evaluation?: TaskEvaluation; outputs?: Float32Array },
   refs: { metrics: Record<string, number>; decisionThreshold?: number },
   task: TaskType,
@@ -86,14 +87,14 @@ export function compareWithChampion(
   metrics: string[],
   uncertainty: UncertaintyOptions,
   paired: PairedOptions,
-): ChampionComparison & { evaluation?: TaskEvaluation; outputs?: Float32Array } {
+): Promise<ChampionComparison & { evaluation?: TaskEvaluation; outputs?: Float32Array }> {
   if (!champion.outputs || !champion.evaluation) return champion;
   const championOutputs = champion.outputs;
-  const comparisons = Object.fromEntries(
-    [...new Set(metrics)].map((m) => [m, comparePaired(task, m, labels, outputs, championOutputs, paired)]),
-  );
+  const comparisons: Record<string, PairedComparison> = {};
+  for (const m of new Set(metrics))
+    comparisons[m] = await comparePaired(task, m, labels, outputs, championOutputs, paired);
   const main = MAIN_METRIC[task];
-  const intervals = metricIntervals(task, labels, championOutputs, {
+  const intervals = await metricIntervals(task, labels, championOutputs, {
     ...uncertainty,
     threshold: refs.decisionThreshold ?? uncertainty.threshold,
   });

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createSeededRandom } from '../data/seeded-random';
 import { binomialUpperTail, normalQuantile, normalSurvival } from '../stats/distributions';
 import {
@@ -45,12 +46,12 @@ export function bootstrapCount(rows: number, resamples: number): number {
 }
 
 /** A 95% (or `confidence`) interval for every metric evaluatePredictions computes for the task. */
-export function metricIntervals(
+export async function metricIntervals(
   task: TaskType,
   labels: Numbers,
   outputs: Numbers,
   options: UncertaintyOptions,
-): Record<string, Interval> {
+): Promise<Record<string, Interval>> {
   const n = labels.length;
   const classCount = options.classes?.length ?? 2;
   const { confidence } = options;
@@ -82,7 +83,7 @@ export function metricIntervals(
   intervals.log_loss = clampLower(meanInterval(rowLosses(task, labels, outputs, classCount)), 0);
   if (task === 'multiclass') {
     intervals.micro_f1 = accuracy;
-    Object.assign(intervals, bootstrapIntervals(task, labels, outputs, options, ['macro_f1']));
+    Object.assign(intervals, await bootstrapIntervals(task, labels, outputs, options, ['macro_f1']));
     return intervals;
   }
   const { tp, fp, fn } = binaryCounts(labels, outputs, options.threshold);
@@ -95,7 +96,7 @@ export function metricIntervals(
   const squaredErrors = new Float64Array(n);
   for (let i = 0; i < n; i++) squaredErrors[i] = ((outputs[i] as number) - (labels[i] === 1 ? 1 : 0)) ** 2;
   intervals.brier = clamp01(meanInterval(squaredErrors));
-  Object.assign(intervals, bootstrapIntervals(task, labels, outputs, options, ['pr_auc', 'f1', 'ece']));
+  Object.assign(intervals, await bootstrapIntervals(task, labels, outputs, options, ['pr_auc', 'f1', 'ece']));
   return intervals;
 }
 
@@ -105,16 +106,16 @@ export function metricIntervals(
  * particular is biased upward on resamples: unshifted, the interval of a well-calibrated model's ECE
  * often lies wholly above its own value. Clamped to [0, 1], the range of every metric bootstrapped here.
  */
-function bootstrapIntervals(
+async function bootstrapIntervals(
   task: TaskType,
   labels: Numbers,
   outputs: Numbers,
   options: UncertaintyOptions,
   metrics: string[],
-): Record<string, Interval> {
+): Promise<Record<string, Interval>> {
   const replicates: Record<string, number[]> = Object.fromEntries(metrics.map((m) => [m, []]));
   const width = task === 'multiclass' ? (options.classes?.length ?? 2) : 1;
-  forEachResample(labels.length, bootstrapCount(labels.length, options.resamples), options.seed, (rows) => {
+  await forEachResample(labels.length, bootstrapCount(labels.length, options.resamples), options.seed, (rows) => {
     const values = resampledMetrics(task, pick(labels, rows, 1), pick(outputs, rows, width), options);
     for (const m of metrics) replicates[m]!.push(values[m] ?? Number.NaN);
   });
@@ -174,14 +175,14 @@ export interface PairedOptions extends UncertaintyOptions {
   alpha: number;
 }
 
-export function comparePaired(
+export async function comparePaired(
   task: TaskType,
   metric: string,
   labels: Numbers,
   a: Numbers,
   b: Numbers,
   options: PairedOptions,
-): PairedComparison {
+): Promise<PairedComparison> {
   const z = normalQuantile(1 - options.alpha);
   const fromStandardError = (
     improvement: number,
@@ -243,14 +244,14 @@ function perRowImprovement(
 }
 
 /** Both models resampled on the same rows; the bound is a percentile of the improvement's replicates. */
-function pairedBootstrap(
+async function pairedBootstrap(
   task: TaskType,
   metric: string,
   labels: Numbers,
   a: Numbers,
   b: Numbers,
   options: PairedOptions,
-): PairedComparison {
+): Promise<PairedComparison> {
   const width = task === 'multiclass' ? (options.classes?.length ?? 2) : 1;
   const sign = isLowerBetter(metric) ? -1 : 1;
   const valueOf = (outputs: Numbers, rows?: Int32Array) =>
@@ -262,7 +263,7 @@ function pairedBootstrap(
     ).metrics[metric] ?? Number.NaN;
   const improvement = sign * (valueOf(a) - valueOf(b));
   const replicates: number[] = [];
-  forEachResample(labels.length, bootstrapCount(labels.length, options.resamples), options.seed, (rows) =>
+  await forEachResample(labels.length, bootstrapCount(labels.length, options.resamples), options.seed, (rows) =>
     replicates.push(sign * (valueOf(a, rows) - valueOf(b, rows))),
   );
   const twoSided = percentileInterval(replicates, 1 - 2 * options.alpha);
@@ -286,7 +287,7 @@ function pairedBootstrap(
  * p-value is never below it (beating zero-rule + margin implies beating the zero-rule: an
  * intersection–union test), so a zero standard error (AUC 1 on a handful of rows) proves nothing alone.
  */
-export function zeroRuleTest(
+export async function zeroRuleTest(
   task: TaskType,
   metric: string,
   labels: Numbers,
@@ -294,8 +295,8 @@ export function zeroRuleTest(
   zero: Numbers,
   margin: number,
   options: PairedOptions,
-): { pValue: number; comparison: PairedComparison } {
-  const comparison = comparePaired(task, metric, labels, a, zero, options);
+): Promise<{ pValue: number; comparison: PairedComparison }> {
+  const comparison = await comparePaired(task, metric, labels, a, zero, options);
   const exact = exactZeroRulePValue(task, metric, labels, a, zero, options);
   if (margin === 0 && exact !== undefined) return { pValue: exact, comparison };
   const z = (comparison.improvement - margin) / comparison.standardError;
@@ -327,13 +328,23 @@ function exactZeroRulePValue(
   return onlyModel + onlyZero === 0 ? 1 : binomialUpperTail(onlyModel, onlyModel + onlyZero, 0.5);
 }
 
-function forEachResample(rows: number, resamples: number, seed: number, visit: (rows: Int32Array) => void): void {
+/**
+ * Visits seeded resamples of the row indexes, yielding to the event loop after each: on millions of test
+ * rows a resample takes about a second, and the activity must keep heartbeating meanwhile.
+ */
+async function forEachResample(
+  rows: number,
+  resamples: number,
+  seed: number,
+  visit: (rows: Int32Array) => void,
+): Promise<void> {
   if (rows === 0) return;
   const random = createSeededRandom(seed);
   const indices = new Int32Array(rows);
   for (let r = 0; r < resamples; r++) {
     for (let i = 0; i < rows; i++) indices[i] = Math.floor(random() * rows);
     visit(indices);
+    await yieldToEventLoop();
   }
 }
 

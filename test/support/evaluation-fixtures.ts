@@ -16,7 +16,7 @@ const fakeRef = (kind: 'model' | 'preprocessor' | 'split', name: string) => ({
 });
 
 /** A binary evaluation built from real metric code over 200 synthetic rows. */
-export function sampleDocument(options: { hostile?: boolean } = {}): EvaluationDocument {
+export async function sampleDocument(options: { hostile?: boolean } = {}): Promise<EvaluationDocument> {
   const rows = 200;
   const labels = Array.from({ length: rows }, (_, i) => ((i * 7919) % 3 === 0 ? 1 : 0));
   const scores = labels.map((y, i) => Math.min(0.99, Math.max(0.01, 0.3 + 0.4 * y + 0.25 * Math.sin(i * 1.7))));
@@ -75,11 +75,11 @@ export function sampleDocument(options: { hostile?: boolean } = {}): EvaluationD
   const outputs = Float32Array.from(scores);
   const zeroOutputs = new Float32Array(rows).fill(1 / 3);
   const testLabels = Float32Array.from(labels);
-  challenger.intervals = metricIntervals('binary', testLabels, outputs, stat);
+  challenger.intervals = await metricIntervals('binary', testLabels, outputs, stat);
   const evidence = {
     alpha: config.alpha,
     confidence: 0.95,
-    zeroRule: zeroRuleEvidence(
+    zeroRule: await zeroRuleEvidence(
       'binary',
       MAIN_METRIC.binary,
       testLabels,
@@ -90,7 +90,7 @@ export function sampleDocument(options: { hostile?: boolean } = {}): EvaluationD
       0,
       stat,
     ),
-    properScore: properScoreEvidence(
+    properScore: await properScoreEvidence(
       'binary',
       testLabels,
       outputs,
@@ -100,7 +100,7 @@ export function sampleDocument(options: { hostile?: boolean } = {}): EvaluationD
       stat,
     ),
   };
-  const { outputs: _championOutputs, ...champion } = compareWithChampion(
+  const { outputs: _championOutputs, ...champion } = await compareWithChampion(
     {
       version: 3,
       metrics: championEvaluation.metrics,

@@ -99,7 +99,7 @@ const gateStats = (overrides: Partial<PairedOptions> = {}): PairedOptions => ({
 });
 
 describe('value thresholds', () => {
-  it('a floor fails below and passes at the bound, in plain words', () => {
+  it('a floor fails below and passes at the bound, in plain words', async () => {
     assert.deepEqual(checkThreshold({ metric: 'accuracy', op: '>=', value: 0.9 }, { accuracy: 0.71 }), {
       rule: 'threshold',
       passed: false,
@@ -108,14 +108,14 @@ describe('value thresholds', () => {
     assert.equal(checkThreshold({ metric: 'accuracy', op: '>=', value: 0.9 }, { accuracy: 0.9 }).passed, true);
   });
 
-  it('a ceiling on a lower-is-better metric', () => {
+  it('a ceiling on a lower-is-better metric', async () => {
     const outcome = checkThreshold({ metric: 'log_loss', op: '<=', value: 0.5 }, { log_loss: 0.62 });
     assert.equal(outcome.passed, false);
     assert.equal(outcome.message, 'log_loss 0.62 is above the ceiling 0.5');
     assert.equal(checkThreshold({ metric: 'log_loss', op: '<=', value: 0.5 }, { log_loss: 0.4 }).passed, true);
   });
 
-  it('an uncomputable metric fails its bound', () => {
+  it('an uncomputable metric fails its bound', async () => {
     const outcome = checkThreshold({ metric: 'roc_auc', op: '>=', value: 0.8 }, { roc_auc: Number.NaN });
     assert.equal(outcome.passed, false);
     assert.match(outcome.message, /could not be computed/);
@@ -123,7 +123,7 @@ describe('value thresholds', () => {
 });
 
 describe('zero-rule baseline: beating it needs evidence', () => {
-  it('passes when the improvement is significant at alpha, saying p and α', () => {
+  it('passes when the improvement is significant at alpha, saying p and α', async () => {
     const outcome = checkZeroRule(zeroRule({ pValue: 0.001 }), alpha05, 500);
     assert.equal(outcome.passed, true);
     assert.equal(
@@ -132,11 +132,11 @@ describe('zero-rule baseline: beating it needs evidence', () => {
     );
   });
 
-  it('a p-value below 0.0001 is written as such', () => {
+  it('a p-value below 0.0001 is written as such', async () => {
     assert.match(checkZeroRule(zeroRule({ pValue: 1e-9 }), alpha05, 500).message, /beats it: p < 0\.0001 < α 0\.05$/);
   });
 
-  it('a model that is better on paper but not significantly so is rejected, naming the test rows', () => {
+  it('a model that is better on paper but not significantly so is rejected, naming the test rows', async () => {
     const evidence = zeroRule({
       model: 0.56,
       pValue: 0.2,
@@ -150,13 +150,13 @@ describe('zero-rule baseline: beating it needs evidence', () => {
     );
   });
 
-  it('p exactly at alpha is not significant; alpha is the configured one', () => {
+  it('p exactly at alpha is not significant; alpha is the configured one', async () => {
     assert.equal(checkZeroRule(zeroRule({ pValue: 0.05 }), alpha05, 500).passed, false);
     assert.equal(checkZeroRule(zeroRule({ pValue: 0.03 }), { alpha: 0.01, mustBeatZeroRuleBy: 0 }, 500).passed, false);
     assert.equal(checkZeroRule(zeroRule({ pValue: 0.03 }), { alpha: 0.05, mustBeatZeroRuleBy: 0 }, 500).passed, true);
   });
 
-  it('with a margin, the improvement must also exceed it, and the message names the margin', () => {
+  it('with a margin, the improvement must also exceed it, and the message names the margin', async () => {
     const passed = checkZeroRule(zeroRule({ pValue: 0.001 }), { alpha: 0.05, mustBeatZeroRuleBy: 0.05 }, 500);
     assert.equal(passed.passed, true);
     assert.match(passed.message, /beats it by the required margin 0\.05/);
@@ -178,7 +178,7 @@ describe('zero-rule baseline: beating it needs evidence', () => {
     );
   });
 
-  it('a test that could not be computed is a rejection with the reason, never NaN', () => {
+  it('a test that could not be computed is a rejection with the reason, never NaN', async () => {
     const outcome = checkZeroRule(
       zeroRule({
         model: Number.NaN,
@@ -199,7 +199,7 @@ describe('zero-rule baseline: beating it needs evidence', () => {
 });
 
 describe('proper scoring rule against the zero-rule', () => {
-  it('no worse than the zero-rule passes, with the difference and its interval', () => {
+  it('no worse than the zero-rule passes, with the difference and its interval', async () => {
     const outcome = checkProperScore(properScore(), alpha05);
     assert.equal(outcome.passed, true);
     assert.equal(
@@ -214,7 +214,7 @@ describe('proper scoring rule against the zero-rule', () => {
     );
   });
 
-  it('worse than predicting the base rate is a rejection, whatever the model ranks', () => {
+  it('worse than predicting the base rate is a rejection, whatever the model ranks', async () => {
     // The issue's case: log loss 0.651 against the zero-rule's 0.521.
     const outcome = checkProperScore(
       properScore({ model: 0.651, zeroRule: 0.521, comparison: comparison('log_loss', -0.13, -0.14, -0.12) }),
@@ -227,7 +227,7 @@ describe('proper scoring rule against the zero-rule', () => {
     );
   });
 
-  it('a worse point value that the test rows cannot tell from a tie passes, and says so', () => {
+  it('a worse point value that the test rows cannot tell from a tie passes, and says so', async () => {
     const outcome = checkProperScore(
       properScore({ metric: 'mse', model: 2.1, zeroRule: 2, comparison: comparison('mse', -0.1, -0.4, 0.2) }),
       alpha05,
@@ -239,7 +239,7 @@ describe('proper scoring rule against the zero-rule', () => {
     );
   });
 
-  it('not computable for either side fails', () => {
+  it('not computable for either side fails', async () => {
     const outcome = checkProperScore(properScore({ zeroRule: Number.NaN }), alpha05);
     assert.equal(outcome.passed, false);
     assert.match(outcome.message, /could not be computed/);
@@ -249,12 +249,12 @@ describe('proper scoring rule against the zero-rule', () => {
 describe('champion comparison on the main metric', () => {
   const defaults = config();
 
-  it('the defaults: non-inferiority with margin 0.01 at alpha 0.005', () => {
+  it('the defaults: non-inferiority with margin 0.01 at alpha 0.005', async () => {
     assert.deepEqual(defaults.championComparison, { test: 'non-inferiority', margin: 0.01 });
     assert.equal(defaults.alpha, 0.005);
   });
 
-  it('no champion: reported, not judged', () => {
+  it('no champion: reported, not judged', async () => {
     assert.deepEqual(checkChampion('roc_auc', undefined, defaults), {
       rule: 'champion',
       passed: null,
@@ -262,7 +262,7 @@ describe('champion comparison on the main metric', () => {
     });
   });
 
-  it('non-inferiority: as good as the champion passes; fails only when the upper bound is below −margin', () => {
+  it('non-inferiority: as good as the champion passes; fails only when the upper bound is below −margin', async () => {
     const equal = checkChampion('roc_auc', champion(), defaults);
     assert.equal(equal.passed, true);
     assert.equal(
@@ -291,7 +291,7 @@ describe('champion comparison on the main metric', () => {
     );
   });
 
-  it('superiority: passes only when the lower bound is above 0', () => {
+  it('superiority: passes only when the lower bound is above 0', async () => {
     const superiority = config({ championComparison: { test: 'superiority' } });
     assert.equal(checkChampion('roc_auc', champion(), superiority).passed, false, 'as good is not enough');
     assert.match(
@@ -309,7 +309,7 @@ describe('champion comparison on the main metric', () => {
     );
   });
 
-  it('a champion that could not be evaluated, or a comparison without an interval, fails', () => {
+  it('a champion that could not be evaluated, or a comparison without an interval, fails', async () => {
     const broken = checkChampion('roc_auc', { version: 2, error: 'column "x" is missing' }, defaults);
     assert.equal(broken.passed, false);
     assert.match(
@@ -335,7 +335,7 @@ describe('champion-collapse guard', () => {
     mainMetricInterval: { lower: 0.74, upper: 0.86, method: 'delong' },
   });
 
-  it('a champion that kept its lead passes', () => {
+  it('a champion that kept its lead passes', async () => {
     const outcome = checkChampionCollapse('binary', kept, zeroRule(), config());
     assert.equal(outcome?.passed, true);
     assert.match(outcome?.message ?? '', /kept its lead over the zero-rule$/);
@@ -351,7 +351,7 @@ describe('champion-collapse guard', () => {
     );
   });
 
-  it('approval (the default): reported, not judged, naming both numbers; decideGate asks for approval', () => {
+  it('approval (the default): reported, not judged, naming both numbers; decideGate asks for approval', async () => {
     const outcome = checkChampionCollapse('binary', collapsed, zeroRule(), config());
     assert.equal(outcome?.passed, null);
     assert.equal(
@@ -364,7 +364,7 @@ describe('champion-collapse guard', () => {
     assert.ok(!decision.reasons.includes(outcome?.message ?? ''), 'a rule not judged is not a reason');
   });
 
-  it('reject: fails, and the run is rejected without asking for approval', () => {
+  it('reject: fails, and the run is rejected without asking for approval', async () => {
     const rejectConfig = config({ championCollapse: { action: 'reject' } });
     const outcome = checkChampionCollapse('regression', collapsed, zeroRule(), rejectConfig);
     assert.equal(outcome?.passed, false);
@@ -378,13 +378,13 @@ describe('champion-collapse guard', () => {
     assert.ok(decision.reasons.some((r) => r.includes('lost more than 50% of its lead')));
   });
 
-  it('a run rejected for another reason does not ask for approval', () => {
+  it('a run rejected for another reason does not ask for approval', async () => {
     const decision = decideGate(inputs({ champion: collapsed, nonFiniteOutputs: 1 }));
     assert.equal(decision.decision, 'rejected');
     assert.equal(decision.approvalRequired, undefined);
   });
 
-  it('keepLead sets the floor', () => {
+  it('keepLead sets the floor', async () => {
     // keepLead 0.2: floor 0.5 + 0.2·0.4 = 0.58, below the collapsed champion's upper bound 0.6.
     assert.equal(
       checkChampionCollapse('binary', collapsed, zeroRule(), config({ championCollapse: { keepLead: 0.2 } }))?.passed,
@@ -392,7 +392,7 @@ describe('champion-collapse guard', () => {
     );
   });
 
-  it('does not apply without a champion, a registered value, an interval, or a registered lead over the zero-rule', () => {
+  it('does not apply without a champion, a registered value, an interval, or a registered lead over the zero-rule', async () => {
     assert.equal(checkChampionCollapse('binary', undefined, zeroRule(), config()), undefined);
     assert.equal(checkChampionCollapse('binary', champion(), zeroRule(), config()), undefined);
     assert.equal(
@@ -415,14 +415,14 @@ describe('champion change thresholds, judged on the paired interval', () => {
   const withComparison = (metric: string, improvement: number, lower: number, upper: number) =>
     champion({ comparisons: { [metric]: comparison(metric, improvement, lower, upper) } });
 
-  it('does not apply without a champion', () => {
+  it('does not apply without a champion', async () => {
     assert.equal(
       checkChampionChange({ metric: 'accuracy', minAbsolute: 0 }, { accuracy: 0.5 }, undefined).passed,
       null,
     );
   });
 
-  it('a positive bound asks for evidence: the lower end of the interval must reach it', () => {
+  it('a positive bound asks for evidence: the lower end of the interval must reach it', async () => {
     const shown = checkChampionChange(
       { metric: 'accuracy', minAbsolute: 0.01 },
       { accuracy: 0.93 },
@@ -454,7 +454,7 @@ describe('champion change thresholds, judged on the paired interval', () => {
     );
   });
 
-  it('a zero or negative bound is a tolerance: fails only when the upper end is below it', () => {
+  it('a zero or negative bound is a tolerance: fails only when the upper end is below it', async () => {
     const tolerated = checkChampionChange(
       { metric: 'accuracy', minAbsolute: -0.05 },
       { accuracy: 0.88 },
@@ -473,7 +473,7 @@ describe('champion change thresholds, judged on the paired interval', () => {
     );
   });
 
-  it('no bound given means "not significantly worse": minAbsolute 0 on the upper end', () => {
+  it('no bound given means "not significantly worse": minAbsolute 0 on the upper end', async () => {
     assert.equal(
       checkChampionChange({ metric: 'accuracy' }, { accuracy: 0.89 }, withComparison('accuracy', -0.01, -0.03, 0.01))
         .passed,
@@ -493,7 +493,7 @@ describe('champion change thresholds, judged on the paired interval', () => {
     );
   });
 
-  it('lower-is-better metrics: the improvement is the decrease, and the message says so', () => {
+  it('lower-is-better metrics: the improvement is the decrease, and the message says so', async () => {
     const better = checkChampionChange(
       { metric: 'log_loss', minAbsolute: 0.01 },
       { log_loss: 0.25 },
@@ -509,7 +509,7 @@ describe('champion change thresholds, judged on the paired interval', () => {
     assert.match(worse.message, /an improvement of -0\.05 \[-0\.08, -0\.02\] \(lower is better\)/);
   });
 
-  it('relative: the interval over |champion|; both bounds must hold', () => {
+  it('relative: the interval over |champion|; both bounds must hold', async () => {
     // Champion accuracy 0.9: a lower end of 0.03 is +3.33%, of 0.02 is +2.22%.
     assert.equal(
       checkChampionChange(
@@ -554,7 +554,7 @@ describe('champion change thresholds, judged on the paired interval', () => {
     );
   });
 
-  it('a champion at 0 on a lower-is-better metric: no change is 0%, a significant loss is −∞', () => {
+  it('a champion at 0 on a lower-is-better metric: no change is 0%, a significant loss is −∞', async () => {
     assert.equal(
       checkChampionChange({ metric: 'rmse', minRelative: 0 }, { rmse: 0 }, withComparison('rmse', 0, 0, 0)).passed,
       true,
@@ -569,7 +569,7 @@ describe('champion change thresholds, judged on the paired interval', () => {
     );
   });
 
-  it('a champion that could not be evaluated, or a metric not computable, fails the rule', () => {
+  it('a champion that could not be evaluated, or a metric not computable, fails the rule', async () => {
     const outcome = checkChampionChange(
       { metric: 'accuracy' },
       { accuracy: 0.99 },
@@ -606,7 +606,7 @@ describe('slice floors', () => {
     ],
   };
 
-  it('judges slices at or above minSize, reports smaller and uncomputable ones', () => {
+  it('judges slices at or above minSize, reports smaller and uncomputable ones', async () => {
     const outcomes = checkSlices(measurement);
     assert.deepEqual(
       outcomes.map((o) => o.passed),
@@ -616,7 +616,7 @@ describe('slice floors', () => {
     assert.match(outcomes[2]?.message ?? '', /not judged: fewer than 20 rows/);
   });
 
-  it('a floor on a lower-is-better metric is a ceiling', () => {
+  it('a floor on a lower-is-better metric is a ceiling', async () => {
     const outcomes = checkSlices({
       ...measurement,
       metric: 'log_loss',
@@ -633,7 +633,7 @@ describe('slice floors', () => {
     assert.match(outcomes[0]?.message ?? '', /is above the ceiling 0\.5/);
   });
 
-  it('long hostile column names are cut in sentences', () => {
+  it('long hostile column names are cut in sentences', async () => {
     const [outcome] = checkSlices({
       ...measurement,
       column: 'x'.repeat(5000),
@@ -644,7 +644,7 @@ describe('slice floors', () => {
 });
 
 describe('behavioural tests', () => {
-  it('invariance judges the mean absolute change against epsilon', () => {
+  it('invariance judges the mean absolute change against epsilon', async () => {
     const base = { column: 'id', epsilon: 0.05, perturbation: 'shuffled across rows', rows: 100, maxAbsChange: 0.3 };
     assert.equal(checkInvariance({ ...base, meanAbsChange: 0.01 }).passed, true);
     const failed = checkInvariance({ ...base, meanAbsChange: 0.08 });
@@ -656,7 +656,7 @@ describe('behavioural tests', () => {
     assert.equal(checkInvariance({ ...base, meanAbsChange: 0.05 }).passed, false, 'less than epsilon, strictly');
   });
 
-  it('directional: increase must not lower the mean score; decrease must not raise it', () => {
+  it('directional: increase must not lower the mean score; decrease must not raise it', async () => {
     const base = { column: 'bill_length', rows: 10, delta: 5.5, wrongWayShare: 0.2 };
     assert.equal(checkDirectional({ ...base, direction: 'increase', meanChange: 0.1 }).passed, true);
     assert.equal(checkDirectional({ ...base, direction: 'increase', meanChange: 0 }).passed, true);
@@ -670,13 +670,13 @@ describe('behavioural tests', () => {
     assert.equal(checkDirectional({ ...base, direction: 'decrease', meanChange: -0.04 }).passed, true);
   });
 
-  it('a directional test that could not run is reported, not judged', () => {
+  it('a directional test that could not run is reported, not judged', async () => {
     assert.equal(checkDirectional({ column: 'x', direction: 'increase', rows: 10, note: 'multiclass' }).passed, null);
   });
 });
 
 describe('decideGate', () => {
-  it('blesses when every judged rule passes and lists them, in rule order, as reasons', () => {
+  it('blesses when every judged rule passes and lists them, in rule order, as reasons', async () => {
     const result = decideGate(
       inputs({ config: config({ thresholds: [{ metric: 'accuracy', op: '>=', value: 0.8 }] }), champion: champion() }),
     );
@@ -694,7 +694,7 @@ describe('decideGate', () => {
     assert.match(result.reasons[4] ?? '', /not worse than the champion by more than the margin 0\.01$/);
   });
 
-  it('rejects with every failed rule as a reason; not-judged rules do not count', () => {
+  it('rejects with every failed rule as a reason; not-judged rules do not count', async () => {
     const result = decideGate(
       inputs({
         config: config({
@@ -713,7 +713,7 @@ describe('decideGate', () => {
     assert.equal(result.rules.find((r) => r.rule === 'champion')?.passed, null);
   });
 
-  it('a model that cannot be told from the zero-rule is rejected even with no configured rule', () => {
+  it('a model that cannot be told from the zero-rule is rejected even with no configured rule', async () => {
     const result = decideGate(
       inputs({
         metrics: { roc_auc: 0.53 },
@@ -732,7 +732,7 @@ describe('decideGate', () => {
     );
   });
 
-  it('a model worse than the base rate on the proper scoring rule is rejected, however well it ranks', () => {
+  it('a model worse than the base rate on the proper scoring rule is rejected, however well it ranks', async () => {
     const result = decideGate(
       inputs({
         properScore: properScore({
@@ -749,7 +749,7 @@ describe('decideGate', () => {
     );
   });
 
-  it('a challenger significantly worse than the champion is rejected; champion change rules are judged beside it', () => {
+  it('a challenger significantly worse than the champion is rejected; champion change rules are judged beside it', async () => {
     const worse = champion({
       comparisons: {
         roc_auc: comparison('roc_auc', -0.06, -0.09, -0.03, 'delong'),
@@ -772,14 +772,14 @@ describe('decideGate', () => {
     );
   });
 
-  it('non-finite outputs fail', () => {
+  it('non-finite outputs fail', async () => {
     assert.equal(checkOutputs(0).passed, true);
     assert.equal(checkOutputs(1).passed, false);
   });
 });
 
 describe('evidence from the test rows: degenerate splits are clear rejections, never NaN', () => {
-  const judge = (
+  const judge = async (
     task: TaskType,
     labels: Float32Array,
     outputs: Float32Array,
@@ -791,23 +791,30 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     const model = evaluatePredictions(task, labels, outputs, stats).metrics;
     const zero = evaluatePredictions(task, labels, zeroOutputs, stats).metrics;
     const metric = { binary: 'roc_auc', multiclass: 'accuracy', regression: 'r2' }[task];
-    const evidence = zeroRuleEvidence(task, metric, labels, outputs, zeroOutputs, model, zero, margin, stats);
+    const evidence = await zeroRuleEvidence(task, metric, labels, outputs, zeroOutputs, model, zero, margin, stats);
     return { evidence, outcome: checkZeroRule(evidence, { alpha: 0.05, mustBeatZeroRuleBy: margin }, labels.length) };
   };
 
-  it('a perfect ranking with mustBeatZeroRuleBy > 0 is blessed, not "not computable"', () => {
+  it('a perfect ranking with mustBeatZeroRuleBy > 0 is blessed, not "not computable"', async () => {
     const labels = Float32Array.from({ length: 60 }, (_, i) => i % 2);
     const outputs = labels.map((y, i) => (y ? 0.7 : 0.2) + (i % 7) * 0.01);
-    const { evidence, outcome } = judge('binary', labels, outputs, new Float32Array(60).fill(0.5), undefined, 0.05);
+    const { evidence, outcome } = await judge(
+      'binary',
+      labels,
+      outputs,
+      new Float32Array(60).fill(0.5),
+      undefined,
+      0.05,
+    );
     assert.equal(evidence.note, undefined);
     assert.equal(outcome.passed, true, outcome.message);
     assert.match(outcome.message, /beats it by the required margin 0\.05: p < 0\.0001 < α 0\.05$/);
   });
 
-  it('binary, a test split with a single class', () => {
+  it('binary, a test split with a single class', async () => {
     const labels = new Float32Array(40).fill(1);
     const outputs = Float32Array.from({ length: 40 }, (_, i) => i / 40);
-    const { evidence, outcome } = judge('binary', labels, outputs, new Float32Array(40).fill(0.3));
+    const { evidence, outcome } = await judge('binary', labels, outputs, new Float32Array(40).fill(0.3));
     assert.equal(evidence.note, 'the test split holds a single class, so nothing can be ranked or told apart');
     assert.equal(outcome.passed, false);
     assert.match(
@@ -817,9 +824,9 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     assert.doesNotMatch(outcome.message, /NaN/);
   });
 
-  it('binary, every score equal', () => {
+  it('binary, every score equal', async () => {
     const labels = Float32Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 1 : 0));
-    const { evidence, outcome } = judge(
+    const { evidence, outcome } = await judge(
       'binary',
       labels,
       new Float32Array(40).fill(0.42),
@@ -831,7 +838,7 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     assert.doesNotMatch(outcome.message, /NaN/);
   });
 
-  it('multiclass, a test split with a single class: rejected, though a constant guess of that class is "right" on every row', () => {
+  it('multiclass, a test split with a single class: rejected, though a constant guess of that class is "right" on every row', async () => {
     const n = 40;
     const labels = new Float32Array(n).fill(2);
     const outputs = new Float32Array(n * 3);
@@ -840,32 +847,32 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
       outputs.set([0.1, 0.2, 0.7], i * 3);
       zeroOutputs.set([0.5, 0.3, 0.2], i * 3);
     }
-    const { evidence, outcome } = judge('multiclass', labels, outputs, zeroOutputs, ['a', 'b', 'c']);
+    const { evidence, outcome } = await judge('multiclass', labels, outputs, zeroOutputs, ['a', 'b', 'c']);
     assert.equal(evidence.note, 'the test split holds a single class, so nothing can be ranked or told apart');
     assert.equal(outcome.passed, false);
     assert.doesNotMatch(outcome.message, /NaN/);
   });
 
-  it('regression, a constant target', () => {
+  it('regression, a constant target', async () => {
     const labels = new Float32Array(30).fill(5);
     const outputs = Float32Array.from({ length: 30 }, (_, i) => 5 + Math.sin(i));
-    const { evidence, outcome } = judge('regression', labels, outputs, new Float32Array(30).fill(4.8));
+    const { evidence, outcome } = await judge('regression', labels, outputs, new Float32Array(30).fill(4.8));
     assert.equal(evidence.note, 'the target is constant on the test split');
     assert.equal(outcome.passed, false);
     assert.doesNotMatch(outcome.message, /NaN/);
   });
 
-  it('a good model on a healthy split: evidence passes both zero-rule rules, with no note', () => {
+  it('a good model on a healthy split: evidence passes both zero-rule rules, with no note', async () => {
     const random = createSeededRandom(9);
     const n = 300;
     const labels = Float32Array.from({ length: n }, () => (random() < 0.4 ? 1 : 0));
     const outputs = labels.map((y) => Math.min(0.95, Math.max(0.05, 0.4 + (y ? 0.25 : -0.2) + 0.3 * (random() - 0.5))));
     const zeroOutputs = new Float32Array(n).fill(0.4);
-    const { evidence, outcome } = judge('binary', labels, outputs, zeroOutputs);
+    const { evidence, outcome } = await judge('binary', labels, outputs, zeroOutputs);
     assert.equal(evidence.note, undefined);
     assert.equal(outcome.passed, true);
     const stats = gateStats();
-    const proper = properScoreEvidence(
+    const proper = await properScoreEvidence(
       'binary',
       labels,
       outputs,
@@ -877,17 +884,17 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
     assert.equal(checkProperScore(proper, alpha05).passed, true);
   });
 
-  it('a model that ranks well but is worse than the base rate on log loss: zero-rule passes, proper score fails', () => {
+  it('a model that ranks well but is worse than the base rate on log loss: zero-rule passes, proper score fails', async () => {
     const random = createSeededRandom(10);
     const n = 400;
     const labels = Float32Array.from({ length: n }, () => (random() < 0.2 ? 1 : 0));
     // Informative ranking (AUC ≈ 0.65), overconfident probabilities: log loss ≈ 0.81 against the base rate's ≈ 0.50.
     const outputs = labels.map((y) => (random() < (y ? 0.6 : 0.3) ? 0.9 : 0.1));
     const zeroOutputs = new Float32Array(n).fill(0.2);
-    const { outcome } = judge('binary', labels, outputs, zeroOutputs);
+    const { outcome } = await judge('binary', labels, outputs, zeroOutputs);
     assert.equal(outcome.passed, true, outcome.message);
     const stats = gateStats();
-    const proper = properScoreEvidence(
+    const proper = await properScoreEvidence(
       'binary',
       labels,
       outputs,
@@ -904,7 +911,7 @@ describe('evidence from the test rows: degenerate splits are clear rejections, n
 });
 
 describe('config checks and number formatting', () => {
-  it('names metrics the task does not compute', () => {
+  it('names metrics the task does not compute', async () => {
     const problems = unknownMetricProblems(
       'regression',
       config({
@@ -920,7 +927,7 @@ describe('config checks and number formatting', () => {
     ]);
   });
 
-  it('the safe defaults', () => {
+  it('the safe defaults', async () => {
     const defaults = config();
     assert.equal(defaults.alpha, 0.005);
     assert.equal(defaults.decisionThreshold, 'max-f1');
@@ -929,7 +936,7 @@ describe('config checks and number formatting', () => {
     assert.equal(defaults.mustBeatZeroRuleBy, 0);
   });
 
-  it('alpha out of range is an error naming evaluate.alpha', () => {
+  it('alpha out of range is an error naming evaluate.alpha', async () => {
     for (const alpha of [0, 1, -0.1, 0.6]) {
       const parsed = EvaluateConfig.safeParse({ alpha });
       assert.ok(!parsed.success, `alpha ${alpha} accepted`);
@@ -943,7 +950,7 @@ describe('config checks and number formatting', () => {
       assert.ok(EvaluateConfig.safeParse({ alpha }).success, `alpha ${alpha} rejected`);
   });
 
-  it('championComparison.margin out of range is an error naming the field', () => {
+  it('championComparison.margin out of range is an error naming the field', async () => {
     for (const margin of [-0.01, 1.5]) {
       const parsed = EvaluateConfig.safeParse({ championComparison: { margin } });
       assert.ok(!parsed.success, `margin ${margin} accepted`);
@@ -956,7 +963,7 @@ describe('config checks and number formatting', () => {
     assert.ok(EvaluateConfig.safeParse({ championComparison: { margin: 0 } }).success);
   });
 
-  it('through the pipeline input: InvalidPipelineConfig naming evaluate.alpha and evaluate.championComparison.margin', () => {
+  it('through the pipeline input: InvalidPipelineConfig naming evaluate.alpha and evaluate.championComparison.margin', async () => {
     const raw = {
       model: 'penguins',
       dataset: { uri: 's3://trainyard/datasets/penguins.json' },
@@ -980,7 +987,7 @@ describe('config checks and number formatting', () => {
     );
   });
 
-  it('formats numbers for sentences', () => {
+  it('formats numbers for sentences', async () => {
     assert.equal(fmt(0.71), '0.71');
     assert.equal(fmt(0.123456), '0.1235');
     assert.equal(fmt(0.00001234), '0.0000123');

@@ -11,8 +11,8 @@ const HISTORY = parseLossHistory({
 });
 
 describe('evaluation report', () => {
-  it('holds the ROC, PR, calibration, confusion and loss charts, slice bars and the champion table', () => {
-    const html = renderReport(sampleDocument(), HISTORY);
+  it('holds the ROC, PR, calibration, confusion and loss charts, slice bars and the champion table', async () => {
+    const html = renderReport(await sampleDocument(), HISTORY);
     for (const chart of [
       'ROC curve',
       'Precision-recall',
@@ -29,15 +29,15 @@ describe('evaluation report', () => {
     assert.match(html, /accuracy 0\.\d+ is below the floor 0\.9/);
   });
 
-  it('is self-contained: no external src, href, stylesheet, font or script', () => {
-    const html = renderReport(sampleDocument({ hostile: true }), HISTORY);
+  it('is self-contained: no external src, href, stylesheet, font or script', async () => {
+    const html = renderReport(await sampleDocument({ hostile: true }), HISTORY);
     assert.doesNotMatch(html, /\b(src|href|xlink:href|action)\s*=\s*["']?\s*(https?:)?\/\//i);
     assert.doesNotMatch(html, /https?:\/\//i);
     assert.doesNotMatch(html, /<script|<link|<iframe|<img|@import|url\(/i);
   });
 
-  it('escapes hostile column names, class labels and run ids', () => {
-    const html = renderReport(sampleDocument({ hostile: true }), HISTORY);
+  it('escapes hostile column names, class labels and run ids', async () => {
+    const html = renderReport(await sampleDocument({ hostile: true }), HISTORY);
     assert.ok(!html.includes(HOSTILE), 'raw hostile text must not appear');
     assert.ok(!html.includes('<script>alert'), 'no live script tag');
     assert.ok(!html.includes('onerror=alert(1)>'), 'no live attribute');
@@ -45,13 +45,13 @@ describe('evaluation report', () => {
     assert.ok(html.includes('&amp;amp;'), 'an entity in data is shown literally');
   });
 
-  it('says so when there is no training history', () => {
-    const html = renderReport(sampleDocument(), []);
+  it('says so when there is no training history', async () => {
+    const html = renderReport(await sampleDocument(), []);
     assert.match(html, /No training history was available/);
   });
 
-  it('renders multiclass and regression documents', () => {
-    const base = sampleDocument();
+  it('renders multiclass and regression documents', async () => {
+    const base = await sampleDocument();
     const multi = evaluatePredictions(
       'multiclass',
       [0, 1, 2, 2],
@@ -95,12 +95,12 @@ describe('evaluation report', () => {
 });
 
 describe('report helpers', () => {
-  it('escapeXml covers the five specials and drops characters XML cannot hold', () => {
+  it('escapeXml covers the five specials and drops characters XML cannot hold', async () => {
     assert.equal(escapeXml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
     assert.equal(escapeXml('a\u0000b\ud800c'), 'a\ufffdb\ufffdc');
   });
 
-  it('loss history: accepts the shapes the train stage may write', () => {
+  it('loss history: accepts the shapes the train stage may write', async () => {
     assert.deepEqual(parseLossHistory([{ epoch: 1, loss: 0.5, val_loss: 0.6 }]), [
       { epoch: 1, trainLoss: 0.5, validationLoss: 0.6 },
     ]);
@@ -111,16 +111,16 @@ describe('report helpers', () => {
     assert.deepEqual(parseLossHistory('garbage'), []);
   });
 
-  it('nice ticks are round numbers spanning the domain', () => {
+  it('nice ticks are round numbers spanning the domain', async () => {
     assert.deepEqual(niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
     assert.deepEqual(niceTicks(0.13, 0.61, 5), [0.2, 0.3, 0.4, 0.5, 0.6]);
     assert.deepEqual(niceTicks(3, 3, 5), [3]);
   });
 
-  it('the evaluation JSON writes uncomputable metrics as null', () => {
+  it('the evaluation JSON writes uncomputable metrics as null', async () => {
     const json = JSON.parse(
       serializeEvaluation({
-        ...sampleDocument(),
+        ...(await sampleDocument()),
         challenger: { task: 'binary', rows: 0, metrics: { roc_auc: Number.NaN } },
       }),
     ) as { challenger: { metrics: { roc_auc: unknown } } };

@@ -127,7 +127,7 @@ function rejectionBound(trials: number, alpha: number): number {
 // ---------------------------------------------------------------------------------------------------
 
 describe('per-row scores', () => {
-  it('row losses by hand: binary log loss, multiclass log loss of the true class, squared error', () => {
+  it('row losses by hand: binary log loss, multiclass log loss of the true class, squared error', async () => {
     const binary = rowLosses('binary', [1, 0, 1], [0.8, 0.3, 0], 2);
     close(binary[0]!, -Math.log(0.8), 1e-15);
     close(binary[1]!, -Math.log(0.7), 1e-15);
@@ -138,7 +138,7 @@ describe('per-row scores', () => {
     assert.deepEqual([...rowLosses('regression', [1, -2], [3, -2], 1)], [4, 0]);
   });
 
-  it('rows correct by hand: binary at or above the threshold, multiclass argmax with the first class on ties', () => {
+  it('rows correct by hand: binary at or above the threshold, multiclass argmax with the first class on ties', async () => {
     assert.deepEqual([...rowCorrect('binary', [1, 0, 1, 0], [0.5, 0.5, 0.49, 0.1], 2, 0.5)], [1, 0, 0, 1]);
     assert.deepEqual(
       [...rowCorrect('multiclass', [0, 1, 2], [0.4, 0.4, 0.2, 0.1, 0.8, 0.1, 0.3, 0.3, 0.3], 3, 0.5)],
@@ -146,7 +146,7 @@ describe('per-row scores', () => {
     );
   });
 
-  it('their means are the log loss and the accuracy evaluatePredictions reports', () => {
+  it('their means are the log loss and the accuracy evaluatePredictions reports', async () => {
     fc.assert(
       fc.property(
         fc.constantFrom<TaskType>('binary', 'multiclass'),
@@ -170,7 +170,7 @@ describe('ROC-AUC structural components and DeLong variance', () => {
   const LABELS = [1, 1, 0, 1, 0];
   const SCORES = [0.9, 0.6, 0.7, 0.4, 0.1];
 
-  it('by hand: components [1, ½, ½] and [⅓, 1], AUC ⅔, Var = (1/12)/3 + (2/9)/2 = 5/36', () => {
+  it('by hand: components [1, ½, ½] and [⅓, 1], AUC ⅔, Var = (1/12)/3 + (2/9)/2 = 5/36', async () => {
     const c = aucComponents(LABELS, SCORES);
     assert.deepEqual([...c.positives], [1, 0.5, 0.5]);
     close(c.negatives[0]!, 1 / 3, 1e-15);
@@ -179,13 +179,13 @@ describe('ROC-AUC structural components and DeLong variance', () => {
     close(delongVariance(c), 5 / 36, 1e-15);
   });
 
-  it('the difference of a model with itself has variance 0', () => {
+  it('the difference of a model with itself has variance 0', async () => {
     const c = aucComponents(LABELS, SCORES);
     assert.equal(delongVariance(c, c), 0);
     assert.equal(delongVariance(c, aucComponents(LABELS, SCORES)), 0);
   });
 
-  it('NaN with fewer than two rows of a class; AUC NaN with none', () => {
+  it('NaN with fewer than two rows of a class; AUC NaN with none', async () => {
     assert.ok(Number.isNaN(delongVariance(aucComponents([1, 0, 0], [0.3, 0.2, 0.1]))));
     assert.ok(Number.isNaN(aucComponents([1, 1], [0.3, 0.2]).auc));
   });
@@ -215,7 +215,7 @@ describe('ROC-AUC structural components and DeLong variance', () => {
     .filter((r) => r.filter(([y]) => y).length >= 2 && r.filter(([y]) => !y).length >= 2)
     .map((r) => ({ labels: r.map(([y]) => (y ? 1 : 0)), a: r.map(([, s]) => s / 6), b: r.map(([, , s]) => s / 6) }));
 
-  it('AUC equals metrics.rocAuc, and the components equal their O(m·n) definition, with ties', () => {
+  it('AUC equals metrics.rocAuc, and the components equal their O(m·n) definition, with ties', async () => {
     fc.assert(
       fc.property(dataset, ({ labels, a }) => {
         const c = aucComponents(labels, a);
@@ -229,7 +229,7 @@ describe('ROC-AUC structural components and DeLong variance', () => {
     );
   });
 
-  it('variance of one AUC and of a difference match the DeLong formula computed from the brute-force covariances', () => {
+  it('variance of one AUC and of a difference match the DeLong formula computed from the brute-force covariances', async () => {
     fc.assert(
       fc.property(dataset, ({ labels, a, b }) => {
         const ba = bruteForceComponents(labels, a);
@@ -254,7 +254,7 @@ describe('ROC-AUC structural components and DeLong variance', () => {
     );
   });
 
-  it('the DeLong 95% interval covers the true AUC about 95% of the time (binormal scores, AUC = Φ(μ/√2))', () => {
+  it('the DeLong 95% interval covers the true AUC about 95% of the time (binormal scores, AUC = Φ(μ/√2))', async () => {
     const mu = 1;
     const trueAuc = normalCdf(mu / Math.SQRT2);
     const seeds = trialSeeds(600, 101);
@@ -273,30 +273,30 @@ describe('ROC-AUC structural components and DeLong variance', () => {
 });
 
 describe('Mann–Whitney test of AUC > ½', () => {
-  it('by hand: three positives above three negatives, U = 9, Var(U) = 9·7/12, z = 4.5/√5.25', () => {
+  it('by hand: three positives above three negatives, U = 9, Var(U) = 9·7/12, z = 4.5/√5.25', async () => {
     const { z, pValue } = aucAboveChancePValue([1, 1, 1, 0, 0, 0], [0.9, 0.8, 0.7, 0.3, 0.2, 0.1]);
     close(z, 4.5 / Math.sqrt(5.25), 1e-12);
     close(pValue, normalSurvival(4.5 / Math.sqrt(5.25)), 1e-15);
     close(pValue, 0.02477, 1e-5);
   });
 
-  it('by hand with a tie: U = 3.5, Var(U) = (4/12)·(5 − 6/12) = 1.5', () => {
+  it('by hand with a tie: U = 3.5, Var(U) = (4/12)·(5 − 6/12) = 1.5', async () => {
     const { z } = aucAboveChancePValue([1, 1, 0, 0], [1, 0.5, 0.5, 0]);
     close(z, 1.5 / Math.sqrt(1.5), 1e-12);
   });
 
-  it('NaN with one class or with every score equal: nothing to rank', () => {
+  it('NaN with one class or with every score equal: nothing to rank', async () => {
     assert.ok(Number.isNaN(aucAboveChancePValue([1, 1, 1], [0.1, 0.2, 0.3]).pValue));
     assert.ok(Number.isNaN(aucAboveChancePValue([0, 0, 0], [0.1, 0.2, 0.3]).pValue));
     assert.ok(Number.isNaN(aucAboveChancePValue([1, 0, 1, 0], [0.4, 0.4, 0.4, 0.4]).pValue));
   });
 
-  it('a strongly informative score gives p < 1e-6', () => {
+  it('a strongly informative score gives p < 1e-6', async () => {
     const { labels, outputs } = binaryRows(createSeededRandom(3), 300, 2);
     assert.ok(aucAboveChancePValue(labels, outputs).pValue < 1e-6);
   });
 
-  it('is calibrated under the null: scores independent of labels are rejected at 0.05 at most ~5% of the time (2000 trials, small and tied splits included)', () => {
+  it('is calibrated under the null: scores independent of labels are rejected at 0.05 at most ~5% of the time (2000 trials, small and tied splits included)', async () => {
     const trials = 2000;
     let rejected = 0;
     for (const seed of trialSeeds(trials, 202)) {
@@ -320,14 +320,14 @@ describe('Mann–Whitney test of AUC > ½', () => {
 describe('metric intervals', () => {
   const TASKS: TaskType[] = ['binary', 'multiclass', 'regression'];
 
-  it('every metric of each task gets a finite interval containing its value on the test rows', () => {
+  it('every metric of each task gets a finite interval containing its value on the test rows', async () => {
     for (const task of TASKS) {
       for (const [trial, seed] of trialSeeds(6, 303).entries()) {
         const n = [150, 400, 1000][trial % 3] as number;
         const { labels, outputs } = rows(task, createSeededRandom(seed), n, trial % 2 === 0 ? 1.5 : 0.5);
         const o = options({ seed });
         const metrics = evaluatePredictions(task, labels, outputs, o).metrics;
-        const intervals = metricIntervals(task, labels, outputs, o);
+        const intervals = await metricIntervals(task, labels, outputs, o);
         assert.deepEqual(
           Object.keys(intervals).sort(),
           [...METRIC_NAMES[task]].sort(),
@@ -350,7 +350,7 @@ describe('metric intervals', () => {
     }
   });
 
-  it('a well-calibrated model: the ECE interval contains its own ECE (the bootstrap is bias-corrected)', () => {
+  it('a well-calibrated model: the ECE interval contains its own ECE (the bootstrap is bias-corrected)', async () => {
     // Uncorrected, the bootstrap ECE of a calibrated model sits above the ECE itself ~15% of the time.
     for (const seed of trialSeeds(30, 404)) {
       const random = createSeededRandom(seed);
@@ -359,7 +359,7 @@ describe('metric intervals', () => {
       const labels = outputs.map((p) => (random() < p ? 1 : 0));
       const o = binaryOptions({ seed, resamples: 200 });
       const ece = evaluatePredictions('binary', labels, outputs, o).metrics.ece!;
-      const interval = metricIntervals('binary', labels, outputs, o).ece!;
+      const interval = (await metricIntervals('binary', labels, outputs, o)).ece!;
       assert.ok(
         interval.lower <= ece && ece <= interval.upper,
         `seed ${seed}: ECE ${ece} outside [${interval.lower}, ${interval.upper}]`,
@@ -367,9 +367,9 @@ describe('metric intervals', () => {
     }
   });
 
-  it('accuracy uses the Wilson interval, ROC-AUC the DeLong one, each on the same rows', () => {
+  it('accuracy uses the Wilson interval, ROC-AUC the DeLong one, each on the same rows', async () => {
     const { labels, outputs } = binaryRows(createSeededRandom(5), 300, 1);
-    const intervals = metricIntervals('binary', labels, outputs, binaryOptions());
+    const intervals = await metricIntervals('binary', labels, outputs, binaryOptions());
     const correct = rowCorrect('binary', labels, outputs, 2, 0.5).reduce((a, b) => a + b, 0);
     assert.deepEqual(intervals.accuracy, wilsonInterval(correct, 300));
     const c = aucComponents(labels, outputs);
@@ -380,17 +380,17 @@ describe('metric intervals', () => {
       'a model with AUC < 1 on 300 rows has a real interval, not a point',
     );
     const multiclass = multiclassRows(createSeededRandom(6), 300, 1);
-    const mc = metricIntervals('multiclass', multiclass.labels, multiclass.outputs, options());
+    const mc = await metricIntervals('multiclass', multiclass.labels, multiclass.outputs, options());
     assert.equal(mc.accuracy?.method, 'wilson');
     assert.deepEqual(mc.micro_f1, mc.accuracy);
   });
 
-  it('intervals shrink as the test split grows', () => {
+  it('intervals shrink as the test split grows', async () => {
     for (const task of TASKS) {
       const small = rows(task, createSeededRandom(11), 300, 1);
       const large = rows(task, createSeededRandom(12), 4800, 1);
-      const a = metricIntervals(task, small.labels, small.outputs, options());
-      const b = metricIntervals(task, large.labels, large.outputs, options());
+      const a = await metricIntervals(task, small.labels, small.outputs, options());
+      const b = await metricIntervals(task, large.labels, large.outputs, options());
       for (const metric of METRIC_NAMES[task]) {
         const widthSmall = a[metric]!.upper - a[metric]!.lower;
         const widthLarge = b[metric]!.upper - b[metric]!.lower;
@@ -403,26 +403,26 @@ describe('metric intervals', () => {
     }
   });
 
-  it('the bootstrap is deterministic: same seed, identical intervals; another seed moves only the bootstrapped ones', () => {
+  it('the bootstrap is deterministic: same seed, identical intervals; another seed moves only the bootstrapped ones', async () => {
     const { labels, outputs } = binaryRows(createSeededRandom(13), 400, 1);
-    const first = metricIntervals('binary', labels, outputs, binaryOptions({ seed: 99 }));
-    assert.deepEqual(metricIntervals('binary', labels, outputs, binaryOptions({ seed: 99 })), first);
-    const other = metricIntervals('binary', labels, outputs, binaryOptions({ seed: 100 }));
+    const first = await metricIntervals('binary', labels, outputs, binaryOptions({ seed: 99 }));
+    assert.deepEqual(await metricIntervals('binary', labels, outputs, binaryOptions({ seed: 99 })), first);
+    const other = await metricIntervals('binary', labels, outputs, binaryOptions({ seed: 100 }));
     assert.notDeepEqual(other.ece, first.ece);
     assert.equal(first.ece?.method, 'bootstrap');
     for (const analytic of ['accuracy', 'roc_auc', 'log_loss', 'brier', 'precision', 'recall'])
       assert.deepEqual(other[analytic], first[analytic], analytic);
   });
 
-  it('regression: R² has no interval when the target is constant', () => {
+  it('regression: R² has no interval when the target is constant', async () => {
     const labels = new Float32Array(50).fill(2);
     const outputs = Float32Array.from({ length: 50 }, (_, i) => 2 + Math.sin(i));
-    const intervals = metricIntervals('regression', labels, outputs, options());
+    const intervals = await metricIntervals('regression', labels, outputs, options());
     assert.ok(Number.isNaN(intervals.r2!.lower));
     assert.ok(Number.isFinite(intervals.mae!.lower));
   });
 
-  it('bootstrap resamples are capped on large splits, never below 50', () => {
+  it('bootstrap resamples are capped on large splits, never below 50', async () => {
     assert.equal(bootstrapCount(1000, 400), 400);
     assert.equal(bootstrapCount(100_000, 400), 50);
     assert.equal(bootstrapCount(20_000, 400), 250);
@@ -437,18 +437,18 @@ describe('paired comparisons', () => {
     return metric === 'mse' ? metrics.rmse! ** 2 : (metrics[metric] as number);
   };
 
-  it('a model compared with itself: improvement 0 with a zero-width interval, on every metric', () => {
+  it('a model compared with itself: improvement 0 with a zero-width interval, on every metric', async () => {
     for (const task of ['binary', 'multiclass', 'regression'] as TaskType[]) {
       const { labels, outputs } = rows(task, createSeededRandom(21), 200, 1);
       for (const metric of metricsOf(task)) {
-        const c = comparePaired(task, metric, labels, outputs, outputs, options());
+        const c = await comparePaired(task, metric, labels, outputs, outputs, options());
         assert.ok(c.improvement === 0, `${task} ${metric}: improvement ${c.improvement}`);
         assert.ok(c.lower === 0 && c.upper === 0, `${task} ${metric}: [${c.lower}, ${c.upper}]`);
       }
     }
   });
 
-  it('positive means `a` is better, for lower-is-better metrics too: the improvement is ±(a − b) of the metric values', () => {
+  it('positive means `a` is better, for lower-is-better metrics too: the improvement is ±(a − b) of the metric values', async () => {
     for (const task of ['binary', 'multiclass', 'regression'] as TaskType[]) {
       const strong = rows(task, createSeededRandom(22), 500, task === 'regression' ? 1 : 2);
       // The weak model's outputs come from another draw: unrelated to these rows' labels.
@@ -458,8 +458,8 @@ describe('paired comparisons', () => {
         const sign = isLowerBetter(metric) || metric === 'mse' ? -1 : 1;
         const expected =
           sign * (valueOf(task, metric, labels, strong.outputs) - valueOf(task, metric, labels, weak.outputs));
-        const ab = comparePaired(task, metric, labels, strong.outputs, weak.outputs, options());
-        const ba = comparePaired(task, metric, labels, weak.outputs, strong.outputs, options());
+        const ab = await comparePaired(task, metric, labels, strong.outputs, weak.outputs, options());
+        const ba = await comparePaired(task, metric, labels, weak.outputs, strong.outputs, options());
         close(ab.improvement, expected, 1e-6, `${task} ${metric}`);
         close(ba.improvement, -ab.improvement, 1e-12, `${task} ${metric} swapped`);
         assert.ok(
@@ -470,7 +470,7 @@ describe('paired comparisons', () => {
       // The strong model is clearly better on the main metric and the proper scoring rule.
       const main = { binary: 'roc_auc', multiclass: 'accuracy', regression: 'r2' }[task];
       for (const metric of [main, PROPER[task]]) {
-        const c = comparePaired(task, metric, labels, strong.outputs, weak.outputs, options());
+        const c = await comparePaired(task, metric, labels, strong.outputs, weak.outputs, options());
         assert.ok(
           c.improvement > 0 && c.lower > 0,
           `${task} ${metric}: improvement ${c.improvement}, lower ${c.lower}`,
@@ -479,7 +479,7 @@ describe('paired comparisons', () => {
     }
   });
 
-  it('analytic bounds are one-sided at alpha: improvement ∓ z₁₋α · se, with the method named', () => {
+  it('analytic bounds are one-sided at alpha: improvement ∓ z₁₋α · se, with the method named', async () => {
     const { labels, outputs } = binaryRows(createSeededRandom(24), 300, 1);
     const other = binaryRows(createSeededRandom(25), 300, 0.5).outputs;
     const z = normalQuantile(0.9);
@@ -489,16 +489,16 @@ describe('paired comparisons', () => {
       ['accuracy', 'paired-rows'],
       ['brier', 'paired-rows'],
     ] as const) {
-      const c = comparePaired('binary', metric, labels, outputs, other, binaryOptions({ alpha: 0.1 }));
+      const c = await comparePaired('binary', metric, labels, outputs, other, binaryOptions({ alpha: 0.1 }));
       assert.equal(c.method, method);
       close(c.lower, c.improvement - z * c.standardError, 1e-12, metric);
       close(c.upper, c.improvement + z * c.standardError, 1e-12, metric);
       assert.ok(c.standardError > 0);
     }
-    const bootstrap = comparePaired('binary', 'f1', labels, outputs, other, binaryOptions({ alpha: 0.1 }));
+    const bootstrap = await comparePaired('binary', 'f1', labels, outputs, other, binaryOptions({ alpha: 0.1 }));
     assert.equal(bootstrap.method, 'bootstrap');
     assert.deepEqual(
-      comparePaired('binary', 'f1', labels, outputs, other, binaryOptions({ alpha: 0.1 })),
+      await comparePaired('binary', 'f1', labels, outputs, other, binaryOptions({ alpha: 0.1 })),
       bootstrap,
       'same seed, same comparison',
     );
@@ -506,7 +506,7 @@ describe('paired comparisons', () => {
 });
 
 describe('beating the zero-rule', () => {
-  it('binary AUC: a model whose scores are independent of the labels beats the zero-rule at α 0.05 at most ~5% of the time (2000 trials)', () => {
+  it('binary AUC: a model whose scores are independent of the labels beats the zero-rule at α 0.05 at most ~5% of the time (2000 trials)', async () => {
     const trials = 2000;
     let rejected = 0;
     for (const seed of trialSeeds(trials, 505)) {
@@ -516,7 +516,7 @@ describe('beating the zero-rule', () => {
       const { labels, outputs } = binaryRows(random, n, 0, rate);
       if (!labels.includes(1)) labels[0] = 1;
       if (!labels.includes(0)) labels[n - 1] = 0;
-      const { pValue } = zeroRuleTest(
+      const { pValue } = await zeroRuleTest(
         'binary',
         'roc_auc',
         labels,
@@ -533,7 +533,7 @@ describe('beating the zero-rule', () => {
     );
   });
 
-  it('multiclass accuracy (exact McNemar): a model independent of the labels beats the zero-rule at α 0.05 at most ~5% of the time (2000 trials)', () => {
+  it('multiclass accuracy (exact McNemar): a model independent of the labels beats the zero-rule at α 0.05 at most ~5% of the time (2000 trials)', async () => {
     const trials = 2000;
     let rejected = 0;
     for (const seed of trialSeeds(trials, 606)) {
@@ -545,7 +545,7 @@ describe('beating the zero-rule', () => {
       // The zero-rule's class frequencies come from a separate train sample of the same distribution.
       const train = multiclassRows(random, 100, 0, weights).labels;
       const frequencies = [0, 1, 2].map((c) => train.filter((y) => y === c).length / train.length);
-      const { pValue } = zeroRuleTest(
+      const { pValue } = await zeroRuleTest(
         'multiclass',
         'accuracy',
         labels,
@@ -562,21 +562,23 @@ describe('beating the zero-rule', () => {
     );
   });
 
-  it('a genuinely good model is detected', () => {
+  it('a genuinely good model is detected', async () => {
     const binary = binaryRows(createSeededRandom(31), 300, 1.5);
     assert.ok(
-      zeroRuleTest(
-        'binary',
-        'roc_auc',
-        binary.labels,
-        binary.outputs,
-        zeroOutputs('binary', 300, [0.4]),
-        0,
-        binaryOptions(),
+      (
+        await zeroRuleTest(
+          'binary',
+          'roc_auc',
+          binary.labels,
+          binary.outputs,
+          zeroOutputs('binary', 300, [0.4]),
+          0,
+          binaryOptions(),
+        )
       ).pValue < 1e-6,
     );
     const multiclass = multiclassRows(createSeededRandom(32), 300, 3);
-    const mc = zeroRuleTest(
+    const mc = await zeroRuleTest(
       'multiclass',
       'accuracy',
       multiclass.labels,
@@ -589,51 +591,61 @@ describe('beating the zero-rule', () => {
     assert.ok(mc.comparison.improvement > 0.2);
     const regression = regressionRows(createSeededRandom(33), 300, 1);
     assert.ok(
-      zeroRuleTest(
-        'regression',
-        'r2',
-        regression.labels,
-        regression.outputs,
-        zeroOutputs('regression', 300, [0]),
-        0,
-        options(),
+      (
+        await zeroRuleTest(
+          'regression',
+          'r2',
+          regression.labels,
+          regression.outputs,
+          zeroOutputs('regression', 300, [0]),
+          0,
+          options(),
+        )
       ).pValue < 1e-6,
     );
   });
 
-  it('McNemar by hand: only the discordant rows count, p = P(X ≥ model-only | discordant, ½)', () => {
+  it('McNemar by hand: only the discordant rows count, p = P(X ≥ model-only | discordant, ½)', async () => {
     // Six rows: the zero-rule always says class 0; the model is right on rows 1, 2, 3 (class 1, 2, 1) and wrong on row 0 (class 0).
     const labels = [0, 1, 2, 1, 0, 0];
     const zero = zeroOutputs('multiclass', 6, [0.5, 0.3, 0.2]);
     const model = Float32Array.from([0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0]);
-    const { pValue } = zeroRuleTest('multiclass', 'accuracy', labels, model, zero, 0, options());
+    const { pValue } = await zeroRuleTest('multiclass', 'accuracy', labels, model, zero, 0, options());
     // Model-only correct: rows 1, 2, 3; zero-only correct: row 0. P(X ≥ 3 | 4, ½) = 5/16.
     close(pValue, 5 / 16, 1e-14);
     close(pValue, binomialUpperTail(3, 4, 0.5), 1e-15);
   });
 
-  it('with a margin: the normal test on the paired improvement above the margin, never below the margin-0 test', () => {
+  it('with a margin: the normal test on the paired improvement above the margin, never below the margin-0 test', async () => {
     const { labels, outputs } = binaryRows(createSeededRandom(34), 400, 1);
     const zero = zeroOutputs('binary', 400, [0.4]);
-    const { pValue, comparison } = zeroRuleTest('binary', 'roc_auc', labels, outputs, zero, 0.05, binaryOptions());
+    const { pValue, comparison } = await zeroRuleTest(
+      'binary',
+      'roc_auc',
+      labels,
+      outputs,
+      zero,
+      0.05,
+      binaryOptions(),
+    );
     const normal = normalSurvival((comparison.improvement - 0.05) / comparison.standardError);
     close(pValue, Math.max(normal, aucAboveChancePValue(labels, outputs).pValue), 1e-15);
     close(pValue, normal, 1e-15, 'on a healthy split the stronger claim is the harder one');
-    const impossible = zeroRuleTest('binary', 'roc_auc', labels, outputs, zero, 0.49, binaryOptions());
+    const impossible = await zeroRuleTest('binary', 'roc_auc', labels, outputs, zero, 0.49, binaryOptions());
     assert.ok(impossible.pValue > 0.5, 'a margin the model cannot beat is not significant');
   });
 
-  it('with a margin, a perfect ranking (DeLong standard error 0) is significant, not "not computable"', () => {
+  it('with a margin, a perfect ranking (DeLong standard error 0) is significant, not "not computable"', async () => {
     // Regression: z = (0.5 − margin) / 0 = ∞ used to give NaN, rejecting a perfect classifier whenever mustBeatZeroRuleBy > 0.
     const labels = Array.from({ length: 60 }, (_, i) => i % 2);
     const outputs = labels.map((y, i) => (y ? 0.7 : 0.2) + (i % 7) * 0.01);
     const zero = zeroOutputs('binary', 60, [0.5]);
-    const perfect = zeroRuleTest('binary', 'roc_auc', labels, outputs, zero, 0.05, binaryOptions());
+    const perfect = await zeroRuleTest('binary', 'roc_auc', labels, outputs, zero, 0.05, binaryOptions());
     assert.equal(perfect.comparison.standardError, 0);
     assert.equal(perfect.pValue, aucAboveChancePValue(labels, outputs).pValue);
     assert.ok(perfect.pValue < 1e-6);
     // ...but not on four rows, where the margin-0 test cannot tell a perfect ranking from luck (p ≈ 0.06).
-    const tiny = zeroRuleTest(
+    const tiny = await zeroRuleTest(
       'binary',
       'roc_auc',
       [1, 0, 1, 0],
@@ -646,7 +658,7 @@ describe('beating the zero-rule', () => {
     // Multiclass: right on every row where the zero-rule is wrong on every row; with a margin, McNemar's 0.5ⁿ still bounds p.
     const mcLabels = [1, 2, 1, 2, 1, 2, 1, 2];
     const mcModel = Float32Array.from(mcLabels.flatMap((y) => [0, 1, 2].map((c) => (c === y ? 0.8 : 0.1))));
-    const mc = zeroRuleTest(
+    const mc = await zeroRuleTest(
       'multiclass',
       'accuracy',
       mcLabels,
