@@ -13,7 +13,7 @@ const FEATURES = Number(process.env.BENCH_GBDT_FEATURES ?? 20);
 const ROUNDS = Number(process.env.BENCH_GBDT_ROUNDS ?? 30);
 
 const suite: Suite = {
-  description: `gbdt boosting rounds on ${ROWS.toLocaleString('en')} generated rows × ${FEATURES} features (binary, default settings, ${ROUNDS} rounds, no early stopping), one thread`,
+  description: `gbdt boosting rounds on ${ROWS.toLocaleString('en')} generated rows × ${FEATURES} features (binary, default settings, ${ROUNDS} rounds, no early stopping), ${process.env.BENCH_GBDT_HELPERS ? `${process.env.BENCH_GBDT_HELPERS} histogram threads` : 'default histogram threads'}`,
   async run() {
     const train = generate(ROWS, 1);
     const validation = generate(Math.round(ROWS / 5), 2);

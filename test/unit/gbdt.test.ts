@@ -8,6 +8,8 @@ import { parsePipelineInput } from '../../contracts/pipeline-input';
 import { TrainConfig } from '../../contracts/stage-config';
 import type { BatchSource } from '../../lib/data/batches';
 import { binOf, fitBinThresholds } from '../../lib/model/gbdt/bins';
+import { buildHistogram, HistogramPool, histogramSize } from '../../lib/model/gbdt/histogram';
+import { HistogramThreads } from '../../lib/model/gbdt/histogram-threads';
 import { ensembleFromJson, EnsembleJson, roundsOf } from '../../lib/model/gbdt/ensemble';
 import { trainGbdt, type GbdtOutcome } from '../../lib/model/gbdt/train-gbdt';
 import { loadTrainedModel } from '../../lib/model/load-model';
@@ -238,6 +240,32 @@ describe('gbdt: determinism and resume', () => {
       await trainGbdt({ ...big(), histogramThreads: 3 }, job('multiclass', settings, { earlyStopping: false })),
     );
     assert.equal(one, three);
+  });
+
+  it('5,000 back-to-back hand-offs to two helpers all complete, each histogram equal to one thread’s', async () => {
+    const rows = 4_000;
+    const featureCount = 12;
+    const random = mulberry32(7);
+    const bins = new Uint8Array(new SharedArrayBuffer(rows * featureCount)).map(() => Math.floor(random() * 256));
+    const order = new Uint32Array(new SharedArrayBuffer(rows * 4)).map((_, i) => i);
+    const grad = [new Float32Array(new SharedArrayBuffer(rows * 4)).map(() => random() - 0.5)];
+    const hess = [new Float32Array(new SharedArrayBuffer(rows * 4)).map(() => random())];
+    const pool = new HistogramPool(histogramSize(featureCount), 2);
+    const threads = await HistogramThreads.start({ bins, featureCount, order, grad, hess, pool }, 3);
+    try {
+      assert.equal(threads.threads, 3);
+      const expected = new Float64Array(histogramSize(featureCount));
+      buildHistogram(bins, featureCount, order, 0, rows, grad[0]!, hess[0]!, expected);
+      const hist = pool.take();
+      let mismatches = 0;
+      for (let i = 0; i < 5_000; i++) {
+        threads.build(0, rows, 0, hist);
+        if (hist.some((v, j) => v !== expected[j])) mismatches++;
+      }
+      assert.equal(mismatches, 0);
+    } finally {
+      await threads.close();
+    }
   });
 
   for (const subsample of [1, 0.7]) {

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildHistogramFeatures } from './histogram';
-import { CONTROL } from './histogram-threads';
+import { CONTROL, HELPER_FAILED } from './histogram-threads';
 
 interface HelperData {
   control: Int32Array;
@@ -38,18 +38,25 @@ function serve(data: HelperData): void {
       slots.set(slot, hist);
     }
     const output = control[CONTROL.OUTPUT] as number;
-    buildHistogramFeatures(
-      data.bins,
-      data.featureCount,
-      data.order,
-      control[CONTROL.START] as number,
-      control[CONTROL.END] as number,
-      data.grad[output] as Float32Array,
-      data.hess[output] as Float32Array,
-      hist,
-      data.fromFeature,
-      data.toFeature,
-    );
+    try {
+      buildHistogramFeatures(
+        data.bins,
+        data.featureCount,
+        data.order,
+        control[CONTROL.START] as number,
+        control[CONTROL.END] as number,
+        data.grad[output] as Float32Array,
+        data.hess[output] as Float32Array,
+        hist,
+        data.fromFeature,
+        data.toFeature,
+      );
+    } catch (error) {
+      console.error('gbdt histogram helper failed:', error);
+      Atomics.store(control, CONTROL.DONE, HELPER_FAILED);
+      Atomics.notify(control, CONTROL.DONE);
+      return;
+    }
     Atomics.store(control, CONTROL.DONE, seq);
     Atomics.notify(control, CONTROL.DONE);
   }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { buildHistogramFeatures, type HistogramPool } from './histogram';
 
@@ -36,8 +37,8 @@ export class HistogramThreads {
    * Starts `threads − 1` helpers (default: one per core beyond this thread, at most 3, and none for a small
    * split); none for fewer than 4 features.
    */
-  static async start(arrays: SharedTrainingArrays, threads = DEFAULT_THREADS): Promise<HistogramThreads> {
-    const shares = Math.max(1, Math.min(threads, Math.floor(arrays.featureCount / 2)));
+  static async start(arrays: SharedTrainingArrays, threads = defaultThreads(arrays)): Promise<HistogramThreads> {
+    const shares = helperStalled ? 1 : Math.max(1, Math.min(threads, Math.floor(arrays.featureCount / 2)));
     const ranges = featureRanges(arrays.featureCount, shares);
     const workers: Worker[] = [];
     const controls: Int32Array[] = [];
@@ -98,11 +99,11 @@ export class HistogramThreads {
       Atomics.notify(control, CONTROL.SEQ);
     }
     const [fromFeature, toFeature] = this.ranges[0] as [number, number];
+    const ownStartMs = performance.now();
     buildHistogramFeatures(bins, featureCount, order, start, end, g, h, hist, fromFeature, toFeature);
-    for (const control of this.controls) {
-      while (Atomics.load(control, CONTROL.DONE) !== seq)
-        Atomics.wait(control, CONTROL.DONE, Atomics.load(control, CONTROL.DONE));
-    }
+    const now = performance.now();
+    const deadlineMs = now + Math.max(MIN_STALL_MS, STALL_FACTOR * (now - ownStartMs));
+    for (const control of this.controls) awaitShare(control, seq, deadlineMs);
   }
 
   async close(): Promise<void> {
@@ -115,14 +116,52 @@ export class HistogramThreads {
   }
 }
 
+/** Below this many bin values in the train split, starting helpers (~0.2 s each, tsx included) costs more than they save. */
+const MIN_VALUES_FOR_HELPERS = 2_000_000;
+
+/** One thread per core, at most 4 (histogram sums are memory-bound), and only one for a small split. */
+function defaultThreads(arrays: SharedTrainingArrays): number {
+  return arrays.order.length * arrays.featureCount < MIN_VALUES_FOR_HELPERS ? 1 : Math.min(4, availableParallelism());
+}
+
 /**
- * Helpers are off by default: on 21M train rows × 13 features (273M bin values) the hand-off between the
- * helpers and the training thread stalled at 0% CPU in the first round and never returned, while one
- * thread trains the same data at 7.8 s a round (BENCH_GBDT_HELPERS=1 in `bench gbdt`). 27M values
- * (flights-3m) worked with helpers; until the stall is found, a slower round beats a run that hangs.
- * `histogramThreads` still asks for them explicitly (the tests do, to prove they give the same trees).
+ * A helper that has not finished its share this long after this thread finished its own is taken for
+ * stalled: the attempt fails (training resumes from its last checkpoint on retry) instead of waiting forever.
  */
-const DEFAULT_THREADS = 1;
+const STALL_FACTOR = 20;
+const MIN_STALL_MS = 30_000;
+/** Set after a stall: later trainings in this process use one thread rather than risk it again. */
+let helperStalled = false;
+
+/** A histogram helper thread failed or stopped answering; retrying the attempt is safe. */
+export class HistogramHelperFailed extends Error {
+  override readonly name = 'HistogramHelperFailed';
+}
+
+/**
+ * Blocks until a helper reports job `seq` done. It waits on the value it has just compared: re-reading DONE
+ * for the wait, as an earlier version did, loses the wake-up when the helper finishes in between, and then
+ * both threads sleep forever. A 21M-row run stalled with both threads asleep in exactly these waits.
+ */
+function awaitShare(control: Int32Array, seq: number, deadlineMs: number): void {
+  for (;;) {
+    const done = Atomics.load(control, CONTROL.DONE);
+    if (done === seq) return;
+    if (done === HELPER_FAILED)
+      throw new HistogramHelperFailed('a gbdt histogram helper thread failed (its error is logged above)');
+    const leftMs = deadlineMs - performance.now();
+    if (leftMs <= 0) {
+      helperStalled = true;
+      throw new HistogramHelperFailed(
+        `a gbdt histogram helper thread stopped answering; this worker now trains with one thread`,
+      );
+    }
+    Atomics.wait(control, CONTROL.DONE, done, leftMs);
+  }
+}
+
+/** What a helper writes to DONE when its job threw, so the training thread fails instead of waiting. */
+export const HELPER_FAILED = -2;
 
 /** Contiguous feature ranges of near-equal size. */
 function featureRanges(featureCount: number, shares: number): Array<[number, number]> {
