@@ -1,19 +1,14 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import type { PipelineInputDraft } from '../../contracts/pipeline-input';
-import type { StageStatus } from '../../contracts/stages';
 import { openDuckDb } from '../../lib/data/duckdb';
 import { quoteStringLiteral } from '../../lib/data/column-values';
-import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { publicDatasetPath } from '../../test/support/public-data';
 import { startTestHarness, type TestHarness } from '../../test/support/temporal';
-import type { PipelineResult } from '../../workflows/training-pipeline';
+import { firstLine, runPipeline, type PipelineRun } from '../pipeline-run';
 import { round, type BenchRow, type Suite } from '../harness';
 
 /** 3m (default), 200k (every 15th row of flights-3m, same columns and time split) or 0 (skip). */
@@ -150,60 +145,22 @@ function labelName(label: Label): string {
   return typeof label === 'string' ? label : label.name;
 }
 
-async function runTrainyard(
-  h: TestHarness,
-  dataset: Dataset,
-  dir: string,
-): Promise<Scored & { splits: Record<string, string>; outcome: string }> {
-  const local = typeof dataset.file === 'string' ? publicDatasetPath(dataset.file) : await dataset.file(dir);
-  const key = `${h.prefix}/datasets/${dataset.name}${path.extname(local)}`;
-  await h.store.put(key, await readFile(local));
-  const input: PipelineInputDraft = {
-    model: `bench-quality-${dataset.name}-${randomUUID().slice(0, 6)}`,
-    dataset: { uri: h.store.uriFor(key) },
-    task: { type: dataset.task, label: dataset.label },
-    ...(dataset.timeColumn ? { split: { timeColumn: dataset.timeColumn } } : {}),
-    ...(dataset.exclude ? { preprocess: { exclude: dataset.exclude } } : {}),
-    ...(MODEL ? { train: { model: MODEL } as PipelineInputDraft['train'] } : {}),
-  };
-  const peak = peakRss();
-  const started = performance.now();
-  const handle = await h.client.workflow.start('trainingPipeline', {
-    taskQueue: h.taskQueue,
-    workflowId: input.model,
-    args: [input],
-  });
-  const result = (await handle.result()) as PipelineResult;
-  const wallSeconds = (performance.now() - started) / 1000;
-  const peakRssBytes = await peak.stop();
-
-  const evaluation = JSON.parse(await readText(h.store, h.store.keyFor(result.evaluationUri))) as {
-    baselines: { zeroRule: { metrics: Record<string, number> } };
-    testRows: number;
-  };
-  const stage = (name: string): StageStatus | undefined => result.stages.findLast((s) => s.name === name);
-  const splits: Record<string, string> = {};
-  for (const artifact of stage('splitAndSample')?.artifacts ?? []) {
-    const split = artifact.metadata?.split;
-    if (artifact.kind !== 'split' || typeof split !== 'string') continue;
-    splits[split] = path.join(dir, `${split}.parquet`);
-    await pipeline(await h.store.get(h.store.keyFor(artifact.uri)), createWriteStream(splits[split]));
-  }
-  const fitMs = (stage('fitPreprocessor')?.durationMs ?? 0) + (stage('train')?.durationMs ?? 0);
-  return {
-    metrics: result.metrics,
-    zeroRule: evaluation.baselines.zeroRule.metrics,
-    wallSeconds,
-    fitSeconds: fitMs / 1000,
-    peakRssBytes,
-    splits,
-    outcome: result.outcome,
-    detail: {
-      outcome: result.outcome,
-      testRows: evaluation.testRows,
-      stages: result.stages.map((s) => ({ name: s.name, durationMs: s.durationMs, note: s.note })),
+async function runTrainyard(h: TestHarness, dataset: Dataset, dir: string): Promise<Scored & PipelineRun> {
+  const localFile = typeof dataset.file === 'string' ? publicDatasetPath(dataset.file) : await dataset.file(dir);
+  const run = await runPipeline(
+    h,
+    {
+      name: dataset.name,
+      task: dataset.task,
+      label: dataset.label,
+      localFile,
+      ...(dataset.exclude ? { exclude: dataset.exclude } : {}),
+      ...(dataset.timeColumn ? { timeColumn: dataset.timeColumn } : {}),
+      ...(MODEL ? { model: MODEL } : {}),
     },
-  };
+    dir,
+  );
+  return { ...run, detail: { outcome: run.outcome, testRows: run.testRows, stages: run.stages } };
 }
 
 async function runPeer(
@@ -322,30 +279,6 @@ function fmt(value: number | undefined): string {
   return value === undefined || value === null || !Number.isFinite(value) ? 'n/a' : value.toFixed(4);
 }
 
-/**
- * This process's peak RSS over a window: the kernel's high-water mark after resetting it (Linux ≥ 4.0),
- * or else a 20 ms sampler (which misses peaks while the event loop is busy).
- */
-function peakRss(): { stop(): Promise<number> } {
-  let viaKernel = true;
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-  } catch {
-    viaKernel = false;
-  }
-  let sampled = process.memoryUsage.rss();
-  const timer = setInterval(() => (sampled = Math.max(sampled, process.memoryUsage.rss())), 20);
-  return {
-    async stop() {
-      clearInterval(timer);
-      sampled = Math.max(sampled, process.memoryUsage.rss());
-      if (!viaKernel) return sampled;
-      const status = await readFile('/proc/self/status', 'utf8');
-      return Math.max(sampled, Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024);
-    },
-  };
-}
-
 /** Every 15th row of flights-3m in time order: about 200,000 rows with the same columns and time split. */
 async function sampleFlights(dir: string): Promise<string> {
   const out = path.join(dir, 'flights-200k.parquet');
@@ -361,12 +294,6 @@ async function sampleFlights(dir: string): Promise<string> {
     await session.close();
   }
   return out;
-}
-
-async function readText(store: ArtifactStore, key: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The bench's own venv with scikit-learn, created on first use; the product never installs it. */
@@ -388,16 +315,4 @@ async function peerPython(): Promise<{ ok: true; path: string; version: string }
   } catch (error) {
     return { ok: false, reason: `could not prepare ${VENV} with ${PEER_PACKAGES.join(', ')}: ${firstLine(error)}` };
   }
-}
-
-/** The innermost cause's message: a failed workflow wraps the activity's failure, which holds the reason. */
-function firstLine(error: unknown): string {
-  let inner = error;
-  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
-  return (
-    (inner instanceof Error
-      ? `${inner.name === 'Error' ? '' : `${inner.name}: `}${inner.message}`
-      : String(inner)
-    ).split('\n')[0] ?? ''
-  );
 }
