@@ -193,8 +193,11 @@ export const GbdtConfig = z
     l2Regularization: z.number().min(0).default(0),
     /** Bins per feature, from train-split quantiles. */
     maxBins: z.number().int().min(2).max(255).default(255),
-    /** Fraction of train rows drawn (seeded, per round) to grow each round's trees; 1 uses every row. */
-    subsample: z.number().gt(0).max(1).default(1),
+    /**
+     * Fraction of train rows drawn (seeded, per round) to grow each round's trees; 1 uses every row. Unset:
+     * every row up to 4M train rows, beyond that 4M rows a round, so a round's cost stops growing with the data.
+     */
+    subsample: z.number().gt(0).max(1).optional(),
     /** Stop after this many rounds without a better validation loss (scikit-learn's n_iter_no_change). */
     earlyStoppingRounds: z.number().int().min(1).default(10),
     /** Write a resumable checkpoint every this many rounds (and after the last). */

@@ -10,6 +10,7 @@ import {
   autoBatchSize,
   autoEpochs,
   autoLearningRate,
+  autoSubsample,
   MaxDurationTooShort,
   planTraining,
 } from '../../lib/model/training-budget';
@@ -31,6 +32,21 @@ describe('training settings sized to the data', () => {
   it('flights-sized data (2.1M train rows): batch 2048, 10 epochs (20M samples), the rate at its cap', () => {
     const { settings } = planTraining(TrainConfig.parse({}), 2_100_000);
     assert.deepEqual([settings.batchSize, settings.epochs, settings.learningRate], [2048, 10, 0.03]);
+  });
+
+  it('gbdt grows each round on every row up to 4M train rows, and on a 4M-row draw beyond', () => {
+    assert.equal(autoSubsample(2_100_000), 1);
+    assert.equal(autoSubsample(4_000_000), 1);
+    assert.equal(autoSubsample(21_000_000), 0.19);
+    const big = planTraining(TrainConfig.parse({ model: 'gbdt' }), 21_000_000);
+    assert.ok(
+      big.choices.some((c) => /^gbdt subsample 0\.19: each round grows its trees on 4,000,000 of 21000000/.test(c)),
+    );
+    const given = planTraining(TrainConfig.parse({ model: 'gbdt', gbdt: { subsample: 0.5 } }), 21_000_000);
+    assert.ok(!given.choices.some((c) => c.startsWith('gbdt subsample')), 'a subsample the user gave is not explained');
+    assert.ok(
+      !planTraining(TrainConfig.parse({ model: 'gbdt' }), 2_100_000).choices.some((c) => c.includes('subsample')),
+    );
   });
 
   it('keeps every setting the user gave, and explains nothing it did not choose', () => {

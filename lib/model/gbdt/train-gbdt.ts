@@ -13,7 +13,7 @@ import {
   type TrainJob,
   type TrainOutcome,
 } from '../trainer';
-import { budgetMs, MaxDurationTooShort } from '../training-budget';
+import { autoSubsample, budgetMs, MaxDurationTooShort } from '../training-budget';
 import { readBinned, readBinnedTrain, type BinnedSplit } from './binned-data';
 import type { Ensemble, Tree } from './ensemble';
 import { findGbdtResumePoint, writeGbdtCheckpoint, type GbdtCheckpointDraft } from './gbdt-checkpoint';
@@ -105,6 +105,7 @@ export async function trainGbdt(
 
   const weightsOf = rowWeightsOf(job.classWeights, classes);
   const data = await readBinnedTrain(train, settings.maxBins, weightsOf, start);
+  const subsample = settings.subsample ?? autoSubsample(data.rows);
   const held = validation.rows > 0 ? await readBinned(validation, data.thresholds, () => undefined, start) : undefined;
   const ensemble: Ensemble = start
     ? { ...start, trees: [...start.trees] }
@@ -155,7 +156,7 @@ export async function trainGbdt(
       if (hooks.shouldStop?.()) throw new TrainingCancelled();
       const roundStartMs = performance.now();
       objective.gradients(scores, data.y, data.weights, grad, hess);
-      const sampled = drawRows(sample, data.rows, settings.subsample, deriveSeed(job.seed, 20_000 + round));
+      const sampled = drawRows(sample, data.rows, subsample, deriveSeed(job.seed, 20_000 + round));
       for (let c = 0; c < k; c++) {
         order.set(sample.subarray(0, sampled));
         const histograms = {
