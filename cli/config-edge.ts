@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from '../lib/config';
+import { loadConfig, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/logger';
 
 /** Exit codes scripts can rely on. */
@@ -12,16 +12,17 @@ export class UsageError extends Error {
   }
 }
 
-export function loadConfigOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(ExitCode.usage);
-    }
-    throw error;
+/** A failure already explained in words (no stack trace helps): printed as is, exit code 1. */
+export class CommandFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandFailedError';
   }
+}
+
+/** The configuration every command reads; an invalid one reaches main's handler as a ConfigError (exit 2). */
+export function loadCliConfig(): Config {
+  return loadConfig();
 }
 
 export function cliLogger(config: Config, name = 'trainyard'): Logger {
@@ -29,5 +30,13 @@ export function cliLogger(config: Config, name = 'trainyard'): Logger {
 }
 
 export function workflowUiUrl(config: Config, workflowId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return `${namespaceUiUrl(config)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export function scheduleUiUrl(config: Config, scheduleId: string): string {
+  return `${namespaceUiUrl(config)}/schedules/${encodeURIComponent(scheduleId)}`;
+}
+
+function namespaceUiUrl(config: Config): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}`;
 }

@@ -12,7 +12,8 @@ import { serveCommand } from './commands/serve';
 import { schemaCommand } from './commands/schema';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
-import { ExitCode, UsageError } from './config-edge';
+import { ConfigError } from '../lib/config';
+import { CommandFailedError, ExitCode, UsageError } from './config-edge';
 
 const program = new Command('trainyard')
   .description('Durable ML training pipelines on Temporal')
@@ -34,23 +35,26 @@ const program = new Command('trainyard')
   .addCommand(schemaCommand())
   .addCommand(doctorCommand());
 
-/** addCommand() does not pass these on: every subcommand must throw usage errors rather than exit 1. */
+/** addCommand() does not pass these on: every subcommand must throw usage errors rather than exit 1. Set here, for all. */
 function applyToAll(command: Command): void {
   command.exitOverride().showHelpAfterError();
   command.commands.forEach(applyToAll);
 }
 applyToAll(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
-  }
-  if (error instanceof UsageError) {
+/** The one place a command's error becomes an exit code and a message; commands just throw. */
+function exitFor(error: unknown): never {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
+  if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(ExitCode.usage);
+  }
+  if (error instanceof CommandFailedError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(ExitCode.failed);
   }
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(ExitCode.failed);
 }
+
+await program.parseAsync(process.argv).catch(exitFor);

@@ -7,8 +7,8 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { InvalidArgumentError } from 'commander';
 import { rootFailure } from '../contracts/errors';
 import type { Config } from '../lib/config';
-import { ExitCode, loadConfigOrExit, UsageError } from './config-edge';
-import { connectClient } from './temporal-client';
+import { CommandFailedError, UsageError } from './config-edge';
+import { withTemporalClient } from './temporal-client';
 
 export interface SentUpdate<R> {
   ack: R;
@@ -18,7 +18,7 @@ export interface SentUpdate<R> {
 /**
  * Sends an update to a running run and waits for its acknowledgement, turning the ways it can fail into
  * messages a person can act on: unknown run or a refusal by the run's validator → UsageError (exit 2);
- * no acknowledgement in time → exit 1 with a hint. Returns undefined when it already reported a failure.
+ * no acknowledgement in time → CommandFailedError (exit 1) with a hint.
  */
 export async function sendRunUpdate<R, A extends [unknown, ...unknown[]]>(
   workflowId: string,
@@ -26,37 +26,45 @@ export async function sendRunUpdate<R, A extends [unknown, ...unknown[]]>(
   args: A,
   what: string,
   timeoutSeconds: number,
-): Promise<SentUpdate<R> | undefined> {
-  const config = loadConfigOrExit();
-  const client = await connectClient(config);
-  try {
-    const handle = client.workflow.getHandle(workflowId);
-    const ack = await client.withDeadline(Date.now() + timeoutSeconds * 1000, () =>
-      handle.executeUpdate(update, { args }),
+): Promise<SentUpdate<R>> {
+  return withTemporalClient(async (client, config) => {
+    try {
+      const handle = client.workflow.getHandle(workflowId);
+      const ack = await client.withDeadline(Date.now() + timeoutSeconds * 1000, () =>
+        handle.executeUpdate(update, { args }),
+      );
+      return { ack, config };
+    } catch (error) {
+      throw explainUpdateFailure(error, { workflowId, what, timeoutSeconds, config });
+    }
+  });
+}
+
+function explainUpdateFailure(
+  error: unknown,
+  {
+    workflowId,
+    what,
+    timeoutSeconds,
+    config,
+  }: { workflowId: string; what: string; timeoutSeconds: number; config: Config },
+): unknown {
+  if (error instanceof WorkflowNotFoundError) {
+    return new UsageError(
+      `No running workflow "${workflowId}" in namespace ${config.temporal.namespace}: check the id, or the run has already finished.`,
     );
-    return { ack, config };
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) {
-      throw new UsageError(
-        `No running workflow "${workflowId}" in namespace ${config.temporal.namespace}: check the id, or the run has already finished.`,
-      );
-    }
-    if (error instanceof WorkflowUpdateFailedError) {
-      // The run's validator refused: it is not in the state the update needs, or the request is bad.
-      throw new UsageError(`Run "${workflowId}" did not accept the ${what}: ${rootFailure(error).message}`);
-    }
-    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadlineExceeded(error)) {
-      process.stderr.write(
-        `Run "${workflowId}" did not acknowledge the ${what} within ${timeoutSeconds} s. ` +
-          `Is a worker running on task queue "${config.temporal.taskQueue}"? Check the run in the Temporal UI before sending it again.\n`,
-      );
-      process.exitCode = ExitCode.failed;
-      return undefined;
-    }
-    throw error;
-  } finally {
-    await client.connection.close();
   }
+  if (error instanceof WorkflowUpdateFailedError) {
+    // The run's validator refused: it is not in the state the update needs, or the request is bad.
+    return new UsageError(`Run "${workflowId}" did not accept the ${what}: ${rootFailure(error).message}`);
+  }
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadlineExceeded(error)) {
+    return new CommandFailedError(
+      `Run "${workflowId}" did not acknowledge the ${what} within ${timeoutSeconds} s. ` +
+        `Is a worker running on task queue "${config.temporal.taskQueue}"? Check the run in the Temporal UI before sending it again.`,
+    );
+  }
+  return error;
 }
 
 export function parseSeconds(value: string): number {

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../lib/config';
-import { UsageError } from './config-edge';
+import { loadCliConfig, UsageError } from './config-edge';
 
 export async function connectClient(config: Config): Promise<Client> {
   try {
@@ -11,5 +11,16 @@ export async function connectClient(config: Config): Promise<Client> {
       `Temporal is not reachable at ${config.temporal.address} (${(error as Error).message}).\n` +
         'Start the dev services with "trainyard dev up", or set TEMPORAL_ADDRESS.',
     );
+  }
+}
+
+/** Loads the configuration, connects, runs `use` and closes the connection, however `use` ends. */
+export async function withTemporalClient<T>(use: (client: Client, config: Config) => Promise<T>): Promise<T> {
+  const config = loadCliConfig();
+  const client = await connectClient(config);
+  try {
+    return await use(client, config);
+  } finally {
+    await client.connection.close();
   }
 }

@@ -23,8 +23,6 @@ interface DecisionOptions {
 function decisionCommand(decision: ApprovalDecision['decision'], description: string): Command {
   return new Command(decision)
     .description(description)
-    .exitOverride() // not inherited through addCommand(): usage errors must reach main's handler (exit 2)
-    .showHelpAfterError('(run with --help for usage)')
     .argument('<workflowId>', 'the run waiting for approval (printed by "trainyard run", shown in the Temporal UI)')
     .requiredOption('--by <who>', 'who decides (recorded in the run and the alias history)')
     .requiredOption('--reason <why>', 'why (recorded in the run and the alias history)')
@@ -37,7 +35,6 @@ function decisionCommand(decision: ApprovalDecision['decision'], description: st
         throw new UsageError(`${decision} needs a non-empty --by and --reason: they are the audit trail.`);
       const payload: ApprovalDecision = { decision, by, reason };
       const sent = await sendRunUpdate(workflowId, approvalUpdate, [payload], decision, options.timeout);
-      if (!sent) return;
       if (options.json) {
         process.stdout.write(`${JSON.stringify({ workflowId, decision, ...sent.ack })}\n`);
       } else {

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Command } from 'commander';
 import { InvalidArtifactKeyError } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';
-import { loadConfigOrExit, UsageError } from '../config-edge';
+import { loadCliConfig, UsageError } from '../config-edge';
 
 export function dataCommand(): Command {
   const data = new Command('data').description('Datasets in the artifact store');
@@ -12,7 +12,7 @@ export function dataCommand(): Command {
     .argument('<local-file>', 'file to upload')
     .argument('<uri>', 'destination, e.g. s3://trainyard/datasets/penguins.csv')
     .action(async (localFile: string, uri: string) => {
-      const config = loadConfigOrExit();
+      const config = loadCliConfig();
       const info = await stat(localFile).catch(() => undefined);
       if (!info?.isFile()) throw new UsageError(`No such file: ${localFile}`);
       const store = createArtifactStore(config.store);

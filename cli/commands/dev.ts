@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { resolveDevOptions, type DevOptions, type DevOverrides } from '../../scripts/dev/dev-options';
 import { devEnvironment, formatExports } from '../../scripts/dev/dev-env';
 import type { DownResult, ServiceStatus, UpResult } from '../../scripts/dev/services';
+import { CommandFailedError } from '../config-edge';
 
 /** Loaded on demand: `dev env` runs in every `eval` and should not pay for the Temporal and MinIO clients. */
 const services = () => import('../../scripts/dev/services');
@@ -40,22 +41,14 @@ export function devCommand(): Command {
     .description('start both services (or reuse healthy ones) and wait until they are ready')
     .action(async (_options, command: Command) => {
       const o = optionsFrom(command);
-      try {
-        printUp(await (await services()).devUp(o), o);
-      } catch (error) {
-        failWith(error);
-      }
+      printUp(await explained((await services()).devUp(o)), o);
     });
 
   dev
     .command('down')
     .description('stop the services that `dev up` started; never touches anything else')
     .action(async (_options, command: Command) => {
-      try {
-        printDown(await (await services()).devDown(optionsFrom(command)));
-      } catch (error) {
-        failWith(error);
-      }
+      printDown(await explained((await services()).devDown(optionsFrom(command))));
     });
 
   dev
@@ -135,7 +128,9 @@ function printStatus(statuses: ServiceStatus[]): void {
   }
 }
 
-function failWith(error: unknown): void {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exitCode = 1;
+/** `up` and `down` explain their failures in words: exit 1 with the message, no stack trace. */
+function explained<T>(work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => {
+    throw new CommandFailedError(error instanceof Error ? error.message : String(error));
+  });
 }

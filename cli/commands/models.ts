@@ -18,7 +18,7 @@ import {
 } from '../../lib/registry';
 import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';
-import { ExitCode, loadConfigOrExit, UsageError } from '../config-edge';
+import { CommandFailedError, loadCliConfig, UsageError } from '../config-edge';
 import { formatTable } from '../format-table';
 
 interface JsonOption {
@@ -32,12 +32,9 @@ interface MoveOptions extends JsonOption {
 
 /** `trainyard models …`: the model registry — versions, their lineage, and aliases such as champion. */
 export function modelsCommand(): Command {
-  // Commands added with addCommand() don't inherit the program's exitOverride; set it here, before the
-  // subcommands are created (they copy it), so usage errors reach main's handler and exit 2.
-  const models = new Command('models')
-    .description('The model registry: versions with lineage, and aliases such as champion')
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+  const models = new Command('models').description(
+    'The model registry: versions with lineage, and aliases such as champion',
+  );
 
   models
     .command('list')
@@ -167,7 +164,7 @@ function parseVersion(value: string): number {
  * alias) exit 2 with the message; a corrupt document exits 1 with the message, never a stack trace.
  */
 async function withRegistry(action: (store: ArtifactStore) => Promise<void>): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadCliConfig();
   const store = createArtifactStore(config.store);
   await store.ensureReady();
   try {
@@ -180,11 +177,7 @@ async function withRegistry(action: (store: ArtifactStore) => Promise<void>): Pr
     ) {
       throw new UsageError(error.message);
     }
-    if (error instanceof RegistryCorruptError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exitCode = ExitCode.failed;
-      return;
-    }
+    if (error instanceof RegistryCorruptError) throw new CommandFailedError(error.message);
     throw error;
   }
 }

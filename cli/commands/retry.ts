@@ -22,8 +22,6 @@ export function retryCommand(): Command {
     .description(
       'Retry a run waiting for an operator (outcome awaiting-operator) from its failed stage or an earlier one, optionally with changed input',
     )
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
     .argument('<workflowId>', 'the run waiting for an operator')
     .option(
       '--stage <stage>',
@@ -50,7 +48,6 @@ export function retryCommand(): Command {
         ...(options.reason ? { reason: options.reason } : {}),
       };
       const sent = await sendRunUpdate(workflowId, retryStageUpdate, [request], 'retry', options.timeout);
-      if (!sent) return;
       if (options.json) {
         process.stdout.write(`${JSON.stringify({ workflowId, ...sent.ack })}\n`);
         return;
@@ -66,21 +63,14 @@ export function retryCommand(): Command {
 export function abortCommand(): Command {
   return new Command('abort')
     .description("Give up on a run waiting for an operator: it fails as PipelineAborted, carrying the stage's error")
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
     .argument('<workflowId>', 'the run waiting for an operator')
     .option('--by <who>', 'who aborts (recorded in the failure)', userInfo().username)
     .option('--reason <why>', 'why (recorded in the failure)')
     .option('--timeout <seconds>', 'how long to wait for the run to acknowledge', parseSeconds, 60)
     .action(async (workflowId: string, options: { by: string; reason?: string; timeout: number }) => {
-      const sent = await sendRunUpdate(
-        workflowId,
-        abortUpdate,
-        [{ by: options.by, ...(options.reason ? { reason: options.reason } : {}) }],
-        'abort',
-        options.timeout,
-      );
-      if (sent) process.stdout.write(`Aborted ${workflowId}\n`);
+      const request = { by: options.by, ...(options.reason ? { reason: options.reason } : {}) };
+      await sendRunUpdate(workflowId, abortUpdate, [request], 'abort', options.timeout);
+      process.stdout.write(`Aborted ${workflowId}\n`);
     });
 }
 

@@ -9,9 +9,9 @@ import { formatProgress, formatStatus, readStatus, StatusExit, type StageProgres
 import type { PipelineResult } from '../../workflows';
 import { TrainyardModel } from '../../workflows/search-attributes';
 import { formatPipelineSummary } from '../pipeline-summary';
-import { ExitCode, loadConfigOrExit, workflowUiUrl } from '../config-edge';
+import { CommandFailedError, workflowUiUrl } from '../config-edge';
 import { readPipelineConfigFile } from '../pipeline-config-file';
-import { connectClient } from '../temporal-client';
+import { withTemporalClient } from '../temporal-client';
 import { rootFailure } from '../../contracts/errors';
 
 export function runCommand(): Command {
@@ -30,39 +30,41 @@ export function runCommand(): Command {
     )
     .action(async (options: RunOptions) => {
       const input = withCacheOptions(await readPipelineConfigFile(options.config), options);
-      const config = loadConfigOrExit();
-      const client = await connectClient(config);
-      const workflowId = options.id ?? `${input.model}-${randomUUID().slice(0, 8)}`;
-      const handle = await client.workflow.start('trainingPipeline', {
-        taskQueue: config.temporal.taskQueue,
-        workflowId,
-        args: [input],
-        typedSearchAttributes: new TypedSearchAttributes([{ key: TrainyardModel, value: input.model }]),
-        staticSummary: `train ${input.model} on ${input.dataset.uri}`,
+      await withTemporalClient(async (client, config) => {
+        const workflowId = options.id ?? `${input.model}-${randomUUID().slice(0, 8)}`;
+        const handle = await client.workflow.start('trainingPipeline', {
+          taskQueue: config.temporal.taskQueue,
+          workflowId,
+          args: [input],
+          typedSearchAttributes: new TypedSearchAttributes([{ key: TrainyardModel, value: input.model }]),
+          staticSummary: `train ${input.model} on ${input.dataset.uri}`,
+        });
+        process.stdout.write(`workflow id: ${workflowId}\nTemporal UI: ${workflowUiUrl(config, workflowId)}\n`);
+        if (options.follow) await follow(client, handle, options);
       });
-      process.stdout.write(`workflow id: ${workflowId}\nTemporal UI: ${workflowUiUrl(config, workflowId)}\n`);
-      if (!options.follow) return;
-      try {
-        const ended = await resultUnlessOperatorNeeded(client, handle, (line) => process.stderr.write(`${line}\n`));
-        if (ended === 'awaiting-operator') {
-          const status = formatStatus(await handle.query(statusQuery));
-          process.stderr.write(`run ${workflowId} is waiting for an operator:\n${status}`);
-          process.exitCode = StatusExit.awaitingOperator;
-          return;
-        }
-        process.stdout.write(options.json ? `${JSON.stringify(ended, null, 2)}\n` : formatPipelineSummary(ended));
-      } catch (error) {
-        if (!(error instanceof WorkflowFailedError)) throw error;
-        process.stderr.write(
-          error.cause instanceof CancelledFailure
-            ? `run ${workflowId} was cancelled\n`
-            : `run ${workflowId} failed: ${formatFailure(rootFailure(error))}\n`,
-        );
-        process.exitCode = ExitCode.failed;
-      } finally {
-        await client.connection.close();
-      }
     });
+}
+
+/** Waits for the run's end and prints its summary (or JSON); exit 1 when it failed or was cancelled, 4 when it waits for an operator. */
+async function follow(client: Client, handle: WorkflowHandle, options: RunOptions): Promise<void> {
+  const { workflowId } = handle;
+  try {
+    const ended = await resultUnlessOperatorNeeded(client, handle, (line) => process.stderr.write(`${line}\n`));
+    if (ended === 'awaiting-operator') {
+      const status = formatStatus(await handle.query(statusQuery));
+      process.stderr.write(`run ${workflowId} is waiting for an operator:\n${status}`);
+      process.exitCode = StatusExit.awaitingOperator;
+      return;
+    }
+    process.stdout.write(options.json ? `${JSON.stringify(ended, null, 2)}\n` : formatPipelineSummary(ended));
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    throw new CommandFailedError(
+      error.cause instanceof CancelledFailure
+        ? `run ${workflowId} was cancelled`
+        : `run ${workflowId} failed: ${formatFailure(rootFailure(error))}`,
+    );
+  }
 }
 
 interface RunOptions {

@@ -1,8 +1,9 @@
 import { Command } from 'commander';
+import type { Client } from '@temporalio/client';
 import { ModelName } from '../../contracts/pipeline-input';
 import { formatTable } from '../format-table';
-import { loadConfigOrExit, UsageError } from '../config-edge';
-import { connectClient } from '../temporal-client';
+import { UsageError } from '../config-edge';
+import { withTemporalClient } from '../temporal-client';
 
 const OUTCOMES = ['running', 'awaiting-approval', 'promoted', 'registered', 'rejected', 'failed', 'cancelled'] as const;
 
@@ -34,25 +35,7 @@ export function runsCommand(): Command {
       const query = runsQuery(options);
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: expected a positive whole number');
-      const config = loadConfigOrExit();
-      const client = await connectClient(config);
-      const runs = [];
-      try {
-        for await (const run of client.workflow.list({ query })) {
-          const attributes = run.searchAttributes as Record<string, unknown[] | undefined>;
-          runs.push({
-            workflowId: run.workflowId,
-            model: String(attributes.TrainyardModel?.[0] ?? ''),
-            outcome: String(attributes.TrainyardOutcome?.[0] ?? ''),
-            stage: String(attributes.TrainyardStage?.[0] ?? ''),
-            status: run.status.name,
-            startTime: run.startTime.toISOString(),
-          });
-          if (runs.length >= limit) break;
-        }
-      } finally {
-        await client.connection.close();
-      }
+      const runs = await withTemporalClient((client) => listRuns(client, query, limit));
       if (options.json) {
         process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
         return;
@@ -64,4 +47,30 @@ export function runsCommand(): Command {
         ),
       );
     });
+}
+
+interface RunRow {
+  workflowId: string;
+  model: string;
+  outcome: string;
+  stage: string;
+  status: string;
+  startTime: string;
+}
+
+async function listRuns(client: Client, query: string, limit: number): Promise<RunRow[]> {
+  const runs: RunRow[] = [];
+  for await (const run of client.workflow.list({ query })) {
+    const attributes = run.searchAttributes as Record<string, unknown[] | undefined>;
+    runs.push({
+      workflowId: run.workflowId,
+      model: String(attributes.TrainyardModel?.[0] ?? ''),
+      outcome: String(attributes.TrainyardOutcome?.[0] ?? ''),
+      stage: String(attributes.TrainyardStage?.[0] ?? ''),
+      status: run.status.name,
+      startTime: run.startTime.toISOString(),
+    });
+    if (runs.length >= limit) break;
+  }
+  return runs;
 }

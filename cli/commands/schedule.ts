@@ -7,9 +7,8 @@ import {
   type ScheduleExecutionResult,
 } from '@temporalio/client';
 import { formatFieldProblems, rootFailure } from '../../contracts/errors';
-import type { Config } from '../../lib/config';
 import { TrainyardModel, TrainyardOutcome } from '../../workflows/search-attributes';
-import { loadConfigOrExit, UsageError, workflowUiUrl } from '../config-edge';
+import { scheduleUiUrl, UsageError, workflowUiUrl } from '../config-edge';
 import { readJsonConfigFile } from '../pipeline-config-file';
 import {
   BackfillOptions,
@@ -31,7 +30,7 @@ import {
   toScheduleView,
   type ScheduledRun,
 } from '../schedules/schedule-view';
-import { connectClient } from '../temporal-client';
+import { withTemporalClient } from '../temporal-client';
 
 const OVERLAP_HELP = Object.keys(OVERLAP_POLICIES).join(' | ');
 /** How long `trigger` waits to report the run it started. */
@@ -241,19 +240,14 @@ export function scheduleCommand(): Command {
   return schedule;
 }
 
-async function withClient(use: (client: Client, config: Config) => Promise<void>): Promise<void> {
-  const config = loadConfigOrExit();
-  const client = await connectClient(config);
-  try {
-    await use(client, config);
-  } catch (error) {
+/** A Temporal client for one schedule command; an unknown schedule id is a usage error. */
+function withClient(use: Parameters<typeof withTemporalClient<void>>[0]): Promise<void> {
+  return withTemporalClient(use).catch((error: unknown) => {
     if (error instanceof ScheduleNotFoundError) {
       throw new UsageError(`No schedule with id "${error.scheduleId}" (see "trainyard schedule list")`);
     }
     throw error;
-  } finally {
-    await client.connection.close();
-  }
+  });
 }
 
 /** A run the schedule started, with its status and, once finished, its outcome (version, or why it failed). */
@@ -289,8 +283,4 @@ async function readScheduledRun(client: Client, action: ScheduleExecutionResult)
     );
   }
   return run;
-}
-
-function scheduleUiUrl(config: Config, scheduleId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/schedules/${encodeURIComponent(scheduleId)}`;
 }

@@ -4,7 +4,7 @@ import { ModelReferenceText } from '../../contracts/model-reference';
 import { InvalidRowsError, ModelArtifactMissingError, ServingModelNotFoundError } from '../../lib/serving/errors';
 import { startServer } from '../../lib/serving/serve';
 import { createArtifactStore } from '../../lib/store/create-store';
-import { cliLogger, ExitCode, loadConfigOrExit, UsageError } from '../config-edge';
+import { cliLogger, ExitCode, loadCliConfig, UsageError } from '../config-edge';
 import { parseOptions } from '../schedules/schedule-options';
 import { formatDurationMs, parseDurationMs } from '../schedules/durations';
 
@@ -56,7 +56,7 @@ export function serveCommand(): Command {
     .option('--max-batch-rows <n>', 'the most rows one request may carry', '1000')
     .action(async (raw: Record<string, unknown>) => {
       const options = parseOptions(ServeOptions, raw);
-      const config = loadConfigOrExit();
+      const config = loadCliConfig();
       const logger = cliLogger(config, 'trainyard-serve');
       const store = createArtifactStore(config.store);
       let server;

@@ -4,8 +4,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { rootFailure } from '../../contracts/errors';
 import type { PipelineResult } from '../../workflows';
 import { statusQuery, type PipelineStatus } from '../../workflows/messages';
-import { loadConfigOrExit, UsageError, workflowUiUrl } from '../config-edge';
-import { connectClient } from '../temporal-client';
+import { UsageError, workflowUiUrl } from '../config-edge';
+import { withTemporalClient } from '../temporal-client';
 
 /** Exit codes of `trainyard status`, for scripts: a finished run's outcome, or 0 while it runs. */
 export const StatusExit = { ok: 0, failed: 1, usage: 2, rejected: 3, awaitingOperator: 4 } as const;
@@ -36,9 +36,7 @@ export function statusCommand(): Command {
     .option('-f, --follow', 'refresh until the run ends')
     .option('--json', 'print the status as JSON')
     .action(async (workflowId: string, options: { follow?: boolean; json?: boolean }) => {
-      const config = loadConfigOrExit();
-      const client = await connectClient(config);
-      try {
+      await withTemporalClient(async (client, config) => {
         let status = await readStatus(client, workflowId);
         while (options.follow && !SETTLED.includes(status.outcome)) {
           if (!options.json && process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${formatStatus(status)}`);
@@ -48,9 +46,7 @@ export function statusCommand(): Command {
         process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
         if (!options.json) process.stdout.write(`Temporal UI: ${workflowUiUrl(config, workflowId)}\n`);
         process.exitCode = EXIT_BY_OUTCOME[status.outcome] ?? StatusExit.ok;
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 }
 

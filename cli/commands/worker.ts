@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import { runWorker } from '../../worker/run-worker';
-import { cliLogger, loadConfigOrExit } from '../config-edge';
+import { cliLogger, loadCliConfig } from '../config-edge';
 
 export function workerCommand(): Command {
   return new Command('worker')
     .description('Run a trainyard worker (configured from the environment; see README "Configuration")')
     .action(async () => {
-      const config = loadConfigOrExit();
+      const config = loadCliConfig();
       const logger = cliLogger(config, 'trainyard-worker');
       await runWorker(config, logger);
       // Pooled keep-alive sockets (S3) and the Temporal runtime would keep the process alive after a
