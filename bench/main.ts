@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { devServicesDataDir, findRunningDevServices } from '../lib/dev-services/running-dev-services';
 import { devEnvironment } from '../scripts/dev/dev-env';
 import { resolveDevOptions } from '../scripts/dev/dev-options';
 import { formatTable, writeResult, type Suite } from './harness';
@@ -14,14 +15,18 @@ async function availableSuites(): Promise<string[]> {
     .sort();
 }
 
-/** Benchmarks run against the dev services (`trainyard dev up`) unless the environment says otherwise. */
-function defaultToDevServices(): void {
-  const env = { LOG_LEVEL: 'error', ...devEnvironment(resolveDevOptions()) };
+/**
+ * Benchmarks run against the dev services (`trainyard dev up`) unless the environment says otherwise: the
+ * running ones where they are (whatever ports they were started on), else `dev env`'s default addresses.
+ */
+async function defaultToDevServices(): Promise<void> {
+  const running = await findRunningDevServices(devServicesDataDir());
+  const env = { LOG_LEVEL: 'error', ...devEnvironment(resolveDevOptions()), ...running.env };
   for (const [name, value] of Object.entries(env)) process.env[name] ??= value;
 }
 
 async function main(): Promise<void> {
-  defaultToDevServices();
+  await defaultToDevServices();
   const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const known = await availableSuites();
   if (names.length === 0 || names.some((n) => !known.includes(n))) {

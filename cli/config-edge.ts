@@ -1,4 +1,5 @@
-import { loadConfig, type Config } from '../lib/config';
+import type { Config } from '../lib/config';
+import { loadConfigFindingDevServices } from '../lib/dev-services/config-with-dev-services';
 import { createLogger, type Logger } from '../lib/logger';
 
 /** Exit codes scripts can rely on. */
@@ -20,9 +21,12 @@ export class CommandFailedError extends Error {
   }
 }
 
-/** The configuration every command reads; an invalid one reaches main's handler as a ConfigError (exit 2). */
-export function loadCliConfig(): Config {
-  return loadConfig();
+/**
+ * The configuration every command reads: the environment, and the running dev services for what it leaves
+ * unset. An invalid one reaches main's handler as a ConfigError (exit 2).
+ */
+export async function loadCliConfig(): Promise<Config> {
+  return (await loadConfigFindingDevServices()).config;
 }
 
 export function cliLogger(config: Config, name = 'trainyard'): Logger {

@@ -16,7 +16,7 @@ export async function connectClient(config: Config): Promise<Client> {
 
 /** Loads the configuration, connects, runs `use` and closes the connection, however `use` ends. */
 export async function withTemporalClient<T>(use: (client: Client, config: Config) => Promise<T>): Promise<T> {
-  const config = loadCliConfig();
+  const config = await loadCliConfig();
   const client = await connectClient(config);
   try {
     return await use(client, config);

@@ -90,13 +90,44 @@ export class ConfigError extends Error {
   }
 }
 
+/** Where a setting came from: the environment, the running dev services (`trainyard dev up`), or the default. */
+export type SettingSource = 'env' | 'dev services' | 'default';
+export type EnvName = keyof typeof EnvSchema.shape;
+
+export interface ConfigWithSources {
+  config: Config;
+  sources: Record<EnvName, SettingSource>;
+}
+
 /** Parses the environment once, at the edge. Empty strings count as unset. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  return loadConfigWithSources(env, {}, cwd).config;
+}
+
+/**
+ * As loadConfig, with the running dev services' variables (see lib/dev-services) filling in those the
+ * environment leaves unset, one by one (an explicit variable always wins); says where each one came from.
+ */
+export function loadConfigWithSources(
+  env: NodeJS.ProcessEnv,
+  devServicesEnv: Record<string, string>,
+  cwd = process.cwd(),
+): ConfigWithSources {
+  const names = Object.keys(EnvSchema.shape) as EnvName[];
+  const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
+  const sources = Object.fromEntries(
+    names.map((name) => [name, isSet(env[name]) ? 'env' : isSet(devServicesEnv[name]) ? 'dev services' : 'default']),
+  ) as Record<EnvName, SettingSource>;
   const present = Object.fromEntries(
-    Object.keys(EnvSchema.shape)
-      .map((name) => [name, env[name]] as const)
-      .filter(([, value]) => value !== undefined && value !== ''),
+    names.flatMap((name) => {
+      const value = isSet(env[name]) ? env[name] : devServicesEnv[name];
+      return isSet(value) ? [[name, value] as const] : [];
+    }),
   );
+  return { config: configFrom(present, cwd), sources };
+}
+
+function configFrom(present: Record<string, string>, cwd: string): Config {
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) throw new ConfigError(describeZodIssues(parsed.error));
   const e = parsed.data;

@@ -12,7 +12,7 @@ export function dataCommand(): Command {
     .argument('<local-file>', 'file to upload')
     .argument('<uri>', 'destination, e.g. s3://trainyard/datasets/penguins.csv')
     .action(async (localFile: string, uri: string) => {
-      const config = loadCliConfig();
+      const config = await loadCliConfig();
       const info = await stat(localFile).catch(() => undefined);
       if (!info?.isFile()) throw new UsageError(`No such file: ${localFile}`);
       const store = createArtifactStore(config.store);

@@ -101,7 +101,7 @@ function printUp(results: UpResult[], o: DevOptions): void {
   console.log(`MinIO API      ${minio?.api}   (bucket ${o.minio.bucket})`);
   console.log(`MinIO console  ${minio?.console}`);
   console.log(`Data           ${o.dataDir}`);
-  console.log('\nPoint the worker and CLI at them: eval "$(npx trainyard dev env)"');
+  console.log('\nThe CLI and worker find them on their own; for other tools: eval "$(npx trainyard dev env)"');
 }
 
 function printDown(results: DownResult[]): void {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, type Config } from '../../lib/config';
+import { ConfigError, type Config, type EnvName, type SettingSource } from '../../lib/config';
+import { loadConfigFindingDevServices, type LoadedConfig } from '../../lib/dev-services/config-with-dev-services';
 import { createArtifactStore } from '../../lib/store/create-store';
 import { loadTfjs } from '../../lib/tfjs-backend';
 import { ExitCode } from '../config-edge';
@@ -11,6 +12,8 @@ interface Check {
   detail: string;
   /** What to do about it, when not ok. */
   fix?: string;
+  /** More lines under the check. */
+  notes?: string[];
 }
 
 export function doctorCommand(): Command {
@@ -18,11 +21,12 @@ export function doctorCommand(): Command {
     .description('Check configuration, services and the TensorFlow.js backend; print each problem with its fix')
     .action(async () => {
       const checks: Check[] = [checkNode()];
-      const config = checkConfig(checks);
+      const config = await checkConfig(checks);
       if (config) checks.push(await checkTemporal(config), await checkStore(config));
       checks.push(await checkTfjs());
       for (const c of checks) {
         process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
+        for (const note of c.notes ?? []) process.stdout.write(`     ${note}\n`);
         if (!c.ok && c.fix) process.stdout.write(`     fix: ${c.fix}\n`);
       }
       process.exitCode = checks.every((c) => c.ok) ? ExitCode.ok : ExitCode.failed;
@@ -35,9 +39,10 @@ function checkNode(): Check {
   return { name: 'node', ok, detail: `v${process.versions.node}`, fix: 'install Node.js 20.3 or newer' };
 }
 
-function checkConfig(checks: Check[]): Config | undefined {
+async function checkConfig(checks: Check[]): Promise<Config | undefined> {
   try {
-    const config = loadConfig();
+    const loaded = await loadConfigFindingDevServices();
+    const { config } = loaded;
     const store =
       config.store.kind === 's3'
         ? `s3 ${config.store.s3.endPoint}:${config.store.s3.port}/${config.store.s3.bucket}`
@@ -46,6 +51,7 @@ function checkConfig(checks: Check[]): Config | undefined {
       name: 'config',
       ok: true,
       detail: `temporal ${config.temporal.address}, queue ${config.temporal.taskQueue}, store ${store}`,
+      notes: describeSources(loaded),
     });
     return config;
   } catch (error) {
@@ -53,6 +59,25 @@ function checkConfig(checks: Check[]): Config | undefined {
     checks.push({ name: 'config', ok: false, detail: error.message, fix: 'correct the variables listed above' });
     return undefined;
   }
+}
+
+const SOURCE_LABELS: Record<SettingSource, string> = {
+  env: 'from the environment',
+  'dev services': 'from the running dev services',
+  default: 'defaults',
+};
+
+/** Which variables came from where: environment, running dev services (which ones, found where), defaults. */
+function describeSources({ sources, devServices }: LoadedConfig): string[] {
+  const lines = (Object.keys(SOURCE_LABELS) as SettingSource[]).flatMap((source) => {
+    const names = (Object.keys(sources) as EnvName[]).filter((name) => sources[name] === source);
+    return names.length === 0 ? [] : [`${SOURCE_LABELS[source]}: ${names.join(', ')}`];
+  });
+  if (devServices) {
+    const found = devServices.services.length > 0 ? devServices.services.join(' and ') : 'none';
+    lines.push(`dev services running from ${devServices.dataDir}: ${found}`);
+  }
+  return lines;
 }
 
 async function checkTemporal(config: Config): Promise<Check> {

@@ -164,7 +164,7 @@ function parseVersion(value: string): number {
  * alias) exit 2 with the message; a corrupt document exits 1 with the message, never a stack trace.
  */
 async function withRegistry(action: (store: ArtifactStore) => Promise<void>): Promise<void> {
-  const config = loadCliConfig();
+  const config = await loadCliConfig();
   const store = createArtifactStore(config.store);
   await store.ensureReady();
   try {

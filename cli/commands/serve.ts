@@ -56,7 +56,7 @@ export function serveCommand(): Command {
     .option('--max-batch-rows <n>', 'the most rows one request may carry', '1000')
     .action(async (raw: Record<string, unknown>) => {
       const options = parseOptions(ServeOptions, raw);
-      const config = loadCliConfig();
+      const config = await loadCliConfig();
       const logger = cliLogger(config, 'trainyard-serve');
       const store = createArtifactStore(config.store);
       let server;

@@ -1,13 +1,20 @@
 import { Command } from 'commander';
 import { runWorker } from '../../worker/run-worker';
-import { cliLogger, loadCliConfig } from '../config-edge';
+import { loadConfigFindingDevServices } from '../../lib/dev-services/config-with-dev-services';
+import { cliLogger } from '../config-edge';
 
 export function workerCommand(): Command {
   return new Command('worker')
     .description('Run a trainyard worker (configured from the environment; see README "Configuration")')
     .action(async () => {
-      const config = loadCliConfig();
+      const { config, fromDevServices } = await loadConfigFindingDevServices();
+      // What the dev services supplied becomes this process's environment, as `eval "$(trainyard dev env)"`
+      // would have made it: code that reads the environment again (the training thread's store) sees the same.
+      Object.assign(process.env, fromDevServices);
       const logger = cliLogger(config, 'trainyard-worker');
+      const taken = Object.keys(fromDevServices);
+      if (taken.length > 0)
+        logger.info({ variables: taken }, 'settings the environment leaves unset come from the running dev services');
       await runWorker(config, logger);
       // Pooled keep-alive sockets (S3) and the Temporal runtime would keep the process alive after a
       // graceful shutdown; once the logs are flushed there is nothing left to wait for.

@@ -1,12 +1,22 @@
+import type { ServiceName } from '../../lib/dev-services/service-state';
 import { hostForUrl, type DevOptions } from './dev-options';
 
 /** Variables that point the worker and CLI at these services, for `eval "$(trainyard dev env)"`. */
 export function devEnvironment(o: DevOptions): Record<string, string> {
+  return { ...serviceEnvironment(o, 'temporal'), ...serviceEnvironment(o, 'minio') };
+}
+
+/** One service's share of `dev env`; `dev up` also keeps it in the service's state file, where the CLI finds it. */
+export function serviceEnvironment(o: DevOptions, service: ServiceName): Record<string, string> {
   const host = hostForUrl(o.host);
+  if (service === 'temporal') {
+    return {
+      TEMPORAL_ADDRESS: `${host}:${o.temporal.port}`,
+      TEMPORAL_NAMESPACE: o.temporal.namespace,
+      TEMPORAL_UI_URL: `http://${host}:${o.temporal.uiPort}`,
+    };
+  }
   return {
-    TEMPORAL_ADDRESS: `${host}:${o.temporal.port}`,
-    TEMPORAL_NAMESPACE: o.temporal.namespace,
-    TEMPORAL_UI_URL: `http://${host}:${o.temporal.uiPort}`,
     TRAINYARD_STORE: 's3',
     S3_ENDPOINT: `http://${host}:${o.minio.port}`,
     S3_ACCESS_KEY: o.minio.accessKey,

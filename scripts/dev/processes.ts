@@ -1,20 +1,20 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import { isPidAlive, type ServiceState } from '../../lib/dev-services/service-state';
 
-/** What `dev up` remembers about a process it started; `down` only ever acts on this. */
-export const ServiceStateSchema = z.object({
-  pid: z.number().int().positive(),
-  binary: z.string().min(1),
-  args: z.array(z.string()),
-  ports: z.record(z.string(), z.number().int()),
-  startedAt: z.string(),
-});
-export type ServiceState = z.infer<typeof ServiceStateSchema>;
+// The state file's schema and reader live in lib/, where the CLI's configuration finds running services too.
+export {
+  commandLineOf,
+  isOurProcess,
+  isPidAlive,
+  readServiceState as readState,
+  ServiceStateSchema,
+  type ServiceState,
+} from '../../lib/dev-services/service-state';
 
 export interface DetachedSpawn {
   binary: string;
@@ -48,62 +48,16 @@ export async function spawnDetached(spec: DetachedSpawn): Promise<number> {
   }
 }
 
-export async function readState(file: string): Promise<ServiceState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  try {
-    const parsed = ServiceStateSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined; // unreadable state counts as absent; `up` overwrites it
-  }
-}
-
 export async function writeState(file: string, state: ServiceState): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(state, null, 2)}\n`);
+  // Owner-only: the state carries the MinIO credentials the CLI uses when the environment names none.
+  await writeFile(temp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   await rename(temp, file);
 }
 
 export async function removeState(file: string): Promise<void> {
   await rm(file, { force: true });
-}
-
-/** Alive means signal-able and not a zombie (a zombie still answers kill(pid, 0)). */
-export async function isPidAlive(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return true; // no procfs (macOS): trust kill(0)
-  const afterName = stat.slice(stat.lastIndexOf(')') + 2);
-  return !afterName.startsWith('Z') && !afterName.startsWith('X');
-}
-
-/** argv of a running process, or undefined when it is gone or unreadable. */
-export async function commandLineOf(pid: number): Promise<string[] | undefined> {
-  const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
-  if (raw !== undefined) return raw.length === 0 ? undefined : raw.replace(/\0$/, '').split('\0');
-  const ps = await runCapture('ps', ['-ww', '-o', 'command=', '-p', String(pid)]).catch(() => undefined);
-  const line = ps?.stdout.trim();
-  return line ? line.split(' ') : undefined;
-}
-
-/** True when `state.pid` is alive and still runs exactly the command we started (pids get reused). */
-export async function isOurProcess(state: ServiceState): Promise<boolean> {
-  if (!(await isPidAlive(state.pid))) return false;
-  const argv = await commandLineOf(state.pid);
-  if (!argv) return false;
-  // Joined with spaces so the `ps` fallback (which cannot tell argument boundaries) compares the same way.
-  return argv.join(' ') === [state.binary, ...state.args].join(' ');
 }
 
 export interface StopResult {

@@ -4,9 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as MinioClient, S3Error } from 'minio';
 import { MINIO_SERVER, TEMPORAL_CLI, type BinarySpec } from './binaries';
 import { hostForUrl, type DevOptions } from './dev-options';
+import type { ServiceName } from '../../lib/dev-services/service-state';
 import { isMinioReady, isTemporalHealthy } from './health';
 
-export type ServiceName = 'temporal' | 'minio';
+export type { ServiceName };
 
 /** How to run, probe and describe one dev service. */
 export interface ServiceSpec {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { resolveBinary, type ResolvedBinary } from './binaries';
+import { serviceEnvironment } from './dev-env';
 import { hostForUrl, type DevOptions } from './dev-options';
 import { withFileLock } from './file-lock';
 import {
@@ -153,6 +154,7 @@ async function upServiceLocked(o: DevOptions, spec: ServiceSpec): Promise<UpResu
     args,
     ports: spec.ports(o),
     startedAt: new Date().toISOString(),
+    env: serviceEnvironment(o, spec.name),
   });
 
   let exited = false;

@@ -28,6 +28,7 @@ import {
 import { createMinioClient, minioService } from '../../scripts/dev/service-specs';
 import { devEnvironment, formatExports } from '../../scripts/dev/dev-env';
 import { devDown, devStatus, devUp, stateFile } from '../../scripts/dev/services';
+import { findRunningDevServices } from '../../lib/dev-services/running-dev-services';
 
 const root = await mkdtemp(path.join(os.tmpdir(), 'trainyard-dev-services-'));
 const helperPids: number[] = [];
@@ -128,6 +129,12 @@ describe('trainyard dev services (isolated ports, temp data dir)', () => {
       assert.equal(r.ownership, 'ours');
       assert.equal(r.pid, firstPids[r.service]);
     }
+  });
+
+  it('state files carry what `dev env` prints, so the CLI finds these services on their own ports', async () => {
+    const found = await findRunningDevServices(o.dataDir);
+    assert.deepEqual(found.services, ['temporal', 'minio']);
+    assert.deepEqual(found.env, devEnvironment(o));
   });
 
   it('creates the bucket, with the configured credentials', async () => {
