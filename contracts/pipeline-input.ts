@@ -33,35 +33,66 @@ export const TaskType = z.enum(['binary', 'multiclass', 'regression']);
 /** The input's fields, without the cross-field checks (for schemas derived from it with omit/extend). */
 export const PipelineInputFields = z
   .object({
-    model: ModelName,
+    model: ModelName.describe(
+      'Name of the model this run trains and registers (lowercase letters, digits, "-", "_"; at most 64). Required.',
+    ),
     dataset: z
       .object({
-        uri: ArtifactUri,
-        format: z.enum(['auto', 'csv', 'tsv', 'parquet', 'json', 'jsonl']).default('auto'),
-        /** For a partitioned dataset (URI ending in "/"): "all" (default), "latest", or { window: "7d" }. */
-        partitions: PartitionSelection.default('all'),
+        uri: ArtifactUri.describe(
+          'Where the dataset is: s3://bucket/key or file:///path; a URI ending in "/" is a folder of partitions. Required.',
+        ),
+        format: z
+          .enum(['auto', 'csv', 'tsv', 'parquet', 'json', 'jsonl'])
+          .default('auto')
+          .describe('File format; "auto" (default) goes by the file extension.'),
+        partitions: PartitionSelection.default('all').describe(
+          'For a partitioned dataset (URI ending in "/"): "all" (default), "latest", { "window": "7d" } or { "names": [...] }.',
+        ),
       })
-      .strict(),
+      .strict()
+      .describe('The dataset to train on. Required: uri.'),
     task: z
       .object({
-        type: TaskType,
-        /** The label column, or a label derived declaratively from one. */
-        label: z.union([
-          z.string().min(1, { message: 'label column name must not be empty' }).max(10_000),
-          DerivedLabel,
-        ]),
+        type: TaskType.describe('"binary" or "multiclass" classification, or "regression". Required.'),
+        label: z
+          .union([z.string().min(1, { message: 'label column name must not be empty' }).max(10_000), DerivedLabel])
+          .describe(
+            'The label: a column name, or a label derived from a column, e.g. { "column": "delay", "op": ">", "value": 15 }. Required.',
+          ),
       })
-      .strict(),
-    seed: z.number().int().nonnegative().default(42),
-    validation: ValidationConfig.prefault({}),
-    split: SplitConfig.prefault({}),
-    sampling: SamplingConfig.prefault({}),
-    preprocess: PreprocessConfig.prefault({}),
-    train: TrainConfig.prefault({}),
-    evaluate: EvaluateConfig.prefault({}),
-    promotion: PromotionConfig.prefault({}),
-    operator: OperatorConfig.prefault({}),
-    cache: CacheConfig.prefault({}),
+      .strict()
+      .describe('What to predict. Required: type and label.'),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(42)
+      .describe(
+        'Seed of every random choice (split, sampling, initial weights), so a run can be repeated. Default 42.',
+      ),
+    validation: ValidationConfig.prefault({}).describe(
+      'Data validation: row count, missing values, unseen categories, duplicates, leakage and drift checks.',
+    ),
+    split: SplitConfig.prefault({}).describe('How rows are split into train, validation and test.'),
+    sampling: SamplingConfig.prefault({}).describe(
+      'Sampling of the train split, e.g. for class imbalance. Default none.',
+    ),
+    preprocess: PreprocessConfig.prefault({}).describe(
+      'Feature preprocessing fitted on the train split: imputation, scaling, encodings.',
+    ),
+    train: TrainConfig.prefault({}).describe('The model to train and its settings. Default gbdt.'),
+    evaluate: EvaluateConfig.prefault({}).describe(
+      'The gate: metrics on the test split, tests against the zero-rule and the champion, thresholds, slices.',
+    ),
+    promotion: PromotionConfig.prefault({}).describe(
+      'What happens to a blessed model: promoted at once (auto) or after approval (manual).',
+    ),
+    operator: OperatorConfig.prefault({}).describe(
+      'What happens when a stage fails on bad data or config: the run waits for trainyard retry / abort.',
+    ),
+    cache: CacheConfig.prefault({}).describe(
+      'The re-run cache: stages whose inputs match an earlier run reuse its outputs.',
+    ),
   })
   .strict();
 
