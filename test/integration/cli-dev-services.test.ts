@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import { loadConfig } from '../../lib/config';
 import { DEV_SERVICE_VARIABLES } from '../../lib/dev-services/running-dev-services';
 import { readServiceState, serviceStateFile } from '../../lib/dev-services/service-state';
 import { createArtifactStore } from '../../lib/store/create-store';
-import { REPO_ROOT, runCli } from '../support/cli';
+import { REPO_ROOT, runCli, startWorkerProcess } from '../support/cli';
 
 /** The running services' data dir, as scripts/test.mjs and `dev up` resolve it. */
 const dataDir = path.resolve(process.env.TRAINYARD_DATA_DIR || path.join(REPO_ROOT, '.data'));
@@ -67,6 +68,28 @@ describe('the CLI finds the running dev services', () => {
     assert.ok(stdout.includes(`dev services running from ${dataDir}: temporal and minio`), stdout);
     assert.match(stdout, /ok {3}temporal: /);
     assert.match(stdout, /ok {3}artifact store: s3 reachable/);
+  });
+
+  it('the worker finds them too, and says which settings it took from them', async () => {
+    const taskQueue = `cli-dev-services-${randomUUID().slice(0, 8)}`;
+    const worker = startWorkerProcess(withoutServiceVariables({ TRAINYARD_TASK_QUEUE: taskQueue, LOG_LEVEL: 'info' }));
+    try {
+      const took = JSON.parse(await worker.waitForLine(/come from the running dev services/)) as {
+        variables: string[];
+      };
+      for (const name of ['TEMPORAL_ADDRESS', 'TRAINYARD_STORE', 'S3_ENDPOINT'])
+        assert.ok(took.variables.includes(name), `${name} not taken from the dev services: ${JSON.stringify(took)}`);
+      const started = JSON.parse(await worker.waitForLine(/trainyard worker started/)) as {
+        store: string;
+        taskQueue: string;
+      };
+      assert.equal(started.taskQueue, taskQueue);
+      assert.match(started.store, /^s3 /);
+    } finally {
+      const exited = once(worker.child, 'exit');
+      worker.child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('an explicit variable wins over the dev services, variable by variable', async () => {
