@@ -1,23 +1,18 @@
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { ArtifactRef } from '../contracts/artifacts';
 import type { DriftCheckResult } from '../contracts/drift-check';
-import { DriftMonitorInput, resolveDriftThresholds } from '../contracts/drift-monitor-input';
-import type { DatasetFingerprint } from '../contracts/stages';
-import { loadDataset, toDatasetFailure } from '../lib/data/dataset';
-import { compareDrift, referenceEdges, type DriftComparison } from '../lib/data/drift';
+import { DriftMonitorInput, parseDriftMonitorInput, resolveDriftThresholds } from '../contracts/drift-monitor-input';
+import { valueOrFail } from '../contracts/pipeline-input-failure';
+import { putJsonArtifact } from '../lib/data/artifact-files';
+import type { DriftComparison } from '../lib/data/drift';
+import { compareDrift } from '../lib/data/drift';
 import { judgeDrift, type DriftVerdict } from '../lib/data/drift-trigger';
-import { interruptOnAbort, openDuckDb } from '../lib/data/duckdb';
-import { materializeDataset } from '../lib/data/materialize';
-import { computeStatistics, type DatasetStatistics } from '../lib/data/statistics';
+import { fingerprintSelection } from '../lib/data/fingerprint';
+import { readChampionJson } from '../lib/data/reference-documents';
 import { DatasetStatisticsSchema } from '../lib/data/statistics-schema';
+import { profileBatch } from '../lib/data/validation';
 import { resolveChampion } from '../lib/registry';
-import { stageKey } from '../lib/run-keys';
 import type { ActivityDeps } from './deps';
-import { fingerprintSelection } from './fingerprint-dataset';
-import { trackSteps, workflowIdOf } from './stage-progress';
-import { readChampionJson } from './validate-data';
+import { runStage, type StageSpec } from './stage-run';
 
-const STAGE = 'checkDrift';
 /** 2: `drift` is the whole comparison (outcome, rows, alpha, columns with test, p-values and effect sizes). */
 export const DRIFT_REPORT_VERSION = 2;
 
@@ -26,6 +21,13 @@ export interface CheckDriftArgs {
   /** ISO time "the newest batch" is judged against (the monitor's scheduled or current time). */
   asOf: string;
 }
+
+const STAGE: StageSpec<CheckDriftArgs> = {
+  name: 'checkDrift',
+  parse: (raw) => ({ ...raw, input: valueOrFail(parseDriftMonitorInput(raw.input), 'drift monitor input') }),
+  model: (args) => args.input.model,
+  firstStep: 'fingerprinting the batch',
+};
 
 /**
  * checkDrift: the newest batch under the monitor's dataset URI → its statistics (the same profile
@@ -36,29 +38,29 @@ export interface CheckDriftArgs {
  * repeated check of the same batch overwrites its own report. No champion: nothing to compare, said so.
  */
 export function checkDriftActivity({ store }: ActivityDeps) {
-  return async function checkDrift(args: CheckDriftArgs): Promise<DriftCheckResult> {
-    const input = DriftMonitorInput.parse(args.input);
-    const ctx = Context.current();
-    const progress = trackSteps(ctx, 'fingerprinting the batch');
-    try {
-      const batch = await fingerprintSelection(
-        store,
-        input.dataset.uri,
-        input.dataset.partitions,
-        new Date(args.asOf),
-        {
-          signal: ctx.cancellationSignal,
-          onProgress: (file, bytesRead) => ctx.heartbeat({ step: progress.step, file, bytesRead }),
-        },
-      );
-      const reportKey = stageKey(input.model, workflowIdOf(ctx), STAGE, `drift-${batch.sha256.slice(0, 16)}.json`);
-      progress.enter('resolving the champion');
+  return (raw: CheckDriftArgs): Promise<DriftCheckResult> =>
+    runStage(STAGE, raw, async ({ input, asOf }, run) => {
+      const batch = await fingerprintSelection(store, input.dataset.uri, input.dataset.partitions, new Date(asOf), {
+        signal: run.signal,
+        onProgress: (file, bytesRead) => run.beat({ file, bytesRead }),
+      });
+      const writeReport = (
+        body: Record<string, unknown> & { outcome: DriftCheckResult['outcome']; drift?: DriftComparison },
+      ) =>
+        putJsonArtifact(
+          store,
+          run.keyOf(`drift-${batch.sha256.slice(0, 16)}.json`),
+          'drift-report',
+          { version: DRIFT_REPORT_VERSION, ...body },
+          { outcome: body.outcome, driftedColumns: body.drift?.columns.filter((d) => d.drifted).length ?? 0 },
+        );
+      run.step('resolving the champion');
       const champion = await resolveChampion(store, input.model, input.alias);
       const thresholds = resolveDriftThresholds(input);
 
       if (!champion) {
         const reason = `no ${input.alias} yet for ${input.model}; nothing to compare.`;
-        const reportRef = await writeReport(reportKey, {
+        const reportRef = await writeReport({
           batch,
           thresholds,
           trigger: input.trigger,
@@ -79,18 +81,20 @@ export function checkDriftActivity({ store }: ActivityDeps) {
       }
 
       const reference = await readChampionJson(store, champion, champion.statistics, DatasetStatisticsSchema);
-      progress.enter('profiling the batch');
-      const current = await profileBatch(input, batch, reference, ctx.cancellationSignal, (bytes) =>
-        ctx.heartbeat({ step: progress.step, bytes }),
-      );
-      progress.enter('comparing with the champion');
+      run.step('profiling the batch');
+      const local = await run.materialize(store, input.dataset.uri, {
+        format: input.dataset.format,
+        ...(batch.partitions ? { partitions: batch.partitions } : {}),
+      });
+      const current = await profileBatch(await run.openDuckDb(), local, reference, input.pipeline.seed);
+      run.step('comparing with the champion');
       const table = compareDrift(reference, current, thresholds);
       const verdict = judgeDrift(table, input.trigger);
       const outcome = verdict.outcome;
       const championSummary = { version: champion.version, statisticsUri: champion.statistics.uri };
 
-      progress.enter('writing the drift report');
-      const reportRef = await writeReport(reportKey, {
+      run.step('writing the drift report');
+      const reportRef = await writeReport({
         batch,
         rows: current.rowCount,
         champion: championSummary,
@@ -100,7 +104,7 @@ export function checkDriftActivity({ store }: ActivityDeps) {
         ...summaryOf(verdict),
         drift: table,
       });
-      ctx.log.info('drift checked', {
+      run.log.info('drift checked', {
         model: input.model,
         outcome,
         drifted: verdict.driftedColumns,
@@ -116,63 +120,7 @@ export function checkDriftActivity({ store }: ActivityDeps) {
         champion: championSummary,
         reportRef,
       };
-    } catch (error) {
-      if (ctx.cancellationSignal.aborted && !(error instanceof ApplicationFailure))
-        throw new CancelledFailure('checkDrift was cancelled');
-      throw error;
-    } finally {
-      progress.stop();
-    }
-  };
-
-  async function writeReport(
-    key: string,
-    body: Record<string, unknown> & { outcome: DriftCheckResult['outcome']; drift?: DriftComparison },
-  ): Promise<ArtifactRef> {
-    const put = await store.put(key, JSON.stringify({ version: DRIFT_REPORT_VERSION, ...body }, null, 2), {
-      contentType: 'application/json',
     });
-    const driftedColumns = body.drift?.columns.filter((d) => d.drifted).length ?? 0;
-    return {
-      kind: 'drift-report',
-      uri: put.uri,
-      sha256: put.sha256,
-      bytes: put.bytes,
-      metadata: { outcome: body.outcome, driftedColumns },
-    };
-  }
-
-  /** The batch's statistics, computed as validateData computes them, histograms also on the reference's bins. */
-  async function profileBatch(
-    input: DriftMonitorInput,
-    batch: DatasetFingerprint,
-    reference: DatasetStatistics,
-    signal: AbortSignal,
-    onBytes: (bytes: number) => void,
-  ): Promise<DatasetStatistics> {
-    const local = await materializeDataset(store, input.dataset.uri, {
-      format: input.dataset.format,
-      ...(batch.partitions ? { partitions: batch.partitions } : {}),
-      signal,
-      onProgress: onBytes,
-    });
-    const session = await openDuckDb();
-    const detach = interruptOnAbort(session, signal);
-    try {
-      // No label and no task: drift compares every column, the label's included, and skips leakage checks.
-      const table = await loadDataset(session, local);
-      return await computeStatistics(session, table, {
-        referenceEdges: referenceEdges(reference),
-        seed: input.pipeline.seed,
-      }).catch((error: unknown) => {
-        throw toDatasetFailure(local, error);
-      });
-    } finally {
-      detach();
-      await session.close();
-      await local.cleanup();
-    }
-  }
 }
 
 function summaryOf(

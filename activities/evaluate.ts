@@ -1,17 +1,14 @@
-import { Context } from '@temporalio/activity';
 import type { ArtifactRef } from '../contracts/artifacts';
-import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { EvaluateResult } from '../contracts/stage-results';
-import { evaluateModel, type EvaluateArgs, type EvaluationProgress } from '../lib/evaluation/evaluate-model';
+import { evaluateModel, type EvaluateArgs } from '../lib/evaluation/evaluate-model';
 import { headlineIntervals, headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
-import { stageKey } from '../lib/run-keys';
 import type { ArtifactStore } from '../lib/store/artifact-store';
 import type { ActivityDeps } from './deps';
+import { pipelineStage, runStage } from './stage-run';
 
 /** The longest a presigned S3 link may live (SigV4): the report link in the memo works for a week. */
 const REPORT_LINK_SECONDS = 7 * 24 * 60 * 60;
 const MAX_REASONS = 20;
-const HEARTBEAT_EVERY_MS = 5_000;
 
 /** The report's presigned link, for the result and memo; also re-signed when the re-run cache serves the stage. */
 export function signReportLink(store: ArtifactStore, report: ArtifactRef): Promise<string> {
@@ -20,71 +17,50 @@ export function signReportLink(store: ArtifactStore, report: ArtifactRef): Promi
 
 /**
  * The gate: scores the trained model on the test split against the zero-rule, a stratified random
- * baseline and the champion, applies `input.evaluate`'s rules, and writes `report.html` then
- * `evaluation.json` (last, so a reader that finds it finds both). A rejected model is a result, not a
- * failure. Re-running overwrites the same keys with the same content (up to createdAt and timings).
+ * baseline and the champion, applies `input.evaluate`'s rules (all in lib/evaluation/evaluate-model.ts),
+ * and writes `report.html` then `evaluation.json` (last, so a reader that finds it finds both). A
+ * rejected model is a result, not a failure. Re-running overwrites the same keys with the same content
+ * (up to createdAt and timings).
  */
 export function evaluateActivity({ store }: ActivityDeps) {
-  return async function evaluate(args: EvaluateArgs): Promise<EvaluateResult> {
-    const ctx = Context.current();
-    const input = parsePipelineInputOrFail(args.input);
-    const workflowId = ctx.info.workflowExecution?.workflowId;
-    if (!workflowId)
-      throw new Error('evaluate must run as part of a workflow: its outputs are keyed by the workflow id');
-    // A beat on every step, and between steps on a timer: reading a large split or loading a model is one long step.
-    let progress: EvaluationProgress = { step: 'starting' };
-    const timer = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
-    const { document, html } = await evaluateModel(
-      {
-        store,
-        workflowId,
-        heartbeat: (next) => {
-          progress = next;
-          ctx.heartbeat(next);
-        },
-        signal: ctx.cancellationSignal,
-      },
-      { ...args, input },
-    ).finally(() => clearInterval(timer));
-    const key = (file: string) => stageKey(input.model, workflowId, 'evaluate', file);
-    const reportPut = await store.put(key('report.html'), html, { contentType: 'text/html; charset=utf-8' });
-    const metadata = { decision: document.decision, task: document.task, testRows: document.testRows };
-    const report: ArtifactRef = {
-      kind: 'report',
-      uri: reportPut.uri,
-      sha256: reportPut.sha256,
-      bytes: reportPut.bytes,
-      metadata,
-    };
-    const evaluationPut = await store.put(key('evaluation.json'), serializeEvaluation(document), {
-      contentType: 'application/json',
+  const stage = pipelineStage<EvaluateArgs>('evaluate', 'starting');
+  return (raw: EvaluateArgs): Promise<EvaluateResult> =>
+    runStage(stage, raw, async (args, run) => {
+      // A beat on every step, and between steps on the lifecycle's timer: reading a large split or loading a model is one long step.
+      const { document, html } = await evaluateModel(
+        { store, workflowId: run.workflowId, heartbeat: (next) => run.progress(next), signal: run.signal },
+        args,
+      );
+      const metadata = { decision: document.decision, task: document.task, testRows: document.testRows };
+      const reportPut = await store.put(run.keyOf('report.html'), html, { contentType: 'text/html; charset=utf-8' });
+      const report: ArtifactRef = { kind: 'report', ...refOf(reportPut), metadata };
+      const evaluationPut = await store.put(run.keyOf('evaluation.json'), serializeEvaluation(document), {
+        contentType: 'application/json',
+      });
+      const evaluation: ArtifactRef = { kind: 'evaluation', ...refOf(evaluationPut), metadata };
+      const reportUrl = await signReportLink(store, report);
+      run.log.info('model evaluated', {
+        decision: document.decision,
+        reasons: document.reasons.length,
+        testRows: document.testRows,
+        evaluateMs: Math.round(document.evaluateMs),
+      });
+      return {
+        evaluation,
+        report,
+        reportUrl,
+        decision: document.decision,
+        reasons: boundedReasons(document.reasons),
+        metrics: headlineMetrics(document.challenger),
+        intervals: headlineIntervals(document.challenger),
+        ...(document.task === 'binary' ? { decisionThreshold: document.decisionThreshold } : {}),
+        ...(document.approvalRequired ? { approvalRequired: document.approvalRequired } : {}),
+      };
     });
-    const evaluation: ArtifactRef = {
-      kind: 'evaluation',
-      uri: evaluationPut.uri,
-      sha256: evaluationPut.sha256,
-      bytes: evaluationPut.bytes,
-      metadata,
-    };
-    const reportUrl = await signReportLink(store, report);
-    ctx.log.info('model evaluated', {
-      decision: document.decision,
-      reasons: document.reasons.length,
-      testRows: document.testRows,
-      evaluateMs: Math.round(document.evaluateMs),
-    });
-    return {
-      evaluation,
-      report,
-      reportUrl,
-      decision: document.decision,
-      reasons: boundedReasons(document.reasons),
-      metrics: headlineMetrics(document.challenger),
-      intervals: headlineIntervals(document.challenger),
-      ...(document.task === 'binary' ? { decisionThreshold: document.decisionThreshold } : {}),
-      ...(document.approvalRequired ? { approvalRequired: document.approvalRequired } : {}),
-    };
-  };
+}
+
+function refOf(put: { uri: string; sha256: string; bytes: number }): Pick<ArtifactRef, 'uri' | 'sha256' | 'bytes'> {
+  return { uri: put.uri, sha256: put.sha256, bytes: put.bytes };
 }
 
 /** Reasons travel in the workflow result: a bounded list (the full list is in evaluation.json). */

@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context, type Info } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../contracts/errors';
 import type { ChampionRefs, PromoteResult, RegisterModelResult } from '../contracts/stage-results';
 import {
@@ -13,6 +13,7 @@ import {
   type RunOutputs,
 } from '../lib/registry';
 import type { ActivityDeps } from './deps';
+import { runStage } from './stage-run';
 
 export type RegisterModelArgs = RunOutputs;
 
@@ -26,9 +27,12 @@ export interface PromoteArgs {
 
 /** The current champion's artifacts (or another alias's), null when the alias is not set. */
 export function getChampionActivity({ store }: ActivityDeps) {
-  return async function getChampion({ model, alias }: { model: string; alias?: string }): Promise<ChampionRefs | null> {
-    return (await asActivityFailure(() => resolveChampion(store, model, alias))) ?? null;
-  };
+  return (args: { model: string; alias?: string }): Promise<ChampionRefs | null> =>
+    runStage(
+      { name: 'getChampion' },
+      args,
+      async ({ model, alias }) => (await asActivityFailure(() => resolveChampion(store, model, alias))) ?? null,
+    );
 }
 
 /**
@@ -37,63 +41,51 @@ export function getChampionActivity({ store }: ActivityDeps) {
  */
 export function registerModelActivity({ store }: ActivityDeps) {
   const code = codeVersion(); // resolved once, when the worker builds its activities
-  return async function registerModel(args: RegisterModelArgs): Promise<RegisterModelResult> {
-    const { info, log } = Context.current();
-    const { workflowId, runId } = callingRun(info);
-    const draft = draftVersion(args, {
-      workflowId,
-      runId,
-      // When the registration was first requested: the same on every retry, so the record doesn't depend on which attempt wrote it.
-      createdAt: new Date(info.scheduledTimestampMs).toISOString(),
-      code: await code,
+  return (args: RegisterModelArgs): Promise<RegisterModelResult> =>
+    runStage({ name: 'registerModel' }, args, async (outputs, run) => {
+      const draft = draftVersion(outputs, {
+        workflowId: run.workflowId,
+        runId: run.runId,
+        // When the registration was first requested: the same on every retry, so the record doesn't depend on which attempt wrote it.
+        createdAt: new Date(run.info.scheduledTimestampMs).toISOString(),
+        code: await code,
+      });
+      const { record, uri, existed } = await asActivityFailure(() => registerVersion(store, draft));
+      run.log.info(existed ? 'model version already registered by this run' : 'model version registered', {
+        model: record.model,
+        version: record.version,
+        uri,
+      });
+      return { model: record.model, version: record.version, uri, existed };
     });
-    const { record, uri, existed } = await asActivityFailure(() => registerVersion(store, draft));
-    log.info(existed ? 'model version already registered by this run' : 'model version registered', {
-      model: record.model,
-      version: record.version,
-      uri,
-    });
-    return { model: record.model, version: record.version, uri, existed };
-  };
 }
 
 /** Moves an alias (champion by default) to a version; a repeat of the same request is a no-op with the same result. */
 export function promoteActivity({ store }: ActivityDeps) {
-  return async function promote(args: PromoteArgs): Promise<PromoteResult> {
-    const { info, log } = Context.current();
-    const { workflowId, runId } = callingRun(info);
-    const move = await asActivityFailure(() =>
-      promoteAlias(store, {
-        ...args,
-        at: new Date(info.scheduledTimestampMs).toISOString(),
-        // Stable across this activity's retries: a retry after a lost response returns the recorded move
-        // instead of moving the alias again (someone may have moved it since).
-        requestId: `${workflowId}/${runId}/${info.activityId}`,
-      }),
-    );
-    log.info(move.moved ? 'alias moved' : 'alias already in place', {
-      model: move.model,
-      alias: move.alias,
-      version: move.version,
-      previousVersion: move.previousVersion,
+  return (args: PromoteArgs): Promise<PromoteResult> =>
+    runStage({ name: 'promote' }, args, async (request, run) => {
+      const move = await asActivityFailure(() =>
+        promoteAlias(store, {
+          ...request,
+          at: new Date(run.info.scheduledTimestampMs).toISOString(),
+          // Stable across this activity's retries: a retry after a lost response returns the recorded move
+          // instead of moving the alias again (someone may have moved it since).
+          requestId: `${run.workflowId}/${run.runId}/${run.info.activityId}`,
+        }),
+      );
+      run.log.info(move.moved ? 'alias moved' : 'alias already in place', {
+        model: move.model,
+        alias: move.alias,
+        version: move.version,
+        previousVersion: move.previousVersion,
+      });
+      return {
+        model: move.model,
+        alias: move.alias,
+        version: move.version,
+        ...(move.previousVersion === undefined ? {} : { previousVersion: move.previousVersion }),
+      };
     });
-    return {
-      model: move.model,
-      alias: move.alias,
-      version: move.version,
-      ...(move.previousVersion === undefined ? {} : { previousVersion: move.previousVersion }),
-    };
-  };
-}
-
-/** The run a version or a move is attributed to: these activities only make sense inside a pipeline run. */
-function callingRun(info: Info): { workflowId: string; runId: string } {
-  if (info.workflowExecution) return info.workflowExecution;
-  throw ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `${info.activityType} must be called from a workflow: the registry records the run that registered or promoted a model.`,
-  });
 }
 
 /** Registry errors a retry cannot fix become non-retryable failures with a stable type; the rest are retried. */

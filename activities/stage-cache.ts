@@ -10,6 +10,7 @@ import type { ArtifactStore } from '../lib/store/artifact-store';
 import { readObjectIfExists } from '../lib/store/read-object';
 import type { ActivityDeps } from './deps';
 import { signReportLink } from './evaluate';
+import { workflowIdOf } from './stage-run';
 
 const CacheEntry = z.object({
   stage: z.string(),
@@ -55,7 +56,7 @@ export function withStageCache<A extends { input: PipelineInput }, R extends obj
       }
     }
     const result = await run(args);
-    const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'unknown';
+    const workflowId = workflowIdOf(Context.current().info);
     const entry = { stage, key, workflowId, createdAt: new Date().toISOString(), result };
     await store.put(entryKey, JSON.stringify(entry), { contentType: 'application/json' });
     return { ...result, cache: { key, hit: false, ...(bypassed ? { bypassed } : {}) } };

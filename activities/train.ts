@@ -1,7 +1,3 @@
-import { createHash } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ArtifactRef } from '../contracts/artifacts';
-import { FailureType } from '../contracts/errors';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import type {
   ChampionRefs,
@@ -10,14 +6,17 @@ import type {
   TrainResult,
 } from '../contracts/stage-results';
 import { loadConfig, type StoreSettings } from '../lib/config';
+import { requireTaskClasses } from '../lib/data/label-classes';
 import { trainInThread, TrainThreadError, type ThreadMessage } from '../lib/model/train-in-thread';
-import type { TrainJob } from '../lib/model/trainer';
-import { budgetMs, planTraining, type ResolvedTrainSettings } from '../lib/model/training-budget';
-import { modelFolderKey } from '../lib/model/store-io';
-import { stageKey } from '../lib/run-keys';
+import { firstBeat, nextBeat, readHeartbeat, trainJobOf, trainResultOf } from '../lib/model/train-job';
+import { planTraining } from '../lib/model/training-budget';
 import type { ArtifactStore } from '../lib/store/artifact-store';
 import { FsArtifactStore } from '../lib/store/fs-store';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
+import { pipelineStage, runStage } from './stage-run';
+
+export type { TrainHeartbeat } from '../lib/model/train-job';
 
 export interface TrainArgs {
   input: PipelineInput;
@@ -25,32 +24,6 @@ export interface TrainArgs {
   preprocessor: FitPreprocessorResult;
   champion?: ChampionRefs;
 }
-
-/** What each heartbeat carries; a retried attempt reads it back to resume. */
-export interface TrainHeartbeat {
-  epoch: number;
-  /** Epochs planned (early stopping may end sooner): lets `trainyard status` draw a progress bar. */
-  epochs?: number;
-  checkpoint?: ArtifactRef;
-  metricsSoFar: {
-    trainLoss?: number;
-    validationLoss?: number;
-    validationAccuracy?: number;
-    bestEpoch?: number;
-    bestValidationLoss?: number | null;
-  };
-  phase: 'starting' | 'training' | 'saving';
-  /** Rows done in the epoch under way, of `rows` (the train split). */
-  rowsDone?: number;
-  rows?: number;
-  /** Mean length of this attempt's epochs so far: with `epochs` and `epoch`, the time left. */
-  meanEpochMs?: number;
-  /** When training must end (ISO time), when `train.maxDuration` is set. */
-  deadline?: string;
-  backend?: string;
-}
-
-export const TRAIN_HEARTBEAT_EVERY_MS = 5_000;
 
 export interface TrainActivityOptions {
   /** How the training thread opens its own store; default: the worker's environment (checked against deps.store). */
@@ -60,191 +33,65 @@ export interface TrainActivityOptions {
 }
 
 /**
- * Trains the model in a worker thread, heartbeating on a timer (not only per epoch) with the last
- * checkpoint, so a retried attempt — after a crash, a lost worker or a timeout — resumes from it.
+ * Trains the model in a worker thread (lib/model/train-in-thread.ts), heartbeating on the lifecycle's
+ * timer (not only per epoch) with the last checkpoint, so a retried attempt — after a crash, a lost
+ * worker or a timeout — resumes from it.
  */
 export function trainActivity({ store, logger }: ActivityDeps, options: TrainActivityOptions = {}) {
-  return async function train(args: TrainArgs): Promise<TrainResult> {
-    const ctx = Context.current();
-    const execution = ctx.info.workflowExecution;
-    if (!execution) throw new Error('train must run as part of a workflow: its outputs are keyed by the workflow id');
-    const { workflowId, runId } = execution;
-    const { input, split, preprocessor, champion } = args;
-    checkClasses(input.task.type, preprocessor.classes);
+  const stage = pipelineStage<TrainArgs>('train');
+  return (raw: TrainArgs): Promise<TrainResult> =>
+    runStage(stage, raw, async (args, run) => {
+      const { input, split, preprocessor } = args;
+      requireTaskClasses(input.task.type, preprocessor.classes);
+      const { workflowId, attempt } = run;
+      const previous = readHeartbeat(run.info.heartbeatDetails);
+      const plan = planTraining(input.train, split.rows.train);
+      const job = trainJobOf(store, args, plan, {
+        keyOf: (file) => run.keyOf(file),
+        runId: run.runId,
+        attempt,
+        previous,
+      });
 
-    const previous = readHeartbeat(ctx.info.heartbeatDetails);
-    const plan = planTraining(input.train, split.rows.train);
-    const job: TrainJob = {
-      task: input.task.type,
-      settings: plan.settings,
-      seed: input.seed,
-      ...(split.classWeights ? { classWeights: split.classWeights } : {}),
-      preprocessor: preprocessor.preprocessor,
-      inputsFingerprint: sha256Of([
-        split.splits.train.sha256,
-        split.splits.validation.sha256,
-        preprocessor.preprocessor.sha256,
-      ]),
-      keys: {
-        checkpoints: stageKey(input.model, workflowId, 'train', 'checkpoints'),
-        model: stageKey(input.model, workflowId, 'train', 'model'),
-        history: stageKey(input.model, workflowId, 'train', 'history.json'),
-      },
-      runId,
-      attempt: ctx.info.attempt,
-      ...(previous?.checkpoint ? { heartbeatCheckpoint: previous.checkpoint } : {}),
-      ...(input.train.warmStart && champion
-        ? { warmStart: { modelFolderKey: modelFolderKey(store, champion.modelRef.uri), version: champion.version } }
-        : {}),
-    };
-
-    let beat: TrainHeartbeat = {
-      ...(previous ?? { epoch: 0, metricsSoFar: {} }),
-      epochs: plan.settings.model === 'gbdt' ? plan.settings.gbdt.maxIterations : plan.settings.epochs,
-      phase: 'starting',
-      ...timeBudgetOf(plan.settings),
-    };
-    ctx.heartbeat(beat);
-    const timer = setInterval(() => ctx.heartbeat(beat), TRAIN_HEARTBEAT_EVERY_MS);
-    const epochMs: number[] = [];
-    const onMessage = (message: ThreadMessage) => {
-      switch (message.type) {
-        case 'ready':
-          beat = { ...beat, backend: message.backend, phase: 'training' };
-          logger.info(
-            {
-              backend: message.backend,
-              fallbackReasons: message.fallbackReasons,
-              workflowId,
-              attempt: ctx.info.attempt,
-            },
-            'training thread ready',
-          );
-          break;
-        case 'resumed':
-          logger.info(
-            { epoch: message.epoch, source: message.source, workflowId, attempt: ctx.info.attempt },
-            'training resumed from checkpoint',
-          );
-          break;
-        case 'progress':
-          beat = { ...beat, rowsDone: message.rowsDone };
-          break;
-        case 'epoch': {
-          const { report } = message;
-          epochMs.push(report.record.epochMs);
-          beat = {
-            ...beat,
-            epoch: report.epoch,
-            checkpoint: report.checkpoint,
-            rowsDone: 0,
-            meanEpochMs: epochMs.reduce((a, b) => a + b, 0) / epochMs.length,
-            metricsSoFar: {
-              trainLoss: report.record.trainLoss,
-              validationLoss: report.record.validationLoss,
-              ...(report.record.validationAccuracy !== undefined
-                ? { validationAccuracy: report.record.validationAccuracy }
-                : {}),
-              bestEpoch: report.bestEpoch,
-              bestValidationLoss: report.bestValidationLoss,
-            },
-          };
-          ctx.heartbeat(beat);
-          logger.debug({ workflowId, ...report.record }, 'epoch done');
-          break;
+      let beat = firstBeat(previous, plan.settings);
+      run.progress(beat);
+      const epochMs: number[] = [];
+      const onMessage = (message: ThreadMessage) => {
+        beat = nextBeat(beat, message, epochMs);
+        run.progress(beat, message.type === 'epoch');
+        if (message.type === 'ready') {
+          const { backend, fallbackReasons } = message;
+          logger.info({ backend, fallbackReasons, workflowId, attempt }, 'training thread ready');
+        } else if (message.type === 'resumed') {
+          const { epoch, source } = message;
+          logger.info({ epoch, source, workflowId, attempt }, 'training resumed from checkpoint');
+        } else if (message.type === 'epoch') {
+          logger.debug({ workflowId, ...message.report.record }, 'epoch done');
         }
-        case 'done':
-        case 'failed':
-          break;
-      }
-    };
-
-    try {
-      const outcome = await trainInThread(
-        {
-          job,
-          store: options.storeSettings ?? storeSettingsOf(store),
-          sources: {
-            train: split.splits.train,
-            validation: split.splits.validation,
-            preprocessor: preprocessor.preprocessor,
-          },
-          ...(options.sourcesModule ? { sourcesModule: options.sourcesModule } : {}),
-        },
-        { signal: ctx.cancellationSignal, onMessage },
-      );
-      logger.info(
-        {
-          workflowId,
-          backend: outcome.backend,
-          epochsRun: outcome.epochsRun,
-          bestEpoch: outcome.bestEpoch,
-          resumedFromEpoch: outcome.resumedFromEpoch,
-          trainMs: Math.round(outcome.trainMs),
-        },
-        'model trained',
-      );
-      return {
-        model: outcome.model,
-        history: outcome.history,
-        backend: outcome.backend,
-        epochsRun: outcome.epochsRun,
-        bestEpoch: outcome.bestEpoch,
-        resumedFromEpoch: outcome.resumedFromEpoch,
-        warmStart: outcome.warmStart,
-        trainMs: Math.round(outcome.trainMs),
-        settings: {
-          epochs: plan.settings.epochs,
-          batchSize: plan.settings.batchSize,
-          learningRate: plan.settings.learningRate,
-        },
-        choices: plan.choices,
       };
-    } catch (error) {
-      throw asActivityFailure(error);
-    } finally {
-      clearInterval(timer);
-    }
-  };
-}
 
-/** The heartbeat's view of the time budget: when training must end, if it must. */
-function timeBudgetOf(settings: ResolvedTrainSettings): Pick<TrainHeartbeat, 'deadline'> {
-  const budget = budgetMs(settings);
-  return Number.isFinite(budget) ? { deadline: new Date(Date.now() + budget).toISOString() } : {};
-}
-
-function checkClasses(task: PipelineInput['task']['type'], classes: string[] | undefined): void {
-  if (task === 'regression') return;
-  const count = classes?.length ?? 0;
-  const ok = task === 'binary' ? count === 2 : count >= 2;
-  if (ok) return;
-  throw ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message:
-      task === 'binary'
-        ? `task.type is "binary" but the label has ${count} classes (${(classes ?? []).join(', ')}); use "multiclass", or derive a two-valued label.`
-        : `task.type is "multiclass" but the label has ${count} class(es); a classifier needs at least two.`,
-    details: [{ path: 'task.type', classes: classes ?? [] }],
-  });
-}
-
-/** Heartbeat details come back from the server as JSON written by an earlier attempt: check before use. */
-export function readHeartbeat(details: unknown): TrainHeartbeat | undefined {
-  if (typeof details !== 'object' || details === null) return undefined;
-  const d = details as Partial<TrainHeartbeat>;
-  if (typeof d.epoch !== 'number' || !Number.isInteger(d.epoch) || d.epoch < 0) return undefined;
-  const checkpoint =
-    d.checkpoint && typeof d.checkpoint.uri === 'string' && d.checkpoint.kind === 'checkpoint'
-      ? d.checkpoint
-      : undefined;
-  return {
-    epoch: d.epoch,
-    metricsSoFar: typeof d.metricsSoFar === 'object' && d.metricsSoFar ? d.metricsSoFar : {},
-    phase: 'starting',
-    ...(checkpoint ? { checkpoint } : {}),
-  };
+      try {
+        const outcome = await trainInThread(
+          {
+            job,
+            store: options.storeSettings ?? storeSettingsOf(store),
+            sources: {
+              train: split.splits.train,
+              validation: split.splits.validation,
+              preprocessor: preprocessor.preprocessor,
+            },
+            ...(options.sourcesModule ? { sourcesModule: options.sourcesModule } : {}),
+          },
+          { signal: run.signal, onMessage },
+        );
+        const result = trainResultOf(outcome, plan);
+        const { backend, epochsRun, bestEpoch, resumedFromEpoch, trainMs } = result;
+        logger.info({ workflowId, backend, epochsRun, bestEpoch, resumedFromEpoch, trainMs }, 'model trained');
+        return result;
+      } catch (error) {
+        throw asActivityFailure(error);
+      }
+    });
 }
 
 /**
@@ -272,8 +119,4 @@ function asActivityFailure(error: unknown): unknown {
     });
   }
   return error;
-}
-
-function sha256Of(parts: string[]): string {
-  return createHash('sha256').update(parts.join('\n')).digest('hex');
 }

@@ -25,6 +25,7 @@ export const ModelName = z
   });
 
 export const TaskType = z.enum(['binary', 'multiclass', 'regression']);
+export type TaskType = z.output<typeof TaskType>;
 
 /**
  * The pipeline input: small JSON that a person can paste into the Temporal UI.

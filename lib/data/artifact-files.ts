@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { z } from 'zod';
-import type { ArtifactRef } from '../../contracts/artifacts';
+import type { ArtifactKind, ArtifactRef } from '../../contracts/artifacts';
 import type { ArtifactStore } from '../store/artifact-store';
 import { readObject } from '../store/read-object';
 
@@ -18,6 +18,18 @@ export class ArtifactChecksumError extends Error {
       `Artifact ${uri} has sha256 ${actual}, but its ref says ${expected}: it was changed or corrupted after it was written`,
     );
     this.name = 'ArtifactChecksumError';
+  }
+}
+
+/** Thrown when an artifact's JSON does not have the shape its kind requires. */
+export class ArtifactInvalidError extends Error {
+  constructor(
+    readonly uri: string,
+    readonly kind: string,
+    problems: string,
+  ) {
+    super(`Artifact ${uri} is not a valid ${kind}: ${problems}`);
+    this.name = 'ArtifactInvalidError';
   }
 }
 
@@ -52,7 +64,19 @@ export async function readJsonArtifact<S extends z.ZodType>(
   const parsed = schema.safeParse(JSON.parse(bytes.toString('utf8')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`Artifact ${ref.uri} is not a valid ${ref.kind}: ${problems}`);
+    throw new ArtifactInvalidError(ref.uri, ref.kind, problems);
   }
   return parsed.data;
+}
+
+/** Writes `value` as indented JSON at `key` and returns its ref. */
+export async function putJsonArtifact(
+  store: ArtifactStore,
+  key: string,
+  kind: ArtifactKind,
+  value: unknown,
+  metadata?: ArtifactRef['metadata'],
+): Promise<ArtifactRef> {
+  const put = await store.put(key, JSON.stringify(value, null, 2), { contentType: 'application/json' });
+  return { kind, uri: put.uri, sha256: put.sha256, bytes: put.bytes, ...(metadata ? { metadata } : {}) };
 }

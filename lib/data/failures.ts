@@ -41,3 +41,16 @@ export function invalidConfig(path: string, message: string): ApplicationFailure
     details: [{ path, message }],
   });
 }
+
+export function dataValidationFailed(message: string, details: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.DataValidationFailed, nonRetryable: true, message, details });
+}
+
+/** A config that leaves nothing to learn from, say, or names what the data lacks: the caller's to fix. */
+export function invalidConfigWith(message: string, details: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.InvalidPipelineConfig, nonRetryable: true, message, details });
+}
+
+export function incompatibleSchema(message: string, details: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.IncompatibleSchema, nonRetryable: true, message, details });
+}

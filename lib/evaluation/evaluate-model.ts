@@ -373,6 +373,22 @@ function throwIfConfigProblems(problems: FieldProblem[]): void {
   if (problems.length > 0) throw evaluateConfigFailure(problems);
 }
 
+/** Columns the evaluate config names must exist: a typo fails in validation, before hours of training, not in evaluate. */
+export function requireEvaluateColumns(
+  evaluate: PipelineInput['evaluate'],
+  columns: { name: string; type: string }[],
+  labelColumn: string | undefined,
+): void {
+  throwIfConfigProblems(
+    evaluateColumnProblems(evaluate, {
+      names: columns.map((c) => c.name),
+      isNumeric: (name) => columns.some((c) => c.name === name && c.type === 'numeric'),
+      labelColumn: labelColumn ?? '',
+      where: 'the dataset',
+    }),
+  );
+}
+
 /** The evaluate config does not fit the data or the model: non-retryable, every bad field named. */
 export function evaluateConfigFailure(problems: FieldProblem[]): ApplicationFailure {
   return ApplicationFailure.create({
