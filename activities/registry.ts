@@ -1,14 +1,9 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType } from '../contracts/errors';
 import type { ChampionRefs, PromoteResult, RegisterModelResult } from '../contracts/stage-results';
 import {
   codeVersion,
   draftVersion,
-  ModelVersionNotFoundError,
   promoteAlias,
   registerVersion,
-  RegistryCorruptError,
-  RegistryInputError,
   resolveChampion,
   type RunOutputs,
 } from '../lib/registry';
@@ -31,7 +26,7 @@ export function getChampionActivity({ store }: ActivityDeps) {
     runStage(
       { name: 'getChampion' },
       args,
-      async ({ model, alias }) => (await asActivityFailure(() => resolveChampion(store, model, alias))) ?? null,
+      async ({ model, alias }) => (await resolveChampion(store, model, alias)) ?? null,
     );
 }
 
@@ -50,7 +45,7 @@ export function registerModelActivity({ store }: ActivityDeps) {
         createdAt: new Date(run.info.scheduledTimestampMs).toISOString(),
         code: await code,
       });
-      const { record, uri, existed } = await asActivityFailure(() => registerVersion(store, draft));
+      const { record, uri, existed } = await registerVersion(store, draft);
       run.log.info(existed ? 'model version already registered by this run' : 'model version registered', {
         model: record.model,
         version: record.version,
@@ -64,15 +59,13 @@ export function registerModelActivity({ store }: ActivityDeps) {
 export function promoteActivity({ store }: ActivityDeps) {
   return (args: PromoteArgs): Promise<PromoteResult> =>
     runStage({ name: 'promote' }, args, async (request, run) => {
-      const move = await asActivityFailure(() =>
-        promoteAlias(store, {
-          ...request,
-          at: new Date(run.info.scheduledTimestampMs).toISOString(),
-          // Stable across this activity's retries: a retry after a lost response returns the recorded move
-          // instead of moving the alias again (someone may have moved it since).
-          requestId: `${run.workflowId}/${run.runId}/${run.info.activityId}`,
-        }),
-      );
+      const move = await promoteAlias(store, {
+        ...request,
+        at: new Date(run.info.scheduledTimestampMs).toISOString(),
+        // Stable across this activity's retries: a retry after a lost response returns the recorded move
+        // instead of moving the alias again (someone may have moved it since).
+        requestId: `${run.workflowId}/${run.runId}/${run.info.activityId}`,
+      });
       run.log.info(move.moved ? 'alias moved' : 'alias already in place', {
         model: move.model,
         alias: move.alias,
@@ -86,26 +79,4 @@ export function promoteActivity({ store }: ActivityDeps) {
         ...(move.previousVersion === undefined ? {} : { previousVersion: move.previousVersion }),
       };
     });
-}
-
-/** Registry errors a retry cannot fix become non-retryable failures with a stable type; the rest are retried. */
-async function asActivityFailure<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (error instanceof RegistryInputError)
-      throw nonRetryable(FailureType.InvalidPipelineConfig, error, error.problems);
-    if (error instanceof ModelVersionNotFoundError) {
-      throw nonRetryable(FailureType.ModelVersionNotFound, error, [
-        { model: error.model, version: error.version, existing: error.existing },
-      ]);
-    }
-    if (error instanceof RegistryCorruptError)
-      throw nonRetryable(FailureType.RegistryCorrupt, error, [{ key: error.key, problems: error.problems }]);
-    throw error;
-  }
-}
-
-function nonRetryable(type: FailureType, error: Error, details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type, nonRetryable: true, message: error.message, details, cause: error });
 }

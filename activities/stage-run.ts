@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context, type Info } from '@temporalio/activity';
+import { DomainError } from '../contracts/errors';
+import { applicationFailureOf } from '../contracts/failures';
 import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import { interruptOnAbort, openDuckDb, type DuckDbOptions, type DuckDbSession } from '../lib/data/duckdb';
@@ -96,7 +98,9 @@ export async function runStage<A, R>(
   }
 }
 
+/** The one mapping from what a stage threw to what Temporal records: domain errors become their typed failures. */
 function stageFailure(stage: string, signal: AbortSignal, error: unknown): unknown {
+  if (error instanceof DomainError) return applicationFailureOf(error);
   if (error instanceof ApplicationFailure || error instanceof CancelledFailure) return error;
   if (signal.aborted) {
     return signal.reason instanceof CancelledFailure ? signal.reason : new CancelledFailure(`${stage} was cancelled`);

@@ -7,12 +7,11 @@ import type {
 } from '../contracts/stage-results';
 import { loadConfig, type StoreSettings } from '../lib/config';
 import { requireTaskClasses } from '../lib/data/label-classes';
-import { trainInThread, TrainThreadError, type ThreadMessage } from '../lib/model/train-in-thread';
+import { trainInThread, type ThreadMessage } from '../lib/model/train-in-thread';
 import { firstBeat, nextBeat, readHeartbeat, trainJobOf, trainResultOf } from '../lib/model/train-job';
 import { planTraining } from '../lib/model/training-budget';
 import type { ArtifactStore } from '../lib/store/artifact-store';
 import { FsArtifactStore } from '../lib/store/fs-store';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { pipelineStage, runStage } from './stage-run';
 
@@ -70,27 +69,23 @@ export function trainActivity({ store, logger }: ActivityDeps, options: TrainAct
         }
       };
 
-      try {
-        const outcome = await trainInThread(
-          {
-            job,
-            store: options.storeSettings ?? storeSettingsOf(store),
-            sources: {
-              train: split.splits.train,
-              validation: split.splits.validation,
-              preprocessor: preprocessor.preprocessor,
-            },
-            ...(options.sourcesModule ? { sourcesModule: options.sourcesModule } : {}),
+      const outcome = await trainInThread(
+        {
+          job,
+          store: options.storeSettings ?? storeSettingsOf(store),
+          sources: {
+            train: split.splits.train,
+            validation: split.splits.validation,
+            preprocessor: preprocessor.preprocessor,
           },
-          { signal: run.signal, onMessage },
-        );
-        const result = trainResultOf(outcome, plan);
-        const { backend, epochsRun, bestEpoch, resumedFromEpoch, trainMs } = result;
-        logger.info({ workflowId, backend, epochsRun, bestEpoch, resumedFromEpoch, trainMs }, 'model trained');
-        return result;
-      } catch (error) {
-        throw asActivityFailure(error);
-      }
+          ...(options.sourcesModule ? { sourcesModule: options.sourcesModule } : {}),
+        },
+        { signal: run.signal, onMessage },
+      );
+      const result = trainResultOf(outcome, plan);
+      const { backend, epochsRun, bestEpoch, resumedFromEpoch, trainMs } = result;
+      logger.info({ workflowId, backend, epochsRun, bestEpoch, resumedFromEpoch, trainMs }, 'model trained');
+      return result;
     });
 }
 
@@ -107,16 +102,4 @@ function storeSettingsOf(store: ArtifactStore): StoreSettings {
     );
   }
   return settings;
-}
-
-function asActivityFailure(error: unknown): unknown {
-  if (error instanceof TrainThreadError && error.nonRetryable) {
-    return ApplicationFailure.create({
-      type: error.failureType ?? 'TrainingFailed',
-      nonRetryable: true,
-      message: error.message,
-      details: error.details ?? [],
-    });
-  }
-  return error;
 }

@@ -21,9 +21,58 @@ export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureType[] = Object.values(FailureType);
 
 /** One bad field: where it is and what was expected, in words a person can act on. */
-export interface FieldProblem {
+// A type, not an interface, so that a FieldProblem is also a FieldProblemWithFacts.
+export type FieldProblem = {
   path: string;
   message: string;
+};
+
+/** A FieldProblem with facts a program may read beside the words: the report's URI, the classes found. */
+export type FieldProblemWithFacts = FieldProblem & { readonly [fact: string]: unknown };
+
+/** The failure types of bad data, as opposed to bad configuration. */
+export type DataFailureType = Exclude<FailureType, 'InvalidPipelineConfig'>;
+
+/**
+ * Bad input or bad data, which no retry can fix: what lib/ throws (it never imports Temporal). Each has
+ * a stable `type` and the problems a person must fix; contracts/failures.ts turns it into the Temporal
+ * failure, non-retryable with the problems as details. `nonRetryable` and `details` mirror that failure,
+ * so the error keeps its meaning when it crosses a thread as plain data.
+ */
+export class DomainError extends Error {
+  readonly nonRetryable = true;
+  constructor(
+    readonly type: FailureType,
+    message: string,
+    readonly problems: readonly FieldProblemWithFacts[],
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  get details(): FieldProblemWithFacts[] {
+    return [...this.problems];
+  }
+}
+
+/** The pipeline input (or a file it names) asks for something this run cannot do: InvalidPipelineConfig. */
+export class PipelineConfigError extends DomainError {
+  constructor(message: string, problems: readonly FieldProblemWithFacts[]) {
+    super(FailureType.InvalidPipelineConfig, message, problems);
+    this.name = 'PipelineConfigError';
+  }
+}
+
+/** The data is missing, unreadable, invalid or incompatible with what it is compared with. */
+export class DataError extends DomainError {
+  constructor(type: DataFailureType, message: string, problems: readonly FieldProblemWithFacts[]) {
+    super(type, message, problems);
+    this.name = 'DataError';
+  }
+}
+
+export function isFailureType(value: unknown): value is FailureType {
+  return typeof value === 'string' && (NON_RETRYABLE_FAILURE_TYPES as readonly string[]).includes(value);
 }
 
 export function describeZodIssues(error: z.ZodError): FieldProblem[] {
@@ -43,6 +92,7 @@ export function formatFieldProblems(problems: FieldProblem[]): string {
  * Duck-typed so this module stays free of SDK imports.
  */
 export function rootFailure(error: unknown): { type: string; message: string } {
+  if (error instanceof DomainError) return { type: error.type, message: error.message };
   let current: unknown = error;
   while (current instanceof Error && current.name !== 'ApplicationFailure' && current.cause instanceof Error) {
     current = current.cause;

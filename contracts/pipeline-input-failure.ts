@@ -1,7 +1,5 @@
-// Shared by the workflow (its first step) and activities that re-read their input. It imports
-// @temporalio/common besides zod: that package is deterministic and safe in the workflow bundle.
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType, formatFieldProblems } from './errors';
+// Shared by the workflow (its first step) and activities that re-read their input.
+import { invalidConfigFailure } from './failures';
 import { parsePipelineInput, type ParseResult, type PipelineInput } from './pipeline-input';
 
 /** Parses the pipeline input or fails non-retryably with InvalidPipelineConfig naming every bad field. */
@@ -12,10 +10,5 @@ export function parsePipelineInputOrFail(raw: unknown): PipelineInput {
 /** A parse result's value, or a non-retryable InvalidPipelineConfig naming every bad field of `what`. */
 export function valueOrFail<T>(parsed: ParseResult<T>, what: string): T {
   if (parsed.ok) return parsed.value;
-  throw ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `The ${what} is invalid:\n${formatFieldProblems(parsed.problems)}`,
-    details: [parsed.problems],
-  });
+  throw invalidConfigFailure(what, parsed.problems);
 }

@@ -1,5 +1,5 @@
 import type { Context } from '@temporalio/activity';
-import type { MetricMeter } from '@temporalio/common';
+import { CancelledFailure, type MetricMeter } from '@temporalio/common';
 import type { ActivityInterceptors } from '@temporalio/worker';
 import type { Activities } from '../activities';
 import {
@@ -7,7 +7,6 @@ import {
   modelLabel,
   resultMetricPoints,
   StageMetric,
-  stageOutcomeOf,
   type MetricLabels,
   type ResultMetricPoint,
   type StageOutcome,
@@ -70,4 +69,8 @@ function safely(ctx: Context, record: () => void): void {
   } catch (error) {
     ctx.log.warn('could not record stage metrics', { error: error instanceof Error ? error.message : String(error) });
   }
+}
+
+export function stageOutcomeOf(error: unknown): StageOutcome {
+  return error instanceof CancelledFailure ? 'cancelled' : 'failed';
 }

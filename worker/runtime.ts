@@ -1,7 +1,7 @@
 import { Runtime, type MetricsExporterConfig } from '@temporalio/worker';
 import type { Logger } from '../lib/logger';
 import { StageMetric } from '../lib/metrics/stage-metrics';
-import { PinoTemporalLogger } from '../lib/temporal-logger';
+import { PinoTemporalLogger } from './temporal-logger';
 
 const CORE_LEVEL: Record<string, 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'> = {
   trace: 'TRACE',

@@ -5,6 +5,7 @@ import type { LabelSpec } from './dataset';
 import { compareDrift, formatNumber, formatShare, type DriftComparison } from './drift';
 import { describeShift } from './drift-trigger';
 import { preview } from './identifiers';
+import { classCountShortfall } from './label-classes';
 import type { TaskType } from './label-association';
 import { typeFamily, type ColumnSchema, type DatasetSchema } from './schema';
 import type { ColumnStatistics, DatasetStatistics } from './statistics';
@@ -378,7 +379,8 @@ function checkLabel({ statistics, task, config, schema, schemaSource }: AnomalyI
     return found;
   }
   const classes = statistics.label?.classes ?? [];
-  if (classes.length < 2) {
+  const shortfall = classCountShortfall(task.type, classes.length);
+  if (shortfall && classes.length < 2) {
     found.push(
       anomaly(
         'error',
@@ -391,7 +393,7 @@ function checkLabel({ statistics, task, config, schema, schemaSource }: AnomalyI
     );
     return found;
   }
-  if (task.type === 'binary' && classes.length > 2) {
+  if (shortfall) {
     found.push(
       anomaly(
         'error',

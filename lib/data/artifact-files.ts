@@ -7,8 +7,16 @@ import type { ArtifactKind, ArtifactRef } from '../../contracts/artifacts';
 import type { ArtifactStore } from '../store/artifact-store';
 import { readObject } from '../store/read-object';
 
+/** A stored artifact that cannot be used as what it claims to be: changed, corrupted or of another shape. */
+export class ArtifactFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArtifactFormatError';
+  }
+}
+
 /** Thrown when an artifact's bytes are not the ones its ref names: a corrupted or overwritten object. */
-export class ArtifactChecksumError extends Error {
+export class ArtifactChecksumError extends ArtifactFormatError {
   constructor(
     readonly uri: string,
     readonly expected: string,
@@ -22,7 +30,7 @@ export class ArtifactChecksumError extends Error {
 }
 
 /** Thrown when an artifact's JSON does not have the shape its kind requires. */
-export class ArtifactInvalidError extends Error {
+export class ArtifactInvalidError extends ArtifactFormatError {
   constructor(
     readonly uri: string,
     readonly kind: string,

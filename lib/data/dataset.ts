@@ -1,7 +1,7 @@
 import { listValue, type DuckDBValue } from '@duckdb/node-api';
 import type { z } from 'zod';
+import { DomainError } from '../../contracts/errors';
 import type { DerivedLabel } from '../../contracts/stage-config';
-import { ApplicationFailure } from '@temporalio/common';
 import type { DuckDbSession } from './duckdb';
 import { datasetUnreadable, invalidConfig } from './failures';
 import { preview, quoteIdentifier, quoteStringLiteral } from './identifiers';
@@ -189,7 +189,7 @@ async function createParquetView(
  * damaged page: wrap the work that scans the dataset with this.
  */
 export function toDatasetFailure(local: LocalDataset, error: unknown): unknown {
-  if (error instanceof ApplicationFailure || !isDataError(error)) return error;
+  if (error instanceof DomainError || !isDataError(error)) return error;
   return datasetUnreadable(local.uri, readerReason(error));
 }
 

@@ -1,56 +1,43 @@
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../contracts/errors';
+import { PipelineConfigError, DataError, FailureType, type FieldProblemWithFacts } from '../../contracts/errors';
 
-/** Non-retryable failures of the data plane: bad input or bad data, which no retry can fix. */
-export function datasetNotFound(uri: string, detail?: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureType.DatasetNotFound,
-    nonRetryable: true,
-    message: `No dataset at ${uri}${detail ? ` (${detail})` : ''}. Upload it first, e.g. "trainyard data put ./data.csv ${uri}", or fix dataset.uri.`,
-    details: [{ uri, ...(detail ? { detail } : {}) }],
-  });
+/** The data plane's bad input and bad data, which no retry can fix: typed domain errors, named by field. */
+export function datasetNotFound(uri: string, detail?: string): DataError {
+  return new DataError(
+    FailureType.DatasetNotFound,
+    `No dataset at ${uri}${detail ? ` (${detail})` : ''}. Upload it first, e.g. "trainyard data put ./data.csv ${uri}", or fix dataset.uri.`,
+    [{ path: 'dataset.uri', message: detail ?? 'no object at this URI', uri }],
+  );
 }
 
 export function datasetUnreadable(
   uri: string,
   reason: string,
   hint = 'Check that the file is complete and in the format its name says, or set dataset.format.',
-): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureType.DatasetUnreadable,
-    nonRetryable: true,
-    message: `The dataset at ${uri} cannot be read: ${reason}. ${hint}`,
-    details: [{ uri, reason }],
-  });
+): DataError {
+  return new DataError(FailureType.DatasetUnreadable, `The dataset at ${uri} cannot be read: ${reason}. ${hint}`, [
+    { path: 'dataset.uri', message: reason, uri, reason },
+  ]);
 }
 
-export function invalidDatasetUri(uri: string, reason: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `dataset.uri ${uri} cannot be read by this worker: ${reason}`,
-    details: [{ path: 'dataset.uri', message: reason }],
-  });
+export function invalidDatasetUri(uri: string, reason: string): PipelineConfigError {
+  return new PipelineConfigError(`dataset.uri ${uri} cannot be read by this worker: ${reason}`, [
+    { path: 'dataset.uri', message: reason },
+  ]);
 }
 
-export function invalidConfig(path: string, message: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `${path}: ${message}`,
-    details: [{ path, message }],
-  });
+export function invalidConfig(path: string, message: string): PipelineConfigError {
+  return new PipelineConfigError(`${path}: ${message}`, [{ path, message }]);
 }
 
-export function dataValidationFailed(message: string, details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type: FailureType.DataValidationFailed, nonRetryable: true, message, details });
+/** A config that does not fit this run, with the message said as a whole and every bad field listed. */
+export function invalidConfigWith(message: string, problems: FieldProblemWithFacts[]): PipelineConfigError {
+  return new PipelineConfigError(message, problems);
 }
 
-/** A config that leaves nothing to learn from, say, or names what the data lacks: the caller's to fix. */
-export function invalidConfigWith(message: string, details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type: FailureType.InvalidPipelineConfig, nonRetryable: true, message, details });
+export function dataValidationFailed(message: string, problems: FieldProblemWithFacts[]): DataError {
+  return new DataError(FailureType.DataValidationFailed, message, problems);
 }
 
-export function incompatibleSchema(message: string, details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type: FailureType.IncompatibleSchema, nonRetryable: true, message, details });
+export function incompatibleSchema(message: string, problems: FieldProblemWithFacts[]): DataError {
+  return new DataError(FailureType.IncompatibleSchema, message, problems);
 }

@@ -43,7 +43,7 @@ export async function fitPreprocessorOnSplit(
   if (spec.featureCount === 0) {
     throw invalidConfigWith(
       `No feature is left to train on: every column is the label or excluded (${spec.excluded.map((e) => e.column).join(', ')}). Remove columns from preprocess.exclude.`,
-      [{ path: 'preprocess.exclude', excluded: spec.excluded }],
+      [{ path: 'preprocess.exclude', message: 'no feature is left', excluded: spec.excluded }],
     );
   }
   return spec;

@@ -1,5 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../contracts/errors';
+import { PipelineConfigError, DataError, FailureType } from '../../contracts/errors';
 import { durationMs, type PartitionSelection } from '../../contracts/stage-config';
 
 /**
@@ -85,18 +84,16 @@ export function choosePartitions({ uri, names, selection, asOf }: PartitionQuery
   }
 
   if (dated.length === 0 && selection !== 'latest') {
-    throw ApplicationFailure.create({
-      type: FailureType.InvalidPipelineConfig,
-      nonRetryable: true,
-      message: `dataset.partitions: a window of ${selection.window} needs partitions named by date (e.g. "date=2026-11-20/"), but the partitions of ${uri} carry no date (${preview(undated)}). Use "latest" or "all", or name the partitions by date.`,
-      details: [
+    throw new PipelineConfigError(
+      `dataset.partitions: a window of ${selection.window} needs partitions named by date (e.g. "date=2026-11-20/"), but the partitions of ${uri} carry no date (${preview(undated)}). Use "latest" or "all", or name the partitions by date.`,
+      [
         {
           path: 'dataset.partitions',
           message: 'a window needs dated partition names',
           partitions: undated.slice(0, 20),
         },
       ],
-    });
+    );
   }
   if (dated.length === 0) {
     const last = undated.at(-1);
@@ -127,13 +124,12 @@ export function choosePartitions({ uri, names, selection, asOf }: PartitionQuery
   return inWindow.map((p) => p.name);
 }
 
-function noPartitionChosen(uri: string, why: string, found: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureType.DatasetNotFound,
-    nonRetryable: true,
-    message: `No partition of ${uri} to read: ${why}; it holds ${found}. Upload the batch, or change dataset.partitions (e.g. a wider window, or "all").`,
-    details: [{ uri, reason: why }],
-  });
+function noPartitionChosen(uri: string, why: string, found: string): DataError {
+  return new DataError(
+    FailureType.DatasetNotFound,
+    `No partition of ${uri} to read: ${why}; it holds ${found}. Upload the batch, or change dataset.partitions (e.g. a wider window, or "all").`,
+    [{ path: 'dataset.partitions', message: why, uri, reason: why }],
+  );
 }
 
 function describeFound(dated: readonly { name: string }[], undated: readonly string[]): string {

@@ -118,7 +118,7 @@ export async function readChampionJson<S extends z.ZodType>(
     ) {
       throw incompatibleSchema(
         `The ${ref.kind} of champion ${champion.model} v${champion.version} (${ref.uri}) cannot be used: ${error.message}. Set validation.schemaUri / validation.referenceStatisticsUri to compare against another artifact.`,
-        [{ uri: ref.uri, reason: error.message }],
+        [{ path: `champion.${ref.kind}`, message: error.message, uri: ref.uri, reason: error.message }],
       );
     }
     throw error;

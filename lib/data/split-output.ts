@@ -42,7 +42,7 @@ export function requireRows(rows: SplitRows, fractions: Record<SplitName, number
     `The ${empty.join(' and ')} split${empty.length > 1 ? 's are' : ' is'} empty: of ${split.inputRows} rows, ${split.duplicateRows} were duplicates, ` +
       `${split.missingLabelRows} had no label and ${split.missingTimeRows} no time value, leaving ${rows.train + rows.validation + rows.test}. ` +
       'Provide more rows, or change split.fractions / the time boundaries / sampling.',
-    [{ rows, removed }],
+    [{ path: 'split.fractions', message: `the ${empty.join(' and ')} split is empty`, rows, removed }],
   );
 }
 
@@ -92,7 +92,15 @@ export async function countSplitClasses(
   if (shortfall) {
     throw dataValidationFailed(
       `The label "${labelColumn}" has ${describeClasses(classes)} after removing duplicates and missing labels; ${shortfall}.`,
-      [{ labelColumn, classes: classes.slice(0, 100), classCount: classes.length }],
+      [
+        {
+          path: 'task.label',
+          message: shortfall,
+          labelColumn,
+          classes: classes.slice(0, 100),
+          classCount: classes.length,
+        },
+      ],
     );
   }
   return { counts, classes };

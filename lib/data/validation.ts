@@ -128,7 +128,15 @@ export function throwIfValidationFailed(uri: string, check: DatasetCheck, report
   if (errors.length > shown.length) shown.push(`  - … and ${errors.length - shown.length} more (see the report)`);
   throw dataValidationFailed(
     `Data validation found ${errors.length} error${errors.length === 1 ? '' : 's'} in ${uri}:\n${shown.join('\n')}\nFull report: ${report.uri}`,
-    [{ report: report.uri, errors, warnings: warnings.slice(0, MAX_WARNINGS_IN_RESULT) }],
+    [
+      {
+        path: 'dataset',
+        message: `${errors.length} error anomalies (see the report)`,
+        report: report.uri,
+        errors,
+        warnings: warnings.slice(0, MAX_WARNINGS_IN_RESULT),
+      },
+    ],
   );
 }
 

@@ -1,7 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../../contracts/artifacts';
-import { FailureType, type FieldProblem } from '../../contracts/errors';
+import { PipelineConfigError, formatFieldProblems, type FieldProblem } from '../../contracts/errors';
 import type { PipelineInput } from '../../contracts/pipeline-input';
 import type {
   ChampionRefs,
@@ -9,7 +8,7 @@ import type {
   SplitAndSampleResult,
   TrainResult,
 } from '../../contracts/stage-results';
-import { ArtifactChecksumError, readJsonArtifact } from '../data/artifact-files';
+import { ArtifactFormatError, readJsonArtifact } from '../data/artifact-files';
 import { categoryKey, type CellValue } from '../data/column-values';
 import { numericValue } from '../data/encode-columns';
 import { readSplitColumns } from '../data/split-batches';
@@ -305,7 +304,7 @@ export async function evaluateChampion(
   try {
     scorer = await loadScorer(store, champion.modelRef, champion.preprocessor);
   } catch (error) {
-    if (error instanceof ObjectNotFoundError || isArtifactFormatError(error))
+    if (error instanceof ObjectNotFoundError || error instanceof ArtifactFormatError)
       return { ...base, error: messageOf(error) };
     throw error;
   }
@@ -390,13 +389,11 @@ export function requireEvaluateColumns(
 }
 
 /** The evaluate config does not fit the data or the model: non-retryable, every bad field named. */
-export function evaluateConfigFailure(problems: FieldProblem[]): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureType.InvalidPipelineConfig,
-    nonRetryable: true,
-    message: `The evaluate configuration does not fit this run:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
-    details: [problems],
-  });
+function evaluateConfigFailure(problems: FieldProblem[]): PipelineConfigError {
+  return new PipelineConfigError(
+    `The evaluate configuration does not fit this run:\n${formatFieldProblems(problems)}`,
+    problems,
+  );
 }
 
 /** Reported intervals are 95%; the gate's one-sided decisions use `evaluate.alpha`. */
@@ -444,15 +441,6 @@ function regressionSample(labels: Float32Array, outputs: Float32Array): [number,
   const sample: [number, number][] = [];
   for (let i = 0; i < labels.length; i += step) sample.push([labels[i] as number, outputs[i] as number]);
   return sample;
-}
-
-/** The champion's artifacts are gone, changed or unreadable: a fact about the champion, not a transient error. */
-function isArtifactFormatError(error: unknown): boolean {
-  if (error instanceof ArtifactChecksumError) return true;
-  return (
-    error instanceof Error &&
-    /is not a valid|is not a trainyard model meta|was changed after it was saved/.test(error.message)
-  );
 }
 
 function messageOf(error: unknown): string {

@@ -1,4 +1,3 @@
-import { CancelledFailure } from '@temporalio/common';
 import type {
   RegisterModelResult,
   SplitAndSampleResult,
@@ -88,10 +87,6 @@ export function modelLabel(args: unknown): string | undefined {
   const record = asRecord(args);
   const model = asRecord(record?.input)?.model ?? record?.model;
   return typeof model === 'string' && model !== '' ? model : undefined;
-}
-
-export function stageOutcomeOf(error: unknown): StageOutcome {
-  return error instanceof CancelledFailure ? 'cancelled' : 'failed';
 }
 
 function isCount(value: unknown): value is number {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import type { ArtifactStore, PutResult } from '../store/artifact-store';
 import { readObject } from '../store/read-object';
+import { ArtifactFormatError } from '../data/artifact-files';
 import {
   MODEL_JSON,
   MODEL_META_JSON,
@@ -89,7 +90,7 @@ export class StoreModelHandler implements io.IOHandler {
     if (!expected) return;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== expected.sha256) {
-      throw new Error(
+      throw new ArtifactFormatError(
         `${this.key(file)} has sha256 ${sha256}, but the model meta recorded ${expected.sha256}: the model was changed after it was saved`,
       );
     }
@@ -124,7 +125,7 @@ export async function readModelMeta(store: ArtifactStore, folderKey: string): Pr
   const raw = JSON.parse((await readObject(store, `${folderKey}/${MODEL_META_JSON}`)).toString('utf8')) as unknown;
   const parsed = ModelMeta.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(
+    throw new ArtifactFormatError(
       `${folderKey}/${MODEL_META_JSON} is not a trainyard model meta: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { ArtifactRef } from '../../contracts/artifacts';
+import { DomainError, isFailureType, type FieldProblemWithFacts } from '../../contracts/errors';
 import type { StoreSettings } from '../config';
 import type { BatchSource } from '../data/batches';
 import type { ArtifactStore } from '../store/artifact-store';
@@ -53,7 +54,7 @@ export type ThreadMessage =
 export const DEFAULT_SOURCES_MODULE = new URL('./split-sources.ts', import.meta.url).href;
 const THREAD_ENTRY = new URL('./train-thread.mjs', import.meta.url);
 
-/** A failure inside the training thread, with the ApplicationFailure fields it carried (if any). */
+/** A failure inside the training thread that is not a domain error: retried by the stage's policy. */
 export class TrainThreadError extends Error {
   readonly failureType?: string;
   readonly nonRetryable?: boolean;
@@ -119,7 +120,7 @@ export function trainInThread(
         settle(() => resolve(message.outcome));
         endSoon();
       } else if (message.type === 'failed') {
-        settle(() => reject(new TrainThreadError(message.error)));
+        settle(() => reject(threadFailure(message.error)));
         endSoon();
       }
     });
@@ -129,4 +130,13 @@ export function trainInThread(
       settle(() => reject(new Error(`the training thread exited (code ${code}) before reporting a result`)));
     });
   });
+}
+
+/** A domain error from the thread (bad config, say) is rebuilt as one; anything else is a TrainThreadError. */
+function threadFailure(error: Extract<ThreadMessage, { type: 'failed' }>['error']): Error {
+  if (error.nonRetryable && isFailureType(error.failureType)) {
+    const problems = Array.isArray(error.details) ? (error.details as FieldProblemWithFacts[]) : [];
+    return new DomainError(error.failureType, error.message, problems);
+  }
+  return new TrainThreadError(error);
 }

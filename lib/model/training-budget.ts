@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { durationMs, type TrainConfig } from '../../contracts/stage-config';
+import { PipelineConfigError } from '../../contracts/errors';
 
 /**
  * Training settings that follow from the data when the user leaves them out. A budget in samples seen
@@ -99,20 +100,19 @@ export const PROJECTION_AFTER_MS = 1_000;
  * `train.maxDuration` cannot fit one epoch: a config error a person fixes, not a failure to retry. It
  * crosses the training thread as a plain error whose `type` and `nonRetryable` the activity keeps.
  */
-export class MaxDurationTooShort extends Error {
-  readonly type = 'InvalidPipelineConfig';
-  readonly nonRetryable = true;
-  readonly details: unknown[];
-
+export class MaxDurationTooShort extends PipelineConfigError {
   constructor(maxDuration: string, projectedEpochMs: number, rowsPerSecond: number, trainRows: number) {
     super(
       `train.maxDuration ${maxDuration} is too short to finish one epoch: at ${Math.round(rowsPerSecond)} rows/s the first epoch over ` +
         `${trainRows} train rows would take about ${Math.ceil(projectedEpochMs / 1000)} s. Raise train.maxDuration, or sample the train split.`,
+      [
+        {
+          path: 'train.maxDuration',
+          message: `at least ${Math.ceil(projectedEpochMs / 1000)}s is needed for one epoch`,
+        },
+      ],
     );
     this.name = 'MaxDurationTooShort';
-    this.details = [
-      { path: 'train.maxDuration', message: `at least ${Math.ceil(projectedEpochMs / 1000)}s is needed for one epoch` },
-    ];
   }
 }
 

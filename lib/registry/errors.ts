@@ -1,39 +1,48 @@
-import type { FieldProblem } from '../../contracts/errors';
-import { formatFieldProblems } from '../../contracts/errors';
+import {
+  PipelineConfigError,
+  DomainError,
+  FailureType,
+  formatFieldProblems,
+  type FieldProblem,
+} from '../../contracts/errors';
 
 /** A model name, alias or version number that can't name anything in the registry. */
-export class RegistryInputError extends Error {
-  constructor(readonly problems: FieldProblem[]) {
-    super(`Invalid registry request:\n${formatFieldProblems(problems)}`);
+export class RegistryInputError extends PipelineConfigError {
+  constructor(problems: FieldProblem[]) {
+    super(`Invalid registry request:\n${formatFieldProblems(problems)}`, problems);
     this.name = 'RegistryInputError';
   }
 }
 
-export class ModelVersionNotFoundError extends Error {
+export class ModelVersionNotFoundError extends DomainError {
   constructor(
     readonly model: string,
     readonly version: number | undefined,
     /** The versions that do exist, so the message can say what to use instead. */
     readonly existing: number[],
   ) {
-    super(
+    const message =
       version === undefined
         ? `Model "${model}" has no registered versions. Register one by running a pipeline, then try again.`
-        : `Model "${model}" has no version ${version}. ${describeExisting(existing)}`,
-    );
+        : `Model "${model}" has no version ${version}. ${describeExisting(existing)}`;
+    super(FailureType.ModelVersionNotFound, message, [
+      { path: 'version', message: describeExisting(existing), model, version, existing },
+    ]);
     this.name = 'ModelVersionNotFoundError';
   }
 }
 
 /** A registry document that does not parse: named by key and field, never silently skipped. */
-export class RegistryCorruptError extends Error {
+export class RegistryCorruptError extends DomainError {
   constructor(
     readonly key: string,
-    readonly problems: FieldProblem[],
+    problems: FieldProblem[],
   ) {
     super(
+      FailureType.RegistryCorrupt,
       `Registry document "${key}" is corrupt and was not used:\n${formatFieldProblems(problems)}\n` +
         'Restore it from a backup or fix the listed fields by hand; registry documents are never rewritten automatically.',
+      problems.map((p) => ({ ...p, key })),
     );
     this.name = 'RegistryCorruptError';
   }

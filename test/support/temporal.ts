@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
-import { PinoTemporalLogger } from '../../lib/temporal-logger';
+import { PinoTemporalLogger } from '../../worker/temporal-logger';
 import type { ArtifactStore } from '../../lib/store/artifact-store';
 import { createArtifactStore } from '../../lib/store/create-store';
 import { createTrainyardWorker, WORKFLOWS_PATH } from '../../worker/create-worker';

@@ -4,7 +4,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import fc from 'fast-check';
 import { loadConfig, ConfigError } from '../../lib/config';
 import { isSocketAddress } from '../../lib/metrics/metrics-address';
-import { modelLabel, resultMetricPoints, stageOutcomeOf } from '../../lib/metrics/stage-metrics';
+import { modelLabel, resultMetricPoints } from '../../lib/metrics/stage-metrics';
+import { stageOutcomeOf } from '../../worker/metrics-interceptor';
 
 describe('stage results → metric points', () => {
   const input = { model: 'penguins', dataset: { uri: 's3://trainyard/datasets/penguins.json' } };

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
+import { DomainError } from '../../contracts/errors';
+import { applicationFailureOf } from '../../contracts/failures';
 import type { PartitionSelection } from '../../contracts/stage-config';
 import { choosePartitions, partitionDate, partitionOf } from '../../lib/data/partitions';
 
@@ -10,12 +12,13 @@ const asOf = new Date('2026-11-22T10:00:00Z');
 const choose = (names: string[], selection: PartitionSelection, at = asOf) =>
   choosePartitions({ uri: URI, names, selection, asOf: at });
 
+/** The Temporal failure a workflow sees for what `fn` throws (lib throws domain errors; activities map them). */
 function failureOf(fn: () => unknown): ApplicationFailure {
   try {
     fn();
   } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-    return error;
+    assert.ok(error instanceof DomainError, `expected a DomainError, got ${String(error)}`);
+    return applicationFailureOf(error);
   }
   assert.fail('expected a failure');
 }
@@ -176,7 +179,7 @@ describe('choosePartitions', () => {
         try {
           actual = choose(shuffled, { window: `${windowDays}d` }, at);
         } catch (error) {
-          assert.equal((error as ApplicationFailure).type, 'DatasetNotFound');
+          assert.equal((error as DomainError).type, 'DatasetNotFound');
           actual = [];
         }
         assert.deepEqual(actual, expected);
