@@ -86,12 +86,18 @@ export function formatFieldProblems(problems: FieldProblem[]): string {
   return problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
 }
 
+/** What went wrong, in short: the failure's stable type and its message. */
+export interface FailureSummary {
+  type: string;
+  message: string;
+}
+
 /**
  * What went wrong, from a Temporal failure chain: the innermost ApplicationFailure carries the type and
  * message a person can act on; the ActivityFailure / WorkflowFailedError wrappers only say where.
  * Duck-typed so this module stays free of SDK imports.
  */
-export function rootFailure(error: unknown): { type: string; message: string } {
+export function rootFailure(error: unknown): FailureSummary {
   if (error instanceof DomainError) return { type: error.type, message: error.message };
   let current: unknown = error;
   while (current instanceof Error && current.name !== 'ApplicationFailure' && current.cause instanceof Error) {

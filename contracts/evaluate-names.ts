@@ -1,6 +1,5 @@
 import type { FieldProblem } from './errors';
-
-type TaskType = 'binary' | 'multiclass' | 'regression';
+import type { TaskType } from './pipeline-input';
 
 /** Every scalar metric `evaluate` computes, per task: the names the gate rules may use. */
 export const METRIC_NAMES: Record<TaskType, readonly string[]> = {

@@ -13,11 +13,6 @@ export function applicationFailureOf(error: DomainError): ApplicationFailure {
   });
 }
 
-/** `error` as a Temporal failure when it is a domain error; anything else unchanged (retried by the stage's policy). */
-export function asApplicationFailure(error: unknown): unknown {
-  return error instanceof DomainError ? applicationFailureOf(error) : error;
-}
-
 /** A non-retryable InvalidPipelineConfig naming every bad field of `what`. */
 export function invalidConfigFailure(what: string, problems: FieldProblem[]): ApplicationFailure {
   return applicationFailureOf(

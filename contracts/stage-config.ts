@@ -10,10 +10,12 @@ const ColumnName = z.string().min(1).max(10_000);
 const Fraction = z.number().min(0).max(1);
 
 /** A duration a person types: "30m", "24h", "7d". Workflow timers take it as is. */
+export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+/** Checked as a string (the JSON Schema shows its pattern), typed as a Duration, so workflows need no cast. */
 export const Duration = z
   .string()
-  .regex(/^\d+\s*(ms|s|m|h|d)$/, { message: 'expected a duration like 30m, 24h or 7d' });
-export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+  .regex(/^\d+\s*(ms|s|m|h|d)$/, { message: 'expected a duration like 30m, 24h or 7d' })
+  .pipe(z.custom<Duration>());
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 

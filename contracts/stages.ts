@@ -1,4 +1,5 @@
 import type { ArtifactRef } from './artifacts';
+import type { FailureSummary } from './errors';
 
 /** The pipeline's stages, in order. */
 export const STAGES = [
@@ -25,20 +26,23 @@ export interface StageStatus {
   artifacts: ArtifactRef[];
   /** Why a stage was skipped or what it decided, in words. */
   note?: string;
-  error?: { type: string; message: string };
+  error?: FailureSummary;
   /** How Temporal retries this stage's activity on its own. */
   retry?: StageRetryPolicy;
   /** Whether the re-run cache served this stage. */
   cache?: CacheOutcome;
 }
 
+/** A span as Temporal's activity options take it and `status` shows it: "1 second", "6 hours". */
+export type TimeSpan = `${number} ${'second' | 'seconds' | 'minute' | 'minutes' | 'hour' | 'hours'}`;
+
 export interface StageRetryPolicy {
   maximumAttempts: number;
-  initialInterval: string;
+  initialInterval: TimeSpan;
   backoffCoefficient: number;
-  maximumInterval: string;
-  startToCloseTimeout: string;
-  heartbeatTimeout?: string;
+  maximumInterval: TimeSpan;
+  startToCloseTimeout: TimeSpan;
+  heartbeatTimeout?: TimeSpan;
   /** Failure types never retried automatically (they wait for an operator instead). */
   nonRetryableTypes: readonly string[];
 }

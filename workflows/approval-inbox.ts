@@ -1,4 +1,5 @@
 import { condition, setHandler } from '@temporalio/workflow';
+import type { Duration } from '../contracts/stage-config';
 import { approvalSignal, approvalUpdate, type ApprovalDecision } from './messages';
 import type { StageTracker } from './stage-tracker';
 
@@ -39,15 +40,12 @@ export class ApprovalInbox {
   }
 
   /** `why`: the gate's reason when it, not the policy, asks for a person. */
-  async waitFor(version: number, timeout: string, why?: string): Promise<ApprovalDecision> {
+  async waitFor(version: number, timeout: Duration, why?: string): Promise<ApprovalDecision> {
     this.waitingForVersion = version;
     this.tracker.setOutcome('awaiting-approval');
     return this.tracker.run('approve', async () => {
       if (why) this.tracker.note('approve', `waiting for a person: ${why}`);
-      const decided = await condition(
-        () => this.decision !== undefined,
-        timeout as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`,
-      );
+      const decided = await condition(() => this.decision !== undefined, timeout);
       const decision =
         decided && this.decision
           ? this.decision

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RetryRequest } from '../contracts/operator-retry';
 import type { StageName, StageStatus } from '../contracts/stages';
+import type { FailureSummary } from '../contracts/errors';
 
 export type PipelineOutcome =
   | 'running'
@@ -15,7 +16,7 @@ export type PipelineOutcome =
 /** A stage that failed on bad data or config, waiting for `trainyard retry` or `abort`. */
 export interface OperatorWait {
   failedStage: StageName;
-  failure: { type: string; message: string };
+  failure: FailureSummary;
   since: string;
   /** When the run gives up and fails with the original error. */
   deadline: string;
@@ -27,7 +28,7 @@ export interface RetryRecord {
   by: string;
   reason: string;
   failedStage: StageName;
-  failure: { type: string; message: string };
+  failure: FailureSummary;
   restartFrom: StageName;
   changedPaths: string[];
 }
@@ -41,7 +42,7 @@ export interface PipelineStatus {
   version?: number;
   reportUrl?: string;
   /** For a failed run read after it closed: what went wrong. */
-  failure?: { type: string; message: string };
+  failure?: FailureSummary;
   /** Set while the run waits for an operator. */
   awaitingOperator?: OperatorWait;
   /** Operator retries so far, oldest first. */

@@ -77,7 +77,7 @@ export class OperatorDesk {
         return await attempt(current);
       } catch (error) {
         const failedStage = this.tracker.failedStage();
-        const timeout = current.operator.timeout as Duration;
+        const timeout = current.operator.timeout;
         if (!failedStage || !needsOperator(error) || durationMs(timeout) === 0) throw error;
         const decision = await this.waitForOperator({ failedStage, input: current }, error, timeout);
         if (decision.kind === 'abort') {

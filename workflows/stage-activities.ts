@@ -1,6 +1,6 @@
 import { proxyActivities, type ActivityFunctionWithOptions, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../contracts/errors';
-import type { StageName, StageRetryPolicy } from '../contracts/stages';
+import type { StageName, StageRetryPolicy, TimeSpan } from '../contracts/stages';
 import type { Activities } from '../activities';
 
 /**
@@ -8,7 +8,7 @@ import type { Activities } from '../activities';
  * Bad input and bad data (NON_RETRYABLE_FAILURE_TYPES) are never retried automatically: the run waits
  * for an operator instead. Everything else is retried with backoff.
  */
-function policy(maximumAttempts: number, startToCloseTimeout: string, heartbeatTimeout?: string): StageRetryPolicy {
+function policy(maximumAttempts: number, startToCloseTimeout: TimeSpan, heartbeatTimeout?: TimeSpan): StageRetryPolicy {
   return {
     maximumAttempts,
     initialInterval: '1 second',
@@ -42,12 +42,12 @@ export const STAGE_RETRY_POLICIES: Partial<Record<StageName, StageRetryPolicy>> 
 
 function proxy(p: StageRetryPolicy) {
   const options: ActivityOptions = {
-    startToCloseTimeout: p.startToCloseTimeout as ActivityOptions['startToCloseTimeout'],
-    ...(p.heartbeatTimeout ? { heartbeatTimeout: p.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] } : {}),
+    startToCloseTimeout: p.startToCloseTimeout,
+    ...(p.heartbeatTimeout ? { heartbeatTimeout: p.heartbeatTimeout } : {}),
     retry: {
-      initialInterval: p.initialInterval as '1 second',
+      initialInterval: p.initialInterval,
       backoffCoefficient: p.backoffCoefficient,
-      maximumInterval: p.maximumInterval as '1 minute',
+      maximumInterval: p.maximumInterval,
       maximumAttempts: p.maximumAttempts,
       nonRetryableErrorTypes: [...p.nonRetryableTypes],
     },

@@ -10,9 +10,10 @@ import { fitPreprocessor } from '../../lib/data/preprocessor';
 import { sampleTrainRows, type SamplingSettings } from '../../lib/data/sampling';
 import { splitRows } from '../../lib/data/split';
 import { openSplitBatches } from '../../lib/data/split-batches';
-import type { SplitStrategy, TaskType } from '../../lib/data/split-plan';
+import type { SplitStrategy } from '../../lib/data/split-plan';
 import { FsArtifactStore } from '../../lib/store/fs-store';
 import { formatTable, median, round, trackPeakRss, type BenchRow } from '../harness';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 export interface SplitPreprocessBenchOptions {
   labelColumn: string;

@@ -10,6 +10,7 @@ import { publicDatasetPath } from '../../test/support/public-data';
 import { startTestHarness, type TestHarness } from '../../test/support/temporal';
 import { firstLine, runPipeline, type PipelineRun } from '../pipeline-run';
 import { round, type BenchRow, type Suite } from '../harness';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /** 3m (default), 200k (every 15th row of flights-3m, same columns and time split) or 0 (skip). */
 const FLIGHTS = process.env.BENCH_QUALITY_FLIGHTS ?? '3m';
@@ -23,12 +24,11 @@ const VENV = process.env.BENCH_QUALITY_VENV ?? path.join(os.homedir(), '.cache',
 const PEER_PACKAGES = ['scikit-learn', 'pandas', 'pyarrow'];
 const FLIGHTS_AUC_FLOOR = 0.63;
 
-type Task = 'binary' | 'multiclass' | 'regression';
 type Label = string | { column: string; op: '>' | '=='; value: number | string; name: string };
 
 interface Dataset {
   name: string;
-  task: Task;
+  task: TaskType;
   label: Label;
   /** A file in vega-datasets, or a function writing a local file to upload. */
   file: string | ((dir: string) => Promise<string>);
@@ -192,20 +192,20 @@ async function runPeer(
   return { metrics, zeroRule, wallSeconds, fitSeconds, peakRssBytes, detail };
 }
 
-function mainMetric(task: Task): string {
+function mainMetric(task: TaskType): string {
   return task === 'binary' ? 'roc_auc' : task === 'multiclass' ? 'accuracy' : 'r2';
 }
 
-function lossMetric(task: Task): string {
+function lossMetric(task: TaskType): string {
   return task === 'regression' ? 'rmse' : 'log_loss';
 }
 
-function notWorseThanZeroRule(task: Task, s: Scored): boolean {
+function notWorseThanZeroRule(task: TaskType, s: Scored): boolean {
   const metric = lossMetric(task);
   return (s.metrics[metric] ?? Number.NaN) <= (s.zeroRule[metric] ?? Number.NaN);
 }
 
-function zeroRuleTarget(task: Task): string {
+function zeroRuleTarget(task: TaskType): string {
   return `${lossMetric(task)} ≤ zero-rule`;
 }
 

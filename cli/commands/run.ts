@@ -12,7 +12,7 @@ import { formatPipelineSummary } from '../pipeline-summary';
 import { CommandFailedError, workflowUiUrl } from '../config-edge';
 import { readPipelineConfigFile } from '../pipeline-config-file';
 import { withTemporalClient } from '../temporal-client';
-import { rootFailure } from '../../contracts/errors';
+import { rootFailure, type FailureSummary } from '../../contracts/errors';
 
 export function runCommand(): Command {
   return new Command('run')
@@ -132,6 +132,6 @@ function progressLine(status: PipelineStatus): string {
   return `${running.name}…${detail ? `  ${detail}` : ''}`;
 }
 
-function formatFailure(failure: { type: string; message: string }): string {
+function formatFailure(failure: FailureSummary): string {
   return `${failure.type}: ${failure.message}`;
 }

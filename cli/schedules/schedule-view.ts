@@ -10,6 +10,7 @@ import {
 import { formatTable } from '../format-table';
 import { formatDurationMs } from './durations';
 import { OVERLAP_POLICIES, type OverlapOption } from './schedule-options';
+import type { FailureSummary } from '../../contracts/errors';
 
 /** One run a schedule started, with its outcome once it has one. */
 export interface ScheduledRun {
@@ -22,7 +23,7 @@ export interface ScheduledRun {
   /** Trainyard's outcome (search attribute TrainyardOutcome): promoted, registered, rejected, failed, … */
   outcome?: string;
   version?: number;
-  failure?: { type: string; message: string };
+  failure?: FailureSummary;
 }
 
 /** What `trainyard schedule describe` shows, and prints with --json. */

@@ -6,10 +6,10 @@ import { compareDrift, formatNumber, formatShare, type DriftComparison } from '.
 import { describeShift } from './drift-trigger';
 import { preview } from './identifiers';
 import { classCountShortfall } from './label-classes';
-import type { TaskType } from './label-association';
 import { typeFamily, type ColumnSchema, type DatasetSchema } from './schema';
 import type { ColumnStatistics, DatasetStatistics } from './statistics';
 import type { TimeLikeProfile } from './time-like-columns';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 export type ValidationSettings = z.output<typeof ValidationConfig>;
 export type SchemaSource = 'inferred' | 'champion' | 'provided';

@@ -2,8 +2,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import type { DatasetColumn } from './dataset';
 import type { DuckDbSession } from './duckdb';
 import { quoteIdentifier } from './identifiers';
-
-export type TaskType = 'binary' | 'multiclass' | 'regression';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /** How well one feature alone predicts the label: the raw material of the label-leakage check. */
 export interface LabelAssociation {

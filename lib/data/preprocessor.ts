@@ -19,8 +19,8 @@ import {
   type TargetFolds,
 } from './preprocessor-spec';
 import { classCounts } from './sampling';
-import type { TaskType } from './split-plan';
 import { fitCategoryStatistics, fitTargetFolds } from './target-encoding';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 export { decodeTarget, encodeColumns, type ColumnValues, type EncodedRows } from './encode-columns';
 export { PreprocessorSpec } from './preprocessor-spec';

@@ -7,8 +7,8 @@ import { preview, quoteIdentifier } from './identifiers';
 import { balancedClassWeights, oversampleFloor, undersampleCap, type ClassCounts } from './rebalance';
 import { Reservoir } from './reservoir';
 import { createSeededRandom } from './seeded-random';
-import type { TaskType } from './split-plan';
 import type { SplitTable } from './split';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 export type SamplingSettings = z.output<typeof SamplingConfig>;
 export type SamplingStrategy = SamplingSettings['strategy'];

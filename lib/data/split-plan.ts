@@ -1,4 +1,5 @@
 import type { SplitName } from '../../contracts/stage-results';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * The arithmetic of splitting, free of SQL: which strategy applies, where the fraction boundaries
@@ -7,7 +8,6 @@ import type { SplitName } from '../../contracts/stage-results';
  */
 
 export type SplitStrategy = 'random' | 'stratified' | 'time';
-export type TaskType = 'binary' | 'multiclass' | 'regression';
 
 export interface SplitFractions {
   train: number;

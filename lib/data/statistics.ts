@@ -2,7 +2,8 @@ import { listValue, type DuckDBValue } from '@duckdb/node-api';
 import type { ColumnKind, DatasetColumn, DatasetTable } from './dataset';
 import type { DuckDbSession } from './duckdb';
 import { quoteIdentifier } from './identifiers';
-import { correlationPlan, measureLabelAssociation, type LabelAssociation, type TaskType } from './label-association';
+import { correlationPlan, measureLabelAssociation, type LabelAssociation } from './label-association';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 export const STATISTICS_VERSION = 1;
 export const DEFAULT_HISTOGRAM_BINS = 20;

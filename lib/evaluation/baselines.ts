@@ -1,5 +1,6 @@
 import { createSeededRandom } from '../data/seeded-random';
-import { evaluatePredictions, type Numbers, type TaskEvaluation, type TaskType } from './metrics';
+import { evaluatePredictions, type Numbers, type TaskEvaluation } from './metrics';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * Baselines on the test split (DMLS ch. 6: a number means little until it is compared with a simple

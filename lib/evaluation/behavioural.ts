@@ -1,7 +1,7 @@
 import { createSeededRandom } from '../data/seeded-random';
 import type { DirectionalMeasurement, InvarianceMeasurement } from './gate';
-import type { TaskType } from './metrics';
 import { numericValues } from './slices';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * Behavioural tests (DMLS ch. 6, after CheckList): perturb the raw test columns, push them through the

@@ -27,12 +27,13 @@ import type { EvaluationDocument } from './evaluation-document';
 import { evaluateColumnProblems } from '../../contracts/evaluate-names';
 import { chooseDecisionThreshold, type ChosenThreshold } from './decision-threshold';
 import { decideGate, MAIN_METRIC, type ChampionComparison, type GateConfig } from './gate';
-import { evaluatePredictions, type TaskEvaluation, type TaskType } from './metrics';
+import { evaluatePredictions, type TaskEvaluation } from './metrics';
 import { parseLossHistory, renderReport, type LossPoint } from './report';
 import { loadScorer, type Scorer } from './scorer';
 import { groupRowsByValue, measureSlices, numericValues } from './slices';
 import { metricIntervals, type UncertaintyOptions } from './uncertainty';
 import { compareWithChampion, properScoreEvidence, zeroRuleEvidence } from './gate-evidence';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * The evaluate stage's work, apart from Temporal: score the challenger on the test split, score the

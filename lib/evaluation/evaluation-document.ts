@@ -10,7 +10,8 @@ import type {
   SliceMeasurement,
   ZeroRuleEvidence,
 } from './gate';
-import type { TaskEvaluation, TaskType } from './metrics';
+import type { TaskEvaluation } from './metrics';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * `evaluation.json`: everything the evaluate stage measured and decided, the source of the HTML report

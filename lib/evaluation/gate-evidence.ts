@@ -1,5 +1,5 @@
 import { MAIN_METRIC, type ChampionComparison, type ProperScoreEvidence, type ZeroRuleEvidence } from './gate';
-import type { TaskEvaluation, TaskType } from './metrics';
+import type { TaskEvaluation } from './metrics';
 import {
   comparePaired,
   metricIntervals,
@@ -8,6 +8,7 @@ import {
   type PairedOptions,
   type UncertaintyOptions,
 } from './uncertainty';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * The evidence the gate judges, from model outputs on the test rows: the main metric and the proper

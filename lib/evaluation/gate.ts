@@ -2,8 +2,9 @@ import type { z } from 'zod';
 import type { EvaluateConfig } from '../../contracts/stage-config';
 import type { Decision } from '../../contracts/stage-results';
 import type { Interval } from '../stats/intervals';
-import { isLowerBetter, type TaskType } from './metrics';
+import { isLowerBetter } from './metrics';
 import type { PairedComparison } from './uncertainty';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * The gate, in the spirit of TFX's Evaluator: every rule from `input.evaluate` judged on metrics already

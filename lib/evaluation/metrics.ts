@@ -8,8 +8,8 @@
 import { METRIC_NAMES } from '../../contracts/evaluate-names';
 import type { Interval } from '../stats/intervals';
 import { predictsPositive } from './decision-threshold';
+import type { TaskType } from '../../contracts/pipeline-input';
 
-export type TaskType = 'binary' | 'multiclass' | 'regression';
 export type Numbers = ArrayLike<number>;
 
 /** Probabilities are clipped to [EPS, 1 - EPS] before the log, so one confident miss costs ~34.5 nats, not ∞. */

@@ -1,6 +1,7 @@
 import { normalSurvival } from '../stats/distributions';
 import { predictsPositive } from './decision-threshold';
-import { LOG_LOSS_EPS, type Numbers, type TaskType } from './metrics';
+import { LOG_LOSS_EPS, type Numbers } from './metrics';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * Per-row scores behind the paired comparisons and the intervals: each model is judged on the same

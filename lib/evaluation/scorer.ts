@@ -6,7 +6,7 @@ import { readPreprocessorSpec } from '../data/split-batches';
 import { loadTrainedModel, type TrainedModel } from '../model/load-model';
 import type { ArtifactStore } from '../store/artifact-store';
 import type { RawColumns } from './behavioural';
-import type { TaskType } from './metrics';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /** Rows per predict call: bounds the tensor size whatever the split's size. */
 export const PREDICT_CHUNK_ROWS = 8192;

@@ -1,5 +1,6 @@
 import type { SliceMeasurement } from './gate';
-import { evaluatePredictions, type Numbers, type TaskType } from './metrics';
+import { evaluatePredictions, type Numbers } from './metrics';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * Slice-based evaluation (DMLS ch. 6): the same metric on each group of test rows that share a value of

@@ -16,9 +16,9 @@ import {
   f1Of,
   isLowerBetter,
   type Numbers,
-  type TaskType,
 } from './metrics';
 import { aucAboveChancePValue, aucComponents, delongVariance, rowCorrect, rowLosses } from './row-scores';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 /**
  * How sure the gate can be: a confidence interval for every test metric, and paired comparisons of two

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { TaskType } from '../../contracts/pipeline-input';
 import type { ResolvedTrainSettings } from './training-budget';
 import type { LoadedTfjs } from '../tfjs-backend';
@@ -9,10 +8,9 @@ type LayersModel = ReturnType<Tf['sequential']>;
 
 /** Settings with every number resolved (lib/model/training-budget.ts): what a model is built and trained with. */
 export type TrainSettings = ResolvedTrainSettings;
-export type Task = z.output<typeof TaskType>;
 
 export interface ModelShape {
-  task: Task;
+  task: TaskType;
   featureCount: number;
   /** Classification: number of classes (binary: 2). Regression: ignored. */
   classCount?: number;
@@ -86,7 +84,7 @@ const EPSILON = 1e-7;
  * sparse categorical cross-entropy on the class index, squared error for regression.
  * `y` holds class indices as floats (classification) or targets (regression), shape [rows].
  */
-export function rowLosses(tf: Tf, task: Task, predictions: Tensor, y: Tensor): Tensor {
+export function rowLosses(tf: Tf, task: TaskType, predictions: Tensor, y: Tensor): Tensor {
   return tf.tidy(() => {
     if (task === 'binary') {
       const p = tf.clipByValue(predictions.reshape([-1]), EPSILON, 1 - EPSILON);

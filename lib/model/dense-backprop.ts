@@ -1,6 +1,7 @@
 import type { LoadedTfjs } from '../tfjs-backend';
-import { deriveSeed, type Task, type TrainSettings } from './build-model';
+import { deriveSeed, type TrainSettings } from './build-model';
 import type { DenseOps } from './dense-ops';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 type Tf = LoadedTfjs['tf'];
 type Tensor = ReturnType<Tf['tensor']>;
@@ -73,7 +74,7 @@ export function lossAndGradient(
   tf: Tf,
   ops: DenseOps,
   layers: DenseLayer[],
-  task: Task,
+  task: TaskType,
   batch: TrainingBatch,
   dropout?: { rate: number; stepSeed: number },
 ): { loss: Tensor; gradient: Tensor } {
@@ -161,7 +162,7 @@ function dropoutMask(tf: Tf, shape: [number, number], rate: number, seed: number
 }
 
 /** Per-row loss and d(loss)/d(logits) per row, for the output layer's logits z. */
-function lossOnLogits(tf: Tf, task: Task, z: Tensor, y: Tensor): { perRow: Tensor; dLogits: Tensor } {
+function lossOnLogits(tf: Tf, task: TaskType, z: Tensor, y: Tensor): { perRow: Tensor; dLogits: Tensor } {
   const rows = z.shape[0] as number;
   if (task === 'multiclass') {
     const classes = z.shape[1] as number;

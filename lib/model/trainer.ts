@@ -3,7 +3,7 @@ import type { ArtifactRef } from '../../contracts/artifacts';
 import type { BatchSource } from '../data/batches';
 import type { ArtifactStore } from '../store/artifact-store';
 import type { LoadedTfjs, TfjsBackendName } from '../tfjs-backend';
-import { buildModel, deriveSeed, rowLosses, type Task, type TrainSettings } from './build-model';
+import { buildModel, deriveSeed, rowLosses, type TrainSettings } from './build-model';
 import {
   epochFolder,
   findResumePoint,
@@ -22,6 +22,7 @@ import { createFlatOptimizer, type FlatOptimizer } from './flat-optimizer';
 import { budgetMs, MaxDurationTooShort, PROJECTION_AFTER_MS } from './training-budget';
 import type { ModelMeta } from './model-meta';
 import { readModelMeta, StoreModelHandler, writeModelMeta } from './store-io';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 type Tf = LoadedTfjs['tf'];
 type Tensor = ReturnType<Tf['tensor']>;
@@ -30,7 +31,7 @@ type Variable = ReturnType<Tf['variable']>;
 
 /** What to train and where its outputs go. Plain data: it crosses into the training thread as is. */
 export interface TrainJob {
-  task: Task;
+  task: TaskType;
   settings: TrainSettings;
   seed: number;
   /** Per-class loss weights by class label (sampling's `class-weights`); batches' own weights win. */
@@ -366,7 +367,7 @@ async function runTrainEpoch(
 /** Mean loss (and accuracy, for classification) of the model over a whole split, in inference mode. */
 export async function scoreSource(
   tf: Tf,
-  task: Task,
+  task: TaskType,
   model: LayersModel,
   source: BatchSource,
   batchSize: number,
@@ -424,7 +425,7 @@ async function tryWarmStart(
   store: ArtifactStore,
   model: LayersModel,
   champion: NonNullable<TrainJob['warmStart']>,
-  task: Task,
+  task: TaskType,
   train: BatchSource,
 ): Promise<WarmStartRecord> {
   const cold = (reason: string): WarmStartRecord => ({ used: false, reason: `cold start: ${reason}` });

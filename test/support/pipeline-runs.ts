@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { rootFailure } from '../../contracts/errors';
+import { rootFailure, type FailureSummary } from '../../contracts/errors';
 import { statusQuery, type PipelineOutcome, type PipelineStatus } from '../../workflows/messages';
 
 const CLOSED_OUTCOMES: readonly PipelineOutcome[] = ['failed', 'cancelled', 'promoted', 'registered', 'rejected'];
@@ -40,7 +40,7 @@ export function waitForOutcome(
 }
 
 /** The failure a run ended with (its root ApplicationFailure's type and message); fails the test if it succeeded. */
-export async function failureOf(handle: WorkflowHandle): Promise<{ type: string; message: string }> {
+export async function failureOf(handle: WorkflowHandle): Promise<FailureSummary> {
   const error = await handle.result().then(
     () => assert.fail('the run should fail'),
     (e: unknown) => e,

@@ -1,7 +1,7 @@
 // Workflows used only by test/integration/registry-activities.test.ts: they drive the registry
 // activities through a real Temporal server the way trainingPipeline does.
 import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
-import { NON_RETRYABLE_FAILURE_TYPES, rootFailure } from '../../contracts/errors';
+import { NON_RETRYABLE_FAILURE_TYPES, rootFailure, type FailureSummary } from '../../contracts/errors';
 import type { Activities } from '../../activities';
 import type { RegisterModelArgs } from '../../activities/registry';
 import { approvalUpdate, type ApprovalAck, type ApprovalDecision } from '../../workflows/messages';
@@ -32,7 +32,7 @@ export async function registryScenario(outputs: RegisterModelArgs) {
     reason: 'blessed by the gate',
   });
   const champion = await getChampion({ model });
-  let missingVersion: { type: string; message: string } | undefined;
+  let missingVersion: FailureSummary | undefined;
   try {
     await promote({ model, version: 999, alias: 'champion', by: 'pipeline', reason: 'typo' });
   } catch (error) {

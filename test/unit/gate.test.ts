@@ -25,8 +25,9 @@ import {
   type ZeroRuleEvidence,
 } from '../../lib/evaluation/gate';
 import { properScoreEvidence, zeroRuleEvidence } from '../../lib/evaluation/gate-evidence';
-import { evaluatePredictions, type TaskType } from '../../lib/evaluation/metrics';
+import { evaluatePredictions } from '../../lib/evaluation/metrics';
 import type { PairedComparison, PairedOptions } from '../../lib/evaluation/uncertainty';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 const config = (raw: unknown = {}) => EvaluateConfig.parse(raw);
 const alpha05 = { alpha: 0.05, mustBeatZeroRuleBy: 0 };

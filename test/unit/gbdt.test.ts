@@ -18,6 +18,7 @@ import type { TrainJob } from '../../lib/model/trainer';
 import { FsArtifactStore } from '../../lib/store/fs-store';
 import { readObject } from '../../lib/store/read-object';
 import { generatedSplit } from '../support/model-data';
+import type { Duration } from '../../contracts/stage-config';
 
 let root: string;
 let store: FsArtifactStore;
@@ -353,7 +354,7 @@ describe('gbdt: time budget', () => {
     train: generatedSplit('multiclass', 20_000, 40, 9),
     validation: generatedSplit('multiclass', 2_000, 41, 9),
   });
-  const withBudget = (maxDuration: string, gbdt: Record<string, unknown>) => {
+  const withBudget = (maxDuration: Duration, gbdt: Record<string, unknown>) => {
     const base = job('multiclass', gbdt, { earlyStopping: false });
     return { ...base, settings: { ...base.settings, maxDuration } };
   };

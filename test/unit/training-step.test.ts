@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { trainSettings } from '../support/train-settings';
-import { buildModel, type Task } from '../../lib/model/build-model';
+import { buildModel } from '../../lib/model/build-model';
 import { denseLayersOf, lossAndGradient } from '../../lib/model/dense-backprop';
 import { denseOps } from '../../lib/model/dense-ops';
 import { createFlatOptimizer } from '../../lib/model/flat-optimizer';
 import { loadTfjs } from '../../lib/tfjs-backend';
 import { gatherRows, mulberry32 } from '../../lib/model/memory-batch-source';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 type Tf = Awaited<ReturnType<typeof loadTfjs>>['tf'];
 type Tensor = ReturnType<Tf['tensor']>;
@@ -21,7 +22,7 @@ function randomArray(length: number, seed: number, scale = 1): Float32Array {
   return Float32Array.from({ length }, () => (random() * 2 - 1) * scale);
 }
 
-function labels(task: Task, seed: number): Float32Array {
+function labels(task: TaskType, seed: number): Float32Array {
   const random = mulberry32(seed);
   return Float32Array.from({ length: ROWS }, () =>
     task === 'binary' ? (random() > 0.5 ? 1 : 0) : task === 'multiclass' ? Math.floor(random() * 3) : random() * 4 - 2,
@@ -38,7 +39,7 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 }
 
 /** The loss the hand-derived gradient claims to differentiate, written with tfjs ops and differentiated by tfjs's tape. */
-function referenceLoss(tf: Tf, task: Task, logits: Tensor, y: Tensor, weights?: Tensor): Tensor {
+function referenceLoss(tf: Tf, task: TaskType, logits: Tensor, y: Tensor, weights?: Tensor): Tensor {
   const rows = logits.shape[0] as number;
   let perRow: Tensor;
   if (task === 'binary') {
@@ -55,7 +56,7 @@ function referenceLoss(tf: Tf, task: Task, logits: Tensor, y: Tensor, weights?: 
 
 describe('hand-derived gradients match tfjs autodiff', () => {
   const cases: Array<{
-    task: Task;
+    task: TaskType;
     activation: 'relu' | 'tanh' | 'sigmoid' | 'elu';
     weighted: boolean;
     model: 'mlp' | 'logistic';

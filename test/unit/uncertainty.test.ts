@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { METRIC_NAMES } from '../../contracts/evaluate-names';
 import { createSeededRandom, type Random } from '../../lib/data/seeded-random';
-import { evaluatePredictions, isLowerBetter, rocAuc, type TaskType } from '../../lib/evaluation/metrics';
+import { evaluatePredictions, isLowerBetter, rocAuc } from '../../lib/evaluation/metrics';
 import {
   aucAboveChancePValue,
   aucComponents,
@@ -20,6 +20,7 @@ import {
 } from '../../lib/evaluation/uncertainty';
 import { binomialUpperTail, normalCdf, normalQuantile, normalSurvival } from '../../lib/stats/distributions';
 import { normalInterval, wilsonInterval } from '../../lib/stats/intervals';
+import type { TaskType } from '../../contracts/pipeline-input';
 
 const close = (actual: number, expected: number, tolerance: number, what = '') =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what} expected ${expected} ± ${tolerance}, got ${actual}`);

@@ -1,4 +1,4 @@
-import type { Task } from '../build-model';
+import type { TaskType } from '../../../contracts/pipeline-input';
 
 /**
  * The loss boosting descends, per task: binary log loss on a logit, multiclass softmax cross-entropy
@@ -27,7 +27,7 @@ export interface Objective {
 
 const PROBABILITY_FLOOR = 1e-15;
 
-export function objectiveFor(task: Task, classCount: number): Objective {
+export function objectiveFor(task: TaskType, classCount: number): Objective {
   if (task === 'binary') return binaryLogLoss;
   if (task === 'multiclass') return softmaxLoss(classCount);
   return squaredError;
