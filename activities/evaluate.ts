@@ -3,16 +3,24 @@ import type { EvaluateResult } from '../contracts/stage-results';
 import { evaluateModel, type EvaluateArgs } from '../lib/evaluation/evaluate-model';
 import { headlineIntervals, headlineMetrics, serializeEvaluation } from '../lib/evaluation/evaluation-document';
 import type { ArtifactStore } from '../lib/store/artifact-store';
-import type { ActivityDeps } from './deps';
-import { pipelineStage, runStage } from './stage-run';
+import type { StoreDeps } from './deps';
+import { pipelineActivity } from './stage-run';
 
 /** The longest a presigned S3 link may live (SigV4): the report link in the memo works for a week. */
 const REPORT_LINK_SECONDS = 7 * 24 * 60 * 60;
 const MAX_REASONS = 20;
 
-/** The report's presigned link, for the result and memo; also re-signed when the re-run cache serves the stage. */
-export function signReportLink(store: ArtifactStore, report: ArtifactRef): Promise<string> {
+/** The report's presigned link, for the result and memo. */
+function signReportLink(store: ArtifactStore, report: ArtifactRef): Promise<string> {
   return store.presignedGetUrl(store.keyFor(report.uri), REPORT_LINK_SECONDS);
+}
+
+/** The re-run cache's hook for evaluate: a cached result's link has expired or soon will, so sign it again. */
+export function refreshReportLink({ store }: StoreDeps) {
+  return async (result: EvaluateResult): Promise<EvaluateResult> => ({
+    ...result,
+    reportUrl: await signReportLink(store, result.report),
+  });
 }
 
 /**
@@ -22,41 +30,39 @@ export function signReportLink(store: ArtifactStore, report: ArtifactRef): Promi
  * rejected model is a result, not a failure. Re-running overwrites the same keys with the same content
  * (up to createdAt and timings).
  */
-export function evaluateActivity({ store }: ActivityDeps) {
-  const stage = pipelineStage<EvaluateArgs>('evaluate', 'starting');
-  return (raw: EvaluateArgs): Promise<EvaluateResult> =>
-    runStage(stage, raw, async (args, run) => {
-      // A beat on every step, and between steps on the lifecycle's timer: reading a large split or loading a model is one long step.
-      const { document, html } = await evaluateModel(
-        { store, workflowId: run.workflowId, heartbeat: (next) => run.progress(next), signal: run.signal },
-        args,
-      );
-      const metadata = { decision: document.decision, task: document.task, testRows: document.testRows };
-      const reportPut = await store.put(run.keyOf('report.html'), html, { contentType: 'text/html; charset=utf-8' });
-      const report: ArtifactRef = { kind: 'report', ...refOf(reportPut), metadata };
-      const evaluationPut = await store.put(run.keyOf('evaluation.json'), serializeEvaluation(document), {
-        contentType: 'application/json',
-      });
-      const evaluation: ArtifactRef = { kind: 'evaluation', ...refOf(evaluationPut), metadata };
-      const reportUrl = await signReportLink(store, report);
-      run.log.info('model evaluated', {
-        decision: document.decision,
-        reasons: document.reasons.length,
-        testRows: document.testRows,
-        evaluateMs: Math.round(document.evaluateMs),
-      });
-      return {
-        evaluation,
-        report,
-        reportUrl,
-        decision: document.decision,
-        reasons: boundedReasons(document.reasons),
-        metrics: headlineMetrics(document.challenger),
-        intervals: headlineIntervals(document.challenger),
-        ...(document.task === 'binary' ? { decisionThreshold: document.decisionThreshold } : {}),
-        ...(document.approvalRequired ? { approvalRequired: document.approvalRequired } : {}),
-      };
+export function evaluateActivity({ store }: StoreDeps) {
+  return pipelineActivity('evaluate', 'starting', async (args: EvaluateArgs, run): Promise<EvaluateResult> => {
+    // A beat on every step, and between steps on the lifecycle's timer: reading a large split or loading a model is one long step.
+    const { document, html } = await evaluateModel(
+      { store, workflowId: run.workflowId, heartbeat: (next) => run.progress(next), signal: run.signal },
+      args,
+    );
+    const metadata = { decision: document.decision, task: document.task, testRows: document.testRows };
+    const reportPut = await store.put(run.keyOf('report.html'), html, { contentType: 'text/html; charset=utf-8' });
+    const report: ArtifactRef = { kind: 'report', ...refOf(reportPut), metadata };
+    const evaluationPut = await store.put(run.keyOf('evaluation.json'), serializeEvaluation(document), {
+      contentType: 'application/json',
     });
+    const evaluation: ArtifactRef = { kind: 'evaluation', ...refOf(evaluationPut), metadata };
+    const reportUrl = await signReportLink(store, report);
+    run.log.info('model evaluated', {
+      decision: document.decision,
+      reasons: document.reasons.length,
+      testRows: document.testRows,
+      evaluateMs: Math.round(document.evaluateMs),
+    });
+    return {
+      evaluation,
+      report,
+      reportUrl,
+      decision: document.decision,
+      reasons: boundedReasons(document.reasons),
+      metrics: headlineMetrics(document.challenger),
+      intervals: headlineIntervals(document.challenger),
+      ...(document.task === 'binary' ? { decisionThreshold: document.decisionThreshold } : {}),
+      ...(document.approvalRequired ? { approvalRequired: document.approvalRequired } : {}),
+    };
+  });
 }
 
 function refOf(put: { uri: string; sha256: string; bytes: number }): Pick<ArtifactRef, 'uri' | 'sha256' | 'bytes'> {

@@ -1,8 +1,8 @@
 import type { PartitionSelection } from '../contracts/stage-config';
 import type { DatasetFingerprint } from '../contracts/stages';
 import { fingerprintSelection } from '../lib/data/fingerprint';
-import type { ActivityDeps } from './deps';
-import { runStage } from './stage-run';
+import type { StoreDeps } from './deps';
+import { stageActivity, type StageSpec } from './stage-run';
 
 export interface FingerprintArgs {
   uri: string;
@@ -18,17 +18,17 @@ export interface FingerprintArgs {
  * so renaming, adding or changing a partition changes the fingerprint. With a partition selection
  * other than "all", only the chosen partitions are hashed, and named in the result for the readers.
  */
-export function fingerprintDatasetActivity({ store }: ActivityDeps) {
-  return (args: FingerprintArgs): Promise<DatasetFingerprint> =>
-    runStage({ name: 'fingerprintDataset' }, args, async ({ uri, partitions = 'all', asOf }, run) => {
-      const fingerprint = await fingerprintSelection(
-        store,
-        uri,
-        partitions,
-        asOf === undefined ? new Date() : new Date(asOf),
-        { signal: run.signal, onProgress: (file, bytesRead) => run.beat({ file, bytesRead }) },
-      );
-      run.log.info('dataset fingerprinted', { ...fingerprint });
-      return fingerprint;
-    });
+export function fingerprintDatasetActivity({ store }: StoreDeps) {
+  const stage: StageSpec<FingerprintArgs> = { name: 'fingerprintDataset' };
+  return stageActivity(stage, async ({ uri, partitions = 'all', asOf }, run): Promise<DatasetFingerprint> => {
+    const fingerprint = await fingerprintSelection(
+      store,
+      uri,
+      partitions,
+      asOf === undefined ? new Date() : new Date(asOf),
+      { signal: run.signal, onProgress: (file, bytesRead) => run.beat({ file, bytesRead }) },
+    );
+    run.log.info('dataset fingerprinted', { ...fingerprint });
+    return fingerprint;
+  });
 }

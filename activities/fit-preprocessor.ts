@@ -4,8 +4,8 @@ import type { FitPreprocessorResult, SplitAndSampleResult } from '../contracts/s
 import { downloadArtifact, readJsonArtifact } from '../lib/data/artifact-files';
 import { fitPreprocessorOnSplit } from '../lib/data/fit-on-split';
 import { SplitManifest } from '../lib/data/split-manifest';
-import type { ActivityDeps } from './deps';
-import { pipelineStage, runStage } from './stage-run';
+import type { StoreDeps } from './deps';
+import { pipelineActivity } from './stage-run';
 
 export interface FitPreprocessorArgs {
   input: PipelineInput;
@@ -18,10 +18,11 @@ export interface FitPreprocessorArgs {
  * lib/data/preprocessor.ts; this activity downloads the split and writes the result. Deterministic, so a
  * retry rewrites the same bytes.
  */
-export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
-  const stage = pipelineStage<FitPreprocessorArgs>('fitPreprocessor', 'downloading the train split');
-  return (raw: FitPreprocessorArgs): Promise<FitPreprocessorResult> =>
-    runStage(stage, raw, async ({ input, split }, run) => {
+export function fitPreprocessorActivity({ store, logger }: StoreDeps) {
+  return pipelineActivity(
+    'fitPreprocessor',
+    'downloading the train split',
+    async ({ input, split }: FitPreprocessorArgs, run): Promise<FitPreprocessorResult> => {
       const manifest = await readJsonArtifact(store, split.manifest, SplitManifest);
       const train = manifest.splits.train;
       const directory = await run.tempDirectory('trainyard-preprocess-');
@@ -51,5 +52,6 @@ export function fitPreprocessorActivity({ store, logger }: ActivityDeps) {
         featureCount: spec.featureCount,
         ...(spec.label.classes ? { classes: spec.label.classes } : {}),
       };
-    });
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import { checkDriftActivity } from './check-drift';
 import type { ActivityDeps } from './deps';
-import { evaluateActivity } from './evaluate';
+import { evaluateActivity, refreshReportLink } from './evaluate';
 import { fingerprintDatasetActivity } from './fingerprint-dataset';
 import { fitPreprocessorActivity } from './fit-preprocessor';
 import { getChampionActivity, promoteActivity, registerModelActivity } from './registry';
@@ -23,7 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     registerModel: registerModelActivity(deps),
     promote: promoteActivity(deps),
     train: withStageCache(deps, 'train', trainActivity(deps)),
-    evaluate: withStageCache(deps, 'evaluate', evaluateActivity(deps)),
+    evaluate: withStageCache(deps, 'evaluate', evaluateActivity(deps), { onHit: refreshReportLink(deps) }),
   };
 }
 

@@ -17,8 +17,8 @@ import {
   writeSplitFiles,
 } from '../lib/data/split-output';
 import { resolveSplitStrategy } from '../lib/data/split-plan';
-import type { ActivityDeps } from './deps';
-import { pipelineStage, runStage } from './stage-run';
+import type { StoreDeps } from './deps';
+import { pipelineActivity } from './stage-run';
 
 export interface SplitAndSampleArgs {
   input: PipelineInput;
@@ -32,10 +32,11 @@ export interface SplitAndSampleArgs {
  * A retry with the same inputs finds its manifest and returns it; otherwise it recomputes the same rows
  * (membership depends on data and seed only).
  */
-export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
-  const stage = pipelineStage<SplitAndSampleArgs>('splitAndSample', 'downloading the dataset');
-  return (raw: SplitAndSampleArgs): Promise<SplitAndSampleResult> =>
-    runStage(stage, raw, async ({ input, dataset: fingerprint }, run) => {
+export function splitAndSampleActivity({ store, logger }: StoreDeps) {
+  return pipelineActivity(
+    'splitAndSample',
+    'downloading the dataset',
+    async ({ input, dataset: fingerprint }: SplitAndSampleArgs, run): Promise<SplitAndSampleResult> => {
       const digest = splitInputsDigest({
         version: SPLIT_MANIFEST_VERSION,
         dataset: fingerprint.sha256,
@@ -160,7 +161,8 @@ export function splitAndSampleActivity({ store, logger }: ActivityDeps) {
         sha256: written.sha256,
         bytes: written.bytes,
       });
-    });
+    },
+  );
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

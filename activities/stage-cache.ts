@@ -2,14 +2,12 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import type { CacheOutcome } from '../contracts/stages';
-import type { ArtifactRef } from '../contracts/artifacts';
 import type { CacheableStage } from '../contracts/stage-config';
 import { artifactRefsIn, configFileUris, stageCacheKey } from '../lib/cache/stage-cache-key';
 import { codeVersion } from '../lib/registry';
 import type { ArtifactStore } from '../lib/store/artifact-store';
 import { readObjectIfExists } from '../lib/store/read-object';
-import type { ActivityDeps } from './deps';
-import { signReportLink } from './evaluate';
+import type { StoreDeps } from './deps';
 import { workflowIdOf } from './stage-run';
 
 const CacheEntry = z.object({
@@ -22,6 +20,11 @@ const CacheEntry = z.object({
 
 export type Cached<R> = R & { cache: CacheOutcome };
 
+export interface StageCacheHooks<R> {
+  /** Freshens a result served from the cache (re-signs links that have expired since, say). */
+  onHit?: (result: R) => Promise<R>;
+}
+
 /**
  * The re-run cache, content-addressed: a stage whose key (its input artifact hashes, stage config, model
  * and code version — lib/cache/stage-cache-key.ts) matches an earlier run returns that run's result,
@@ -29,9 +32,10 @@ export type Cached<R> = R & { cache: CacheOutcome };
  * written after the stage's outputs, so a reader never finds an entry whose artifacts are half-written.
  */
 export function withStageCache<A extends { input: PipelineInput }, R extends object>(
-  { store, logger }: ActivityDeps,
+  { store, logger }: StoreDeps,
   stage: CacheableStage,
   run: (args: A) => Promise<R>,
+  hooks: StageCacheHooks<R> = {},
 ): (args: A) => Promise<Cached<R>> {
   return async (args: A): Promise<Cached<R>> => {
     const code = await codeVersion();
@@ -51,7 +55,8 @@ export function withStageCache<A extends { input: PipelineInput }, R extends obj
       const entry = await readEntry(store, entryKey);
       if (entry && (await artifactsIntact(store, entry.result))) {
         logger.info({ stage, key, fromWorkflowId: entry.workflowId }, 'stage served from the re-run cache');
-        const result = await refreshLinks(store, entry.result as R);
+        const cached = entry.result as R;
+        const result = hooks.onHit ? await hooks.onHit(cached) : cached;
         return { ...result, cache: { key, hit: true, fromWorkflowId: entry.workflowId } };
       }
     }
@@ -92,13 +97,4 @@ async function artifactsIntact(store: ArtifactStore, result: unknown): Promise<b
   const refs = artifactRefsIn(result);
   const sizes = await Promise.all(refs.map(async (ref) => (await store.stat(store.keyFor(ref.uri)))?.bytes));
   return refs.every((ref, i) => sizes[i] === ref.bytes);
-}
-
-/** Presigned links in a cached result have expired or soon will: sign them again. */
-async function refreshLinks<R>(store: ArtifactStore, result: R): Promise<R> {
-  const withReport = result as R & { report?: ArtifactRef; reportUrl?: string };
-  if (withReport.report && typeof withReport.reportUrl === 'string') {
-    return { ...withReport, reportUrl: await signReportLink(store, withReport.report) };
-  }
-  return result;
 }

@@ -36,14 +36,30 @@ export interface StageSpec<A> {
   firstStep?: string;
 }
 
-/** The spec of a pipeline stage: its `input` is the pipeline input, parsed once here (a bad field is InvalidPipelineConfig). */
-export function pipelineStage<A extends { input: PipelineInput }>(name: string, firstStep?: string): StageSpec<A> {
-  return {
+/** An activity whose body runs inside the stage lifecycle (runStage). */
+export function stageActivity<A, R>(
+  spec: StageSpec<A>,
+  body: (args: A, run: StageRun) => Promise<R>,
+): (raw: A) => Promise<R> {
+  return (raw) => runStage(spec, raw, body);
+}
+
+/**
+ * A pipeline stage's activity: its `input` is the pipeline input, parsed once (a bad field is
+ * InvalidPipelineConfig), and its outputs are keyed by `input.model`.
+ */
+export function pipelineActivity<A extends { input: PipelineInput }, R>(
+  name: string,
+  firstStep: string | undefined,
+  body: (args: A, run: StageRun) => Promise<R>,
+): (raw: A) => Promise<R> {
+  const spec: StageSpec<A> = {
     name,
     parse: (raw) => ({ ...raw, input: parsePipelineInputOrFail(raw.input) }),
     model: (args) => args.input.model,
     ...(firstStep !== undefined ? { firstStep } : {}),
   };
+  return stageActivity(spec, body);
 }
 
 /** What a stage's body gets from its lifecycle: run keys, progress, cancellation and resources that are cleaned up for it. */

@@ -13,8 +13,8 @@ import {
   throwIfValidationFailed,
 } from '../lib/data/validation';
 import { requireEvaluateColumns } from '../lib/evaluation/evaluate-model';
-import type { ActivityDeps } from './deps';
-import { pipelineStage, runStage } from './stage-run';
+import type { StoreDeps } from './deps';
+import { pipelineActivity } from './stage-run';
 
 export interface ValidateDataArgs {
   input: PipelineInput;
@@ -29,10 +29,11 @@ export interface ValidateDataArgs {
  * in lib/data (validation.ts, statistics.ts, anomalies.ts, drift.ts, schema.ts); this activity reads,
  * profiles, checks and writes, in that order.
  */
-export function validateDataActivity({ store }: ActivityDeps) {
-  const stage = pipelineStage<ValidateDataArgs>('validateData', 'downloading the dataset');
-  return (raw: ValidateDataArgs): Promise<ValidateDataResult> =>
-    runStage(stage, raw, async ({ input, dataset: fingerprint, champion }, run) => {
+export function validateDataActivity({ store }: StoreDeps) {
+  return pipelineActivity(
+    'validateData',
+    'downloading the dataset',
+    async ({ input, dataset: fingerprint, champion }: ValidateDataArgs, run): Promise<ValidateDataResult> => {
       // Read what we compare against first: a bad schemaUri should fail before a 10 GB download.
       const expected = await expectedSchema(store, input, champion);
       const driftReference = input.validation.referenceStatisticsUri ?? champion?.statistics.uri;
@@ -96,5 +97,6 @@ export function validateDataActivity({ store }: ActivityDeps) {
         schemaSource,
         ...(driftReference ? { driftReference } : {}),
       };
-    });
+    },
+  );
 }

@@ -21,13 +21,13 @@ export interface TrainyardWorkerOptions extends ActivityDeps {
 }
 
 export async function createTrainyardWorker(options: TrainyardWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, store, logger } = options;
+  const { connection, namespace, taskQueue, workflowBundle, store, storeSettings, logger } = options;
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ store, logger }),
+    activities: createActivities({ store, storeSettings, logger }),
     interceptors: { activity: [stageMetricsInterceptors] },
     shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
     ...(options.maxConcurrentActivities

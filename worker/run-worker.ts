@@ -51,6 +51,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       maxConcurrentActivities: config.temporal.maxConcurrentActivities,
       store,
+      storeSettings: config.store,
       logger,
     });
     logger.info(

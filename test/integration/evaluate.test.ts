@@ -19,7 +19,7 @@ import type {
   SplitAndSampleResult,
   TrainResult,
 } from '../../contracts/stage-results';
-import { loadConfig } from '../../lib/config';
+import { loadConfig, type StoreSettings } from '../../lib/config';
 import { createSeededRandom } from '../../lib/data/seeded-random';
 import { StoredEvaluation } from '../../lib/evaluation/evaluation-document';
 import { createLogger } from '../../lib/logger';
@@ -53,8 +53,9 @@ interface Trained {
 
 describe('evaluate activity (real MinIO, real upstream stages)', () => {
   let store: ArtifactStore;
+  let storeSettings: StoreSettings;
   const prefix = `test/evaluate-${randomUUID().slice(0, 8)}`;
-  const deps = () => ({ store, logger: createLogger({ level: 'warn', format: 'json' }) });
+  const deps = () => ({ store, storeSettings, logger: createLogger({ level: 'warn', format: 'json' }) });
   type DatasetName = 'real' | 'shuffled' | 'cars';
   const datasets: Record<DatasetName, { uri: string; sha256: string; bytes: number }> = {} as never;
 
@@ -63,6 +64,7 @@ describe('evaluate activity (real MinIO, real upstream stages)', () => {
     if (config.store.kind !== 's3')
       throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
     store = createArtifactStore(config.store);
+    storeSettings = config.store;
     await store.ensureReady();
     const random = createSeededRandom(11);
     // One penguin's sex is recorded as ".": missing, like the nulls.

@@ -61,7 +61,7 @@ describe('registry activities and the approval CLI on the real Temporal dev serv
       namespace: config.temporal.namespace,
       taskQueue,
       workflowsPath: path.join(import.meta.dirname, '..', 'support', 'registry-test-workflows.ts'),
-      activities: createActivities({ store, logger }),
+      activities: createActivities({ store, storeSettings: config.store, logger }),
       shutdownGraceTime: '2 seconds',
     });
     running = worker.run();

@@ -8,7 +8,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { fitPreprocessorActivity } from '../../activities/fit-preprocessor';
 import { splitAndSampleActivity } from '../../activities/split-and-sample';
-import { trainActivity, type TrainArgs, type TrainHeartbeat } from '../../activities/train';
+import { trainActivity, trainActivityReading, type TrainArgs, type TrainHeartbeat } from '../../activities/train';
 import type { ArtifactRef } from '../../contracts/artifacts';
 import { PipelineInput } from '../../contracts/pipeline-input';
 import type {
@@ -18,7 +18,7 @@ import type {
   TrainResult,
 } from '../../contracts/stage-results';
 import { openSplitBatches } from '../../lib/data/split-batches';
-import { loadConfig } from '../../lib/config';
+import { loadConfig, type StoreSettings } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { loadTrainedModel } from '../../lib/model/load-model';
 import { readObject } from '../../lib/store/read-object';
@@ -68,6 +68,7 @@ function trainArgs(
 
 describe('train activity (real MinIO)', () => {
   let store: ArtifactStore;
+  let storeSettings: StoreSettings;
   let train: ReturnType<typeof trainActivity>;
   const model = `train-it-${randomUUID().slice(0, 8)}`;
 
@@ -76,8 +77,12 @@ describe('train activity (real MinIO)', () => {
     if (config.store.kind !== 's3')
       throw new Error('Integration tests run against the real MinIO: set S3_ENDPOINT and TRAINYARD_STORE=s3.');
     store = createArtifactStore(config.store);
+    storeSettings = config.store;
     await store.ensureReady();
-    train = trainActivity({ store, logger: createLogger({ level: 'warn', format: 'json' }) }, { sourcesModule });
+    train = trainActivityReading(
+      { store, storeSettings, logger: createLogger({ level: 'warn', format: 'json' }) },
+      sourcesModule,
+    );
   });
 
   function environment(workflowId: string, info: Record<string, unknown> = {}) {
@@ -230,7 +235,7 @@ describe('train activity (real MinIO)', () => {
         earlyStopping: { patience: 6 },
       },
     });
-    const deps = { store, logger: createLogger({ level: 'warn', format: 'json' }) };
+    const deps = { store, storeSettings, logger: createLogger({ level: 'warn', format: 'json' }) };
     const env = environment(`wf-${randomUUID().slice(0, 8)}`);
     const split = (await env.run(splitAndSampleActivity(deps), {
       input,

@@ -46,6 +46,7 @@ export async function startTestHarness(): Promise<TestHarness> {
     namespace: config.temporal.namespace,
     taskQueue,
     store,
+    storeSettings: config.store,
     logger,
     workflowBundle,
     shutdownGraceTime: '2 seconds',
