@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { describeZodIssues } from '../../contracts/errors';
 import { formatModelReference, ModelReferenceText, type ModelReference } from '../../contracts/model-reference';
+import type { TaskType } from '../../contracts/pipeline-input';
 import type { VersionRecord } from '../../contracts/registry';
 import { ArtifactChecksumError, readJsonArtifact } from '../data/artifact-files';
 import { DatasetSchema } from '../data/schema';
 import { predictsPositive } from '../evaluation/decision-threshold';
-import { argmaxRows, type TaskType } from '../evaluation/metrics';
+import { argmaxRows } from '../evaluation/metrics';
 import { loadScorer, type Scorer } from '../evaluation/scorer';
 import { MODEL_META_JSON } from '../model/model-meta';
 import { modelFolderKey } from '../model/store-io';

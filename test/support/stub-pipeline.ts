@@ -10,7 +10,7 @@ import type { PipelineInputDraft } from '../../contracts/pipeline-input';
 import type { CacheOutcome } from '../../contracts/stages';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
-import { PinoTemporalLogger } from '../../lib/temporal-logger';
+import { PinoTemporalLogger } from '../../worker/temporal-logger';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { installTemporalRuntime } from '../../worker/runtime';
 
