@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { PipelineInputDraft } from '../contracts/pipeline-input';
+import type { PipelineInputDraft, TaskType } from '../contracts/pipeline-input';
 import type { StageStatus } from '../contracts/stages';
 import type { ArtifactStore } from '../lib/store/artifact-store';
 import type { TestHarness } from '../test/support/temporal';
@@ -12,7 +12,7 @@ import type { PipelineResult } from '../workflows/training-pipeline';
 /** A dataset file and the task trainyard's default pipeline is asked to learn from it. */
 export interface PipelineDataset {
   name: string;
-  task: 'binary' | 'multiclass' | 'regression';
+  task: TaskType;
   label: PipelineInputDraft['task']['label'];
   /** A local file to upload. */
   localFile: string;
