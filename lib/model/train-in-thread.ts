@@ -72,7 +72,8 @@ export class TrainThreadError extends Error {
 /**
  * Runs `trainModel` (`trainGbdt` for gbdt) in a worker thread so the caller's event loop (heartbeats,
  * cancellation) stays free.
- * Aborting `signal` terminates the thread at once; the newest checkpoint in the store survives it.
+ * Aborting `signal` asks the thread to stop at its next batch or round (terminated only after LINGER_MS);
+ * the newest checkpoint in the store survives it.
  */
 const LINGER_MS = 10_000;
 
