@@ -18,6 +18,8 @@ export const ArtifactKind = z.enum([
   'registry',
   /** A drift monitor's comparison of a data batch with the champion's training statistics. */
   'drift-report',
+  /** batchPredict's summary of a run's predictions: rows, class distribution, score quantiles, input warnings. */
+  'predictions-summary',
 ]);
 export type ArtifactKind = z.infer<typeof ArtifactKind>;
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { batchPredictActivities } from '../activities/batch-predict';
 import { stageMetricsInterceptors } from './metrics-interceptor';
 
 export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
@@ -27,7 +28,7 @@ export async function createTrainyardWorker(options: TrainyardWorkerOptions): Pr
     namespace,
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ store, storeSettings, logger }),
+    activities: { ...createActivities({ store, storeSettings, logger }), ...batchPredictActivities({ store, logger }) },
     interceptors: { activity: [stageMetricsInterceptors] },
     shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
     ...(options.maxConcurrentActivities

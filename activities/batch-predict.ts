@@ -1,0 +1,280 @@
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import {
+  BatchPredictInput,
+  type BatchPredictResult,
+  type ResolvedPredictionModel,
+} from '../contracts/batch-predict-input';
+import { FailureType } from '../contracts/errors';
+import { ModelReferenceText } from '../contracts/model-reference';
+import type { DatasetFingerprint } from '../contracts/stages';
+import { checkInputColumns, MissingInputColumnsError } from '../lib/batch-predict/input-check';
+import { batchLayout, type BatchLayout } from '../lib/batch-predict/output-layout';
+import { numberInputRows, predictInChunks, scoreColumnsOf } from '../lib/batch-predict/predict-chunks';
+import {
+  countUnseenCategories,
+  describeUnseen,
+  profilePredictions,
+  type PredictionsProfile,
+} from '../lib/batch-predict/summary';
+import { readJsonArtifact } from '../lib/data/artifact-files';
+import { loadDataset, toDatasetFailure } from '../lib/data/dataset';
+import { interruptOnAbort, openDuckDb, type DuckDbSession } from '../lib/data/duckdb';
+import { invalidConfig } from '../lib/data/failures';
+import { materializeDataset, type LocalDataset } from '../lib/data/materialize';
+import { DatasetSchema } from '../lib/data/schema';
+import { ModelArtifactMissingError, ServingModelNotFoundError } from '../lib/serving/errors';
+import { loadVersion, type ServingModel } from '../lib/serving/load-model';
+import { resolveVersion } from '../lib/serving/resolve-version';
+import { InvalidArtifactKeyError, PreconditionFailedError, type ArtifactStore } from '../lib/store/artifact-store';
+import { readObject } from '../lib/store/read-object';
+import type { StoreDeps } from './deps';
+import { fingerprintSelection } from '../lib/data/fingerprint';
+
+const HEARTBEAT_EVERY_MS = 5_000;
+const MAX_WARNINGS_IN_RESULT = 50;
+export const PREDICTIONS_SUMMARY_VERSION = 1;
+
+export interface PredictBatchArgs {
+  input: unknown;
+  /** The version resolvePredictionModel chose: every attempt scores with this one, whatever the alias does. */
+  version: number;
+  /** ISO time "latest" and partition windows are judged against (the run's scheduled or start time). */
+  asOf: string;
+}
+
+/** batchPredict's activities: thin wrappers; the work is in lib/serving and lib/batch-predict. */
+export function batchPredictActivities({ store }: StoreDeps) {
+  /** The version `input.model` names now: an alias is read once, so the whole run uses one version. */
+  async function resolvePredictionModel({ model }: { model: string }): Promise<ResolvedPredictionModel> {
+    const reference = ModelReferenceText.parse(model);
+    const record = await resolveVersion(store, reference).catch(toModelFailure);
+    return {
+      model: record.model,
+      version: record.version,
+      ...('alias' in reference ? { alias: reference.alias } : {}),
+    };
+  }
+
+  /**
+   * Checks the dataset against the version's training schema, scores it in chunks into Parquet parts
+   * (resuming at the first missing part), then writes a summary read back from the parts. Heartbeats carry
+   * `{ step, chunk, chunks, rows }`.
+   */
+  async function predictBatch(args: PredictBatchArgs): Promise<BatchPredictResult> {
+    const input = BatchPredictInput.parse(args.input);
+    const reference = ModelReferenceText.parse(input.model);
+    const ctx = Context.current();
+    const progress: { step: string; chunk?: number; chunks?: number; rows?: number } = { step: 'loading the model' };
+    const timer = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
+    let model: ServingModel | undefined;
+    let local: LocalDataset | undefined;
+    let session: DuckDbSession | undefined;
+    let detach = () => {};
+    try {
+      const record = await resolveVersion(store, { model: reference.model, version: args.version }).catch(
+        toModelFailure,
+      );
+      model = await loadVersion(store, record).catch(toModelFailure);
+      const training = await readJsonArtifact(store, record.lineage.schema, DatasetSchema);
+
+      progress.step = 'fingerprinting the dataset';
+      const dataset = await fingerprintSelection(
+        store,
+        input.dataset.uri,
+        input.dataset.partitions,
+        new Date(args.asOf),
+        {
+          signal: ctx.cancellationSignal,
+        },
+      );
+      const layout = batchLayout(outputPrefix(store, input, dataset), record.model, record.version);
+      await claimOutput(store, layout, {
+        model: record.model,
+        version: record.version,
+        dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
+        chunkRows: input.chunkRows,
+        keyColumns: input.keyColumns,
+      });
+
+      progress.step = 'downloading the dataset';
+      local = await materializeDataset(store, input.dataset.uri, {
+        format: input.dataset.format,
+        ...(dataset.partitions ? { partitions: dataset.partitions } : {}),
+        signal: ctx.cancellationSignal,
+      });
+      session = await openDuckDb();
+      detach = interruptOnAbort(session, ctx.cancellationSignal);
+      progress.step = 'checking the dataset against the training schema';
+      const table = await loadDataset(session, local);
+      const check = (() => {
+        try {
+          return checkInputColumns({
+            model: `${record.model}:${record.version}`,
+            columns: table.columns,
+            inputs: model.inputs,
+            trainingColumns: training.columns.map((c) => c.name),
+            keyColumns: input.keyColumns,
+          });
+        } catch (error) {
+          if (!(error instanceof MissingInputColumnsError)) throw error;
+          throw ApplicationFailure.create({
+            type: FailureType.IncompatibleSchema,
+            nonRetryable: true,
+            message: error.message,
+            details: [error.problems],
+          });
+        }
+      })();
+      const sourceData = local;
+      const rows = await numberInputRows(session, table, check.selects, input.keyColumns).catch((error: unknown) => {
+        throw toDatasetFailure(sourceData, error);
+      });
+      const unseen = await countUnseenCategories(session, model.inputs, check.selects);
+      const warnings = [...check.warnings, ...unseen.map(describeUnseen)];
+
+      progress.step = 'scoring';
+      const servingModel = model;
+      const scored = await predictInChunks({
+        session,
+        rows,
+        model: servingModel,
+        selects: check.selects,
+        keyColumns: input.keyColumns,
+        chunkRows: input.chunkRows,
+        store,
+        layout,
+        idSeed: `${record.model}:${record.version}:${dataset.sha256}`,
+        signal: ctx.cancellationSignal,
+        onProgress: (p) => {
+          Object.assign(progress, p);
+          ctx.heartbeat(progress);
+        },
+      });
+
+      progress.step = 'summarising the predictions';
+      const predictions = await readBackPredictions(session, layout, servingModel, scored.chunks);
+      if (predictions.rows !== rows || predictions.distinctPredictionIds !== rows)
+        throw new Error(
+          `the parts under ${store.uriFor(layout.partsPrefix)} hold ${predictions.rows} predictions (${predictions.distinctPredictionIds} distinct ids) for ${rows} input rows`,
+        );
+      const summary = {
+        version: PREDICTIONS_SUMMARY_VERSION,
+        model: record.model,
+        modelVersion: record.version,
+        ...('alias' in reference ? { alias: reference.alias } : {}),
+        task: servingModel.task,
+        ...(servingModel.decisionThreshold !== undefined ? { decisionThreshold: servingModel.decisionThreshold } : {}),
+        dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
+        predictionsUri: `${store.uriFor(layout.partsPrefix)}/`,
+        rows,
+        chunks: scored.chunks,
+        chunkRows: input.chunkRows,
+        predictions,
+        unseenCategories: unseen,
+        convertedColumns: check.selects.flatMap((s) =>
+          s.convertedFrom ? [{ column: s.name, from: s.convertedFrom }] : [],
+        ),
+        warnings,
+      };
+      const put = await store.put(layout.summary, `${JSON.stringify(summary, null, 2)}\n`, {
+        contentType: 'application/json',
+      });
+      ctx.log.info('batch predicted', {
+        model: record.model,
+        version: record.version,
+        rows,
+        chunks: scored.chunks,
+        written: scored.written,
+      });
+      return {
+        model: record.model,
+        version: record.version,
+        ...('alias' in reference ? { alias: reference.alias } : {}),
+        dataset: {
+          uri: dataset.uri,
+          sha256: dataset.sha256,
+          ...(dataset.partitions ? { partitions: dataset.partitions } : {}),
+        },
+        rows,
+        chunks: scored.chunks,
+        chunksWritten: scored.written,
+        predictionsUri: summary.predictionsUri,
+        summaryUri: put.uri,
+        warnings: warnings.slice(0, MAX_WARNINGS_IN_RESULT),
+      };
+    } catch (error) {
+      if (ctx.cancellationSignal.aborted && !(error instanceof ApplicationFailure))
+        throw new CancelledFailure('predictBatch was cancelled');
+      throw error;
+    } finally {
+      clearInterval(timer);
+      detach();
+      await session?.close();
+      await local?.cleanup();
+      model?.dispose();
+    }
+  }
+
+  /** The written parts, read back as one dataset and profiled. */
+  async function readBackPredictions(
+    session: DuckDbSession,
+    layout: BatchLayout,
+    model: ServingModel,
+    chunks: number,
+  ): Promise<PredictionsProfile> {
+    const scoreColumns = scoreColumnsOf(model);
+    if (chunks === 0) return { rows: 0, distinctPredictionIds: 0, scores: {} };
+    const parts = await materializeDataset(store, `${store.uriFor(layout.partsPrefix)}/`, { format: 'parquet' });
+    try {
+      const table = await loadDataset(session, parts, { tableName: 'batch_predictions' });
+      return await profilePredictions(session, table, scoreColumns, model.task !== 'regression');
+    } finally {
+      await parts.cleanup();
+    }
+  }
+
+  return { resolvePredictionModel, predictBatch };
+}
+
+export type BatchPredictActivities = ReturnType<typeof batchPredictActivities>;
+
+/** output.uri as a key prefix of this store, or batch-predictions/<dataset fingerprint> by default. */
+function outputPrefix(store: ArtifactStore, input: BatchPredictInput, dataset: DatasetFingerprint): string {
+  if (!input.output) return `batch-predictions/${dataset.sha256.slice(0, 16)}`;
+  try {
+    return store.keyFor(input.output.uri);
+  } catch (error) {
+    if (error instanceof InvalidArtifactKeyError) throw invalidConfig('output.uri', error.message);
+    throw error;
+  }
+}
+
+/**
+ * Records what the parts under `layout` are computed from, or checks that an earlier attempt recorded the
+ * same: parts from another dataset, version or chunking must never be taken for this run's.
+ */
+async function claimOutput(store: ArtifactStore, layout: BatchLayout, claim: Record<string, unknown>): Promise<void> {
+  const text = `${JSON.stringify(claim, null, 2)}\n`;
+  try {
+    await store.put(layout.input, text, { contentType: 'application/json', condition: { ifNoneMatch: '*' } });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    const existing = (await readObject(store, layout.input)).toString('utf8');
+    if (existing !== text)
+      throw invalidConfig(
+        'output.uri',
+        `${store.uriFor(layout.partsPrefix)}/ already holds predictions of another input (${store.uriFor(layout.input)} records it). Choose another output.uri, or delete that folder to recompute.`,
+      );
+  }
+}
+
+/** A reference that names nothing servable is the caller's to fix: non-retryable, naming what exists. */
+function toModelFailure(error: unknown): never {
+  if (error instanceof ServingModelNotFoundError || error instanceof ModelArtifactMissingError)
+    throw ApplicationFailure.create({
+      type: FailureType.ModelVersionNotFound,
+      nonRetryable: true,
+      message: error.message,
+    });
+  throw error;
+}

@@ -1,0 +1,100 @@
+import { listValue } from '@duckdb/node-api';
+import type { DatasetTable } from '../data/dataset';
+import type { DuckDbSession } from '../data/duckdb';
+import { preview, quoteIdentifier } from '../data/identifiers';
+import type { ServingInput } from '../serving/row-schema';
+import type { InputSelect } from './input-check';
+import { SCORING_TABLE, type ScoreColumn } from './predict-chunks';
+
+export interface UnseenCategories {
+  column: string;
+  /** Rows whose value training never saw (they get the unseen encoding, as in training). */
+  rows: number;
+  /** Of the rows with a value in this column. */
+  share: number;
+  examples: string[];
+}
+
+/** Per string input with known training categories: how many of the input's values training never saw. */
+export async function countUnseenCategories(
+  session: DuckDbSession,
+  inputs: readonly ServingInput[],
+  selects: readonly InputSelect[],
+): Promise<UnseenCategories[]> {
+  const found: UnseenCategories[] = [];
+  for (const [i, input] of inputs.entries()) {
+    if (input.type !== 'string' || !input.categories || selects[i]?.name !== input.name) continue;
+    const q = quoteIdentifier(`__in${i}`);
+    const known = listValue(input.categories);
+    const unseen = `${q} IS NOT NULL AND NOT list_contains($1, ${q})`;
+    const [counts] = await session.all<{ unseen: number; present: number }>(
+      `SELECT count(*) FILTER (WHERE ${unseen}) AS unseen, count(${q}) AS present FROM ${SCORING_TABLE}`,
+      [known],
+    );
+    if (!counts || counts.unseen === 0) continue;
+    const examples = await session.all<{ v: string }>(
+      `SELECT DISTINCT ${q} AS v FROM ${SCORING_TABLE} WHERE ${unseen} ORDER BY v LIMIT 5`,
+      [known],
+    );
+    found.push({
+      column: input.name,
+      rows: counts.unseen,
+      share: counts.unseen / counts.present,
+      examples: examples.map((e) => e.v),
+    });
+  }
+  return found;
+}
+
+export function describeUnseen(u: UnseenCategories): string {
+  return `column "${preview(u.column)}": ${u.rows} value${u.rows === 1 ? '' : 's'} (${(100 * u.share).toFixed(1)}%) are categories training never saw (${u.examples
+    .map((e) => JSON.stringify(preview(e, 40)))
+    .join(', ')}): scored with the unseen encoding, as in training`;
+}
+
+export interface PredictionsProfile {
+  rows: number;
+  distinctPredictionIds: number;
+  /** Classification: rows per predicted class. */
+  classes?: Record<string, number>;
+  /** Per score column: quantiles (p01 … p99) and the mean. */
+  scores: Record<string, Record<string, number | null>>;
+}
+
+const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+
+/** What the written parts hold, read back from them: counts, class distribution, score quantiles. */
+export async function profilePredictions(
+  session: DuckDbSession,
+  parts: DatasetTable,
+  scoreColumns: readonly ScoreColumn[],
+  classified: boolean,
+): Promise<PredictionsProfile> {
+  const t = parts.table;
+  const [counts] = await session.all<{ n: number; ids: number }>(
+    `SELECT count(*) AS n, count(DISTINCT prediction_id) AS ids FROM ${t}`,
+  );
+  const scores: PredictionsProfile['scores'] = {};
+  for (const column of scoreColumns) {
+    const q = quoteIdentifier(column.name);
+    const [row] = await session.all<{ qs: (number | null)[] | null; mean: number | null }>(
+      `SELECT quantile_cont(${q}, $1) AS qs, avg(${q}) AS mean FROM ${t}`,
+      [listValue(QUANTILES)],
+    );
+    const entries = QUANTILES.map((p, i) => [`p${String(Math.round(p * 100)).padStart(2, '0')}`, row?.qs?.[i] ?? null]);
+    scores[column.name] = { ...Object.fromEntries(entries), mean: row?.mean ?? null };
+  }
+  let classes: Record<string, number> | undefined;
+  if (classified) {
+    const rows = await session.all<{ c: string; n: number }>(
+      `SELECT predicted_class AS c, count(*) AS n FROM ${t} GROUP BY 1 ORDER BY 1`,
+    );
+    classes = Object.fromEntries(rows.map((r) => [r.c, r.n]));
+  }
+  return {
+    rows: counts?.n ?? 0,
+    distinctPredictionIds: counts?.ids ?? 0,
+    ...(classes ? { classes } : {}),
+    scores,
+  };
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { BatchPredictInputDraft, BatchPredictResult } from '../../contracts/batch-predict-input';
+import type { VersionRecord } from '../../contracts/registry';
+import { loadDataset } from '../../lib/data/dataset';
+import { openDuckDb } from '../../lib/data/duckdb';
+import { materializeDataset } from '../../lib/data/materialize';
+import { loadModel } from '../../lib/serving/load-model';
+import { readObject } from '../../lib/store/read-object';
+import { uniqueModelName } from '../support/registry-fixtures';
+import { PENGUINS_SPECIES, trainVersion, uploadPenguins } from '../support/serving-models';
+import { publicDatasetPath } from '../support/public-data';
+import { startTestHarness, type TestHarness } from '../support/temporal';
+
+type PenguinRow = Record<string, string | number | null>;
+const CHUNK_ROWS = 50;
+
+/** batchPredict end to end: real worker, real Temporal, real MinIO, a version trained by the real pipeline. */
+describe('batchPredict (real Temporal, real MinIO)', () => {
+  let h: TestHarness;
+  let record: VersionRecord;
+  let penguins: PenguinRow[];
+
+  before(async () => {
+    h = await startTestHarness();
+    record = await trainVersion(h, await uploadPenguins(h), uniqueModelName('batch'), { task: PENGUINS_SPECIES });
+    penguins = JSON.parse(await readFile(publicDatasetPath('penguins.json'), 'utf8')) as PenguinRow[];
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  async function upload(name: string, rows: PenguinRow[]): Promise<string> {
+    const key = `${h.prefix}/datasets/${name}.json`;
+    await h.store.put(key, JSON.stringify(rows));
+    return h.store.uriFor(key);
+  }
+
+  function predict(input: BatchPredictInputDraft): Promise<BatchPredictResult> {
+    return h.client.workflow.execute('batchPredict', {
+      taskQueue: h.taskQueue,
+      workflowId: `test-batch-${randomUUID()}`,
+      args: [input],
+    }) as Promise<BatchPredictResult>;
+  }
+
+  /** Every prediction row the parts hold, in input order. */
+  async function readPredictions(uri: string): Promise<Record<string, unknown>[]> {
+    const local = await materializeDataset(h.store, uri, { format: 'parquet' });
+    const session = await openDuckDb();
+    try {
+      const table = await loadDataset(session, local);
+      return await session.all(`SELECT * FROM ${table.table} ORDER BY row_index`);
+    } finally {
+      await session.close();
+      await local.cleanup();
+    }
+  }
+
+  it("scores every row once with the resolved version, with loadModel().predict's scores and classes", async () => {
+    const withIds = penguins.map((row, i) => ({ penguin_id: `p-${i}`, ...row, observer: 'field team' }));
+    const uri = await upload('penguins-with-ids', withIds);
+    const result = await predict({
+      model: `${record.model}@champion`,
+      dataset: { uri },
+      output: { uri: h.store.uriFor(`${h.prefix}/predictions/main`) },
+      keyColumns: ['penguin_id'],
+      chunkRows: CHUNK_ROWS,
+    });
+    assert.equal(result.version, record.version);
+    assert.equal(result.alias, 'champion');
+    assert.equal(result.rows, penguins.length);
+    assert.equal(result.chunks, Math.ceil(penguins.length / CHUNK_ROWS));
+    assert.equal(result.chunksWritten, result.chunks);
+    assert.ok(!result.warnings.some((w) => w.includes('penguin_id')), 'a key column is not an extra column');
+    assert.ok(
+      result.warnings.some((w) => w.includes('"observer"') && w.includes('not in the training data')),
+      result.warnings.join('\n'),
+    );
+
+    const rows = await readPredictions(result.predictionsUri);
+    assert.equal(rows.length, penguins.length);
+    const model = await loadModel(h.store, `${record.model}:${record.version}`);
+    try {
+      const expected = await model.predict(penguins);
+      const classes = model.classes ?? [];
+      assert.ok(classes.length === 3, `penguins has three species, got ${classes.join(', ')}`);
+      let maxDifference = 0;
+      rows.forEach((row, i) => {
+        assert.equal(row.row_index, i);
+        assert.equal(row.penguin_id, `p-${i}`);
+        assert.equal(row.model, record.model);
+        assert.equal(row.version, record.version);
+        const prediction = expected[i];
+        assert.ok(prediction && 'class' in prediction);
+        assert.equal(row.predicted_class, prediction.class, `row ${i}`);
+        for (const c of classes)
+          maxDifference = Math.max(
+            maxDifference,
+            Math.abs((row[`probability_${c}`] as number) - (prediction.probabilities[c] as number)),
+          );
+      });
+      assert.ok(maxDifference <= 1e-6, `largest score difference ${maxDifference}`);
+    } finally {
+      model.dispose();
+    }
+    assert.equal(new Set(rows.map((r) => r.prediction_id)).size, rows.length, 'prediction ids are distinct');
+
+    const summary = JSON.parse((await readObject(h.store, h.store.keyFor(result.summaryUri))).toString('utf8')) as {
+      rows: number;
+      modelVersion: number;
+      predictions: { classes: Record<string, number> };
+    };
+    assert.equal(summary.rows, penguins.length);
+    assert.equal(summary.modelVersion, record.version);
+    const counted: Record<string, number> = {};
+    for (const row of rows) counted[row.predicted_class as string] = (counted[row.predicted_class as string] ?? 0) + 1;
+    assert.deepEqual(summary.predictions.classes, counted);
+  });
+
+  it('fails non-retryably, naming the column, when the dataset lacks a column the model reads', async () => {
+    const uri = await upload(
+      'penguins-no-island',
+      penguins.map(({ Island: _dropped, ...rest }) => rest),
+    );
+    await assert.rejects(
+      predict({ model: `${record.model}:${record.version}`, dataset: { uri }, chunkRows: CHUNK_ROWS }),
+      (error: unknown) => {
+        assert.ok(error instanceof WorkflowFailedError);
+        const activityFailure = error.cause as Error & { cause?: Error & { type?: string; nonRetryable?: boolean } };
+        const failure = activityFailure.cause;
+        assert.equal(failure?.type, 'IncompatibleSchema');
+        assert.equal(failure?.nonRetryable, true);
+        assert.match(failure?.message ?? '', /"Island"/);
+        return true;
+      },
+    );
+  });
+
+  it('scores categories training never saw with a warning naming the column and the share', async () => {
+    const unseen = penguins.map((row, i) => (i % 10 === 0 ? { ...row, Island: 'Atlantis' } : row));
+    const uri = await upload('penguins-atlantis', unseen);
+    const result = await predict({ model: `${record.model}@champion`, dataset: { uri }, chunkRows: CHUNK_ROWS });
+    assert.equal(result.rows, penguins.length);
+    const share = ((100 * Math.ceil(penguins.length / 10)) / penguins.length).toFixed(1);
+    const warning = result.warnings.find((w) => w.includes('"Island"'));
+    assert.ok(warning, result.warnings.join('\n'));
+    assert.match(warning, /Atlantis/);
+    assert.ok(warning.includes(`${share}%`), warning);
+  });
+
+  it('a rerun after losing one part rewrites only that chunk: same bytes, every row once', async () => {
+    const uri = await upload('penguins-resume', penguins);
+    const input: BatchPredictInputDraft = {
+      model: `${record.model}@champion`,
+      dataset: { uri },
+      output: { uri: h.store.uriFor(`${h.prefix}/predictions/resume`) },
+      chunkRows: CHUNK_ROWS,
+    };
+    const first = await predict(input);
+    const partsPrefix = h.store.keyFor(first.predictionsUri.replace(/\/$/, ''));
+    const before = new Map<string, string>();
+    for await (const object of h.store.list(partsPrefix)) before.set(object.key, object.etag);
+    assert.equal(before.size, first.chunks);
+    const lost = [...before.keys()].sort()[2] as string;
+    await h.store.delete(lost);
+
+    const second = await predict(input);
+    assert.equal(second.chunksWritten, 1);
+    assert.equal(second.rows, penguins.length);
+    const after = new Map<string, string>();
+    for await (const object of h.store.list(partsPrefix)) after.set(object.key, object.etag);
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
+    assert.deepEqual(after, before, 'the rewritten part has the bytes of the lost one; the others were not touched');
+
+    const rows = await readPredictions(second.predictionsUri);
+    assert.equal(rows.length, penguins.length);
+    assert.equal(new Set(rows.map((r) => r.row_index)).size, penguins.length);
+    assert.equal(new Set(rows.map((r) => r.prediction_id)).size, penguins.length);
+  });
+});
