@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import {
   BatchPredictInput,
@@ -88,13 +89,6 @@ export function batchPredictActivities({ store }: StoreDeps) {
         },
       );
       const layout = batchLayout(outputPrefix(store, input, dataset), record.model, record.version);
-      await claimOutput(store, layout, {
-        model: record.model,
-        version: record.version,
-        dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
-        chunkRows: input.chunkRows,
-        keyColumns: input.keyColumns,
-      });
 
       progress.step = 'downloading the dataset';
       local = await materializeDataset(store, input.dataset.uri, {
@@ -125,6 +119,15 @@ export function batchPredictActivities({ store }: StoreDeps) {
           });
         }
       })();
+      // Claimed only once the dataset fits: a refused input leaves no trace in the output.
+      await claimOutput(store, layout, {
+        model: record.model,
+        version: record.version,
+        dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
+        chunkRows: input.chunkRows,
+        keyColumns: input.keyColumns,
+      });
+
       const sourceData = local;
       const rows = await numberInputRows(session, table, check.selects, input.keyColumns).catch((error: unknown) => {
         throw toDatasetFailure(sourceData, error);
@@ -238,9 +241,15 @@ export function batchPredictActivities({ store }: StoreDeps) {
 
 export type BatchPredictActivities = ReturnType<typeof batchPredictActivities>;
 
-/** output.uri as a key prefix of this store, or batch-predictions/<dataset fingerprint> by default. */
+/**
+ * output.uri as a key prefix of this store; by default batch-predictions/<hash of the dataset fingerprint, the
+ * chunk size and the key columns>, so runs that write different parts never share a folder.
+ */
 function outputPrefix(store: ArtifactStore, input: BatchPredictInput, dataset: DatasetFingerprint): string {
-  if (!input.output) return `batch-predictions/${dataset.sha256.slice(0, 16)}`;
+  if (!input.output) {
+    const settings = JSON.stringify([dataset.sha256, input.chunkRows, input.keyColumns]);
+    return `batch-predictions/${createHash('sha256').update(settings).digest('hex').slice(0, 16)}`;
+  }
   try {
     return store.keyFor(input.output.uri);
   } catch (error) {

@@ -5,6 +5,7 @@ import { dataCommand } from './commands/data';
 import { devCommand } from './commands/dev';
 import { doctorCommand } from './commands/doctor';
 import { modelsCommand } from './commands/models';
+import { predictCommand } from './commands/predict';
 import { runCommand } from './commands/run';
 import { runsCommand } from './commands/runs';
 import { scheduleCommand } from './commands/schedule';
@@ -28,6 +29,7 @@ const program = new Command('trainyard')
   .addCommand(dataCommand())
   .addCommand(modelsCommand())
   .addCommand(serveCommand())
+  .addCommand(predictCommand())
   .addCommand(retryCommand())
   .addCommand(abortCommand())
   .addCommand(approveCommand())

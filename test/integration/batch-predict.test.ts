@@ -10,6 +10,7 @@ import { openDuckDb } from '../../lib/data/duckdb';
 import { materializeDataset } from '../../lib/data/materialize';
 import { loadModel } from '../../lib/serving/load-model';
 import { readObject } from '../../lib/store/read-object';
+import { runCli } from '../support/cli';
 import { uniqueModelName } from '../support/registry-fixtures';
 import { PENGUINS_SPECIES, trainVersion, uploadPenguins } from '../support/serving-models';
 import { publicDatasetPath } from '../support/public-data';
@@ -180,5 +181,38 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.equal(rows.length, penguins.length);
     assert.equal(new Set(rows.map((r) => r.row_index)).size, penguins.length);
     assert.equal(new Set(rows.map((r) => r.prediction_id)).size, penguins.length);
+  });
+
+  it('trainyard predict --follow: exit 0 with the result, 1 naming the failure, 2 naming each bad flag', async () => {
+    const env = { TRAINYARD_TASK_QUEUE: h.taskQueue };
+    const uri = await upload('penguins-cli', penguins);
+    const ok = await runCli(
+      ['predict', '--model', `${record.model}@champion`, '--dataset', uri, '--chunk-rows', '100', '--follow', '--json'],
+      env,
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    const result = JSON.parse(ok.stdout.slice(ok.stdout.indexOf('{'))) as BatchPredictResult;
+    assert.deepEqual([result.version, result.rows, result.chunks], [record.version, penguins.length, 4]);
+
+    const noIsland = await upload(
+      'penguins-cli-no-island',
+      penguins.map(({ Island: _dropped, ...rest }) => rest),
+    );
+    const failed = await runCli(
+      ['predict', '--model', `${record.model}@champion`, '--dataset', noIsland, '--follow'],
+      env,
+    );
+    assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+    assert.match(failed.stderr, /failed: IncompatibleSchema: .*"Island"/);
+
+    // An unreachable Temporal proves nothing was contacted: the flags are checked first.
+    const usage = await runCli(
+      ['predict', '--model', 'penguins', '--dataset', 'ftp://x', '--chunk-rows', '0', '--key', 'row_index'],
+      { TEMPORAL_ADDRESS: '127.0.0.1:1' },
+    );
+    assert.equal(usage.code, 2, usage.stderr);
+    for (const flag of ['--model', '--dataset', '--chunk-rows', '--key \\(#1\\)'])
+      assert.match(usage.stderr, new RegExp(`- ${flag}:`), `names ${flag}`);
+    assert.doesNotMatch(usage.stderr, /\n\s+at /, 'no stack trace');
   });
 });
