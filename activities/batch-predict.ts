@@ -20,6 +20,7 @@ import {
 import { readJsonArtifact } from '../lib/data/artifact-files';
 import { loadDataset, toDatasetFailure } from '../lib/data/dataset';
 import { interruptOnAbort, openDuckDb, type DuckDbSession } from '../lib/data/duckdb';
+import { applicationFailureOf } from '../contracts/failures';
 import { invalidConfig } from '../lib/data/failures';
 import { materializeDataset, type LocalDataset } from '../lib/data/materialize';
 import { DatasetSchema } from '../lib/data/schema';
@@ -253,7 +254,8 @@ function outputPrefix(store: ArtifactStore, input: BatchPredictInput, dataset: D
   try {
     return store.keyFor(input.output.uri);
   } catch (error) {
-    if (error instanceof InvalidArtifactKeyError) throw invalidConfig('output.uri', error.message);
+    if (error instanceof InvalidArtifactKeyError)
+      throw applicationFailureOf(invalidConfig('output.uri', error.message));
     throw error;
   }
 }
@@ -270,9 +272,11 @@ async function claimOutput(store: ArtifactStore, layout: BatchLayout, claim: Rec
     if (!(error instanceof PreconditionFailedError)) throw error;
     const existing = (await readObject(store, layout.input)).toString('utf8');
     if (existing !== text)
-      throw invalidConfig(
-        'output.uri',
-        `${store.uriFor(layout.partsPrefix)}/ already holds predictions of another input (${store.uriFor(layout.input)} records it). Choose another output.uri, or delete that folder to recompute.`,
+      throw applicationFailureOf(
+        invalidConfig(
+          'output.uri',
+          `${store.uriFor(layout.partsPrefix)}/ already holds predictions of another input (${store.uriFor(layout.input)} records it). Choose another output.uri, or delete that folder to recompute.`,
+        ),
       );
   }
 }

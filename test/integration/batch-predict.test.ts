@@ -183,6 +183,32 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.equal(new Set(rows.map((r) => r.prediction_id)).size, penguins.length);
   });
 
+  it("refuses an unknown alias naming the aliases, and an output folder that holds another input's parts", async () => {
+    const uri = await upload('penguins-claims', penguins);
+    const rootOf = (error: unknown) => {
+      assert.ok(error instanceof WorkflowFailedError);
+      return (error.cause as Error & { cause?: Error & { type?: string; nonRetryable?: boolean } }).cause;
+    };
+    await assert.rejects(predict({ model: `${record.model}@nosuch`, dataset: { uri } }), (error: unknown) => {
+      const failure = rootOf(error);
+      assert.equal(failure?.type, 'ModelVersionNotFound');
+      assert.equal(failure?.nonRetryable, true);
+      assert.match(failure?.message ?? '', /has no alias "nosuch".*champion → /s);
+      return true;
+    });
+    const output = { uri: h.store.uriFor(`${h.prefix}/predictions/claimed`) };
+    await predict({ model: `${record.model}@champion`, dataset: { uri }, output, chunkRows: 100 });
+    await assert.rejects(
+      predict({ model: `${record.model}@champion`, dataset: { uri }, output, chunkRows: 50 }),
+      (error: unknown) => {
+        const failure = rootOf(error);
+        assert.equal(failure?.type, 'InvalidPipelineConfig');
+        assert.match(failure?.message ?? '', /output\.uri: .* already holds predictions of another input/);
+        return true;
+      },
+    );
+  });
+
   it('trainyard predict --follow: exit 0 with the result, 1 naming the failure, 2 naming each bad flag', async () => {
     const env = { TRAINYARD_TASK_QUEUE: h.taskQueue };
     const uri = await upload('penguins-cli', penguins);
