@@ -209,6 +209,46 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     );
   });
 
+  it('reads the partitions the selection names, as training does', async () => {
+    const half = Math.floor(penguins.length / 2);
+    const prefix = `${h.prefix}/datasets/penguins-daily`;
+    await h.store.put(`${prefix}/date=2026-11-01/rows.json`, JSON.stringify(penguins.slice(0, half)));
+    await h.store.put(`${prefix}/date=2026-11-02/rows.json`, JSON.stringify(penguins.slice(half)));
+    const uri = `${h.store.uriFor(prefix)}/`;
+    const latest = await predict({ model: `${record.model}@champion`, dataset: { uri, partitions: 'latest' } });
+    assert.deepEqual(latest.dataset.partitions, ['date=2026-11-02']);
+    assert.equal(latest.rows, penguins.length - half);
+    const all = await predict({ model: `${record.model}@champion`, dataset: { uri }, chunkRows: CHUNK_ROWS });
+    assert.equal(all.rows, penguins.length);
+  });
+
+  it("a regression version writes its prediction in the target's units, with no class", async () => {
+    const mass = await trainVersion(h, await uploadPenguins(h), uniqueModelName('batch-mass'), {
+      task: { type: 'regression', label: 'Body Mass (g)' },
+    });
+    const uri = await upload('penguins-mass', penguins);
+    const result = await predict({ model: `${mass.model}@champion`, dataset: { uri }, chunkRows: 100 });
+    const rows = await readPredictions(result.predictionsUri);
+    assert.equal(rows.length, penguins.length);
+    assert.ok(!('predicted_class' in (rows[0] ?? {})), 'no class column');
+    const model = await loadModel(h.store, `${mass.model}:${mass.version}`);
+    try {
+      const expected = await model.predict(penguins.map(({ 'Body Mass (g)': _label, ...rest }) => rest));
+      rows.forEach((row, i) => {
+        const prediction = expected[i];
+        assert.ok(prediction && 'value' in prediction);
+        assert.ok(
+          Math.abs((row.prediction as number) - prediction.value) <= 1e-6 * Math.abs(prediction.value),
+          `row ${i}`,
+        );
+      });
+    } finally {
+      model.dispose();
+    }
+    const values = rows.map((r) => r.prediction as number);
+    assert.ok(Math.min(...values) > 1000 && Math.max(...values) < 10_000, 'grams, not standardised units');
+  });
+
   it('trainyard predict --follow: exit 0 with the result, 1 naming the failure, 2 naming each bad flag', async () => {
     const env = { TRAINYARD_TASK_QUEUE: h.taskQueue };
     const uri = await upload('penguins-cli', penguins);
