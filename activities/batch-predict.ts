@@ -24,7 +24,7 @@ import { applicationFailureOf } from '../contracts/failures';
 import { invalidConfig } from '../lib/data/failures';
 import { materializeDataset, type LocalDataset } from '../lib/data/materialize';
 import { DatasetSchema } from '../lib/data/schema';
-import { ModelArtifactMissingError, ServingModelNotFoundError } from '../lib/serving/errors';
+import { InvalidRowsError, ModelArtifactMissingError, ServingModelNotFoundError } from '../lib/serving/errors';
 import { loadVersion, type ServingModel } from '../lib/serving/load-model';
 import { resolveVersion } from '../lib/serving/resolve-version';
 import { InvalidArtifactKeyError, PreconditionFailedError, type ArtifactStore } from '../lib/store/artifact-store';
@@ -153,6 +153,15 @@ export function batchPredictActivities({ store }: StoreDeps) {
           Object.assign(progress, p);
           ctx.heartbeat(progress);
         },
+      }).catch((error: unknown) => {
+        // The input check and the SQL reads are meant to make every row valid; one that is not is bad data.
+        if (!(error instanceof InvalidRowsError)) throw error;
+        throw ApplicationFailure.create({
+          type: FailureType.DataValidationFailed,
+          nonRetryable: true,
+          message: error.message,
+          details: [error.problems.slice(0, 100)],
+        });
       });
 
       progress.step = 'summarising the predictions';

@@ -83,7 +83,7 @@ export function checkInputColumns(args: {
     const typed = matches && input.type !== 'number' ? q : `TRY_CAST(${q} AS ${SQL_TYPE[input.type]})`;
     return {
       name: input.name,
-      sql: input.type === 'timestamp' ? `epoch(${typed})` : typed,
+      sql: readAs(input.type, typed),
       ...(matches ? {} : { convertedFrom: column.duckdbType }),
     };
   });
@@ -94,4 +94,13 @@ export function checkInputColumns(args: {
       `${extra.length === 1 ? 'column' : `${extra.length} columns`} ${extra.slice(0, 20).join(', ')}${extra.length > 20 ? ', …' : ''} not in the training data: ignored`,
     );
   return { selects, warnings };
+}
+
+/**
+ * A number that is not finite (NaN, ±Infinity) is read as null: encodeColumns imputes both alike, so the
+ * score is evaluate's, and the serving row schema accepts only finite numbers or null.
+ */
+function readAs(type: ServingInput['type'], typed: string): string {
+  if (type === 'number') return `(CASE WHEN isfinite(${typed}) THEN ${typed} END)`;
+  return type === 'timestamp' ? `epoch(${typed})` : typed;
 }

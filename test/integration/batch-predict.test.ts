@@ -153,6 +153,39 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.ok(warning.includes(`${share}%`), warning);
   });
 
+  it('converts a column of another type with a warning: a value that does not convert is a missing value', async () => {
+    const names = Object.keys(penguins[0] as PenguinRow);
+    const cell = (v: string | number | null | undefined) => (v === null || v === undefined ? '' : String(v));
+    const lines = penguins.map((row, i) =>
+      names.map((n) => (n === 'Body Mass (g)' && i === 7 ? 'heavy' : cell(row[n]))).join(','),
+    );
+    const key = `${h.prefix}/datasets/penguins-heavy.csv`;
+    await h.store.put(key, [names.join(','), ...lines].join('\n'));
+    const result = await predict({
+      model: `${record.model}@champion`,
+      dataset: { uri: h.store.uriFor(key) },
+      chunkRows: CHUNK_ROWS,
+    });
+    assert.ok(
+      result.warnings.some((w) => /"Body Mass \(g\)" is VARCHAR here but number in training/.test(w)),
+      result.warnings.join('\n'),
+    );
+    const rows = await readPredictions(result.predictionsUri);
+    const model = await loadModel(h.store, `${record.model}:${record.version}`);
+    try {
+      const expected = await model.predict(
+        penguins.map((row, i) => (i === 7 ? { ...row, 'Body Mass (g)': null } : row)),
+      );
+      for (const [i, prediction] of expected.entries()) {
+        assert.ok('probabilities' in prediction);
+        for (const [c, p] of Object.entries(prediction.probabilities))
+          assert.ok(Math.abs((rows[i]?.[`probability_${c}`] as number) - p) <= 1e-6, `row ${i} ${c}`);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('a rerun after losing one part rewrites only that chunk: same bytes, every row once', async () => {
     const uri = await upload('penguins-resume', penguins);
     const input: BatchPredictInputDraft = {

@@ -75,7 +75,11 @@ describe('checkInputColumns', () => {
       ],
     });
     assert.deepEqual(check.selects, [
-      { name: 'mass', sql: 'TRY_CAST("mass" AS DOUBLE)', convertedFrom: 'VARCHAR' },
+      {
+        name: 'mass',
+        sql: '(CASE WHEN isfinite(TRY_CAST("mass" AS DOUBLE)) THEN TRY_CAST("mass" AS DOUBLE) END)',
+        convertedFrom: 'VARCHAR',
+      },
       { name: 'island', sql: '"island"' },
       { name: 'seen', sql: 'epoch("seen")' },
     ]);
