@@ -12,10 +12,10 @@ const { resolvePredictionModel } = proxyActivities<BatchPredictActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
 });
-/** Scoring: long; a retry resumes at the first chunk whose part is missing. Bad data is not retried. */
+/** Scoring: long; a retry (20 s after a worker dies) resumes at the first chunk whose part is missing. Bad data is not retried. */
 const { predictBatch } = proxyActivities<BatchPredictActivities>({
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: {
     maximumAttempts: 5,
     initialInterval: '1 second',
