@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import {
-  BatchPredictInput,
+  parseBatchPredictInput,
+  type BatchPredictInput,
   type BatchPredictResult,
   type ResolvedPredictionModel,
 } from '../contracts/batch-predict-input';
-import { FailureType } from '../contracts/errors';
+import { DataError, FailureType } from '../contracts/errors';
 import { ModelReferenceText } from '../contracts/model-reference';
+import { valueOrFail } from '../contracts/pipeline-input-failure';
 import type { DatasetFingerprint } from '../contracts/stages';
-import { checkInputColumns, MissingInputColumnsError } from '../lib/batch-predict/input-check';
+import { checkInputColumns } from '../lib/batch-predict/input-check';
 import { batchLayout, type BatchLayout } from '../lib/batch-predict/output-layout';
 import { numberInputRows, predictInChunks, scoreColumnsOf } from '../lib/batch-predict/predict-chunks';
 import {
@@ -19,10 +20,9 @@ import {
 } from '../lib/batch-predict/summary';
 import { readJsonArtifact } from '../lib/data/artifact-files';
 import { loadDataset, toDatasetFailure } from '../lib/data/dataset';
-import { interruptOnAbort, openDuckDb, type DuckDbSession } from '../lib/data/duckdb';
-import { applicationFailureOf } from '../contracts/failures';
+import type { DuckDbSession } from '../lib/data/duckdb';
 import { invalidConfig } from '../lib/data/failures';
-import { materializeDataset, type LocalDataset } from '../lib/data/materialize';
+import { fingerprintSelection } from '../lib/data/fingerprint';
 import { DatasetSchema } from '../lib/data/schema';
 import { InvalidRowsError, ModelArtifactMissingError, ServingModelNotFoundError } from '../lib/serving/errors';
 import { loadVersion, type ServingModel } from '../lib/serving/load-model';
@@ -30,9 +30,8 @@ import { resolveVersion } from '../lib/serving/resolve-version';
 import { InvalidArtifactKeyError, PreconditionFailedError, type ArtifactStore } from '../lib/store/artifact-store';
 import { readObject } from '../lib/store/read-object';
 import type { StoreDeps } from './deps';
-import { fingerprintSelection } from '../lib/data/fingerprint';
+import { stageActivity, type StageRun, type StageSpec } from './stage-run';
 
-const HEARTBEAT_EVERY_MS = 5_000;
 const MAX_WARNINGS_IN_RESULT = 50;
 export const PREDICTIONS_SUMMARY_VERSION = 1;
 
@@ -44,10 +43,17 @@ export interface PredictBatchArgs {
   asOf: string;
 }
 
-/** batchPredict's activities: thin wrappers; the work is in lib/serving and lib/batch-predict. */
+const RESOLVE: StageSpec<{ model: string }> = { name: 'resolvePredictionModel' };
+const PREDICT: StageSpec<PredictBatchArgs> = {
+  name: 'predictBatch',
+  parse: (raw) => ({ ...raw, input: valueOrFail(parseBatchPredictInput(raw.input), 'batch predict input') }),
+  firstStep: 'loading the model',
+};
+
+/** batchPredict's activities: thin, on the stage lifecycle; the work is in lib/serving and lib/batch-predict. */
 export function batchPredictActivities({ store }: StoreDeps) {
   /** The version `input.model` names now: an alias is read once, so the whole run uses one version. */
-  async function resolvePredictionModel({ model }: { model: string }): Promise<ResolvedPredictionModel> {
+  const resolvePredictionModel = stageActivity(RESOLVE, async ({ model }): Promise<ResolvedPredictionModel> => {
     const reference = ModelReferenceText.parse(model);
     const record = await resolveVersion(store, reference).catch(toModelFailure);
     return {
@@ -55,71 +61,46 @@ export function batchPredictActivities({ store }: StoreDeps) {
       version: record.version,
       ...('alias' in reference ? { alias: reference.alias } : {}),
     };
-  }
+  });
 
   /**
    * Checks the dataset against the version's training schema, scores it in chunks into Parquet parts
    * (resuming at the first missing part), then writes a summary read back from the parts. Heartbeats carry
    * `{ step, chunk, chunks, rows }`.
    */
-  async function predictBatch(args: PredictBatchArgs): Promise<BatchPredictResult> {
-    const input = BatchPredictInput.parse(args.input);
+  const predictBatch = stageActivity(PREDICT, async (args, run): Promise<BatchPredictResult> => {
+    const input = args.input as BatchPredictInput;
     const reference = ModelReferenceText.parse(input.model);
-    const ctx = Context.current();
-    const progress: { step: string; chunk?: number; chunks?: number; rows?: number } = { step: 'loading the model' };
-    const timer = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
-    let model: ServingModel | undefined;
-    let local: LocalDataset | undefined;
-    let session: DuckDbSession | undefined;
-    let detach = () => {};
+    const record = await resolveVersion(store, { model: reference.model, version: args.version }).catch(toModelFailure);
+    const model = await loadVersion(store, record).catch(toModelFailure);
     try {
-      const record = await resolveVersion(store, { model: reference.model, version: args.version }).catch(
-        toModelFailure,
-      );
-      model = await loadVersion(store, record).catch(toModelFailure);
       const training = await readJsonArtifact(store, record.lineage.schema, DatasetSchema);
 
-      progress.step = 'fingerprinting the dataset';
+      run.step('fingerprinting the dataset');
       const dataset = await fingerprintSelection(
         store,
         input.dataset.uri,
         input.dataset.partitions,
         new Date(args.asOf),
-        {
-          signal: ctx.cancellationSignal,
-        },
+        { signal: run.signal, onProgress: (file, bytesRead) => run.beat({ file, bytesRead }) },
       );
       const layout = batchLayout(outputPrefix(store, input, dataset), record.model, record.version);
 
-      progress.step = 'downloading the dataset';
-      local = await materializeDataset(store, input.dataset.uri, {
+      run.step('downloading the dataset');
+      const local = await run.materialize(store, input.dataset.uri, {
         format: input.dataset.format,
         ...(dataset.partitions ? { partitions: dataset.partitions } : {}),
-        signal: ctx.cancellationSignal,
       });
-      session = await openDuckDb();
-      detach = interruptOnAbort(session, ctx.cancellationSignal);
-      progress.step = 'checking the dataset against the training schema';
+      const session = await run.openDuckDb();
+      run.step('checking the dataset against the training schema');
       const table = await loadDataset(session, local);
-      const check = (() => {
-        try {
-          return checkInputColumns({
-            model: `${record.model}:${record.version}`,
-            columns: table.columns,
-            inputs: model.inputs,
-            trainingColumns: training.columns.map((c) => c.name),
-            keyColumns: input.keyColumns,
-          });
-        } catch (error) {
-          if (!(error instanceof MissingInputColumnsError)) throw error;
-          throw ApplicationFailure.create({
-            type: FailureType.IncompatibleSchema,
-            nonRetryable: true,
-            message: error.message,
-            details: [error.problems],
-          });
-        }
-      })();
+      const check = checkInputColumns({
+        model: `${record.model}:${record.version}`,
+        columns: table.columns,
+        inputs: model.inputs,
+        trainingColumns: training.columns.map((c) => c.name),
+        keyColumns: input.keyColumns,
+      });
       // Claimed only once the dataset fits: a refused input leaves no trace in the output.
       await claimOutput(store, layout, {
         model: record.model,
@@ -128,44 +109,33 @@ export function batchPredictActivities({ store }: StoreDeps) {
         chunkRows: input.chunkRows,
         keyColumns: input.keyColumns,
       });
-
-      const sourceData = local;
       const rows = await numberInputRows(session, table, check.selects, input.keyColumns).catch((error: unknown) => {
-        throw toDatasetFailure(sourceData, error);
+        throw toDatasetFailure(local, error);
       });
       const unseen = await countUnseenCategories(session, model.inputs, check.selects);
       const warnings = [...check.warnings, ...unseen.map(describeUnseen)];
 
-      progress.step = 'scoring';
-      const servingModel = model;
+      run.step('scoring');
       const scored = await predictInChunks({
         session,
         rows,
-        model: servingModel,
+        model,
         selects: check.selects,
         keyColumns: input.keyColumns,
         chunkRows: input.chunkRows,
         store,
         layout,
         idSeed: `${record.model}:${record.version}:${dataset.sha256}`,
-        signal: ctx.cancellationSignal,
-        onProgress: (p) => {
-          Object.assign(progress, p);
-          ctx.heartbeat(progress);
-        },
+        signal: run.signal,
+        onProgress: (p) => run.progress({ step: 'scoring', ...p }),
       }).catch((error: unknown) => {
         // The input check and the SQL reads are meant to make every row valid; one that is not is bad data.
         if (!(error instanceof InvalidRowsError)) throw error;
-        throw ApplicationFailure.create({
-          type: FailureType.DataValidationFailed,
-          nonRetryable: true,
-          message: error.message,
-          details: [error.problems.slice(0, 100)],
-        });
+        throw new DataError(FailureType.DataValidationFailed, error.message, error.problems.slice(0, 100));
       });
 
-      progress.step = 'summarising the predictions';
-      const predictions = await readBackPredictions(session, layout, servingModel, scored.chunks);
+      run.step('summarising the predictions');
+      const predictions = await readBackPredictions(run, session, layout, model, scored.chunks);
       if (predictions.rows !== rows || predictions.distinctPredictionIds !== rows)
         throw new Error(
           `the parts under ${store.uriFor(layout.partsPrefix)} hold ${predictions.rows} predictions (${predictions.distinctPredictionIds} distinct ids) for ${rows} input rows`,
@@ -175,8 +145,8 @@ export function batchPredictActivities({ store }: StoreDeps) {
         model: record.model,
         modelVersion: record.version,
         ...('alias' in reference ? { alias: reference.alias } : {}),
-        task: servingModel.task,
-        ...(servingModel.decisionThreshold !== undefined ? { decisionThreshold: servingModel.decisionThreshold } : {}),
+        task: model.task,
+        ...(model.decisionThreshold !== undefined ? { decisionThreshold: model.decisionThreshold } : {}),
         dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
         predictionsUri: `${store.uriFor(layout.partsPrefix)}/`,
         rows,
@@ -192,7 +162,7 @@ export function batchPredictActivities({ store }: StoreDeps) {
       const put = await store.put(layout.summary, `${JSON.stringify(summary, null, 2)}\n`, {
         contentType: 'application/json',
       });
-      ctx.log.info('batch predicted', {
+      run.log.info('batch predicted', {
         model: record.model,
         version: record.version,
         rows,
@@ -215,21 +185,14 @@ export function batchPredictActivities({ store }: StoreDeps) {
         summaryUri: put.uri,
         warnings: warnings.slice(0, MAX_WARNINGS_IN_RESULT),
       };
-    } catch (error) {
-      if (ctx.cancellationSignal.aborted && !(error instanceof ApplicationFailure))
-        throw new CancelledFailure('predictBatch was cancelled');
-      throw error;
     } finally {
-      clearInterval(timer);
-      detach();
-      await session?.close();
-      await local?.cleanup();
-      model?.dispose();
+      model.dispose();
     }
-  }
+  });
 
   /** The written parts, read back as one dataset and profiled. */
   async function readBackPredictions(
+    run: StageRun,
     session: DuckDbSession,
     layout: BatchLayout,
     model: ServingModel,
@@ -237,13 +200,9 @@ export function batchPredictActivities({ store }: StoreDeps) {
   ): Promise<PredictionsProfile> {
     const scoreColumns = scoreColumnsOf(model);
     if (chunks === 0) return { rows: 0, distinctPredictionIds: 0, scores: {} };
-    const parts = await materializeDataset(store, `${store.uriFor(layout.partsPrefix)}/`, { format: 'parquet' });
-    try {
-      const table = await loadDataset(session, parts, { tableName: 'batch_predictions' });
-      return await profilePredictions(session, table, scoreColumns, model.task !== 'regression');
-    } finally {
-      await parts.cleanup();
-    }
+    const parts = await run.materialize(store, `${store.uriFor(layout.partsPrefix)}/`, { format: 'parquet' });
+    const table = await loadDataset(session, parts, { tableName: 'batch_predictions' });
+    return await profilePredictions(session, table, scoreColumns, model.task !== 'regression');
   }
 
   return { resolvePredictionModel, predictBatch };
@@ -263,8 +222,7 @@ function outputPrefix(store: ArtifactStore, input: BatchPredictInput, dataset: D
   try {
     return store.keyFor(input.output.uri);
   } catch (error) {
-    if (error instanceof InvalidArtifactKeyError)
-      throw applicationFailureOf(invalidConfig('output.uri', error.message));
+    if (error instanceof InvalidArtifactKeyError) throw invalidConfig('output.uri', error.message);
     throw error;
   }
 }
@@ -281,11 +239,9 @@ async function claimOutput(store: ArtifactStore, layout: BatchLayout, claim: Rec
     if (!(error instanceof PreconditionFailedError)) throw error;
     const existing = (await readObject(store, layout.input)).toString('utf8');
     if (existing !== text)
-      throw applicationFailureOf(
-        invalidConfig(
-          'output.uri',
-          `${store.uriFor(layout.partsPrefix)}/ already holds predictions of another input (${store.uriFor(layout.input)} records it). Choose another output.uri, or delete that folder to recompute.`,
-        ),
+      throw invalidConfig(
+        'output.uri',
+        `${store.uriFor(layout.partsPrefix)}/ already holds predictions of another input (${store.uriFor(layout.input)} records it). Choose another output.uri, or delete that folder to recompute.`,
       );
   }
 }
@@ -293,10 +249,6 @@ async function claimOutput(store: ArtifactStore, layout: BatchLayout, claim: Rec
 /** A reference that names nothing servable is the caller's to fix: non-retryable, naming what exists. */
 function toModelFailure(error: unknown): never {
   if (error instanceof ServingModelNotFoundError || error instanceof ModelArtifactMissingError)
-    throw ApplicationFailure.create({
-      type: FailureType.ModelVersionNotFound,
-      nonRetryable: true,
-      message: error.message,
-    });
+    throw new DataError(FailureType.ModelVersionNotFound, error.message, [{ path: 'model', message: error.message }]);
   throw error;
 }

@@ -1,20 +1,17 @@
-import type { FieldProblem } from '../../contracts/errors';
+import { DataError, FailureType, type FieldProblem } from '../../contracts/errors';
 import type { ColumnKind, DatasetColumn } from '../data/dataset';
 import { preview, quoteIdentifier } from '../data/identifiers';
 import type { ServingInput } from '../serving/row-schema';
 
-/** The dataset lacks columns the model reads: no score could be trusted, so nothing is scored. */
-export class MissingInputColumnsError extends Error {
-  constructor(
-    readonly model: string,
-    readonly problems: FieldProblem[],
-  ) {
+/** The dataset lacks columns the model reads: no score could be trusted, so nothing is scored (IncompatibleSchema). */
+export class MissingInputColumnsError extends DataError {
+  constructor(model: string, problems: FieldProblem[]) {
+    const them = problems.length === 1 ? 'it' : 'them';
+    const names = problems.map((p) => `"${preview(p.path)}"`).join(', ');
     super(
-      `The dataset lacks ${problems.length === 1 ? 'a column' : 'columns'} ${model} reads: ${problems
-        .map((p) => `"${preview(p.path)}"`)
-        .join(
-          ', ',
-        )}. Add ${problems.length === 1 ? 'it' : 'them'} (null values are imputed as in training), or predict with a version trained without ${problems.length === 1 ? 'it' : 'them'}.`,
+      FailureType.IncompatibleSchema,
+      `The dataset lacks ${problems.length === 1 ? 'a column' : 'columns'} ${model} reads: ${names}. Add ${them} (null values are imputed as in training), or predict with a version trained without ${them}.`,
+      problems,
     );
     this.name = 'MissingInputColumnsError';
   }
