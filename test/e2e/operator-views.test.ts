@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { publicDatasetPath } from '../support/public-data';
 import { runCli } from '../support/cli';
 import { startTestHarness, type TestHarness } from '../support/temporal';
@@ -94,7 +95,10 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
       }
       assert.match(shown, /… train\s+running[\s\S]*\[█*░+\] epoch [1-9]\d*\/400 {2}loss \d/);
     } finally {
-      await handle.terminate('test done');
+      // On a quiet machine the 400 epochs can finish before this line; the bar was seen while it ran.
+      await handle.terminate('test done').catch((error: unknown) => {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      });
     }
   });
 
