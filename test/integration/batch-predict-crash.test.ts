@@ -4,9 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchPredictResult } from '../../contracts/batch-predict-input';
-import { loadDataset } from '../../lib/data/dataset';
-import { openDuckDb } from '../../lib/data/duckdb';
-import { materializeDataset } from '../../lib/data/materialize';
+import { queryPredictionParts } from '../support/prediction-parts';
 import { uniqueModelName } from '../support/registry-fixtures';
 import { publicDatasetPath } from '../support/public-data';
 import { PENGUINS_SPECIES, trainVersion, uploadPenguins } from '../support/serving-models';
@@ -81,17 +79,12 @@ describe('batchPredict survives a SIGKILLed worker (real worker processes, Tempo
     assert.ok(result.chunksWritten <= chunks - partsAtKill, evidence);
     assert.equal(result.rows, rows.length);
 
-    const local = await materializeDataset(h.store, result.predictionsUri, { format: 'parquet' });
-    const session = await openDuckDb();
-    try {
-      const table = await loadDataset(session, local);
-      const [counts] = await session.all<{ n: number; indexes: number; ids: number; last: number }>(
-        `SELECT count(*) AS n, count(DISTINCT row_index) AS indexes, count(DISTINCT prediction_id) AS ids, max(row_index) AS last FROM ${table.table}`,
-      );
-      assert.deepEqual(counts, { n: rows.length, indexes: rows.length, ids: rows.length, last: rows.length - 1 });
-    } finally {
-      await session.close();
-      await local.cleanup();
-    }
+    const [counts] = await queryPredictionParts<{ n: number; indexes: number; ids: number; last: number }>(
+      h.store,
+      result.predictionsUri,
+      (table) =>
+        `SELECT count(*) AS n, count(DISTINCT row_index) AS indexes, count(DISTINCT prediction_id) AS ids, max(row_index) AS last FROM ${table}`,
+    );
+    assert.deepEqual(counts, { n: rows.length, indexes: rows.length, ids: rows.length, last: rows.length - 1 });
   });
 });

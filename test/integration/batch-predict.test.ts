@@ -5,12 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { BatchPredictInputDraft, BatchPredictResult } from '../../contracts/batch-predict-input';
 import type { VersionRecord } from '../../contracts/registry';
-import { loadDataset } from '../../lib/data/dataset';
-import { openDuckDb } from '../../lib/data/duckdb';
-import { materializeDataset } from '../../lib/data/materialize';
 import { loadModel } from '../../lib/serving/load-model';
 import { readObject } from '../../lib/store/read-object';
 import { runCli } from '../support/cli';
+import { readPredictionParts } from '../support/prediction-parts';
 import { uniqueModelName } from '../support/registry-fixtures';
 import { PENGUINS_SPECIES, trainVersion, uploadPenguins } from '../support/serving-models';
 import { publicDatasetPath } from '../support/public-data';
@@ -48,19 +46,6 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     }) as Promise<BatchPredictResult>;
   }
 
-  /** Every prediction row the parts hold, in input order. */
-  async function readPredictions(uri: string): Promise<Record<string, unknown>[]> {
-    const local = await materializeDataset(h.store, uri, { format: 'parquet' });
-    const session = await openDuckDb();
-    try {
-      const table = await loadDataset(session, local);
-      return await session.all(`SELECT * FROM ${table.table} ORDER BY row_index`);
-    } finally {
-      await session.close();
-      await local.cleanup();
-    }
-  }
-
   it("scores every row once with the resolved version, with loadModel().predict's scores and classes", async () => {
     const withIds = penguins.map((row, i) => ({ penguin_id: `p-${i}`, ...row, observer: 'field team' }));
     const uri = await upload('penguins-with-ids', withIds);
@@ -82,7 +67,7 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
       result.warnings.join('\n'),
     );
 
-    const rows = await readPredictions(result.predictionsUri);
+    const rows = await readPredictionParts(h.store, result.predictionsUri);
     assert.equal(rows.length, penguins.length);
     const model = await loadModel(h.store, `${record.model}:${record.version}`);
     try {
@@ -170,7 +155,7 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
       result.warnings.some((w) => /"Body Mass \(g\)" is VARCHAR here but number in training/.test(w)),
       result.warnings.join('\n'),
     );
-    const rows = await readPredictions(result.predictionsUri);
+    const rows = await readPredictionParts(h.store, result.predictionsUri);
     const model = await loadModel(h.store, `${record.model}:${record.version}`);
     try {
       const expected = await model.predict(
@@ -210,7 +195,7 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
     assert.deepEqual(after, before, 'the rewritten part has the bytes of the lost one; the others were not touched');
 
-    const rows = await readPredictions(second.predictionsUri);
+    const rows = await readPredictionParts(h.store, second.predictionsUri);
     assert.equal(rows.length, penguins.length);
     assert.equal(new Set(rows.map((r) => r.row_index)).size, penguins.length);
     assert.equal(new Set(rows.map((r) => r.prediction_id)).size, penguins.length);
@@ -261,7 +246,7 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     });
     const uri = await upload('penguins-mass', penguins);
     const result = await predict({ model: `${mass.model}@champion`, dataset: { uri }, chunkRows: 100 });
-    const rows = await readPredictions(result.predictionsUri);
+    const rows = await readPredictionParts(h.store, result.predictionsUri);
     assert.equal(rows.length, penguins.length);
     assert.ok(!('predicted_class' in (rows[0] ?? {})), 'no class column');
     const model = await loadModel(h.store, `${mass.model}:${mass.version}`);

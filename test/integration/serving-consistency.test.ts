@@ -4,12 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import type { BatchPredictResult } from '../../contracts/batch-predict-input';
 import type { VersionRecord } from '../../contracts/registry';
 import { readJsonArtifact } from '../../lib/data/artifact-files';
-import { loadDataset } from '../../lib/data/dataset';
-import { openDuckDb } from '../../lib/data/duckdb';
-import { materializeDataset } from '../../lib/data/materialize';
 import { SplitManifest } from '../../lib/data/split-manifest';
 import { loadScorer } from '../../lib/evaluation/scorer';
 import { loadModel, type Prediction } from '../../lib/serving/load-model';
+import { readPredictionParts } from '../support/prediction-parts';
 import { uniqueModelName } from '../support/registry-fixtures';
 import { startServeProcess, type ServeProcess } from '../support/serve-process';
 import {
@@ -96,7 +94,7 @@ describe('train/serve consistency: evaluate, batchPredict, loadModel, serve (rea
           args: [{ model: reference, dataset: { uri: manifest.splits.test.uri, format: 'parquet' }, chunkRows: 16 }],
         })) as BatchPredictResult;
         assert.equal(result.rows, split.rows);
-        const batchRows = await readParts(result.predictionsUri);
+        const batchRows = await readPredictionParts(h.store, result.predictionsUri);
         const batch: PathScores = {
           scores: batchRows.map((row) => classes.map((c) => row[`probability_${c}`] as number)),
           classes: batchRows.map((row) => row.predicted_class as string),
@@ -140,17 +138,5 @@ describe('train/serve consistency: evaluate, batchPredict, loadModel, serve (rea
         }
       }
     });
-  }
-
-  async function readParts(uri: string): Promise<Record<string, unknown>[]> {
-    const local = await materializeDataset(h.store, uri, { format: 'parquet' });
-    const session = await openDuckDb();
-    try {
-      const table = await loadDataset(session, local);
-      return await session.all(`SELECT * FROM ${table.table} ORDER BY row_index`);
-    } finally {
-      await session.close();
-      await local.cleanup();
-    }
   }
 });
