@@ -8,9 +8,6 @@ export function workerCommand(): Command {
     .description('Run a trainyard worker (configured from the environment; see README "Configuration")')
     .action(async () => {
       const { config, fromDevServices } = await loadConfigFindingDevServices();
-      // What the dev services supplied becomes this process's environment, as `eval "$(trainyard dev env)"`
-      // would have made it: code that reads the environment again (the training thread's store) sees the same.
-      Object.assign(process.env, fromDevServices);
       const logger = cliLogger(config, 'trainyard-worker');
       const taken = Object.keys(fromDevServices);
       if (taken.length > 0)
