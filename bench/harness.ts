@@ -7,6 +7,8 @@ export type BenchRow = Record<string, Cell>;
 
 export interface SuiteResult {
   rows: BenchRow[];
+  /** Further tables, each printed under its title after `rows` (a suite measuring unlike things). */
+  tables?: { title: string; rows: BenchRow[] }[];
   /** Plain-language findings: targets met or missed, ratios, caveats. */
   notes?: string[];
   meta?: Record<string, unknown>;

@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     const suite = (await import(path.join(suitesDir, `${name}.ts`))).default as Suite;
     console.log(`\n== ${name}: ${suite.description}\n`);
     const result = await suite.run();
-    console.log(formatTable(result.rows));
+    if (result.rows.length > 0 || !result.tables?.length) console.log(formatTable(result.rows));
+    for (const table of result.tables ?? []) console.log(`\n${table.title}:\n${formatTable(table.rows)}`);
     for (const note of result.notes ?? []) console.log(`- ${note}`);
     console.log(`\nwrote ${path.relative(process.cwd(), await writeResult(name, result))}`);
   }

@@ -24,6 +24,9 @@ export interface PipelineDataset {
 
 /** One pipeline run as the benches read it. */
 export interface PipelineRun {
+  /** The registered model's name and the version the run registered (undefined when it registered none). */
+  model: string;
+  version?: number;
   outcome: string;
   metrics: Record<string, number>;
   zeroRule: Record<string, number>;
@@ -80,6 +83,8 @@ export async function runPipeline(h: TestHarness, dataset: PipelineDataset, spli
   }
   const fitMs = (stage('fitPreprocessor')?.durationMs ?? 0) + (stage('train')?.durationMs ?? 0);
   return {
+    model: input.model,
+    ...(result.version !== undefined ? { version: result.version } : {}),
     outcome: result.outcome,
     metrics: result.metrics,
     zeroRule: evaluation.baselines.zeroRule.metrics,

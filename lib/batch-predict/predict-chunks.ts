@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { listValue } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
 import type { DatasetTable } from '../data/dataset';
-import type { DuckDbSession } from '../data/duckdb';
+import { streamChunks } from '../data/column-values';
+import type { DuckDbSession, SqlValue } from '../data/duckdb';
+import type { RawValue } from '../data/encode-columns';
 import { quoteIdentifier, quoteStringLiteral } from '../data/identifiers';
-import type { ServingModel } from '../serving/load-model';
+import type { ColumnPredictions, ServingModel } from '../serving/load-model';
 import { PreconditionFailedError, type ArtifactStore } from '../store/artifact-store';
 import type { InputSelect } from './input-check';
 import type { BatchLayout } from './output-layout';
@@ -69,50 +72,100 @@ export async function numberInputRows(
 }
 
 /**
- * Scores the numbered input (numberInputRows) chunk by chunk: rows [c × chunkRows, (c+1) × chunkRows) of the input, in input order,
- * through `model.predict` (the serving library: evaluate's preprocessor and scorer), into one Parquet part
- * per chunk. Only one chunk's rows are in the JS heap at a time; DuckDB holds the numbered input, spilling to
- * disk past its memory limit. A part is uploaded whole (a store put is atomic: a reader sees all of it or
- * nothing) and create-only; a part that already exists was finished by an earlier attempt and is skipped,
- * so a retry after a crash resumes at the first missing chunk. The same input and version give the same parts.
+ * Scores the numbered input (numberInputRows) chunk by chunk: rows [c × chunkRows, (c+1) × chunkRows) of the
+ * input, in input order, read as columns and scored by `model.predictColumns` (the serving library:
+ * evaluate's preprocessor and scorer), into one Parquet part per chunk. Only one chunk's columns are in the
+ * JS heap at a time; DuckDB holds the numbered input, spilling to disk past its memory limit. A part is
+ * uploaded whole (a store put is atomic: a reader sees all of it or nothing) and create-only, while the next
+ * chunk is scored; a part that already exists was finished by an earlier attempt and is skipped, so a retry
+ * after a crash resumes at the first missing chunk. The same input and version give the same parts.
  */
 export async function predictInChunks(args: PredictChunksArgs): Promise<PredictChunksResult> {
-  const { session, model, selects, keyColumns, chunkRows, store, layout, rows } = args;
+  const { session, model, selects, chunkRows, store, layout, rows } = args;
   const chunks = Math.ceil(rows / chunkRows);
   const readInputs = selects.map((s, i) => `${inputColumn(i)} AS ${quoteIdentifier(s.name)}`).join(', ');
   const scoreColumns = scoreColumnsOf(model);
+  const idPrefix = createHash('sha256').update(args.idSeed).digest('hex').slice(0, ID_PREFIX_HEX);
   let written = 0;
   let skipped = 0;
-  for (let chunk = 0; chunk < chunks; chunk++) {
-    args.signal?.throwIfAborted();
-    const first = chunk * chunkRows;
-    const end = Math.min(rows, first + chunkRows);
-    const key = layout.part(chunk);
-    if (await store.exists(key)) skipped++;
-    else {
-      const batch = await session.all<Record<string, unknown>>(
+  const report = (chunk: number) =>
+    args.onProgress?.({ chunk: chunk + 1, chunks, rows: Math.min(rows, (chunk + 1) * chunkRows) });
+  /** Uploads one finished part (create-only), then removes the local file and reports the chunk done. */
+  const uploadPart = async (chunk: number, file: string) => {
+    try {
+      await store.putFile(layout.part(chunk), file, {
+        contentType: 'application/vnd.apache.parquet',
+        condition: { ifNoneMatch: '*' },
+      });
+      written++;
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+      skipped++; // another attempt finished this chunk first; its part holds the same rows
+    } finally {
+      await rm(file, { force: true });
+    }
+    report(chunk);
+  };
+  /** Writes a scored chunk's part locally (DuckDB), then starts its upload once the previous one is done. */
+  const writeThenUpload = async (scored: ScoredChunk) => {
+    const file = path.join(session.workDirectory, `part-${scored.chunk}.parquet`);
+    await writePart(session, file, { ...scored, scoreColumns, keyColumns: args.keyColumns, model, idPrefix });
+    await upload;
+    upload = uploadPart(scored.chunk, file);
+  };
+  let upload: Promise<void> | undefined;
+  let scored: ScoredChunk | undefined;
+  try {
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      args.signal?.throwIfAborted();
+      const first = chunk * chunkRows;
+      const end = Math.min(rows, first + chunkRows);
+      if (await store.exists(layout.part(chunk))) {
+        skipped++;
+        report(chunk);
+        continue;
+      }
+      const columns = await readColumns(
+        session,
         `SELECT ${readInputs} FROM ${SCORING_TABLE} WHERE ${ROW} >= $1 AND ${ROW} < $2 ORDER BY ${ROW}`,
         [first, end],
+        selects.map((s) => s.name),
       );
-      const predictions = await model.predict(batch);
-      const file = path.join(args.session.workDirectory, `part-${chunk}.parquet`);
-      await writePart(session, file, { first, predictions, scoreColumns, keyColumns, model, idSeed: args.idSeed });
-      try {
-        await store.putFile(key, file, {
-          contentType: 'application/vnd.apache.parquet',
-          condition: { ifNoneMatch: '*' },
-        });
-        written++;
-      } catch (error) {
-        if (!(error instanceof PreconditionFailedError)) throw error;
-        skipped++; // another attempt finished this chunk first; its part holds the same rows
-      } finally {
-        await rm(file, { force: true });
-      }
+      // DuckDB writes the last chunk's part while this one is scored in JS: one query at a time on the connection.
+      const writing = scored && writeThenUpload(scored);
+      const predictions = await Promise.all([model.predictColumns(columns, end - first), writing]).then(([p]) => p);
+      scored = { chunk, first, count: end - first, predictions };
     }
-    args.onProgress?.({ chunk: chunk + 1, chunks, rows: end });
+    if (scored) await writeThenUpload(scored);
+    await upload;
+  } catch (error) {
+    await upload?.catch(() => undefined);
+    throw error;
   }
   return { rows, chunks, written, skipped };
+}
+
+interface ScoredChunk {
+  chunk: number;
+  first: number;
+  count: number;
+  predictions: ColumnPredictions;
+}
+
+/** A query's result as one array per column (named `names`, in select order), read chunk by chunk. */
+async function readColumns(
+  session: DuckDbSession,
+  sql: string,
+  params: SqlValue[],
+  names: readonly string[],
+): Promise<Record<string, RawValue[]>> {
+  const columns: RawValue[][] = names.map(() => []);
+  for await (const chunk of streamChunks(session, sql, params))
+    chunk.columns.forEach((values, i) => {
+      const target = columns[i] as RawValue[];
+      for (const value of values) target.push(value as RawValue);
+    });
+  return Object.fromEntries(names.map((name, i) => [name, columns[i] as RawValue[]]));
 }
 
 /** The score columns a version's predictions fill: a probability per class, or the regression value. */
@@ -127,53 +180,64 @@ export function scoreColumnsOf(model: Pick<ServingModel, 'task' | 'classes'>): S
   return (model.classes ?? []).map((c) => ({ name: `probability_${c}`, className: c }));
 }
 
+/** DuckDB's vector size: the most rows one appended data chunk holds. */
+const DATA_CHUNK_ROWS = 2048;
+/** Hex digits of the run's hash that start every prediction id: `<hash of model, version, dataset>-<row>`. */
+const ID_PREFIX_HEX = 16;
+
+/**
+ * Writes one chunk's predictions as a Parquet file: scores and classes are appended to a scratch table in
+ * row order (DuckDB's appender: no per-value SQL parameters), then copied out with the row indexes, the
+ * prediction ids and, joined from the numbered input, the key columns.
+ */
 async function writePart(
   session: DuckDbSession,
   file: string,
-  part: {
-    first: number;
-    predictions: Awaited<ReturnType<ServingModel['predict']>>;
+  part: ScoredChunk & {
     scoreColumns: ScoreColumn[];
     keyColumns: readonly string[];
     model: ServingModel;
-    idSeed: string;
+    idPrefix: string;
   },
 ): Promise<void> {
-  const { first, predictions, scoreColumns } = part;
-  const rowIndexes = predictions.map((_, r) => first + r);
-  const scores = scoreColumns.map((column) =>
-    predictions.map((p) =>
-      'value' in p ? p.value : ((p.probabilities[column.className as string] as number | undefined) ?? null),
-    ),
-  );
-  const classes = predictions.map((p) => ('class' in p ? p.class : null));
-  const classified = part.model.task !== 'regression';
-  // Values are bound as lists and unnested side by side; names are quoted identifiers.
-  const params = [
-    listValue(rowIndexes),
-    ...scores.map((values) => listValue(values)),
-    ...(classified ? [listValue(classes)] : []),
-  ];
-  const scoreSql = scoreColumns.map((_, j) => `unnest(CAST($${j + 2} AS DOUBLE[])) AS s${j}`);
-  const classSql = classified ? [`unnest(CAST($${scoreColumns.length + 2} AS VARCHAR[])) AS cls`] : [];
-  await session.run(
-    `CREATE OR REPLACE TEMP TABLE batch_chunk AS SELECT unnest(CAST($1 AS BIGINT[])) AS ${ROW}, ${[...scoreSql, ...classSql].join(', ')}`,
-    params,
-  );
+  const { first, count, predictions, scoreColumns } = part;
+  const classified = predictions.classes !== undefined;
+  const types = [...scoreColumns.map(() => DOUBLE), ...(classified ? [VARCHAR] : [])];
+  const definitions = [...scoreColumns.map((_, j) => `s${j} DOUBLE`), ...(classified ? ['cls VARCHAR'] : [])];
+  await session.run(`CREATE OR REPLACE TABLE batch_chunk (${definitions.join(', ')})`);
+  const appender = await session.connection.createAppender('batch_chunk');
+  try {
+    for (let start = 0; start < count; start += DATA_CHUNK_ROWS) {
+      const rows = Math.min(DATA_CHUNK_ROWS, count - start);
+      const chunk = DuckDBDataChunk.create(types, rows);
+      scoreColumns.forEach((_, j) =>
+        chunk.setColumnValues(j, Array.from((predictions.scores[j] as Float64Array).subarray(start, start + rows))),
+      );
+      if (classified)
+        chunk.setColumnValues(scoreColumns.length, (predictions.classes as string[]).slice(start, start + rows));
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+  // Literals, not parameters (COPY takes none): the prefix is hex, the model name is quoted, the rest integers.
+  const keyed = part.keyColumns.length > 0;
   const columns = [
-    `sha256($1 || CAST(s.${ROW} AS VARCHAR)) AS prediction_id`,
+    `${quoteStringLiteral(`${part.idPrefix}-`)} || CAST(s.${ROW} AS VARCHAR) AS prediction_id`,
     `s.${ROW} AS row_index`,
     ...part.keyColumns.map((k, i) => `k.${keyColumn(i)} AS ${quoteIdentifier(k)}`),
     ...scoreColumns.map((c, j) => `s.s${j} AS ${quoteIdentifier(c.name)}`),
     ...(classified ? ['s.cls AS predicted_class'] : []),
-    'CAST($2 AS VARCHAR) AS model',
-    'CAST($3 AS INTEGER) AS version',
+    `CAST(${quoteStringLiteral(part.model.model)} AS VARCHAR) AS model`,
+    `CAST(${Math.trunc(part.model.version)} AS INTEGER) AS version`,
   ];
-  await session.run(
-    `CREATE OR REPLACE TEMP TABLE batch_part AS SELECT ${columns.join(', ')} FROM batch_chunk s JOIN ${SCORING_TABLE} k ON k.${ROW} = s.${ROW} ORDER BY s.${ROW}`,
-    [`${part.idSeed}:`, part.model.model, part.model.version],
-  );
-  await session.run(`COPY batch_part TO ${quoteStringLiteral(file)} (FORMAT parquet)`);
-  await session.run('DROP TABLE batch_part');
+  // The appender kept row order, so rowid is the row's place in the chunk.
+  const scored = `(SELECT CAST(rowid AS BIGINT) + ${Math.trunc(first)} AS ${ROW}, * FROM batch_chunk) s`;
+  const inputRows = `${SCORING_TABLE} WHERE ${ROW} >= ${Math.trunc(first)} AND ${ROW} < ${Math.trunc(first + count)}`;
+  const select = keyed
+    ? `SELECT ${columns.join(', ')} FROM ${scored} JOIN (SELECT * FROM ${inputRows}) k ON k.${ROW} = s.${ROW} ORDER BY s.${ROW}`
+    : `SELECT ${columns.join(', ')} FROM ${scored} ORDER BY s.${ROW}`;
+  await session.run(`COPY (${select}) TO ${quoteStringLiteral(file)} (FORMAT parquet)`);
   await session.run('DROP TABLE batch_chunk');
 }

@@ -15,7 +15,8 @@ import { findVersion } from '../registry/versions';
 import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store';
 import { InvalidRowsError, ModelArtifactMissingError, ServingModelNotFoundError } from './errors';
 import { resolveVersion } from './resolve-version';
-import { rowSchemaFor, rowsToColumns, type ServingInput, type ServingRow } from './row-schema';
+import { checkColumns, rowSchemaFor, rowsToColumns, type ServingInput, type ServingRow } from './row-schema';
+import type { RawValue } from '../data/encode-columns';
 
 /**
  * The serving library: a registered version, loaded once, that turns raw rows into predictions.
@@ -48,6 +49,12 @@ export interface ServingModel {
   inputs: ServingInput[];
   /** Predictions in row order; InvalidRowsError (every bad field named) before anything is scored. */
   predict(rows: readonly unknown[]): Promise<Prediction[]>;
+  /**
+   * The same scoring for columns (one array per input, `rows` long): what batch callers use, so no row
+   * object is ever built. Each value is checked against its input's type (InvalidRowsError names
+   * `<row>.<column>`); `predict` is this after validating its rows with `schema`.
+   */
+  predictColumns(columns: Readonly<Record<string, readonly RawValue[]>>, rows: number): Promise<ColumnPredictions>;
   /** Frees the model's tensors; predict fails afterwards. */
   dispose(): void;
 }
@@ -60,6 +67,14 @@ export type Prediction =
       probabilities: Record<string, number>;
     }
   | { /** Regression: the prediction in the target's units. */ value: number };
+
+/** Predictions as columns, in row order. */
+export interface ColumnPredictions {
+  /** Classification: one probability column per class, in `classes` order. Regression: one column, the value. */
+  scores: Float64Array[];
+  /** Classification: the predicted class of each row. */
+  classes?: string[];
+}
 
 /** Loads the version `reference` names (`"penguins@champion"`, `"penguins:3"`, or the parsed form). */
 export async function loadModel(store: ArtifactStore, reference: string | ModelReference): Promise<ServingModel> {
@@ -96,7 +111,9 @@ export async function loadVersion(store: ArtifactStore, record: VersionRecord, a
   const classes = scorer.classes;
   const decisionThreshold =
     scorer.task === 'binary' ? (record.lineage.evaluation.decisionThreshold ?? DEFAULT_THRESHOLD) : undefined;
-  const toPredictions = predictionsOf(scorer.task, classes ?? [], decisionThreshold ?? DEFAULT_THRESHOLD);
+  const toColumns = columnPredictionsOf(scorer.task, classes ?? [], decisionThreshold ?? DEFAULT_THRESHOLD);
+  const predictColumns = async (columns: Readonly<Record<string, readonly RawValue[]>>, count: number) =>
+    count === 0 ? toColumns(new Float32Array(0), 0) : toColumns(await scorer.predictColumns(columns, count), count);
   return {
     model: record.model,
     version: record.version,
@@ -111,8 +128,12 @@ export async function loadVersion(store: ArtifactStore, record: VersionRecord, a
       if (!checked.success) throw new InvalidRowsError(describeZodIssues(checked.error));
       const valid = checked.data;
       if (valid.length === 0) return [];
-      const outputs = await scorer.predictColumns(rowsToColumns(valid, inputs), valid.length);
-      return toPredictions(outputs, valid.length);
+      return asPredictions(await predictColumns(rowsToColumns(valid, inputs), valid.length), classes);
+    },
+    predictColumns: async (columns, count) => {
+      const problems = checkColumns(columns, count, inputs);
+      if (problems.length > 0) throw new InvalidRowsError(problems);
+      return predictColumns(columns, count);
     },
     dispose: () => scorer.dispose(),
   };
@@ -121,28 +142,38 @@ export async function loadVersion(store: ArtifactStore, record: VersionRecord, a
 /** Evaluate's fallback when a binary version recorded no threshold (versions registered before it did). */
 const DEFAULT_THRESHOLD = 0.5;
 
-function predictionsOf(
+/** The scorer's raw outputs as score columns and predicted classes (binary: the recorded threshold). */
+function columnPredictionsOf(
   task: TaskType,
   classes: string[],
   threshold: number,
-): (outputs: Float32Array, rows: number) => Prediction[] {
-  if (task === 'regression') return (outputs) => Array.from(outputs, (value) => ({ value }));
+): (outputs: Float32Array, rows: number) => ColumnPredictions {
+  if (task === 'regression') return (outputs) => ({ scores: [Float64Array.from(outputs)] });
   if (task === 'binary') {
     const [negative = '0', positive = '1'] = classes;
-    return (outputs) =>
-      Array.from(outputs, (p) => ({
-        class: predictsPositive(p, threshold) ? positive : negative,
-        probabilities: { [negative]: 1 - p, [positive]: p },
-      }));
+    return (outputs, rows) => {
+      const p = Float64Array.from(outputs);
+      const predicted = new Array<string>(rows);
+      for (let r = 0; r < rows; r++) predicted[r] = predictsPositive(p[r] as number, threshold) ? positive : negative;
+      return { scores: [p.map((v) => 1 - v), p], classes: predicted };
+    };
   }
   const k = classes.length;
   return (outputs, rows) => {
     const best = argmaxRows(outputs, k);
-    return Array.from({ length: rows }, (_, r) => ({
-      class: classes[best[r] as number] as string,
-      probabilities: Object.fromEntries(classes.map((c, j) => [c, outputs[r * k + j] as number])),
-    }));
+    const scores = classes.map((_, j) => Float64Array.from({ length: rows }, (_, r) => outputs[r * k + j] as number));
+    return { scores, classes: Array.from({ length: rows }, (_, r) => classes[best[r] as number] as string) };
   };
+}
+
+/** Column predictions as one object per row (what `predict` returns). */
+function asPredictions(columns: ColumnPredictions, classes: string[] | undefined): Prediction[] {
+  const [first] = columns.scores;
+  if (!columns.classes || !classes) return Array.from(first ?? [], (value) => ({ value }));
+  return columns.classes.map((predicted, r) => ({
+    class: predicted,
+    probabilities: Object.fromEntries(classes.map((c, j) => [c, columns.scores[j]?.[r] as number])),
+  }));
 }
 
 function parseReference(text: string): ModelReference {

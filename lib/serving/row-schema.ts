@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FieldProblem } from '../../contracts/errors';
 import { epochSecondsOf } from '../data/calendar-features';
 import type { RawValue } from '../data/encode-columns';
 import type { PreprocessorSpec } from '../data/preprocessor-spec';
@@ -110,3 +111,49 @@ export function rowsToColumns(
   }
   return columns;
 }
+
+const MAX_COLUMN_PROBLEMS = 100;
+
+/**
+ * The row schema's type rules, applied to columns (ServingModel.predictColumns): every input present and
+ * `rows` long, each value null or of the input's type. Problems are named `<row>.<column>`, as `schema`
+ * names them; the first 100 are listed.
+ */
+export function checkColumns(
+  columns: Readonly<Record<string, readonly RawValue[]>>,
+  rows: number,
+  inputs: readonly ServingInput[],
+): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const input of inputs) {
+    const values = Object.hasOwn(columns, input.name) ? columns[input.name] : undefined;
+    if (!values || values.length !== rows) {
+      problems.push({ path: input.name, message: `required: a column of ${rows} values (null for a missing one)` });
+      continue;
+    }
+    const fits = VALUE_CHECK[input.type];
+    for (let r = 0; r < rows && problems.length < MAX_COLUMN_PROBLEMS; r++) {
+      const value = values[r];
+      if (value !== null && !fits(value))
+        problems.push({
+          path: `${r}.${input.name}`,
+          message: `expected ${TYPE_TEXT[input.type]} or null, got ${describe(value)}`,
+        });
+    }
+  }
+  return problems;
+}
+
+const VALUE_CHECK: Record<ServingInput['type'], (value: unknown) => boolean> = {
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+  boolean: (v) => typeof v === 'boolean',
+  string: (v) => typeof v === 'string',
+  timestamp: (v) => (typeof v === 'number' || typeof v === 'string') && Number.isFinite(epochSecondsOf(v)),
+};
+
+const TYPE_TEXT: Record<ServingInput['type'], string> = {
+  number: 'a number',
+  boolean: 'true or false',
+  string: 'a string',
+  timestamp: 'an ISO-8601 date-time or epoch seconds',
+};

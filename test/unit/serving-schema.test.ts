@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { formatModelReference, ModelReferenceText } from '../../contracts/model-reference';
 import { PreprocessorSpec } from '../../lib/data/preprocessor-spec';
 import type { DatasetSchema } from '../../lib/data/schema';
-import { rowSchemaFor, rowsToColumns } from '../../lib/serving/row-schema';
+import { checkColumns, rowSchemaFor, rowsToColumns } from '../../lib/serving/row-schema';
 
 const numeric = (column: string) => ({
   kind: 'numeric' as const,
@@ -100,6 +100,23 @@ describe('serving row schema', () => {
       seen: ['2026-12-07T10:00:00Z', null],
       tagged: [true, null],
     });
+  });
+
+  it('checks columns by the same type rules: every row a row schema accepts passes, each bad value is named <row>.<column>', () => {
+    const rows = [good, { mass: null, island: null, seen: 1_796_600_000, tagged: null }];
+    assert.ok(rows.every((r) => row.safeParse(r).success));
+    assert.deepEqual(checkColumns(rowsToColumns(rows, inputs), rows.length, inputs), []);
+    const problems = checkColumns(
+      { mass: [1, '2', Number.NaN], island: ['Dream', 3, null], seen: [0, 'yesterday', null], tagged: [true, false] },
+      3,
+      inputs,
+    );
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['1.mass', '2.mass', '1.island', '1.seen', 'tagged'],
+    );
+    assert.match(problems[0]?.message ?? '', /expected a number or null, got the string "2"/);
+    assert.match(problems[4]?.message ?? '', /a column of 3 values/);
   });
 });
 
