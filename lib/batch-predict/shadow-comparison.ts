@@ -167,8 +167,12 @@ async function checkPairs(session: DuckDbSession, rows: number): Promise<number>
 }
 
 async function scoreDistance(session: DuckDbSession, j: number, score: string): Promise<ScoreDistance> {
+  // Summed in row order: a parallel sum's order (and so its last bits) varies run to run; the file must not.
+  const diff = `abs(${p(j)} - ${s(j)})`;
   const [m] = await session.all<{ pm: number; sm: number; mad: number; sd: number | null; n: number }>(
-    `SELECT avg(${p(j)}) AS pm, avg(${s(j)}) AS sm, avg(abs(${p(j)} - ${s(j)})) AS mad, stddev_samp(abs(${p(j)} - ${s(j)})) AS sd, count(abs(${p(j)} - ${s(j)})) AS n FROM ${PAIRS}`,
+    `SELECT avg(${p(j)} ORDER BY row_index) AS pm, avg(${s(j)} ORDER BY row_index) AS sm,
+       avg(${diff} ORDER BY row_index) AS mad, stddev_samp(${diff} ORDER BY row_index) AS sd, count(${diff}) AS n
+     FROM ${PAIRS}`,
   );
   const mean = m?.mad ?? Number.NaN;
   const n = m?.n ?? 0;
