@@ -9,9 +9,17 @@ import { DataError, FailureType } from '../contracts/errors';
 import { ModelReferenceText } from '../contracts/model-reference';
 import { valueOrFail } from '../contracts/pipeline-input-failure';
 import type { DatasetFingerprint } from '../contracts/stages';
-import { checkInputColumns } from '../lib/batch-predict/input-check';
+import type { VersionRecord } from '../contracts/registry';
+import { checkInputColumns, type InputCheck } from '../lib/batch-predict/input-check';
 import { batchLayout, type BatchLayout } from '../lib/batch-predict/output-layout';
 import { numberInputRows, predictInChunks, scoreColumnsOf } from '../lib/batch-predict/predict-chunks';
+import { shadowIncompatibility, type ComparableVersion } from '../lib/batch-predict/shadow-check';
+import {
+  compareShadowPredictions,
+  comparedScoresOf,
+  emptyComparison,
+  SHADOW_COMPARISON_VERSION,
+} from '../lib/batch-predict/shadow-comparison';
 import {
   countUnseenCategories,
   describeUnseen,
@@ -19,7 +27,7 @@ import {
   type PredictionsProfile,
 } from '../lib/batch-predict/summary';
 import { readJsonArtifact } from '../lib/data/artifact-files';
-import { loadDataset, toDatasetFailure } from '../lib/data/dataset';
+import { loadDataset, toDatasetFailure, type DatasetTable } from '../lib/data/dataset';
 import type { DuckDbSession } from '../lib/data/duckdb';
 import { invalidConfig } from '../lib/data/failures';
 import { fingerprintSelection } from '../lib/data/fingerprint';
@@ -39,16 +47,35 @@ export interface PredictBatchArgs {
   input: unknown;
   /** The version resolvePredictionModel chose: every attempt scores with this one, whatever the alias does. */
   version: number;
+  /** The shadow's version, as resolveShadowModel chose it; set exactly when the input names a shadow. */
+  shadowVersion?: number;
   /** ISO time "latest" and partition windows are judged against (the run's scheduled or start time). */
   asOf: string;
 }
 
+export interface ResolveShadowArgs {
+  /** The version the run scores with (resolvePredictionModel's). */
+  primary: { model: string; version: number };
+  /** The input's `shadow` reference. */
+  shadow: string;
+}
+
 const RESOLVE: StageSpec<{ model: string }> = { name: 'resolvePredictionModel' };
+const RESOLVE_SHADOW: StageSpec<ResolveShadowArgs> = { name: 'resolveShadowModel' };
 const PREDICT: StageSpec<PredictBatchArgs> = {
   name: 'predictBatch',
   parse: (raw) => ({ ...raw, input: valueOrFail(parseBatchPredictInput(raw.input), 'batch predict input') }),
   firstStep: 'loading the model',
 };
+
+/** One version scoring the run's dataset: its record, its loaded model, and what its input check found. */
+interface Scorer {
+  record: VersionRecord;
+  model: ServingModel;
+  layout: BatchLayout;
+  check: InputCheck;
+  alias?: string;
+}
 
 /** batchPredict's activities: thin, on the stage lifecycle; the work is in lib/serving and lib/batch-predict. */
 export function batchPredictActivities({ store }: StoreDeps) {
@@ -64,17 +91,55 @@ export function batchPredictActivities({ store }: StoreDeps) {
   });
 
   /**
+   * The version `input.shadow` names now, once, like the primary's; refused (naming `shadow`) when it is the
+   * primary's own version or predicts another task or other classes, before anything is scored.
+   */
+  const resolveShadowModel = stageActivity(
+    RESOLVE_SHADOW,
+    async ({ primary, shadow }): Promise<ResolvedPredictionModel> => {
+      const reference = ModelReferenceText.parse(shadow);
+      const record = await resolveVersion(store, reference).catch((error: unknown) => toModelFailure(error, 'shadow'));
+      const primaryRecord = await resolveVersion(store, primary).catch(toModelFailure);
+      const problem = shadowIncompatibility(comparableOf(primaryRecord), comparableOf(record));
+      if (problem) throw problem;
+      return {
+        model: record.model,
+        version: record.version,
+        ...('alias' in reference ? { alias: reference.alias } : {}),
+      };
+    },
+  );
+
+  /**
    * Checks the dataset against the version's training schema, scores it in chunks into Parquet parts
-   * (resuming at the first missing part), then writes a summary read back from the parts. Heartbeats carry
-   * `{ step, chunk, chunks, rows }`.
+   * (resuming at the first missing part), then writes a summary read back from the parts. With a shadow,
+   * the shadow's version is checked too before anything is written, scores the same rows into its own
+   * folder (resuming likewise), and the two sets are compared into comparison-<shadow>-v<n>.json. Heartbeats
+   * carry `{ step, chunk, chunks, rows }`.
    */
   const predictBatch = stageActivity(PREDICT, async (args, run): Promise<BatchPredictResult> => {
     const input = args.input as BatchPredictInput;
     const reference = ModelReferenceText.parse(input.model);
     const record = await resolveVersion(store, { model: reference.model, version: args.version }).catch(toModelFailure);
+    const shadowReference = input.shadow === undefined ? undefined : ModelReferenceText.parse(input.shadow);
+    if ((shadowReference === undefined) !== (args.shadowVersion === undefined))
+      throw new Error('predictBatch needs shadowVersion exactly when the input names a shadow');
+    const shadowRecord =
+      shadowReference && args.shadowVersion !== undefined
+        ? await resolveVersion(store, { model: shadowReference.model, version: args.shadowVersion }).catch(
+            (error: unknown) => toModelFailure(error, 'shadow'),
+          )
+        : undefined;
     const model = await loadVersion(store, record).catch(toModelFailure);
+    let shadowModel: ServingModel | undefined;
     try {
-      const training = await readJsonArtifact(store, record.lineage.schema, DatasetSchema);
+      shadowModel = shadowRecord
+        ? await loadVersion(store, shadowRecord).catch((error: unknown) => toModelFailure(error, 'shadow'))
+        : undefined;
+      if (shadowModel) {
+        const problem = shadowIncompatibility(model, shadowModel);
+        if (problem) throw problem;
+      }
 
       run.step('fingerprinting the dataset');
       const dataset = await fingerprintSelection(
@@ -84,7 +149,7 @@ export function batchPredictActivities({ store }: StoreDeps) {
         new Date(args.asOf),
         { signal: run.signal, onProgress: (file, bytesRead) => run.beat({ file, bytesRead }) },
       );
-      const layout = batchLayout(outputPrefix(store, input, dataset), record.model, record.version);
+      const prefix = outputPrefix(store, input, dataset);
 
       run.step('downloading the dataset');
       const local = await run.materialize(store, input.dataset.uri, {
@@ -94,82 +159,112 @@ export function batchPredictActivities({ store }: StoreDeps) {
       const session = await run.openDuckDb();
       run.step('checking the dataset against the training schema');
       const table = await loadDataset(session, local);
-      const check = checkInputColumns({
-        model: `${record.model}:${record.version}`,
-        columns: table.columns,
-        inputs: model.inputs,
-        trainingColumns: training.columns.map((c) => c.name),
-        keyColumns: input.keyColumns,
-      });
-      // Claimed only once the dataset fits: a refused input leaves no trace in the output.
-      await claimOutput(store, layout, {
-        model: record.model,
-        version: record.version,
-        dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
-        chunkRows: input.chunkRows,
-        keyColumns: input.keyColumns,
-      });
-      const rows = await numberInputRows(session, table, check.selects, input.keyColumns).catch((error: unknown) => {
-        throw toDatasetFailure(local, error);
-      });
-      const unseen = await countUnseenCategories(session, model.inputs, check.selects);
-      const warnings = [...check.warnings, ...unseen.map(describeUnseen)];
-
-      run.step('scoring');
-      const scored = await predictInChunks({
-        session,
-        rows,
-        model,
-        selects: check.selects,
-        keyColumns: input.keyColumns,
-        chunkRows: input.chunkRows,
-        store,
-        layout,
-        idSeed: `${record.model}:${record.version}:${dataset.sha256}`,
-        signal: run.signal,
-        onProgress: (p) => run.progress({ step: 'scoring', ...p }),
-      }).catch((error: unknown) => {
-        // The input check and the SQL reads are meant to make every row valid; one that is not is bad data.
-        if (!(error instanceof InvalidRowsError)) throw error;
-        throw new DataError(FailureType.DataValidationFailed, error.message, error.problems.slice(0, 100));
-      });
-
-      run.step('summarising the predictions');
-      const predictions = await readBackPredictions(run, session, layout, model, scored.chunks);
-      if (predictions.rows !== rows || predictions.distinctPredictionIds !== rows)
-        throw new Error(
-          `the parts under ${store.uriFor(layout.partsPrefix)} hold ${predictions.rows} predictions (${predictions.distinctPredictionIds} distinct ids) for ${rows} input rows`,
-        );
-      const summary = {
-        version: PREDICTIONS_SUMMARY_VERSION,
-        model: record.model,
-        modelVersion: record.version,
-        ...('alias' in reference ? { alias: reference.alias } : {}),
-        task: model.task,
-        ...(model.decisionThreshold !== undefined ? { decisionThreshold: model.decisionThreshold } : {}),
-        dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
-        predictionsUri: `${store.uriFor(layout.partsPrefix)}/`,
-        rows,
-        chunks: scored.chunks,
-        chunkRows: input.chunkRows,
-        predictions,
-        unseenCategories: unseen,
-        convertedColumns: check.selects.flatMap((s) =>
-          s.convertedFrom ? [{ column: s.name, from: s.convertedFrom }] : [],
-        ),
-        warnings,
+      const checkAgainst = async (version: VersionRecord, served: ServingModel): Promise<InputCheck> => {
+        const training = await readJsonArtifact(store, version.lineage.schema, DatasetSchema);
+        return checkInputColumns({
+          model: `${version.model}:${version.version}`,
+          columns: table.columns,
+          inputs: served.inputs,
+          trainingColumns: training.columns.map((c) => c.name),
+          keyColumns: input.keyColumns,
+        });
       };
-      const put = await store.put(layout.summary, `${JSON.stringify(summary, null, 2)}\n`, {
-        contentType: 'application/json',
-      });
-      run.log.info('batch predicted', {
-        model: record.model,
-        version: record.version,
-        rows,
-        chunks: scored.chunks,
-        written: scored.written,
-      });
-      return {
+      const primary: Scorer = {
+        record,
+        model,
+        layout: batchLayout(prefix, record.model, record.version),
+        check: await checkAgainst(record, model),
+        ...('alias' in reference ? { alias: reference.alias } : {}),
+      };
+      const shadow: Scorer | undefined =
+        shadowRecord && shadowModel
+          ? {
+              record: shadowRecord,
+              model: shadowModel,
+              layout: batchLayout(prefix, shadowRecord.model, shadowRecord.version),
+              check: await checkAgainst(shadowRecord, shadowModel),
+              ...(shadowReference && 'alias' in shadowReference ? { alias: shadowReference.alias } : {}),
+            }
+          : undefined;
+      // Claimed only once the dataset fits both versions: a refused input leaves no trace in the output.
+      for (const scorer of shadow ? [primary, shadow] : [primary])
+        await claimOutput(store, scorer.layout, {
+          model: scorer.record.model,
+          version: scorer.record.version,
+          dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
+          chunkRows: input.chunkRows,
+          keyColumns: input.keyColumns,
+        });
+
+      /** Scores the dataset with one version into its folder and writes its summary. */
+      const scoreWith = async (scorer: Scorer, step: string, tableName: string) => {
+        const { record: version, model: served, check, layout } = scorer;
+        const rows = await numberInputRows(session, table, check.selects, input.keyColumns).catch((error: unknown) => {
+          throw toDatasetFailure(local, error);
+        });
+        const unseen = await countUnseenCategories(session, served.inputs, check.selects);
+        const warnings = [...check.warnings, ...unseen.map(describeUnseen)];
+
+        run.step(step);
+        const scored = await predictInChunks({
+          session,
+          rows,
+          model: served,
+          selects: check.selects,
+          keyColumns: input.keyColumns,
+          chunkRows: input.chunkRows,
+          store,
+          layout,
+          idSeed: `${version.model}:${version.version}:${dataset.sha256}`,
+          signal: run.signal,
+          onProgress: (p) => run.progress({ step, ...p }),
+        }).catch((error: unknown) => {
+          // The input check and the SQL reads are meant to make every row valid; one that is not is bad data.
+          if (!(error instanceof InvalidRowsError)) throw error;
+          throw new DataError(FailureType.DataValidationFailed, error.message, error.problems.slice(0, 100));
+        });
+
+        run.step(`summarising the predictions of ${version.model}:${version.version}`);
+        const read = await readBackPredictions(run, session, layout, served, scored.chunks, tableName);
+        const predictions = read.profile;
+        if (predictions.rows !== rows || predictions.distinctPredictionIds !== rows)
+          throw new Error(
+            `the parts under ${store.uriFor(layout.partsPrefix)} hold ${predictions.rows} predictions (${predictions.distinctPredictionIds} distinct ids) for ${rows} input rows`,
+          );
+        const summary = {
+          version: PREDICTIONS_SUMMARY_VERSION,
+          model: version.model,
+          modelVersion: version.version,
+          ...(scorer.alias !== undefined ? { alias: scorer.alias } : {}),
+          task: served.task,
+          ...(served.decisionThreshold !== undefined ? { decisionThreshold: served.decisionThreshold } : {}),
+          dataset: { uri: dataset.uri, sha256: dataset.sha256, partitions: dataset.partitions ?? null },
+          predictionsUri: `${store.uriFor(layout.partsPrefix)}/`,
+          rows,
+          chunks: scored.chunks,
+          chunkRows: input.chunkRows,
+          predictions,
+          unseenCategories: unseen,
+          convertedColumns: check.selects.flatMap((s) =>
+            s.convertedFrom ? [{ column: s.name, from: s.convertedFrom }] : [],
+          ),
+          warnings,
+        };
+        const put = await store.put(layout.summary, `${JSON.stringify(summary, null, 2)}\n`, {
+          contentType: 'application/json',
+        });
+        run.log.info('batch predicted', {
+          model: version.model,
+          version: version.version,
+          rows,
+          chunks: scored.chunks,
+          written: scored.written,
+        });
+        return { rows, scored, warnings, summary, summaryUri: put.uri, table: read.table };
+      };
+
+      const main = await scoreWith(primary, 'scoring', 'batch_predictions');
+      const result: BatchPredictResult = {
         model: record.model,
         version: record.version,
         ...('alias' in reference ? { alias: reference.alias } : {}),
@@ -178,34 +273,109 @@ export function batchPredictActivities({ store }: StoreDeps) {
           sha256: dataset.sha256,
           ...(dataset.partitions ? { partitions: dataset.partitions } : {}),
         },
-        rows,
-        chunks: scored.chunks,
-        chunksWritten: scored.written,
-        predictionsUri: summary.predictionsUri,
-        summaryUri: put.uri,
-        warnings: warnings.slice(0, MAX_WARNINGS_IN_RESULT),
+        rows: main.rows,
+        chunks: main.scored.chunks,
+        chunksWritten: main.scored.written,
+        predictionsUri: main.summary.predictionsUri,
+        summaryUri: main.summaryUri,
+        warnings: main.warnings.slice(0, MAX_WARNINGS_IN_RESULT),
+      };
+      if (!shadow) return result;
+
+      const second = await scoreWith(shadow, 'scoring with the shadow', 'shadow_predictions');
+      run.step('comparing the shadow with the primary');
+      const comparison = await compareVersions(session, primary, shadow, main, second, input.keyColumns);
+      const put = await store.put(
+        primary.layout.comparison(shadow.record.model, shadow.record.version),
+        `${JSON.stringify(comparison, null, 2)}\n`,
+        { contentType: 'application/json' },
+      );
+      return {
+        ...result,
+        shadow: {
+          model: shadow.record.model,
+          version: shadow.record.version,
+          ...(shadow.alias !== undefined ? { alias: shadow.alias } : {}),
+          predictionsUri: second.summary.predictionsUri,
+          summaryUri: second.summaryUri,
+          chunksWritten: second.scored.written,
+        },
+        comparison: {
+          uri: put.uri,
+          rowsCompared: comparison.rowsCompared,
+          ...(comparison.agreement
+            ? {
+                agreement: {
+                  rate: comparison.agreement.rate,
+                  lower: comparison.agreement.interval.lower,
+                  upper: comparison.agreement.interval.upper,
+                },
+              }
+            : {}),
+          ks: comparison.headline.ks,
+          psi: comparison.headline.psi,
+        },
       };
     } finally {
       model.dispose();
+      shadowModel?.dispose();
     }
   });
 
-  /** The written parts, read back as one dataset and profiled. */
+  /** The two sets joined row by row in DuckDB (lib/batch-predict/shadow-comparison.ts), with who was compared. */
+  async function compareVersions(
+    session: DuckDbSession,
+    primary: Scorer,
+    shadow: Scorer,
+    main: { rows: number; summaryUri: string; table?: DatasetTable },
+    second: { summaryUri: string; table?: DatasetTable },
+    keyColumns: readonly string[],
+  ) {
+    const side = (scorer: Scorer, summaryUri: string) => ({
+      model: scorer.record.model,
+      version: scorer.record.version,
+      ...(scorer.alias !== undefined ? { alias: scorer.alias } : {}),
+      predictionsUri: `${store.uriFor(scorer.layout.partsPrefix)}/`,
+      summaryUri,
+    });
+    const compared =
+      main.table && second.table
+        ? await compareShadowPredictions({
+            session,
+            primary: main.table.table,
+            shadow: second.table.table,
+            rows: main.rows,
+            task: primary.model.task,
+            scores: comparedScoresOf(primary.model),
+            ...(primary.model.classes ? { classes: primary.model.classes } : {}),
+            keyColumns,
+          })
+        : emptyComparison(primary.model.task);
+    return {
+      version: SHADOW_COMPARISON_VERSION,
+      primary: side(primary, main.summaryUri),
+      shadow: side(shadow, second.summaryUri),
+      ...compared,
+    };
+  }
+
+  /** The written parts, read back as one dataset (`tableName`) and profiled. */
   async function readBackPredictions(
     run: StageRun,
     session: DuckDbSession,
     layout: BatchLayout,
     model: ServingModel,
     chunks: number,
-  ): Promise<PredictionsProfile> {
+    tableName: string,
+  ): Promise<{ profile: PredictionsProfile; table?: DatasetTable }> {
     const scoreColumns = scoreColumnsOf(model);
-    if (chunks === 0) return { rows: 0, distinctPredictionIds: 0, scores: {} };
+    if (chunks === 0) return { profile: { rows: 0, distinctPredictionIds: 0, scores: {} } };
     const parts = await run.materialize(store, `${store.uriFor(layout.partsPrefix)}/`, { format: 'parquet' });
-    const table = await loadDataset(session, parts, { tableName: 'batch_predictions' });
-    return await profilePredictions(session, table, scoreColumns, model.task !== 'regression');
+    const table = await loadDataset(session, parts, { tableName });
+    return { profile: await profilePredictions(session, table, scoreColumns, model.task !== 'regression'), table };
   }
 
-  return { resolvePredictionModel, predictBatch };
+  return { resolvePredictionModel, resolveShadowModel, predictBatch };
 }
 
 export type BatchPredictActivities = ReturnType<typeof batchPredictActivities>;
@@ -246,9 +416,19 @@ async function claimOutput(store: ArtifactStore, layout: BatchLayout, claim: Rec
   }
 }
 
-/** A reference that names nothing servable is the caller's to fix: non-retryable, naming what exists. */
-function toModelFailure(error: unknown): never {
+/** A reference that names nothing servable is the caller's to fix: non-retryable, naming what exists and the field. */
+function toModelFailure(error: unknown, field: 'model' | 'shadow' = 'model'): never {
   if (error instanceof ServingModelNotFoundError || error instanceof ModelArtifactMissingError)
-    throw new DataError(FailureType.ModelVersionNotFound, error.message, [{ path: 'model', message: error.message }]);
+    throw new DataError(FailureType.ModelVersionNotFound, error.message, [{ path: field, message: error.message }]);
   throw error;
+}
+
+/** What shadowIncompatibility reads from a registry record. */
+function comparableOf(record: VersionRecord): ComparableVersion {
+  return {
+    model: record.model,
+    version: record.version,
+    task: record.lineage.training.task.type,
+    ...(record.lineage.training.classes ? { classes: record.lineage.training.classes } : {}),
+  };
 }

@@ -8,6 +8,16 @@ import { PartitionSelection } from './stage-config';
 /** Output columns batchPredict writes itself; a key column may not take one of these names. */
 export const PREDICTION_COLUMNS = ['prediction_id', 'row_index', 'predicted_class', 'prediction', 'model', 'version'];
 
+/** `<model>@<alias>` or `<model>:<version>`, kept as text (the workflow input stays what the caller sent). */
+const ModelReferenceField = z
+  .string()
+  .max(200)
+  .superRefine((text, ctx) => {
+    const parsed = ModelReferenceText.safeParse(text);
+    if (!parsed.success)
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+  });
+
 /**
  * The `batchPredict` workflow's input: small JSON, like the pipeline's, so it starts from the CLI, the
  * Temporal UI or a Schedule. Only `model` and `dataset.uri` are required.
@@ -15,14 +25,11 @@ export const PREDICTION_COLUMNS = ['prediction_id', 'row_index', 'predicted_clas
 export const BatchPredictInput = z
   .object({
     /** `<model>@<alias>` (resolved once, at the start of the run) or `<model>:<version>`. */
-    model: z
-      .string()
-      .max(200)
-      .superRefine((text, ctx) => {
-        const parsed = ModelReferenceText.safeParse(text);
-        if (!parsed.success)
-          for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
-      }),
+    model: ModelReferenceField,
+    /** A second version that scores the same rows beside `model` (shadow scoring), compared in comparison.json. */
+    shadow: ModelReferenceField.optional().describe(
+      'Shadow scoring: a second version, <model>@<alias> or <model>:<version>, that scores the same rows beside `model` (same task and classes, another version). Its predictions go to their own folder and a comparison.json sits next to the summary. Optional.',
+    ),
     dataset: z
       .object({
         uri: ArtifactUri,
@@ -67,6 +74,28 @@ export interface ResolvedPredictionModel {
   alias?: string;
 }
 
+/** The shadow's side of a run: its version and where its predictions and summary went. */
+export interface ShadowPredictions {
+  model: string;
+  version: number;
+  alias?: string;
+  predictionsUri: string;
+  summaryUri: string;
+  chunksWritten: number;
+}
+
+/** The comparison's headline (comparison.json holds the rest: confusion table, per-score distances, top rows). */
+export interface ShadowComparisonHeadline {
+  uri: string;
+  rowsCompared: number;
+  /** Classification: the share of rows both versions give the same class, with its 95% Wilson interval. */
+  agreement?: { rate: number; lower: number; upper: number };
+  /** The largest two-sample Kolmogorov–Smirnov statistic over the compared scores, and its score. */
+  ks: { statistic: number; score: string };
+  /** The largest Population Stability Index (deciles of the primary's scores) over the compared scores, and its score. */
+  psi: { value: number; score: string };
+}
+
 /** What batchPredict returns (small: the predictions and the summary are in the store). */
 export interface BatchPredictResult {
   model: string;
@@ -83,4 +112,7 @@ export interface BatchPredictResult {
   summaryUri: string;
   /** Input findings that did not stop scoring (the summary holds them all). */
   warnings: string[];
+  /** Set when the input named a shadow. */
+  shadow?: ShadowPredictions;
+  comparison?: ShadowComparisonHeadline;
 }

@@ -9,6 +9,8 @@ export interface BatchPredictStatus {
   datasetUri: string;
   /** Set once resolved: the version every chunk is scored with. */
   version?: number;
+  /** Set once resolved, when the input names a shadow: the version scoring beside `version`. */
+  shadowVersion?: number;
   stage: 'resolving the model' | 'predicting' | 'done';
   outcome: BatchPredictOutcome;
   result?: BatchPredictResult;

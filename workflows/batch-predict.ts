@@ -8,7 +8,7 @@ import { runAsOf } from './run-as-of';
 import { TrainyardModel, TrainyardOutcome, TrainyardStage } from './search-attributes';
 
 /** Reading the registry: small and quick. */
-const { resolvePredictionModel } = proxyActivities<BatchPredictActivities>({
+const { resolvePredictionModel, resolveShadowModel } = proxyActivities<BatchPredictActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
 });
@@ -29,7 +29,8 @@ const { predictBatch } = proxyActivities<BatchPredictActivities>({
  * batchPredict: a registered version scores a dataset from the store into Parquet predictions.
  * The alias is resolved once, so every chunk (and every retry) uses the version recorded in the result,
  * the memo and `status`; then predictBatch checks the dataset against that version's training schema and
- * scores it in chunks, resuming at the first missing chunk after a crash.
+ * scores it in chunks, resuming at the first missing chunk after a crash. With `shadow`, a second version
+ * (resolved once as well) scores the same rows into its own folder, and the two are compared.
  */
 export async function batchPredict(rawInput: unknown): Promise<BatchPredictResult> {
   const input = valueOrFail(parseBatchPredictInput(rawInput), 'batch predict input');
@@ -48,16 +49,40 @@ export async function batchPredict(rawInput: unknown): Promise<BatchPredictResul
   ]);
   try {
     const resolved = await resolvePredictionModel({ model: input.model });
+    // The shadow is resolved once too, and refused (naming `shadow`) before anything is scored.
+    const shadow =
+      input.shadow === undefined
+        ? undefined
+        : await resolveShadowModel({
+            primary: { model: resolved.model, version: resolved.version },
+            shadow: input.shadow,
+          });
     status.version = resolved.version;
+    if (shadow) status.shadowVersion = shadow.version;
     status.stage = 'predicting';
     upsertSearchAttributes([{ key: TrainyardStage, value: 'predictBatch' }]);
-    upsertMemo({ model: input.model, version: resolved.version, dataset: input.dataset.uri });
-    const result = await predictBatch({ input: rawInput, version: resolved.version, asOf: runAsOf() });
+    upsertMemo({
+      model: input.model,
+      version: resolved.version,
+      dataset: input.dataset.uri,
+      ...(shadow ? { shadow: input.shadow, shadowVersion: shadow.version } : {}),
+    });
+    const result = await predictBatch({
+      input: rawInput,
+      version: resolved.version,
+      ...(shadow ? { shadowVersion: shadow.version } : {}),
+      asOf: runAsOf(),
+    });
     status.stage = 'done';
     status.outcome = 'succeeded';
     status.result = result;
     upsertSearchAttributes([{ key: TrainyardOutcome, value: 'succeeded' }]);
-    upsertMemo({ predictions: result.predictionsUri, summary: result.summaryUri, rows: result.rows });
+    upsertMemo({
+      predictions: result.predictionsUri,
+      summary: result.summaryUri,
+      rows: result.rows,
+      ...(result.comparison ? { comparison: result.comparison.uri } : {}),
+    });
     return result;
   } catch (error) {
     status.outcome = isCancellation(error) ? 'cancelled' : 'failed';

@@ -14,6 +14,7 @@ import { withTemporalClient } from '../temporal-client';
 
 interface PredictOptions {
   model: string;
+  shadow?: string;
   dataset: string;
   output?: string;
   key: string[];
@@ -27,6 +28,7 @@ interface PredictOptions {
 /** Which flag each input field comes from, for usage errors. */
 const FLAG_OF: Record<string, string> = {
   model: '--model',
+  shadow: '--shadow',
   dataset: '--dataset',
   output: '--output',
   keyColumns: '--key',
@@ -38,6 +40,10 @@ export function predictCommand(): Command {
   return new Command('predict')
     .description('Score a dataset with a registered version (a batchPredict run); predictions go to Parquet')
     .requiredOption('--model <reference>', '<model>@<alias> (resolved once, at the start) or <model>:<version>')
+    .option(
+      '--shadow <reference>',
+      'shadow scoring: a second version (<model>@<alias> or <model>:<version>) scores the same rows, compared with --model',
+    )
     .requiredOption('--dataset <uri>', 'the dataset in the artifact store (a prefix ending in "/" for partitions)')
     .option('--output <uri>', 'where the predictions go (default: batch-predictions/<dataset fingerprint>)')
     .option('--key <column>', 'an input column copied into each prediction (repeatable)', collect, [])
@@ -84,6 +90,7 @@ function collect(value: string, previous: string[]): string[] {
 function parseInput(options: PredictOptions): BatchPredictInput {
   const draft: Record<string, unknown> = {
     model: options.model,
+    ...(options.shadow !== undefined ? { shadow: options.shadow } : {}),
     dataset: { uri: options.dataset, ...(options.format !== undefined ? { format: options.format } : {}) },
     ...(options.output !== undefined ? { output: { uri: options.output } } : {}),
     keyColumns: options.key,
@@ -106,7 +113,30 @@ function formatResult(result: BatchPredictResult): string {
     `rows:        ${result.rows} in ${result.chunks} chunk${result.chunks === 1 ? '' : 's'} (${result.chunksWritten} written by this run)`,
     `predictions: ${result.predictionsUri}`,
     `summary:     ${result.summaryUri}`,
+    ...shadowLines(result),
     ...(result.warnings.length > 0 ? ['warnings:', ...result.warnings.map((w) => `  - ${w}`)] : []),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function shadowLines({ shadow, comparison }: BatchPredictResult): string[] {
+  if (!shadow || !comparison) return [];
+  const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const { agreement, ks, psi } = comparison;
+  const scoreOf = (score: string) => (score ? ` on ${score}` : '');
+  return [
+    `shadow:      ${shadow.model}:${shadow.version}${shadow.alias ? ` (${shadow.model}@${shadow.alias})` : ''}, ${shadow.chunksWritten} chunks written`,
+    `  predictions: ${shadow.predictionsUri}`,
+    `comparison:  ${comparison.rowsCompared} rows compared${
+      agreement
+        ? `; agreement ${percent(agreement.rate)} (95% CI ${percent(agreement.lower)}–${percent(agreement.upper)})`
+        : ''
+    }; KS ${fixed(ks.statistic)}${scoreOf(ks.score)}; PSI ${fixed(psi.value)}${scoreOf(psi.score)}`,
+    `  ${comparison.uri}`,
+  ];
+}
+
+/** A statistic to 4 decimals; a missing one (no rows) as "n/a" (JSON carries NaN as null). */
+function fixed(x: number | null): string {
+  return x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(4);
 }

@@ -10,6 +10,8 @@ export interface BatchLayout {
   /** What the parts were computed from; guards the folder against a different input. */
   input: string;
   summary: string;
+  /** Beside the summary: how a shadow version's predictions of the same input compare with these. */
+  comparison(shadowModel: string, shadowVersion: number): string;
 }
 
 export function batchLayout(outputPrefix: string, model: string, version: number): BatchLayout {
@@ -20,5 +22,6 @@ export function batchLayout(outputPrefix: string, model: string, version: number
     part: (chunk) => `${partsPrefix}/part-${String(chunk).padStart(6, '0')}.parquet`,
     input: `${base}/input.json`,
     summary: `${base}/summary.json`,
+    comparison: (shadowModel, shadowVersion) => `${base}/comparison-${shadowModel}-v${shadowVersion}.json`,
   };
 }

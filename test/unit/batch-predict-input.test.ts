@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBatchPredictInput } from '../../contracts/batch-predict-input';
+import { BatchPredictInput, parseBatchPredictInput } from '../../contracts/batch-predict-input';
 import { checkInputColumns, MissingInputColumnsError } from '../../lib/batch-predict/input-check';
 import { batchLayout } from '../../lib/batch-predict/output-layout';
 import type { DatasetColumn } from '../../lib/data/dataset';
@@ -36,6 +36,30 @@ describe('batchPredict input', () => {
     const paths = bad.problems.map((p) => p.path).sort();
     assert.deepEqual(paths, ['(root)', 'chunkRows', 'dataset.uri', 'keyColumns.1', 'keyColumns.2', 'model']);
     assert.match(bad.problems.find((p) => p.path === 'model')?.message ?? '', /<model>@<alias>/);
+  });
+
+  it('takes an optional shadow reference, described, and names it when it is not one', () => {
+    const ok = parseBatchPredictInput({
+      model: 'penguins@champion',
+      shadow: 'penguins@challenger',
+      dataset: { uri: 's3://bucket/d.csv' },
+    });
+    assert.ok(ok.ok);
+    assert.equal(ok.value.shadow, 'penguins@challenger');
+    const none = parseBatchPredictInput({ model: 'penguins:2', dataset: { uri: 's3://bucket/d.csv' } });
+    assert.ok(none.ok);
+    assert.equal(none.value.shadow, undefined);
+    assert.match(BatchPredictInput.shape.shadow.description ?? '', /second version/);
+
+    for (const shadow of ['penguins', 'penguins:0', 'Penguins@champion', 7]) {
+      const bad = parseBatchPredictInput({ model: 'penguins:2', shadow, dataset: { uri: 's3://bucket/d.csv' } });
+      assert.ok(!bad.ok, String(shadow));
+      assert.deepEqual(
+        bad.problems.map((p) => p.path),
+        ['shadow'],
+        String(shadow),
+      );
+    }
   });
 });
 
@@ -92,5 +116,6 @@ describe('checkInputColumns', () => {
     const layout = batchLayout('out/preds/', 'penguins', 3);
     assert.equal(layout.part(12), 'out/preds/penguins/v3/parts/part-000012.parquet');
     assert.equal(layout.summary, 'out/preds/penguins/v3/summary.json');
+    assert.equal(layout.comparison('penguins-mlp', 4), 'out/preds/penguins/v3/comparison-penguins-mlp-v4.json');
   });
 });
