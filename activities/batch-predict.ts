@@ -390,7 +390,7 @@ function outputPrefix(store: ArtifactStore, input: BatchPredictInput, dataset: D
     return `batch-predictions/${createHash('sha256').update(settings).digest('hex').slice(0, 16)}`;
   }
   try {
-    return store.keyFor(input.output.uri);
+    return store.keyFor(input.output.uri.replace(/\/+$/, '')); // a folder: the trailing "/" is optional
   } catch (error) {
     if (error instanceof InvalidArtifactKeyError) throw invalidConfig('output.uri', error.message);
     throw error;

@@ -24,6 +24,7 @@ const DATA_DIR = path.join(os.homedir(), '.cache', 'trainyard', 'bench-data');
 const FLOOR_BLOCK_ROWS = 100_000;
 const FLOOR_ROUNDS = 3;
 const TARGET_RATIO_TO_FLOOR = 0.5;
+const TRAINING_ROWS = 1_000_000;
 
 export interface BatchBenchOptions {
   /** Row counts scored end to end: prefixes of flights-3m (the last one is usually all of it). */
@@ -61,7 +62,8 @@ export async function benchBatch(h: TestHarness, options: BatchBenchOptions): Pr
       name: `predict-${kind}`,
       task: 'binary',
       label: { column: 'delay', op: '>', value: 15, name: 'delayed' },
-      localFile: source,
+      // Scoring speed is the measure, not the model's quality: a 1M-row prefix trains in a fraction of the time.
+      localFile: await flightsPrefix(source, TRAINING_ROWS),
       timeColumn: 'date',
       ...(kind === 'default' ? {} : { model: kind }),
     });
@@ -84,7 +86,7 @@ export async function benchBatch(h: TestHarness, options: BatchBenchOptions): Pr
             {
               model: reference,
               dataset: { uri: uris.get(size) },
-              output: { uri: h.store.uriFor(`${h.prefix}/predictions/${kind}-${size}-${i}/`) },
+              output: { uri: `${h.store.uriFor(`${h.prefix}/predictions/${kind}-${size}-${i}`)}/` },
             },
           ],
         })) as BatchPredictResult;

@@ -62,7 +62,10 @@ export async function numberInputRows(
 ): Promise<number> {
   const inputs = selects.map((s, i) => `${s.sql} AS ${inputColumn(i)}`);
   const keys = keyColumns.map((k, i) => `${quoteIdentifier(k)} AS ${keyColumn(i)}`);
-  // row_number() over the unordered scan numbers rows in input order (DuckDB preserves insertion order).
+  // row_number() over the unordered scan numbers rows in input order because DuckDB preserves insertion
+  // order (file order for Parquet, CSV and JSON) while this setting is on: it is the default, set here so
+  // that no session default can change which row a prediction belongs to.
+  await session.run('SET preserve_insertion_order = true');
   await session.run(
     `CREATE OR REPLACE TABLE ${SCORING_TABLE} AS SELECT (row_number() OVER () - 1) AS ${ROW}${[...inputs, ...keys]
       .map((c) => `, ${c}`)

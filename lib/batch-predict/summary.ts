@@ -78,7 +78,8 @@ export async function profilePredictions(
   for (const column of scoreColumns) {
     const q = quoteIdentifier(column.name);
     const [row] = await session.all<{ qs: (number | null)[] | null; mean: number | null }>(
-      `SELECT quantile_cont(${q}, $1) AS qs, avg(${q}) AS mean FROM ${t}`,
+      // Averaged in row order: a parallel sum's order (and so its last bits) varies run to run; the summary must not.
+      `SELECT quantile_cont(${q}, $1) AS qs, avg(${q} ORDER BY row_index) AS mean FROM ${t}`,
       [listValue(QUANTILES)],
     );
     const entries = QUANTILES.map((p, i) => [`p${String(Math.round(p * 100)).padStart(2, '0')}`, row?.qs?.[i] ?? null]);

@@ -176,10 +176,12 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     const input: BatchPredictInputDraft = {
       model: `${record.model}@champion`,
       dataset: { uri },
-      output: { uri: h.store.uriFor(`${h.prefix}/predictions/resume`) },
+      // A folder URI: the trailing "/" is optional.
+      output: { uri: `${h.store.uriFor(`${h.prefix}/predictions/resume`)}/` },
       chunkRows: CHUNK_ROWS,
     };
     const first = await predict(input);
+    assert.ok(first.predictionsUri.startsWith(`${h.store.uriFor(`${h.prefix}/predictions/resume`)}/`));
     const partsPrefix = h.store.keyFor(first.predictionsUri.replace(/\/$/, ''));
     const before = new Map<string, string>();
     for await (const object of h.store.list(partsPrefix)) before.set(object.key, object.etag);
