@@ -381,12 +381,12 @@ export function batchPredictActivities({ store }: StoreDeps) {
 export type BatchPredictActivities = ReturnType<typeof batchPredictActivities>;
 
 /**
- * output.uri as a key prefix of this store; by default batch-predictions/<hash of the dataset fingerprint, the
- * chunk size and the key columns>, so runs that write different parts never share a folder.
+ * output.uri as a key prefix of this store; by default batch-predictions/<hash of the dataset's URI and fingerprint,
+ * the chunk size and the key columns>, so runs that write different parts, or claim another input, never share a folder.
  */
 function outputPrefix(store: ArtifactStore, input: BatchPredictInput, dataset: DatasetFingerprint): string {
   if (!input.output) {
-    const settings = JSON.stringify([dataset.sha256, input.chunkRows, input.keyColumns]);
+    const settings = JSON.stringify([dataset.sha256, input.chunkRows, input.keyColumns, dataset.uri]);
     return `batch-predictions/${createHash('sha256').update(settings).digest('hex').slice(0, 16)}`;
   }
   try {

@@ -3,7 +3,7 @@ import { ArtifactUri } from './artifacts';
 import { describeZodIssues } from './errors';
 import { ModelReferenceText } from './model-reference';
 import type { ParseResult } from './pipeline-input';
-import { PartitionSelection } from './stage-config';
+import { OperatorConfig, PartitionSelection } from './stage-config';
 
 /** Output columns batchPredict writes itself; a key column may not take one of these names. */
 export const PREDICTION_COLUMNS = ['prediction_id', 'row_index', 'predicted_class', 'prediction', 'model', 'version'];
@@ -54,6 +54,8 @@ export const BatchPredictInput = z
       }),
     /** Rows scored and written per Parquet part: bounds memory; a retry resumes at the first missing part. */
     chunkRows: z.number().int().min(1).max(1_000_000).default(100_000),
+    /** Bad data (a missing column, an output claimed by another input) waits this long for `trainyard retry` / `abort`. */
+    operator: OperatorConfig.prefault({}),
   })
   .strict();
 

@@ -15,14 +15,21 @@ export interface RetryRequest {
   reason?: string;
 }
 
-export interface RetryPlan {
-  input: PipelineInput;
+export interface RetryPlan<Input = PipelineInput, Stage extends string = StageName> {
+  input: Input;
   /** The first stage that runs again; every stage before it keeps its result. */
-  restartFrom: StageName;
+  restartFrom: Stage;
   changedPaths: string[];
 }
 
-export type RetryPlanResult = { ok: true; plan: RetryPlan } | { ok: false; problems: FieldProblem[] };
+export type RetryPlanResult<Input = PipelineInput, Stage extends string = StageName> =
+  { ok: true; plan: RetryPlan<Input, Stage> } | { ok: false; problems: FieldProblem[] };
+
+/** How a workflow's runs are retried by an operator: its plan for a request, and the stages a restart keeps. */
+export interface RetryRules<Input, Stage extends string> {
+  plan(input: Input, failedStage: Stage, request: RetryRequest): RetryPlanResult<Input, Stage>;
+  kept(restartFrom: Stage): Stage[];
+}
 
 /** Stages that can run again: the workflow-side steps before and after them are not retried. */
 export const RETRYABLE_STAGES = [
@@ -66,24 +73,37 @@ export function planRetry(input: PipelineInput, failedStage: StageName, request:
       message: `${requested} comes after the failed stage ${failedStage}; retry from ${failedStage} or earlier`,
     });
   }
-  for (const path of changedPaths) {
-    if (FIXED_PATHS.some((fixed) => path === fixed || path.startsWith(`${fixed}.`))) {
-      problems.push({ path, message: 'cannot change in a retry; start a new run for another model' });
-    } else if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(path)) {
-      problems.push({ path, message: 'expected a dotted path of field names, e.g. dataset.uri' });
-    }
-  }
+  problems.push(...settingProblems(changedPaths));
   if (problems.length > 0) return { ok: false, problems };
 
-  const draft = JSON.parse(JSON.stringify(input)) as Record<string, unknown>; // no structuredClone in the workflow sandbox
-  for (const [path, value] of Object.entries(request.set ?? {})) setPath(draft, path.split('.'), value);
-  const parsed = parsePipelineInput(draft);
+  const parsed = parsePipelineInput(withSettings(input, request.set));
   if (!parsed.ok) return { ok: false, problems: parsed.problems };
 
   const restartFrom = [requested, ...changedPaths.map(firstStageReading)]
     .filter((stage): stage is StageName => stage !== undefined)
     .reduce((earliest, stage) => (stageIndex(stage) < stageIndex(earliest) ? stage : earliest));
   return { ok: true, plan: { input: parsed.value, restartFrom, changedPaths } };
+}
+
+/** The training pipeline's retry rules, as OperatorDesk takes them. */
+export const pipelineRetryRules: RetryRules<PipelineInput, StageName> = { plan: planRetry, kept: stagesBefore };
+
+/** Paths a retry's `set` may not use: fixed fields (the run is about one model) or not a dotted path of names. */
+export function settingProblems(paths: string[]): FieldProblem[] {
+  return paths.flatMap((path): FieldProblem[] => {
+    if (FIXED_PATHS.some((fixed) => path === fixed || path.startsWith(`${fixed}.`)))
+      return [{ path, message: 'cannot change in a retry; start a new run for another model' }];
+    if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(path))
+      return [{ path, message: 'expected a dotted path of field names, e.g. dataset.uri' }];
+    return [];
+  });
+}
+
+/** A copy of `input` with each dotted path of `set` replaced, to be parsed again by the input's own schema. */
+export function withSettings(input: object, set: Record<string, unknown> = {}): Record<string, unknown> {
+  const draft = JSON.parse(JSON.stringify(input)) as Record<string, unknown>; // no structuredClone in the workflow sandbox
+  for (const [path, value] of Object.entries(set)) setPath(draft, path.split('.'), value);
+  return draft;
 }
 
 export function describeRetryProblems(problems: FieldProblem[]): string {

@@ -1,11 +1,13 @@
-import { isCancellation, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import { parseBatchPredictInput, type BatchPredictResult } from '../contracts/batch-predict-input';
+import { batchPredictRetryRules } from '../contracts/batch-predict-retry';
 import { NON_RETRYABLE_FAILURE_TYPES, rootFailure } from '../contracts/errors';
 import { valueOrFail } from '../contracts/pipeline-input-failure';
 import type { BatchPredictActivities } from '../activities/batch-predict';
-import { batchPredictStatusQuery, type BatchPredictStatus } from './batch-predict-messages';
+import { batchPredictStatusQuery } from './batch-predict-messages';
+import { BatchPredictTracker } from './batch-predict-tracker';
+import { OperatorDesk } from './operator-desk';
 import { runAsOf } from './run-as-of';
-import { TrainyardModel, TrainyardOutcome, TrainyardStage } from './search-attributes';
 
 /** Reading the registry: small and quick. */
 const { resolvePredictionModel, resolveShadowModel } = proxyActivities<BatchPredictActivities>({
@@ -30,53 +32,47 @@ const { predictBatch } = proxyActivities<BatchPredictActivities>({
  * The alias is resolved once, so every chunk (and every retry) uses the version recorded in the result,
  * the memo and `status`; then predictBatch checks the dataset against that version's training schema and
  * scores it in chunks, resuming at the first missing chunk after a crash. With `shadow`, a second version
- * (resolved once as well) scores the same rows into its own folder, and the two are compared.
+ * (resolved once as well) scores the same rows into its own folder, and the two are compared. Bad data waits
+ * for an operator.
  */
 export async function batchPredict(rawInput: unknown): Promise<BatchPredictResult> {
   const input = valueOrFail(parseBatchPredictInput(rawInput), 'batch predict input');
-  const model = input.model.split(/[@:]/, 1)[0] as string;
-  const status: BatchPredictStatus = {
-    model: input.model,
-    datasetUri: input.dataset.uri,
-    stage: 'resolving the model',
-    outcome: 'running',
-  };
-  setHandler(batchPredictStatusQuery, () => status);
-  upsertSearchAttributes([
-    { key: TrainyardModel, value: model },
-    { key: TrainyardStage, value: 'resolveModel' },
-    { key: TrainyardOutcome, value: 'running' },
-  ]);
+  const tracker = new BatchPredictTracker(input.model, input.dataset.uri);
+  setHandler(batchPredictStatusQuery, () => tracker.status);
+  const operator = new OperatorDesk(tracker, batchPredictRetryRules);
   try {
-    const resolved = await resolvePredictionModel({ model: input.model });
-    // The shadow is resolved once too, and refused (naming `shadow`) before anything is scored.
-    const shadow =
-      input.shadow === undefined
-        ? undefined
-        : await resolveShadowModel({
-            primary: { model: resolved.model, version: resolved.version },
-            shadow: input.shadow,
-          });
-    status.version = resolved.version;
-    if (shadow) status.shadowVersion = shadow.version;
-    status.stage = 'predicting';
-    upsertSearchAttributes([{ key: TrainyardStage, value: 'predictBatch' }]);
-    upsertMemo({
-      model: input.model,
-      version: resolved.version,
-      dataset: input.dataset.uri,
-      ...(shadow ? { shadow: input.shadow, shadowVersion: shadow.version } : {}),
+    const { resolved, shadow } = await tracker.run('resolvePredictionModel', async () => {
+      const resolved = await resolvePredictionModel({ model: input.model });
+      // The shadow is resolved once too, and refused (naming `shadow`) before anything is scored.
+      const shadow =
+        input.shadow === undefined
+          ? undefined
+          : await resolveShadowModel({
+              primary: { model: resolved.model, version: resolved.version },
+              shadow: input.shadow,
+            });
+      return { resolved, shadow };
     });
-    const result = await predictBatch({
-      input: rawInput,
-      version: resolved.version,
-      ...(shadow ? { shadowVersion: shadow.version } : {}),
-      asOf: runAsOf(),
-    });
-    status.stage = 'done';
-    status.outcome = 'succeeded';
-    status.result = result;
-    upsertSearchAttributes([{ key: TrainyardOutcome, value: 'succeeded' }]);
+    tracker.recordVersion(resolved.version, shadow?.version);
+    // Like the pipeline's stages: bad data waits (outcome awaiting-operator) for `trainyard retry [--dataset]` or `abort`.
+    const result = await operator.run(input, (current) =>
+      tracker.run('predictBatch', () => {
+        tracker.recordDataset(current.dataset.uri);
+        upsertMemo({
+          model: current.model,
+          version: resolved.version,
+          dataset: current.dataset.uri,
+          ...(shadow ? { shadow: current.shadow, shadowVersion: shadow.version } : {}),
+        });
+        return predictBatch({
+          input: current,
+          version: resolved.version,
+          ...(shadow ? { shadowVersion: shadow.version } : {}),
+          asOf: runAsOf(),
+        });
+      }),
+    );
+    tracker.succeed(result);
     upsertMemo({
       predictions: result.predictionsUri,
       summary: result.summaryUri,
@@ -85,9 +81,7 @@ export async function batchPredict(rawInput: unknown): Promise<BatchPredictResul
     });
     return result;
   } catch (error) {
-    status.outcome = isCancellation(error) ? 'cancelled' : 'failed';
-    status.failure = rootFailure(error);
-    upsertSearchAttributes([{ key: TrainyardOutcome, value: status.outcome }]);
+    tracker.fail(isCancellation(error) ? 'cancelled' : 'failed', rootFailure(error));
     throw error;
   }
 }

@@ -14,8 +14,8 @@ export type PipelineOutcome =
   | 'cancelled';
 
 /** A stage that failed on bad data or config, waiting for `trainyard retry` or `abort`. */
-export interface OperatorWait {
-  failedStage: StageName;
+export interface OperatorWait<Stage extends string = StageName> {
+  failedStage: Stage;
   failure: FailureSummary;
   since: string;
   /** When the run gives up and fails with the original error. */
@@ -23,13 +23,13 @@ export interface OperatorWait {
 }
 
 /** One operator retry, as the status shows it. */
-export interface RetryRecord {
+export interface RetryRecord<Stage extends string = StageName> {
   at: string;
   by: string;
   reason: string;
-  failedStage: StageName;
+  failedStage: Stage;
   failure: FailureSummary;
-  restartFrom: StageName;
+  restartFrom: Stage;
   changedPaths: string[];
 }
 
@@ -70,14 +70,15 @@ export const approvalUpdate = defineUpdate<ApprovalAck, [ApprovalDecision]>('app
 /** The same decision as a signal, for the Temporal UI's "Send a Signal" form. */
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approvalSignal');
 
+/** Stage names are the answering workflow's own: trainingPipeline's, or batchPredict's predictBatch. */
 export interface RetryAck {
   accepted: true;
-  restartFrom: StageName;
+  restartFrom: string;
   /** Stages whose results are kept, not run again. */
-  kept: StageName[];
+  kept: string[];
 }
 
-/** `trainyard retry`: re-run a failed run from its failed stage (or an earlier one), optionally with changed input. */
+/** `trainyard retry` (trainingPipeline and batchPredict): re-run a failed run from its failed stage (or an earlier one), optionally with changed input. */
 export const retryStageUpdate = defineUpdate<RetryAck, [RetryRequest]>('retryStage');
 
 export interface AbortRequest {

@@ -1,24 +1,35 @@
 import { ActivityFailure, ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURE_TYPES, rootFailure } from '../contracts/errors';
-import {
-  describeRetryProblems,
-  planRetry,
-  stagesBefore,
-  type RetryPlan,
-  type RetryRequest,
-} from '../contracts/operator-retry';
-import type { PipelineInput } from '../contracts/pipeline-input';
+import { describeRetryProblems, type RetryPlan, type RetryRequest, type RetryRules } from '../contracts/operator-retry';
 import { durationMs, type Duration } from '../contracts/stage-config';
-import type { StageName } from '../contracts/stages';
-import { abortSignal, abortUpdate, retryStageSignal, retryStageUpdate, type AbortRequest } from './messages';
-import type { StageTracker } from './stage-tracker';
+import {
+  abortSignal,
+  abortUpdate,
+  retryStageSignal,
+  retryStageUpdate,
+  type AbortRequest,
+  type OperatorWait,
+  type RetryRecord,
+} from './messages';
 
-type OperatorDecision =
-  { kind: 'retry'; plan: RetryPlan; by: string; reason: string } | { kind: 'abort'; by: string; reason: string };
+type OperatorDecision<Input, Stage extends string> =
+  | { kind: 'retry'; plan: RetryPlan<Input, Stage>; by: string; reason: string }
+  | { kind: 'abort'; by: string; reason: string };
 
-interface Waiting {
-  failedStage: StageName;
-  input: PipelineInput;
+interface Waiting<Input, Stage extends string> {
+  failedStage: Stage;
+  input: Input;
+}
+
+/** What the desk needs from the workflow's status keeper (the pipeline's StageTracker, batchPredict's status). */
+export interface OperatorDeskHost<Stage extends string> {
+  /** The stage whose failure ended the last attempt, if it is one an operator can retry. */
+  failedStage(): Stage | undefined;
+  note(stage: Stage, note: string): void;
+  awaitOperator(wait: OperatorWait<Stage>): void;
+  stopAwaitingOperator(): void;
+  retry(record: RetryRecord<Stage>): void;
+  setOutcome(outcome: 'failed'): void;
 }
 
 /**
@@ -27,17 +38,20 @@ interface Waiting {
  * or an earlier one, optionally with changed input — or `trainyard abort`. After `operator.timeout`
  * it fails with the stage's original error.
  */
-export class OperatorDesk {
-  private waiting?: Waiting;
-  private decision?: OperatorDecision;
+export class OperatorDesk<Input extends { operator: { timeout: Duration } }, Stage extends string> {
+  private waiting?: Waiting<Input, Stage>;
+  private decision?: OperatorDecision<Input, Stage>;
 
-  constructor(private readonly tracker: StageTracker) {
+  constructor(
+    private readonly tracker: OperatorDeskHost<Stage>,
+    private readonly rules: RetryRules<Input, Stage>,
+  ) {
     setHandler(
       retryStageUpdate,
       (request) => {
         const plan = this.planOrThrow(request);
         this.decide({ kind: 'retry', plan, by: request.by ?? 'operator', reason: request.reason ?? '' });
-        return { accepted: true, restartFrom: plan.restartFrom, kept: stagesBefore(plan.restartFrom) };
+        return { accepted: true, restartFrom: plan.restartFrom, kept: this.rules.kept(plan.restartFrom) };
       },
       { validator: (request) => void this.planOrThrow(request) },
     );
@@ -70,7 +84,7 @@ export class OperatorDesk {
   }
 
   /** Runs `attempt` until it succeeds, an operator aborts, or no operator answers in time. */
-  async run<T>(input: PipelineInput, attempt: (input: PipelineInput) => Promise<T>): Promise<T> {
+  async run<T>(input: Input, attempt: (input: Input) => Promise<T>): Promise<T> {
     let current = input;
     for (;;) {
       try {
@@ -90,7 +104,11 @@ export class OperatorDesk {
     }
   }
 
-  private async waitForOperator(waiting: Waiting, error: unknown, timeout: Duration): Promise<OperatorDecision> {
+  private async waitForOperator(
+    waiting: Waiting<Input, Stage>,
+    error: unknown,
+    timeout: Duration,
+  ): Promise<OperatorDecision<Input, Stage>> {
     this.waiting = waiting;
     this.decision = undefined;
     this.tracker.awaitOperator({
@@ -115,8 +133,8 @@ export class OperatorDesk {
   }
 
   private recordRetry(
-    decision: Extract<OperatorDecision, { kind: 'retry' }>,
-    failedStage: StageName,
+    decision: Extract<OperatorDecision<Input, Stage>, { kind: 'retry' }>,
+    failedStage: Stage,
     error: unknown,
   ): void {
     const { plan } = decision;
@@ -131,20 +149,20 @@ export class OperatorDesk {
     });
   }
 
-  private planOrThrow(request: RetryRequest): RetryPlan {
+  private planOrThrow(request: RetryRequest): RetryPlan<Input, Stage> {
     const waiting = this.requireWaiting();
-    const result = planRetry(waiting.input, waiting.failedStage, request);
+    const result = this.rules.plan(waiting.input, waiting.failedStage, request);
     if (!result.ok) throw new Error(describeRetryProblems(result.problems));
     return result.plan;
   }
 
-  private requireWaiting(): Waiting {
+  private requireWaiting(): Waiting<Input, Stage> {
     if (!this.waiting) throw new Error('this run is not waiting for an operator');
     if (this.decision) throw new Error(`already decided: ${this.decision.kind} by ${this.decision.by}`);
     return this.waiting;
   }
 
-  private decide(decision: OperatorDecision): void {
+  private decide(decision: OperatorDecision<Input, Stage>): void {
     this.decision ??= decision;
   }
 }
@@ -158,13 +176,13 @@ function needsOperator(error: unknown): boolean {
   );
 }
 
-function abortDecision(request: AbortRequest, defaultBy = 'operator'): OperatorDecision {
+function abortDecision(request: AbortRequest, defaultBy = 'operator'): { kind: 'abort'; by: string; reason: string } {
   return { kind: 'abort', by: request.by?.trim() || defaultBy, reason: request.reason?.trim() || 'no reason given' };
 }
 
 function aborted(
-  decision: Extract<OperatorDecision, { kind: 'abort' }>,
-  failedStage: StageName,
+  decision: { kind: 'abort'; by: string; reason: string },
+  failedStage: string,
   error: unknown,
 ): ApplicationFailure {
   const failure = rootFailure(error);

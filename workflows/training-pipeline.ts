@@ -6,6 +6,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { pipelineRetryRules } from '../contracts/operator-retry';
 import type { PipelineInput } from '../contracts/pipeline-input';
 import { parsePipelineInputOrFail } from '../contracts/pipeline-input-failure';
 import type { Decision } from '../contracts/stage-results';
@@ -39,7 +40,7 @@ export interface PipelineResult {
 export async function trainingPipeline(rawInput: unknown): Promise<PipelineResult> {
   const tracker = new StageTracker();
   const approvals = new ApprovalInbox(tracker);
-  const operator = new OperatorDesk(tracker);
+  const operator = new OperatorDesk(tracker, pipelineRetryRules);
   setHandler(statusQuery, () => tracker.status);
 
   try {

@@ -20,6 +20,7 @@ interface PredictOptions {
   key: string[];
   chunkRows?: string;
   format?: string;
+  operatorTimeout?: string;
   follow?: boolean;
   json?: boolean;
   id?: string;
@@ -33,6 +34,7 @@ const FLAG_OF: Record<string, string> = {
   output: '--output',
   keyColumns: '--key',
   chunkRows: '--chunk-rows',
+  operator: '--operator-timeout',
 };
 
 /** `trainyard predict --model penguins@champion --dataset s3://…`: starts a batchPredict run. */
@@ -49,6 +51,10 @@ export function predictCommand(): Command {
     .option('--key <column>', 'an input column copied into each prediction (repeatable)', collect, [])
     .option('--chunk-rows <n>', 'rows scored and written per Parquet part (default 100000)')
     .option('--format <format>', 'the dataset format: auto, csv, tsv, parquet, json, jsonl (default auto)')
+    .option(
+      '--operator-timeout <duration>',
+      'how long bad data waits for trainyard retry / abort before the run fails, e.g. 24h; 0s fails at once (default 7d)',
+    )
     .option('-f, --follow', 'wait for the run to finish and print its result')
     .option('--json', 'with --follow: print the whole result as JSON')
     .option('--id <workflowId>', 'workflow id to use (default: predict-<model>-<random>)')
@@ -95,6 +101,7 @@ function parseInput(options: PredictOptions): BatchPredictInput {
     ...(options.output !== undefined ? { output: { uri: options.output } } : {}),
     keyColumns: options.key,
     ...(options.chunkRows !== undefined ? { chunkRows: Number(options.chunkRows) } : {}),
+    ...(options.operatorTimeout !== undefined ? { operator: { timeout: options.operatorTimeout } } : {}),
   } satisfies Partial<Record<keyof BatchPredictInputDraft, unknown>>;
   const parsed = BatchPredictInput.safeParse(draft);
   if (parsed.success) return parsed.data;

@@ -7,7 +7,11 @@ import type { BatchPredictInputDraft, BatchPredictResult } from '../../contracts
 import type { VersionRecord } from '../../contracts/registry';
 import { loadModel } from '../../lib/serving/load-model';
 import { readObject } from '../../lib/store/read-object';
+import { batchPredictStatusQuery } from '../../workflows/batch-predict-messages';
+import { TrainyardOutcome } from '../../workflows/search-attributes';
+import { waitForBatchOutcome } from '../support/batch-predict-runs';
 import { runCli } from '../support/cli';
+import { failureOf } from '../support/pipeline-runs';
 import { readPredictionParts } from '../support/prediction-parts';
 import { uniqueModelName } from '../support/registry-fixtures';
 import { PENGUINS_SPECIES, trainVersion, uploadPenguins } from '../support/serving-models';
@@ -107,13 +111,18 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.deepEqual(summary.predictions.classes, counted);
   });
 
-  it('fails non-retryably, naming the column, when the dataset lacks a column the model reads', async () => {
+  it('with operator.timeout 0s, fails at once, non-retryably, naming the column, when the dataset lacks a column the model reads', async () => {
     const uri = await upload(
       'penguins-no-island',
       penguins.map(({ Island: _dropped, ...rest }) => rest),
     );
     await assert.rejects(
-      predict({ model: `${record.model}:${record.version}`, dataset: { uri }, chunkRows: CHUNK_ROWS }),
+      predict({
+        model: `${record.model}:${record.version}`,
+        dataset: { uri },
+        chunkRows: CHUNK_ROWS,
+        operator: { timeout: '0s' },
+      }),
       (error: unknown) => {
         assert.ok(error instanceof WorkflowFailedError);
         const activityFailure = error.cause as Error & { cause?: Error & { type?: string; nonRetryable?: boolean } };
@@ -124,6 +133,56 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
         return true;
       },
     );
+  });
+
+  it('bad data waits for an operator: trainyard retry --dataset scores the fixed file with the same version; abort ends a run', async () => {
+    const env = { TRAINYARD_TASK_QUEUE: h.taskQueue };
+    const broken = await upload(
+      'penguins-operator-no-island',
+      penguins.map(({ Island: _dropped, ...rest }) => rest),
+    );
+    const fixed = await upload('penguins-operator-fixed', penguins);
+    const start = () =>
+      h.client.workflow.start('batchPredict', {
+        taskQueue: h.taskQueue,
+        workflowId: `test-batch-operator-${randomUUID()}`,
+        args: [{ model: `${record.model}@champion`, dataset: { uri: broken }, chunkRows: 100 }],
+      });
+
+    const handle = await start();
+    const waiting = await waitForBatchOutcome(handle, 'awaiting-operator');
+    assert.equal(waiting.awaitingOperator?.failedStage, 'predictBatch');
+    assert.equal(waiting.awaitingOperator?.failure.type, 'IncompatibleSchema');
+    assert.match(waiting.awaitingOperator?.failure.message ?? '', /"Island"/);
+    assert.equal(waiting.version, record.version);
+    assert.equal((await handle.describe()).typedSearchAttributes.get(TrainyardOutcome), 'awaiting-operator');
+
+    const retried = await runCli(['retry', handle.workflowId, '--dataset', fixed, '--by', 'erin', '--json'], env);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.deepEqual(JSON.parse(retried.stdout), {
+      workflowId: handle.workflowId,
+      accepted: true,
+      restartFrom: 'predictBatch',
+      kept: ['resolvePredictionModel'],
+    });
+    const result = (await handle.result()) as BatchPredictResult;
+    assert.equal(result.version, record.version);
+    assert.equal(result.dataset.uri, fixed);
+    assert.equal(result.rows, penguins.length);
+    const status = await handle.query(batchPredictStatusQuery);
+    assert.equal(status.outcome, 'succeeded');
+    assert.deepEqual(
+      status.retries?.map((r) => [r.by, r.failedStage, r.failure.type, r.changedPaths]),
+      [['erin', 'predictBatch', 'IncompatibleSchema', ['dataset.uri']]],
+    );
+
+    const abandoned = await start();
+    await waitForBatchOutcome(abandoned, 'awaiting-operator');
+    const aborted = await runCli(['abort', abandoned.workflowId, '--reason', 'wrong export'], env);
+    assert.equal(aborted.code, 0, aborted.stderr);
+    const failure = await failureOf(abandoned);
+    assert.equal(failure.type, 'PipelineAborted');
+    assert.match(failure.message, /wrong export.*predictBatch failed with IncompatibleSchema: .*"Island"/s);
   });
 
   it('scores categories training never saw with a warning naming the column and the share', async () => {
@@ -219,7 +278,13 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     const output = { uri: h.store.uriFor(`${h.prefix}/predictions/claimed`) };
     await predict({ model: `${record.model}@champion`, dataset: { uri }, output, chunkRows: 100 });
     await assert.rejects(
-      predict({ model: `${record.model}@champion`, dataset: { uri }, output, chunkRows: 50 }),
+      predict({
+        model: `${record.model}@champion`,
+        dataset: { uri },
+        output,
+        chunkRows: 50,
+        operator: { timeout: '0s' },
+      }),
       (error: unknown) => {
         const failure = rootOf(error);
         assert.equal(failure?.type, 'InvalidPipelineConfig');
@@ -285,7 +350,7 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
       penguins.map(({ Island: _dropped, ...rest }) => rest),
     );
     const failed = await runCli(
-      ['predict', '--model', `${record.model}@champion`, '--dataset', noIsland, '--follow'],
+      ['predict', '--model', `${record.model}@champion`, '--dataset', noIsland, '--operator-timeout', '0s', '--follow'],
       env,
     );
     assert.equal(failed.code, 1, failed.stdout + failed.stderr);
