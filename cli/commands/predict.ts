@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   BatchPredictInput,
   type BatchPredictInputDraft,
@@ -10,7 +10,10 @@ import {
 import { rootFailure } from '../../contracts/errors';
 import { TrainyardModel } from '../../workflows/search-attributes';
 import { CommandFailedError, UsageError, workflowUiUrl } from '../config-edge';
+import { formatBatchProgress, formatBatchStatus, readBatchStatus } from '../batch-status';
+import { resultUnlessOperatorNeeded } from '../follow-run';
 import { withTemporalClient } from '../temporal-client';
+import { StatusExit } from './status';
 
 interface PredictOptions {
   model: string;
@@ -71,21 +74,48 @@ export function predictCommand(): Command {
           staticSummary: `predict ${input.model} on ${input.dataset.uri}`,
         });
         process.stdout.write(`workflow id: ${workflowId}\nTemporal UI: ${workflowUiUrl(config, workflowId)}\n`);
-        if (!options.follow) return;
-        try {
-          const result = (await handle.result()) as BatchPredictResult;
-          process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
-        } catch (error) {
-          if (!(error instanceof WorkflowFailedError)) throw error;
-          const failure = rootFailure(error);
-          throw new CommandFailedError(
-            error.cause instanceof CancelledFailure
-              ? `run ${workflowId} was cancelled`
-              : `run ${workflowId} failed: ${failure.type}: ${failure.message}`,
-          );
-        }
+        if (options.follow) await follow(client, handle, options);
       });
     });
+}
+
+/**
+ * Waits for the run's end and prints its result (or JSON), with run --follow's exit codes: 1 when it failed or
+ * was cancelled, 4 (its status printed) when bad data waits for `trainyard retry` / `abort`.
+ */
+async function follow(client: Client, handle: WorkflowHandle, options: PredictOptions): Promise<void> {
+  const { workflowId } = handle;
+  const look = async () => {
+    const status = await readBatchStatus(client, workflowId, await handle.describe());
+    return { awaitingOperator: status.outcome === 'awaiting-operator', status };
+  };
+  try {
+    const ended = await resultUnlessOperatorNeeded<BatchPredictResult>(
+      handle,
+      async () => {
+        const { awaitingOperator, status } = await look();
+        const progress = status.progress ? formatBatchProgress(status.progress) : '';
+        return { awaitingOperator, line: `${status.stage}…${progress ? `  ${progress}` : ''}` };
+      },
+      (line) => process.stderr.write(`${line}\n`),
+    );
+    if (ended === 'awaiting-operator') {
+      process.stderr.write(
+        `run ${workflowId} is waiting for an operator:\n${formatBatchStatus((await look()).status)}`,
+      );
+      process.exitCode = StatusExit.awaitingOperator;
+      return;
+    }
+    process.stdout.write(options.json ? `${JSON.stringify(ended, null, 2)}\n` : formatResult(ended));
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    const failure = rootFailure(error);
+    throw new CommandFailedError(
+      error.cause instanceof CancelledFailure
+        ? `run ${workflowId} was cancelled`
+        : `run ${workflowId} failed: ${failure.type}: ${failure.message}`,
+    );
+  }
 }
 
 function collect(value: string, previous: string[]): string[] {

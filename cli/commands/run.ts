@@ -11,6 +11,7 @@ import { TrainyardModel } from '../../workflows/search-attributes';
 import { formatPipelineSummary } from '../pipeline-summary';
 import { CommandFailedError, workflowUiUrl } from '../config-edge';
 import { readPipelineConfigFile } from '../pipeline-config-file';
+import { resultUnlessOperatorNeeded } from '../follow-run';
 import { withTemporalClient } from '../temporal-client';
 import { rootFailure, type FailureSummary } from '../../contracts/errors';
 
@@ -49,7 +50,14 @@ export function runCommand(): Command {
 async function follow(client: Client, handle: WorkflowHandle, options: RunOptions): Promise<void> {
   const { workflowId } = handle;
   try {
-    const ended = await resultUnlessOperatorNeeded(client, handle, (line) => process.stderr.write(`${line}\n`));
+    const ended = await resultUnlessOperatorNeeded<PipelineResult>(
+      handle,
+      async () => {
+        const status = await readStatus(client, workflowId);
+        return { awaitingOperator: status.outcome === 'awaiting-operator', line: progressLine(status) };
+      },
+      (line) => process.stderr.write(`${line}\n`),
+    );
     if (ended === 'awaiting-operator') {
       const status = formatStatus(await handle.query(statusQuery));
       process.stderr.write(`run ${workflowId} is waiting for an operator:\n${status}`);
@@ -92,35 +100,6 @@ function withCacheOptions(input: PipelineInput, options: RunOptions): PipelineIn
       rerun: [...new Set([...input.cache.rerun, ...options.rerun])],
     },
   };
-}
-
-/**
- * The run's result, or "awaiting-operator" as soon as a stage failure waits for `trainyard retry` /
- * `abort`. Meanwhile `progress` gets a line whenever the running stage or its progress changes (the
- * training epoch bar with the time left), so a long run is not silent until it ends.
- */
-async function resultUnlessOperatorNeeded(
-  client: Client,
-  handle: WorkflowHandle,
-  progress: (line: string) => void,
-): Promise<PipelineResult | 'awaiting-operator'> {
-  const result = handle.result() as Promise<PipelineResult>;
-  let lastLine = '';
-  for (;;) {
-    const settled = await Promise.race([
-      result,
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000)),
-    ]);
-    if (settled) return settled;
-    const status = await readStatus(client, handle.workflowId).catch(() => undefined);
-    if (status?.outcome === 'awaiting-operator') {
-      result.catch(() => undefined);
-      return 'awaiting-operator';
-    }
-    const line = status ? progressLine(status) : '';
-    if (line && line !== lastLine) progress(line);
-    lastLine = line || lastLine;
-  }
 }
 
 /** "train … [████░░] epoch 3/10  loss 0.41  ~1m 5s left": the running stage and its live progress. */

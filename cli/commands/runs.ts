@@ -5,11 +5,25 @@ import { formatTable } from '../format-table';
 import { UsageError } from '../config-edge';
 import { withTemporalClient } from '../temporal-client';
 
-const OUTCOMES = ['running', 'awaiting-approval', 'promoted', 'registered', 'rejected', 'failed', 'cancelled'] as const;
+/** The pipeline's outcomes, then batchPredict's own ('succeeded'). */
+const OUTCOMES = [
+  'running',
+  'awaiting-approval',
+  'awaiting-operator',
+  'promoted',
+  'registered',
+  'rejected',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+
+/** The runs listed: training pipelines and batch predictions, which set the same search attributes. */
+const RUN_TYPES = ['trainingPipeline', 'batchPredict'] as const;
 
 /** A visibility query over trainyard's search attributes; values are validated, then quoted. */
 export function runsQuery(filters: { model?: string; outcome?: string }): string {
-  const clauses = [`WorkflowType = 'trainingPipeline'`];
+  const clauses = [`WorkflowType IN (${RUN_TYPES.map((type) => `'${type}'`).join(', ')})`];
   if (filters.model !== undefined) {
     if (!ModelName.safeParse(filters.model).success)
       throw new UsageError(`--model: "${filters.model}" is not a model name`);
@@ -26,7 +40,9 @@ export function runsQuery(filters: { model?: string; outcome?: string }): string
 
 export function runsCommand(): Command {
   return new Command('runs')
-    .description('List pipeline runs, newest first (Temporal visibility over the Trainyard search attributes)')
+    .description(
+      'List trainingPipeline and batchPredict runs, newest first (Temporal visibility over the Trainyard search attributes)',
+    )
     .option('--model <name>', 'only runs of this model')
     .option('--outcome <outcome>', `only runs with this outcome: ${OUTCOMES.join(' | ')}`)
     .option('--limit <n>', 'at most this many runs', '50')
@@ -42,8 +58,8 @@ export function runsCommand(): Command {
       }
       process.stdout.write(
         formatTable(
-          ['WORKFLOW ID', 'MODEL', 'OUTCOME', 'STAGE', 'STATUS', 'STARTED'],
-          runs.map((r) => [r.workflowId, r.model, r.outcome, r.stage, r.status, r.startTime]),
+          ['WORKFLOW ID', 'TYPE', 'MODEL', 'OUTCOME', 'STAGE', 'STATUS', 'STARTED'],
+          runs.map((r) => [r.workflowId, r.type, r.model, r.outcome, r.stage, r.status, r.startTime]),
         ),
       );
     });
@@ -51,6 +67,7 @@ export function runsCommand(): Command {
 
 interface RunRow {
   workflowId: string;
+  type: string;
   model: string;
   outcome: string;
   stage: string;
@@ -64,6 +81,7 @@ async function listRuns(client: Client, query: string, limit: number): Promise<R
     const attributes = run.searchAttributes as Record<string, unknown[] | undefined>;
     runs.push({
       workflowId: run.workflowId,
+      type: run.type,
       model: String(attributes.TrainyardModel?.[0] ?? ''),
       outcome: String(attributes.TrainyardOutcome?.[0] ?? ''),
       stage: String(attributes.TrainyardStage?.[0] ?? ''),

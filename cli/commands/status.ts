@@ -6,6 +6,8 @@ import type { PipelineResult } from '../../workflows';
 import { statusQuery, type PipelineStatus } from '../../workflows/messages';
 import { UsageError, workflowUiUrl } from '../config-edge';
 import { withTemporalClient } from '../temporal-client';
+import { formatBatchStatus, readBatchStatus } from '../batch-status';
+import type { BatchPredictOutcome } from '../../workflows/batch-predict-messages';
 
 /** Exit codes of `trainyard status`, for scripts: a finished run's outcome, or 0 while it runs. */
 export const StatusExit = { ok: 0, failed: 1, usage: 2, rejected: 3, awaitingOperator: 4 } as const;
@@ -30,36 +32,77 @@ const EXIT_BY_OUTCOME: Partial<Record<PipelineStatus['outcome'], number>> = {
 export function statusCommand(): Command {
   return new Command('status')
     .description(
-      "Show a run's stages (state, duration, artifacts); --follow until it ends. Exit: 0 done or running, 1 failed or cancelled, 3 rejected, 4 awaiting an operator",
+      "Show a run's stages (state, duration, artifacts) or a batchPredict run's chunk progress and result; --follow until it ends. Exit: 0 done or running, 1 failed or cancelled, 3 rejected, 4 awaiting an operator",
     )
     .argument('<workflowId>', 'the run')
     .option('-f, --follow', 'refresh until the run ends')
     .option('--json', 'print the status as JSON')
     .action(async (workflowId: string, options: { follow?: boolean; json?: boolean }) => {
       await withTemporalClient(async (client, config) => {
-        let status = await readStatus(client, workflowId);
-        while (options.follow && !SETTLED.includes(status.outcome)) {
-          if (!options.json && process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${formatStatus(status)}`);
+        let view = await readRunView(client, workflowId);
+        while (options.follow && !view.settled) {
+          if (!options.json && process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${view.text}`);
           await new Promise((resolve) => setTimeout(resolve, 1_000));
-          status = await readStatus(client, workflowId);
+          view = await readRunView(client, workflowId);
         }
-        process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        process.stdout.write(options.json ? `${JSON.stringify(view.json, null, 2)}\n` : view.text);
         if (!options.json) process.stdout.write(`Temporal UI: ${workflowUiUrl(config, workflowId)}\n`);
-        process.exitCode = EXIT_BY_OUTCOME[status.outcome] ?? StatusExit.ok;
+        process.exitCode = view.exitCode;
       });
     });
 }
 
-/** A running run answers the `status` query; a closed one is read from its result or failure (no worker needed). */
-export async function readStatus(client: Client, workflowId: string): Promise<PipelineStatus> {
-  const handle = client.workflow.getHandle(workflowId);
-  let description;
+/** A run's status as `trainyard status` prints it, whichever workflow it is. */
+interface RunView {
+  json: unknown;
+  text: string;
+  /** Following stops: the run ended, or it waits for a person. */
+  settled: boolean;
+  exitCode: number;
+}
+
+const BATCH_SETTLED: BatchPredictOutcome[] = ['succeeded', 'failed', 'cancelled', 'awaiting-operator'];
+const BATCH_EXIT: Partial<Record<BatchPredictOutcome, number>> = {
+  failed: StatusExit.failed,
+  cancelled: StatusExit.failed,
+  'awaiting-operator': StatusExit.awaitingOperator,
+};
+
+async function readRunView(client: Client, workflowId: string): Promise<RunView> {
+  const description = await describeRun(client, workflowId);
+  if (description.type === 'batchPredict') {
+    const status = await readBatchStatus(client, workflowId, description);
+    return {
+      json: status,
+      text: formatBatchStatus(status),
+      settled: BATCH_SETTLED.includes(status.outcome),
+      exitCode: BATCH_EXIT[status.outcome] ?? StatusExit.ok,
+    };
+  }
+  const status = await readStatus(client, workflowId, description);
+  return {
+    json: status,
+    text: formatStatus(status),
+    settled: SETTLED.includes(status.outcome),
+    exitCode: EXIT_BY_OUTCOME[status.outcome] ?? StatusExit.ok,
+  };
+}
+
+async function describeRun(client: Client, workflowId: string): Promise<Description> {
   try {
-    description = await handle.describe();
+    return await client.workflow.getHandle(workflowId).describe();
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) throw new UsageError(`No run with workflow id "${workflowId}"`);
     throw error;
   }
+}
+
+type Description = Awaited<ReturnType<WorkflowHandle['describe']>>;
+
+/** A running run answers the `status` query; a closed one is read from its result or failure (no worker needed). */
+export async function readStatus(client: Client, workflowId: string, known?: Description): Promise<PipelineStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  const description = known ?? (await describeRun(client, workflowId));
   if (description.type !== 'trainingPipeline') {
     throw new UsageError(
       `"${workflowId}" is a ${description.type} run, not a trainingPipeline. Its own status: temporal workflow query --workflow-id ${workflowId} --type status`,

@@ -334,7 +334,7 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.ok(Math.min(...values) > 1000 && Math.max(...values) < 10_000, 'grams, not standardised units');
   });
 
-  it('trainyard predict --follow: exit 0 with the result, 1 naming the failure, 2 naming each bad flag', async () => {
+  it('trainyard predict --follow exits like run --follow (0, 1, 4 awaiting an operator); status and runs show batchPredict runs', async () => {
     const env = { TRAINYARD_TASK_QUEUE: h.taskQueue };
     const uri = await upload('penguins-cli', penguins);
     const ok = await runCli(
@@ -344,6 +344,17 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.equal(ok.code, 0, ok.stderr);
     const result = JSON.parse(ok.stdout.slice(ok.stdout.indexOf('{'))) as BatchPredictResult;
     assert.deepEqual([result.version, result.rows, result.chunks], [record.version, penguins.length, 4]);
+    const okRun = /workflow id: (\S+)/.exec(ok.stdout)?.[1] ?? assert.fail(ok.stdout);
+
+    const done = await runCli(['status', okRun], env);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(
+      done.stdout,
+      new RegExp(`batchPredict ${record.model}@champion\\s+version ${record.version}\\s+outcome succeeded`),
+    );
+    assert.ok(done.stdout.includes(`predictions: ${result.predictionsUri}`), done.stdout);
+    assert.ok(done.stdout.includes(`summary:     ${result.summaryUri}`), done.stdout);
+    assert.match(done.stdout, new RegExp(`rows:\\s+${penguins.length} in 4 chunks`));
 
     const noIsland = await upload(
       'penguins-cli-no-island',
@@ -355,6 +366,47 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     );
     assert.equal(failed.code, 1, failed.stdout + failed.stderr);
     assert.match(failed.stderr, /failed: IncompatibleSchema: .*"Island"/);
+    const failedRun = /workflow id: (\S+)/.exec(failed.stdout)?.[1] ?? assert.fail(failed.stdout);
+    const failedStatus = await runCli(['status', failedRun, '--json'], env);
+    assert.equal(failedStatus.code, 1, failedStatus.stderr);
+    const failedJson = JSON.parse(failedStatus.stdout) as {
+      outcome: string;
+      version?: number;
+      failure?: { type: string };
+    };
+    assert.deepEqual(
+      [failedJson.outcome, failedJson.version, failedJson.failure?.type],
+      ['failed', record.version, 'IncompatibleSchema'],
+    );
+
+    const waiting = await runCli(
+      ['predict', '--model', `${record.model}@champion`, '--dataset', noIsland, '--follow'],
+      env,
+    );
+    assert.equal(waiting.code, 4, waiting.stdout + waiting.stderr);
+    assert.match(
+      waiting.stderr,
+      /waiting for an operator:[\s\S]*predictBatch failed with IncompatibleSchema: .*"Island"/,
+    );
+    const waitingRun = /workflow id: (\S+)/.exec(waiting.stdout)?.[1] ?? assert.fail(waiting.stdout);
+    const waitingStatus = await runCli(['status', waitingRun], env);
+    assert.equal(waitingStatus.code, 4, waitingStatus.stderr);
+    assert.match(waitingStatus.stdout, /outcome awaiting-operator/);
+    assert.match(waitingStatus.stdout, /trainyard retry <workflowId> \[--dataset <uri>\]/);
+    assert.equal((await runCli(['abort', waitingRun], env)).code, 0);
+
+    // Visibility is eventually consistent: give the listing a few seconds to catch up.
+    let listed: { workflowId: string; type: string; outcome: string }[] = [];
+    for (let i = 0; i < 20 && !listed.some((r) => r.workflowId === okRun && r.outcome === 'succeeded'); i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      const runs = await runCli(['runs', '--model', record.model, '--outcome', 'succeeded', '--json'], env);
+      assert.equal(runs.code, 0, runs.stderr);
+      listed = JSON.parse(runs.stdout) as typeof listed;
+    }
+    assert.deepEqual(
+      listed.filter((r) => r.workflowId === okRun).map((r) => [r.type, r.outcome]),
+      [['batchPredict', 'succeeded']],
+    );
 
     // An unreachable Temporal proves nothing was contacted: the flags are checked first.
     const usage = await runCli(
