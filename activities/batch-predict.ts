@@ -26,6 +26,7 @@ import {
   profilePredictions,
   type PredictionsProfile,
 } from '../lib/batch-predict/summary';
+import { renderSummaryPage } from '../lib/batch-predict/summary-page';
 import { readJsonArtifact } from '../lib/data/artifact-files';
 import { loadDataset, toDatasetFailure, type DatasetTable } from '../lib/data/dataset';
 import type { DuckDbSession } from '../lib/data/duckdb';
@@ -38,6 +39,7 @@ import { resolveVersion } from '../lib/serving/resolve-version';
 import { InvalidArtifactKeyError, PreconditionFailedError, type ArtifactStore } from '../lib/store/artifact-store';
 import { readObject } from '../lib/store/read-object';
 import type { StoreDeps } from './deps';
+import { signReportLink } from './evaluate';
 import { stageActivity, type StageRun, type StageSpec } from './stage-run';
 
 const MAX_WARNINGS_IN_RESULT = 50;
@@ -250,6 +252,8 @@ export function batchPredictActivities({ store }: StoreDeps) {
           ),
           warnings,
         };
+        // The page first, summary.json last: a reader that finds the summary finds its page.
+        const page = await store.put(layout.summaryPage, renderSummaryPage(summary), { contentType: 'text/html' });
         const put = await store.put(layout.summary, `${JSON.stringify(summary, null, 2)}\n`, {
           contentType: 'application/json',
         });
@@ -260,7 +264,7 @@ export function batchPredictActivities({ store }: StoreDeps) {
           chunks: scored.chunks,
           written: scored.written,
         });
-        return { rows, scored, warnings, summary, summaryUri: put.uri, table: read.table };
+        return { rows, scored, warnings, summary, summaryUri: put.uri, page, table: read.table };
       };
 
       const main = await scoreWith(primary, 'scoring', 'batch_predictions');
@@ -278,6 +282,8 @@ export function batchPredictActivities({ store }: StoreDeps) {
         chunksWritten: main.scored.written,
         predictionsUri: main.summary.predictionsUri,
         summaryUri: main.summaryUri,
+        summaryPageUri: main.page.uri,
+        reportUrl: await signReportLink(store, { kind: 'report', ...main.page }),
         warnings: main.warnings.slice(0, MAX_WARNINGS_IN_RESULT),
       };
       if (!shadow) return result;

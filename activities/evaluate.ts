@@ -10,8 +10,8 @@ import { pipelineActivity } from './stage-run';
 const REPORT_LINK_SECONDS = 7 * 24 * 60 * 60;
 const MAX_REASONS = 20;
 
-/** The report's presigned link, for the result and memo. */
-function signReportLink(store: ArtifactStore, report: ArtifactRef): Promise<string> {
+/** The report's presigned link, for the result and memo (batchPredict's summary page uses it too). */
+export function signReportLink(store: ArtifactStore, report: ArtifactRef): Promise<string> {
   return store.presignedGetUrl(store.keyFor(report.uri), REPORT_LINK_SECONDS);
 }
 

@@ -111,6 +111,7 @@ export function formatBatchStatus(status: BatchRunStatus): string {
       `  rows:        ${result.rows} in ${result.chunks} chunk${result.chunks === 1 ? '' : 's'} (${result.chunksWritten} written by this run)`,
       `  predictions: ${result.predictionsUri}`,
       `  summary:     ${result.summaryUri}`,
+      `  report:      ${result.reportUrl}`,
     );
     if (result.warnings.length) lines.push('  warnings:', ...result.warnings.map((w) => `    - ${w}`));
   }

@@ -112,6 +112,10 @@ export interface BatchPredictResult {
   /** The folder of Parquet parts, one per chunk (read it as a partitioned dataset). */
   predictionsUri: string;
   summaryUri: string;
+  /** summary.json as an HTML page (rows, classes, score quantiles, warnings, unseen categories) … */
+  summaryPageUri: string;
+  /** … and a link to open it: presigned for a week (S3) or a file URL, like the pipeline's report. */
+  reportUrl: string;
   /** Input findings that did not stop scoring (the summary holds them all). */
   warnings: string[];
   /** Set when the input named a shadow. */

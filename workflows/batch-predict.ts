@@ -76,6 +76,7 @@ export async function batchPredict(rawInput: unknown): Promise<BatchPredictResul
     upsertMemo({
       predictions: result.predictionsUri,
       summary: result.summaryUri,
+      report: result.reportUrl,
       rows: result.rows,
       ...(result.comparison ? { comparison: result.comparison.uri } : {}),
     });

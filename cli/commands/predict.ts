@@ -150,6 +150,7 @@ function formatResult(result: BatchPredictResult): string {
     `rows:        ${result.rows} in ${result.chunks} chunk${result.chunks === 1 ? '' : 's'} (${result.chunksWritten} written by this run)`,
     `predictions: ${result.predictionsUri}`,
     `summary:     ${result.summaryUri}`,
+    `report:      ${result.reportUrl}`,
     ...shadowLines(result),
     ...(result.warnings.length > 0 ? ['warnings:', ...result.warnings.map((w) => `  - ${w}`)] : []),
   ];

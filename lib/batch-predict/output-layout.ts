@@ -12,6 +12,8 @@ export interface BatchLayout {
   summary: string;
   /** Beside the summary: how a shadow version's predictions of the same input compare with these. */
   comparison(shadowModel: string, shadowVersion: number): string;
+  /** The summary as an HTML page, written before summary.json. */
+  summaryPage: string;
 }
 
 export function batchLayout(outputPrefix: string, model: string, version: number): BatchLayout {
@@ -23,5 +25,6 @@ export function batchLayout(outputPrefix: string, model: string, version: number
     input: `${base}/input.json`,
     summary: `${base}/summary.json`,
     comparison: (shadowModel, shadowVersion) => `${base}/comparison-${shadowModel}-v${shadowVersion}.json`,
+    summaryPage: `${base}/summary.html`,
   };
 }

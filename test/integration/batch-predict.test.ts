@@ -109,6 +109,18 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     const counted: Record<string, number> = {};
     for (const row of rows) counted[row.predicted_class as string] = (counted[row.predicted_class as string] ?? 0) + 1;
     assert.deepEqual(summary.predictions.classes, counted);
+
+    // The page beside summary.json, opened through the run's link as a person would.
+    assert.equal(result.summaryPageUri, result.summaryUri.replace(/summary\.json$/, 'summary.html'));
+    const page = await fetch(result.reportUrl);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    const html = await page.text();
+    assert.ok(html.includes(`${record.model}@champion → version ${record.version}`), 'names the version');
+    assert.ok(html.includes(`${penguins.length} rows`), 'names the rows');
+    for (const [c, n] of Object.entries(counted))
+      assert.ok(html.includes(`<td class="text">${c}</td><td class="num">${n}</td>`), c);
+    assert.ok(html.includes('&quot;observer&quot;'), 'the extra-column warning, escaped');
   });
 
   it('with operator.timeout 0s, fails at once, non-retryably, naming the column, when the dataset lacks a column the model reads', async () => {
