@@ -26,6 +26,7 @@ import {
   profilePredictions,
   type PredictionsProfile,
 } from '../lib/batch-predict/summary';
+import { driftAgainstTraining, driftWarnings } from '../lib/batch-predict/drift-table';
 import { renderSummaryPage } from '../lib/batch-predict/summary-page';
 import { readJsonArtifact } from '../lib/data/artifact-files';
 import { loadDataset, toDatasetFailure, type DatasetTable } from '../lib/data/dataset';
@@ -205,7 +206,10 @@ export function batchPredictActivities({ store }: StoreDeps) {
           throw toDatasetFailure(local, error);
         });
         const unseen = await countUnseenCategories(session, served.inputs, check.selects);
-        const warnings = [...check.warnings, ...unseen.map(describeUnseen)];
+        run.step(`comparing with the training statistics of ${version.model}:${version.version}`);
+        const { lineage } = version;
+        const drift = await driftAgainstTraining(store, session, table, lineage.statistics, lineage.training.seed);
+        const warnings = [...check.warnings, ...unseen.map(describeUnseen), ...driftWarnings(drift)];
 
         run.step(step);
         const scored = await predictInChunks({
@@ -247,6 +251,7 @@ export function batchPredictActivities({ store }: StoreDeps) {
           chunkRows: input.chunkRows,
           predictions,
           unseenCategories: unseen,
+          drift,
           convertedColumns: check.selects.flatMap((s) =>
             s.convertedFrom ? [{ column: s.name, from: s.convertedFrom }] : [],
           ),

@@ -1,4 +1,5 @@
 import { barChart, escapeXml } from '../evaluation/svg-charts';
+import type { BatchDrift } from './drift-table';
 import type { PredictionsProfile, UnseenCategories } from './summary';
 
 /** What the page shows: summary.json's fields (see activities/batch-predict.ts). */
@@ -16,6 +17,7 @@ export interface SummaryPageInput {
   unseenCategories: UnseenCategories[];
   convertedColumns: { column: string; from: string }[];
   warnings: string[];
+  drift?: BatchDrift;
 }
 
 /**
@@ -31,6 +33,7 @@ export function renderSummaryPage(s: SummaryPageInput): string {
     section('Scores', scoreTable(s.predictions.scores)),
     section(`Warnings (${s.warnings.length})`, list(s.warnings, 'No warnings: the input matches the training schema.')),
     section('Categories training never saw', unseenTable(s.unseenCategories)),
+    s.drift ? section('Drift from the training data', driftTable(s.drift)) : '',
     s.convertedColumns.length
       ? section(
           'Converted columns',
@@ -142,5 +145,26 @@ function unseenTable(unseen: UnseenCategories[]): string {
       text(`${(100 * u.share).toFixed(1)}%`),
       text(u.examples.map((e) => JSON.stringify(e)).join(', ')),
     ]),
+  );
+}
+
+function driftTable(drift: BatchDrift): string {
+  const reference = `<p class="note">Against the version's training statistics, ${escapeXml(drift.reference)}: a chi-square test per column on the training bins, Holm-corrected, and an effect-size floor (PSI for numbers, Jensen–Shannon distance otherwise). Drift is a warning, never a failure.</p>`;
+  if (drift.outcome !== 'judged') return `${reference}<p class="note">${escapeXml(drift.note ?? '')}</p>`;
+  if (!drift.columns.length) return `${reference}<p class="note">No column of the input could be compared.</p>`;
+  return (
+    reference +
+    table(
+      ['column', 'chi-square', 'adjusted p', 'distance', 'floor', 'drifted', 'what moved'],
+      drift.columns.map((c) => [
+        text(c.column),
+        numCell(c.statistic),
+        numCell(c.adjustedPValue),
+        text(`${c.metric} ${num(c.value)}`),
+        numCell(c.floor),
+        text(c.drifted ? 'yes' : 'no'),
+        text(c.summary),
+      ]),
+    )
   );
 }

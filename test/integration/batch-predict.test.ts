@@ -103,12 +103,21 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
       rows: number;
       modelVersion: number;
       predictions: { classes: Record<string, number> };
+      drift: { outcome: string; columns: { column: string; drifted: boolean }[] };
     };
     assert.equal(summary.rows, penguins.length);
     assert.equal(summary.modelVersion, record.version);
     const counted: Record<string, number> = {};
     for (const row of rows) counted[row.predicted_class as string] = (counted[row.predicted_class as string] ?? 0) + 1;
     assert.deepEqual(summary.predictions.classes, counted);
+    // The training data itself: compared column by column, nothing drifted (the extra columns are not compared).
+    assert.equal(summary.drift.outcome, 'judged');
+    assert.ok(summary.drift.columns.some((c) => c.column === 'Island'));
+    assert.ok(!summary.drift.columns.some((c) => c.column === 'penguin_id' || c.column === 'observer'));
+    assert.deepEqual(
+      summary.drift.columns.filter((c) => c.drifted).map((c) => c.column),
+      [],
+    );
 
     // The page beside summary.json, opened through the run's link as a person would.
     assert.equal(result.summaryPageUri, result.summaryUri.replace(/summary\.json$/, 'summary.html'));
@@ -207,6 +216,31 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.ok(warning, result.warnings.join('\n'));
     assert.match(warning, /Atlantis/);
     assert.ok(warning.includes(`${share}%`), warning);
+  });
+
+  it('a drifted feature is a warning in the result, a row of the drift table in summary.json and on the page', async () => {
+    const heavier = penguins.map((row) =>
+      typeof row['Body Mass (g)'] === 'number' ? { ...row, 'Body Mass (g)': row['Body Mass (g)'] + 1500 } : row,
+    );
+    const uri = await upload('penguins-heavier', heavier);
+    const result = await predict({ model: `${record.model}@champion`, dataset: { uri }, chunkRows: 100 });
+    assert.equal(result.rows, penguins.length, 'drift does not stop scoring');
+    const warning = result.warnings.find((w) => w.includes('drifted from the training data'));
+    assert.ok(warning, result.warnings.join('\n'));
+    assert.match(warning, /^column "Body Mass \(g\)" drifted from the training data: psi /);
+    const summary = JSON.parse((await readObject(h.store, h.store.keyFor(result.summaryUri))).toString('utf8')) as {
+      drift: { outcome: string; reference: string; columns: { column: string; drifted: boolean; metric: string }[] };
+    };
+    assert.equal(summary.drift.reference, record.lineage.statistics.uri);
+    assert.deepEqual(
+      summary.drift.columns.filter((c) => c.drifted).map((c) => [c.column, c.metric]),
+      [['Body Mass (g)', 'psi']],
+    );
+    const html = await (await fetch(result.reportUrl)).text();
+    assert.match(
+      html,
+      /<td class="text">Body Mass \(g\)<\/td>(<td class="num">[^<]*<\/td>){2}<td class="text">psi [^<]*<\/td><td class="num">[^<]*<\/td><td class="text">yes<\/td>/,
+    );
   });
 
   it('converts a column of another type with a warning: a value that does not convert is a missing value', async () => {

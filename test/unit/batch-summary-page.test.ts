@@ -22,6 +22,34 @@ const summary: SummaryPageInput = {
   unseenCategories: [{ column: `Island${hostile}`, rows: 2, share: 0.2, examples: [hostile] }],
   convertedColumns: [{ column: 'Body Mass (g)', from: 'VARCHAR' }],
   warnings: [`column "${hostile}" is not in the training data`],
+  drift: {
+    outcome: 'judged',
+    reference: 's3://trainyard/runs/x/statistics.json',
+    rows: 10,
+    minRows: 5,
+    alpha: 0.005,
+    columns: [
+      {
+        column: hostile,
+        test: 'chi-square',
+        binning: 'categories',
+        bins: 3,
+        referenceCount: 100,
+        batchCount: 10,
+        statistic: 42.5,
+        degreesOfFreedom: 2,
+        pValue: 0.0001,
+        adjustedPValue: 0.0002,
+        alpha: 0.005,
+        metric: 'jensen-shannon',
+        value: 0.25,
+        observedValue: 0.3,
+        floor: 0.03,
+        drifted: true,
+        summary: `share of ${hostile} rose`,
+      },
+    ],
+  },
 };
 
 describe('batch prediction summary page', () => {
@@ -37,6 +65,10 @@ describe('batch prediction summary page', () => {
     assert.match(page, /<h2>Warnings \(1\)<\/h2>/);
     assert.match(page, /<td class="num">2<\/td><td class="text">20\.0%<\/td>/);
     assert.match(page, /Body Mass \(g\)<\/td><td class="text">VARCHAR/);
+    assert.match(
+      page,
+      /<td class="num">42\.50<\/td><td class="num">0\.0002000<\/td><td class="text">jensen-shannon 0\.2500<\/td><td class="num">0\.03000<\/td><td class="text">yes<\/td>/,
+    );
   });
 
   it('escapes every data-derived string: no markup from the data reaches the page', () => {
@@ -47,7 +79,22 @@ describe('batch prediction summary page', () => {
   });
 
   it('says so when nothing was flagged', () => {
-    const page = renderSummaryPage({ ...summary, warnings: [], unseenCategories: [], convertedColumns: [] });
+    const page = renderSummaryPage({
+      ...summary,
+      warnings: [],
+      unseenCategories: [],
+      convertedColumns: [],
+      drift: {
+        outcome: 'too-few-rows',
+        reference: 's3://r',
+        rows: 3,
+        minRows: 100,
+        alpha: 0.005,
+        note: 'too few rows',
+        columns: [],
+      },
+    });
+    assert.match(page, /too few rows/);
     assert.match(page, /No warnings/);
     assert.match(page, /Every category was seen in training/);
     assert.doesNotMatch(page, /Converted columns/);

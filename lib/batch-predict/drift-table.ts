@@ -1,0 +1,48 @@
+import { DRIFT_DEFAULTS } from '../../contracts/stage-config';
+import { ArtifactFormatError, readJsonArtifact } from '../data/artifact-files';
+import type { DatasetTable } from '../data/dataset';
+import { compareDrift, referenceEdges, type ColumnDrift, type DriftComparison } from '../data/drift';
+import type { DuckDbSession } from '../data/duckdb';
+import { preview } from '../data/identifiers';
+import { computeStatistics } from '../data/statistics';
+import { DatasetStatisticsSchema } from '../data/statistics-schema';
+import type { ArtifactRef } from '../../contracts/artifacts';
+import { ObjectNotFoundError, type ArtifactStore } from '../store/artifact-store';
+
+/** The drift table in the summary: the comparison, or why there is none. Drift is a warning, never a failure. */
+export type BatchDrift =
+  (DriftComparison & { reference: string }) | { outcome: 'no-reference'; reference: string; note: string; columns: [] };
+
+/**
+ * The input's feature distributions against the version's training statistics (the lineage's `statistics`,
+ * the profile validateData wrote), with the drift monitor's test: `compareDrift` on the reference's bins, at the
+ * pipeline's default validation.drift settings. A missing or altered reference gives no table, with a note.
+ */
+export async function driftAgainstTraining(
+  store: ArtifactStore,
+  session: DuckDbSession,
+  table: DatasetTable,
+  reference: ArtifactRef,
+  seed: number,
+): Promise<BatchDrift> {
+  let statistics;
+  try {
+    statistics = await readJsonArtifact(store, reference, DatasetStatisticsSchema);
+  } catch (error) {
+    if (!(error instanceof ArtifactFormatError || error instanceof ObjectNotFoundError)) throw error;
+    const note = `no drift table: the training statistics (${reference.uri}) cannot be read: ${(error as Error).message}`;
+    return { outcome: 'no-reference', reference: reference.uri, note, columns: [] };
+  }
+  const current = await computeStatistics(session, table, { referenceEdges: referenceEdges(statistics), seed });
+  return { ...compareDrift(statistics, current, DRIFT_DEFAULTS), reference: reference.uri };
+}
+
+/** The warnings a drift table gives: one per drifted column, or the note when nothing was judged. */
+export function driftWarnings(drift: BatchDrift): string[] {
+  if (drift.outcome !== 'judged') return drift.note ? [drift.note] : [];
+  return drift.columns.filter((c) => c.drifted).map(describeDrift);
+}
+
+function describeDrift(c: ColumnDrift): string {
+  return `column "${preview(c.column)}" drifted from the training data: ${c.metric} ${c.value.toFixed(3)} over the floor ${c.floor} (chi-square ${c.statistic.toFixed(1)}, adjusted p ${c.adjustedPValue.toPrecision(2)}): ${c.summary}`;
+}
