@@ -43,13 +43,18 @@ export function scheduleCommand(): Command {
 
   schedule
     .command('create')
-    .description("Create a schedule that starts trainingPipeline (or driftMonitor) with a config file's input")
+    .description(
+      "Create a schedule that starts trainingPipeline (or driftMonitor, or batchPredict) with a config file's input",
+    )
     .argument('<id>', "schedule id; each run's workflow id is <id>-<scheduled time>")
     .requiredOption(
       '-c, --config <file>',
       'the workflow input (JSON), stored as is: defaults apply when each run starts',
     )
-    .option('--model <name>', 'fills in or overrides the config\'s "model"')
+    .option(
+      '--model <name>',
+      'fills in or overrides the config\'s "model" (batchPredict: <model>@<alias> or <model>:<version>)',
+    )
     .option('--cron <expression>', 'when to run, e.g. "0 2 * * *" (UTC; prefix CRON_TZ=Europe/Berlin for a zone)')
     .option('--every <duration>', 'or: run at this interval, e.g. 1d, 6h, 30m (at least 1s)')
     .option('--overlap <policy>', `when the previous run is still going: ${OVERLAP_HELP}`, 'skip')

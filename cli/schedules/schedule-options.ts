@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ScheduleOverlapPolicy, ScheduleSpec } from '@temporalio/client';
+import { ModelReferenceText } from '../../contracts/model-reference';
 import { ModelName } from '../../contracts/pipeline-input';
 import { UsageError } from '../config-edge';
 import { formatDurationMs, parseDurationMs } from './durations';
@@ -65,7 +66,14 @@ const Note = z.string().trim().min(1, { message: 'must not be empty' }).max(1_00
 
 export const CreateOptions = z
   .object({
-    model: ModelName.optional(),
+    /** A model name; for batchPredict a reference, `<model>@<alias>` or `<model>:<version>`. */
+    model: z
+      .string()
+      .superRefine((text, ctx) => {
+        const checked = (/[@:]/.test(text) ? ModelReferenceText : ModelName).safeParse(text);
+        for (const issue of checked.error?.issues ?? []) ctx.addIssue({ code: 'custom', message: issue.message });
+      })
+      .optional(),
     config: z.string().min(1, { message: 'expected a JSON file path' }),
     cron: z.string().trim().min(1, { message: 'expected a cron expression, e.g. "0 2 * * *"' }).optional(),
     every: durationOption(MIN_INTERVAL_MS, 'the shortest interval Temporal accepts')
@@ -84,6 +92,12 @@ export const CreateOptions = z
     taskQueue: z.string().trim().min(1, { message: 'must not be empty' }).optional(),
   })
   .superRefine((options, ctx) => {
+    if (options.model !== undefined && options.workflow !== 'batchPredict' && /[@:]/.test(options.model))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model'],
+        message: 'a model name; <model>@<alias> and <model>:<version> are for --workflow batchPredict',
+      });
     if ((options.cron === undefined) === (options.every === undefined)) {
       ctx.addIssue({
         code: 'custom',

@@ -1,16 +1,18 @@
 import type { ScheduleOptionsAction } from '@temporalio/client';
+import { parseBatchPredictInput } from '../../contracts/batch-predict-input';
 import { parseDriftMonitorInput } from '../../contracts/drift-monitor-input';
 import type { FieldProblem } from '../../contracts/errors';
 import { parsePipelineInput, type ParseResult } from '../../contracts/pipeline-input';
 import { TrainyardModel } from '../../workflows/search-attributes';
 
 /** The workflows a trainyard schedule can start. */
-export const SCHEDULED_WORKFLOWS = ['trainingPipeline', 'driftMonitor'] as const;
+export const SCHEDULED_WORKFLOWS = ['trainingPipeline', 'driftMonitor', 'batchPredict'] as const;
 export type ScheduledWorkflow = (typeof SCHEDULED_WORKFLOWS)[number];
 
 /** A schedule's validated input: the draft that runs (defaults apply at run time) and what labels it. */
 export interface ScheduledInput {
   draft: Record<string, unknown>;
+  /** The model's name (batchPredict's `penguins@champion` labels as `penguins`). */
   model: string;
   datasetUri: string;
 }
@@ -18,6 +20,13 @@ export interface ScheduledInput {
 const PARSERS: Record<ScheduledWorkflow, (raw: unknown) => ParseResult<{ model: string; dataset: { uri: string } }>> = {
   trainingPipeline: parsePipelineInput,
   driftMonitor: parseDriftMonitorInput,
+  batchPredict: parseBatchPredictInput,
+};
+
+const VERBS: Record<ScheduledWorkflow, string> = {
+  trainingPipeline: 'train',
+  driftMonitor: 'check drift of',
+  batchPredict: 'predict with',
 };
 
 /**
@@ -42,7 +51,8 @@ export function prepareScheduledInput(
         : problem;
     return { ok: false, problems: parsed.problems.map(hint) };
   }
-  return { ok: true, value: { draft, model: parsed.value.model, datasetUri: parsed.value.dataset.uri } };
+  const name = workflow === 'batchPredict' ? (parsed.value.model.split(/[@:]/, 1)[0] as string) : parsed.value.model;
+  return { ok: true, value: { draft, model: name, datasetUri: parsed.value.dataset.uri } };
 }
 
 /**
@@ -55,7 +65,7 @@ export function scheduleAction(
   taskQueue: string,
   input: ScheduledInput,
 ): ScheduleOptionsAction {
-  const verb = workflow === 'trainingPipeline' ? 'train' : 'check drift of';
+  const verb = VERBS[workflow];
   return {
     type: 'startWorkflow',
     workflowType: workflow,

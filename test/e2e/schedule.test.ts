@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { BatchPredictResult } from '../../contracts/batch-predict-input';
 import type { PipelineInputDraft } from '../../contracts/pipeline-input';
 import type { ScheduleListEntry, ScheduleView } from '../../cli/schedules/schedule-view';
 import { resolveChampion } from '../../lib/registry';
@@ -156,6 +157,55 @@ describe('trainyard schedule on Temporal Schedules (real Temporal, MinIO and wor
       (entries) => entries.some((e) => e.scheduleId === scheduleId),
     );
     assert.deepEqual(listed.find((e) => e.scheduleId === scheduleId)?.model, model);
+  });
+
+  it('a batchPredict schedule (--workflow batchPredict) scores with the version its alias named, recorded in the result and memo', async () => {
+    // Scores with the champion the first test registered. The file is the small JSON a Temporal UI user pastes.
+    const predictConfig = path.join(configDir, 'predict.json');
+    await writeFile(
+      predictConfig,
+      JSON.stringify({ dataset: { uri: h.store.uriFor(`${h.prefix}/datasets/penguins.json`) }, chunkRows: 100 }),
+    );
+    const scheduleId = `test-predict-${randomUUID().slice(0, 8)}`;
+    created.add(scheduleId);
+    const createdText = ok(
+      await schedule(
+        'create',
+        scheduleId,
+        '--workflow',
+        'batchPredict',
+        '--model',
+        `${model}@champion`,
+        '--config',
+        predictConfig,
+        '--task-queue',
+        h.taskQueue,
+        '--cron',
+        '0 0 1 1 *',
+      ),
+    );
+    assert.match(createdText, new RegExp(`batchPredict for ${model} on task queue`));
+
+    const triggered = ok(await schedule('trigger', scheduleId));
+    const workflowId = /started (\S+)/.exec(triggered)?.[1];
+    assert.ok(workflowId !== undefined && workflowId.startsWith(`${scheduleId}-`), triggered);
+    const run = h.client.workflow.getHandle(workflowId);
+    const result = (await run.result()) as BatchPredictResult;
+    assert.equal(result.version, 1);
+    assert.equal(result.alias, 'champion');
+    assert.equal(result.rows, 344);
+    const description = await run.describe();
+    assert.equal(description.type, 'batchPredict');
+    assert.equal(description.typedSearchAttributes.get(TrainyardModel), model);
+    assert.ok(description.typedSearchAttributes.get(TemporalScheduledStartTime) instanceof Date, 'a scheduled run');
+    assert.equal((description.memo as { version?: number }).version, 1, 'the version is recorded in the memo');
+
+    const view = await describeSchedule(scheduleId);
+    assert.deepEqual(
+      view.recentRuns.map((r) => [r.workflowId, r.status, r.outcome, r.version]),
+      [[workflowId, 'COMPLETED', 'succeeded', 1]],
+    );
+    assert.deepEqual(view.input, { ...JSON.parse(await readFile(predictConfig, 'utf8')), model: `${model}@champion` });
   });
 
   it("pause stops the schedule's own runs (trigger still starts one); unpause resumes them", async () => {
