@@ -6,7 +6,7 @@ import { benchOnline } from '../predict/online';
 const PARTS = (process.env.BENCH_PREDICT_PARTS ?? 'online,batch').split(',').map((p) => p.trim());
 const numbers = (text: string) => text.split(',').map((n) => Number(n.trim()));
 const BATCH_SIZES = numbers(process.env.BENCH_BATCH_SIZES ?? '1000000,3000000');
-const BATCH_MODELS = (process.env.BENCH_BATCH_MODELS ?? 'default,mlp').split(',').map((m) => m.trim());
+const BATCH_MODELS = (process.env.BENCH_BATCH_MODELS ?? 'default').split(',').map((m) => m.trim());
 const BATCH_RUNS = Number(process.env.BENCH_BATCH_RUNS ?? 1);
 
 const suite: Suite = {
