@@ -1,7 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { BatchPredictResult } from '../contracts/batch-predict-input';
-import { rootFailure } from '../contracts/errors';
+import { closedRunEvidence } from './closed-run';
 import { batchPredictStatusQuery, type BatchPredictStatus } from '../workflows/batch-predict-messages';
 
 type Description = Awaited<ReturnType<WorkflowHandle['describe']>>;
@@ -47,16 +47,7 @@ export async function readBatchStatus(
     };
   }
   const cancelled = description.status.name === 'CANCELLED';
-  const failure = cancelled
-    ? undefined
-    : await handle.result().then(
-        () => undefined,
-        (error: unknown) => rootFailure(error),
-      );
-  const replayed = await Promise.race([
-    handle.query(batchPredictStatusQuery).catch(() => undefined),
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3_000).unref()),
-  ]);
+  const { failure, replayed } = await closedRunEvidence(handle, cancelled, batchPredictStatusQuery);
   const memo = (description.memo ?? {}) as { model?: unknown; version?: unknown; dataset?: unknown };
   const base: BatchPredictStatus = replayed ?? {
     model: String(memo.model ?? (description.searchAttributes as Record<string, unknown[]>).TrainyardModel?.[0] ?? '?'),

@@ -145,12 +145,14 @@ export default suite;
 type Tf = Awaited<ReturnType<typeof loadTfjs>>['tf'];
 
 function modelFor(tf: Tf, layers: ReturnType<typeof buildModel>): TrainedModel {
+  const predict = (x: Float32Array, count: number) =>
+    tf.tidy(() =>
+      Float32Array.from((layers.predict(tf.tensor2d(x, [count, FEATURES])) as ReturnType<Tf['tensor']>).dataSync()),
+    );
   return {
     meta: { task: 'binary', classes: ['0', '1'], featureCount: FEATURES } as TrainedModel['meta'],
-    predict: (x, count) =>
-      tf.tidy(() =>
-        Float32Array.from((layers.predict(tf.tensor2d(x, [count, FEATURES])) as ReturnType<Tf['tensor']>).dataSync()),
-      ),
+    predict,
+    predictAsync: async (x, count) => predict(x, count),
     dispose: () => layers.dispose(),
   };
 }

@@ -27,7 +27,8 @@ const suite: Suite = {
         result.notes?.push(...batch.notes);
         Object.assign(result.meta as object, { batch: { sizes: BATCH_SIZES, models: BATCH_MODELS, runs: BATCH_RUNS } });
       } finally {
-        await h.close();
+        // A failed close must not hide the failure that stopped the bench.
+        await h.close().catch((error: unknown) => console.error('closing the bench worker:', error));
       }
     }
     return result;

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { rootFailure } from '../../contracts/errors';
 import type { PipelineResult } from '../../workflows';
 import { statusQuery, type PipelineStatus } from '../../workflows/messages';
+import { closedRunEvidence } from '../closed-run';
 import { UsageError, workflowUiUrl } from '../config-edge';
 import { withTemporalClient } from '../temporal-client';
 import { formatBatchStatus, readBatchStatus } from '../batch-status';
@@ -121,17 +121,7 @@ export async function readStatus(client: Client, workflowId: string, known?: Des
     };
   }
   const cancelled = description.status.name === 'CANCELLED';
-  const failure = cancelled
-    ? undefined
-    : await handle.result().then(
-        () => undefined,
-        (error: unknown) => rootFailure(error),
-      );
-  // A closed run's query needs a worker to replay it: use it when one answers quickly.
-  const replayed = await Promise.race([
-    handle.query(statusQuery).catch(() => undefined),
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3_000).unref()),
-  ]);
+  const { failure, replayed } = await closedRunEvidence(handle, cancelled, statusQuery);
   const attributes = description.searchAttributes as Record<string, unknown[] | undefined>;
   const base: PipelineStatus = replayed ?? {
     model: attributes.TrainyardModel?.[0] === undefined ? undefined : String(attributes.TrainyardModel[0]),

@@ -5,6 +5,7 @@ import { populationStabilityIndex } from '../stats/divergence';
 import { normalInterval, wilsonInterval } from '../stats/intervals';
 import { distinctAscending } from '../stats/two-sample';
 import type { ScoreColumn } from './predict-chunks';
+import { quantileRowStep } from './summary';
 
 export const SHADOW_COMPARISON_VERSION = 1;
 export const DEFAULT_TOP_DISAGREEMENTS = 20;
@@ -207,13 +208,15 @@ async function ksStatistic(session: DuckDbSession, j: number): Promise<number> {
   return row?.d ?? Number.NaN;
 }
 
-/** Bins cut at the primary's deciles (quantile_disc: values of the sample), each value in (cᵢ, cᵢ₊₁]. */
+/** Bins cut at the primary's deciles (quantile_disc: values of the sample), each value in (cᵢ, cᵢ₊₁]; past 1M rows, of every n-th row. */
 async function psiOnPrimaryDeciles(
   session: DuckDbSession,
   j: number,
 ): Promise<{ value: number; bins: ScoreDistance['psiBins'] }> {
+  const [{ n = 0 } = {}] = await session.all<{ n: number }>(`SELECT count(*) AS n FROM ${PAIRS}`);
+  // Cut points of every n-th row past 1M rows: an exact quantile holds every value in memory.
   const [row] = await session.all<{ q: (number | null)[] | null }>(
-    `SELECT quantile_disc(${p(j)}, [${DECILES.join(', ')}]) AS q FROM ${PAIRS}`,
+    `SELECT quantile_disc(${p(j)}, [${DECILES.join(', ')}]) FILTER (WHERE row_index % ${quantileRowStep(n)} = 0) AS q FROM ${PAIRS}`,
   );
   const cuts = distinctAscending((row?.q ?? []).filter((v): v is number => v !== null));
   const binOf = (column: string) =>

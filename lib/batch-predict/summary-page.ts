@@ -1,3 +1,4 @@
+import { htmlPage, htmlSection } from '../evaluation/html-page';
 import { barChart, escapeXml } from '../evaluation/svg-charts';
 import type { BatchDrift } from './drift-table';
 import type { PredictionsProfile, UnseenCategories } from './summary';
@@ -29,13 +30,16 @@ export function renderSummaryPage(s: SummaryPageInput): string {
   const title = `${s.model}:${s.modelVersion} — batch predictions`;
   const sections = [
     header(s),
-    s.predictions.classes ? section('Predicted classes', classTable(s.predictions.classes, s.rows)) : '',
-    section('Scores', scoreTable(s.predictions.scores)),
-    section(`Warnings (${s.warnings.length})`, list(s.warnings, 'No warnings: the input matches the training schema.')),
-    section('Categories training never saw', unseenTable(s.unseenCategories)),
-    s.drift ? section('Drift from the training data', driftTable(s.drift)) : '',
+    s.predictions.classes ? htmlSection('Predicted classes', classTable(s.predictions.classes, s.rows)) : '',
+    htmlSection('Scores', scoreTable(s.predictions.scores)),
+    htmlSection(
+      `Warnings (${s.warnings.length})`,
+      list(s.warnings, 'No warnings: the input matches the training schema.'),
+    ),
+    htmlSection('Categories training never saw', unseenTable(s.unseenCategories)),
+    s.drift ? htmlSection('Drift from the training data', driftTable(s.drift)) : '',
     s.convertedColumns.length
-      ? section(
+      ? htmlSection(
           'Converted columns',
           table(
             ['column', 'type in the input'],
@@ -44,20 +48,7 @@ export function renderSummaryPage(s: SummaryPageInput): string {
         )
       : '',
   ];
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>${escapeXml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-${sections.filter(Boolean).join('\n')}
-</body>
-</html>
-`;
+  return htmlPage({ title, style: STYLE, sections });
 }
 
 const STYLE = `
@@ -81,10 +72,6 @@ function header(s: SummaryPageInput): string {
 <div class="meta">dataset ${escapeXml(s.dataset.uri)}${escapeXml(partitions)} · sha256 ${escapeXml(s.dataset.sha256)}</div>
 <div class="meta">predictions ${escapeXml(s.predictionsUri)}</div>
 </section>`;
-}
-
-function section(title: string, body: string): string {
-  return `<section><h2>${escapeXml(title)}</h2>${body}</section>`;
 }
 
 /** Cells are HTML already escaped: build them with text() or num(). */

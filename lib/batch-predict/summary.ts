@@ -59,9 +59,21 @@ export interface PredictionsProfile {
   classes?: Record<string, number>;
   /** Per score column: quantiles (p01 … p99) and the mean. */
   scores: Record<string, Record<string, number | null>>;
+  /** Set above 1M rows: the quantiles are of every n-th row (the mean and counts are of all rows). */
+  quantilesOfEveryNthRow?: number;
 }
 
 const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+/**
+ * An exact quantile holds every value in memory (DuckDB cannot spill it), so beyond this many rows the
+ * quantiles are of every n-th row: deterministic, and within memory whatever the row count.
+ */
+const MAX_QUANTILE_ROWS = 1_000_000;
+
+/** The n for "quantiles of every n-th row" (1: all rows) for a table of `rows` rows. */
+export function quantileRowStep(rows: number): number {
+  return Math.max(1, Math.ceil(rows / MAX_QUANTILE_ROWS));
+}
 
 /** What the written parts hold, read back from them: counts, class distribution, score quantiles. */
 export async function profilePredictions(
@@ -75,11 +87,12 @@ export async function profilePredictions(
     `SELECT count(*) AS n, count(DISTINCT prediction_id) AS ids FROM ${t}`,
   );
   const scores: PredictionsProfile['scores'] = {};
+  const every = quantileRowStep(counts?.n ?? 0);
   for (const column of scoreColumns) {
     const q = quoteIdentifier(column.name);
     const [row] = await session.all<{ qs: (number | null)[] | null; mean: number | null }>(
       // Averaged in row order: a parallel sum's order (and so its last bits) varies run to run; the summary must not.
-      `SELECT quantile_cont(${q}, $1) AS qs, avg(${q} ORDER BY row_index) AS mean FROM ${t}`,
+      `SELECT quantile_cont(${q}, $1) FILTER (WHERE row_index % ${every} = 0) AS qs, avg(${q} ORDER BY row_index) AS mean FROM ${t}`,
       [listValue(QUANTILES)],
     );
     const entries = QUANTILES.map((p, i) => [`p${String(Math.round(p * 100)).padStart(2, '0')}`, row?.qs?.[i] ?? null]);
@@ -97,5 +110,6 @@ export async function profilePredictions(
     distinctPredictionIds: counts?.ids ?? 0,
     ...(classes ? { classes } : {}),
     scores,
+    ...(every > 1 ? { quantilesOfEveryNthRow: every } : {}),
   };
 }

@@ -2,6 +2,7 @@ import type { EvaluationDocument } from './evaluation-document';
 import { checkDirectional, checkInvariance, checkSlices, fmt, type RuleOutcome } from './gate';
 import type { Interval } from '../stats/intervals';
 import { isLowerBetter, METRIC_NAMES, type TaskEvaluation } from './metrics';
+import { htmlPage, htmlSection } from './html-page';
 import { barChart, escapeXml, heatmap, lineChart, PALETTE, shorten } from './svg-charts';
 
 /**
@@ -48,32 +49,19 @@ export function renderReport(document: EvaluationDocument, history: LossPoint[])
   const title = `${document.model} — evaluation: ${document.decision}`;
   const sections = [
     header(document),
-    section('Metrics: challenger, baselines and champion', metricsTable(document)),
-    section('Charts', `<div class="charts">${charts(document, history).join('')}</div>`),
-    document.challenger.perClass ? section('Per class', perClassTable(document.challenger)) : '',
+    htmlSection('Metrics: challenger, baselines and champion', metricsTable(document)),
+    htmlSection('Charts', `<div class="charts">${charts(document, history).join('')}</div>`),
+    document.challenger.perClass ? htmlSection('Per class', perClassTable(document.challenger)) : '',
     document.slices.length > 0
-      ? section('Slices', `<div class="charts">${document.slices.map(sliceChart).join('')}</div>`)
+      ? htmlSection('Slices', `<div class="charts">${document.slices.map(sliceChart).join('')}</div>`)
       : '',
     document.invariance.length + document.directional.length > 0
-      ? section('Behavioural tests', behaviouralTable(document))
+      ? htmlSection('Behavioural tests', behaviouralTable(document))
       : '',
-    section('Gate rules', rulesTable(document.rules)),
+    htmlSection('Gate rules', rulesTable(document.rules)),
     footer(document),
   ];
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>${escapeXml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body class="${blessed ? 'blessed' : 'rejected'}">
-${sections.join('\n')}
-</body>
-</html>
-`;
+  return htmlPage({ title, style: STYLE, bodyClass: blessed ? 'blessed' : 'rejected', sections });
 }
 
 const STYLE = `
@@ -103,10 +91,6 @@ function header(d: EvaluationDocument): string {
 <div class="meta">${escapeXml(d.task)} · ${d.testRows} test rows · run ${escapeXml(d.workflowId)} · ${escapeXml(d.createdAt)}</div>
 <ul class="reasons">${reasons}</ul>
 </section>`;
-}
-
-function section(title: string, body: string): string {
-  return `<section><h2>${escapeXml(title)}</h2>${body}</section>`;
 }
 
 function metricsTable(d: EvaluationDocument): string {

@@ -64,16 +64,22 @@ export function scorerFor(spec: PreprocessorSpec, model: TrainedModel): Scorer {
   ) => {
     const outputs = new Float32Array(rows * width);
     const labels = withLabels ? new Float32Array(rows) : undefined;
+    // One block is scored (off this thread, for a gbdt) while the next is encoded.
+    let scoring: Promise<void> | undefined;
     for (let start = 0; start < rows; start += PREDICT_CHUNK_ROWS) {
       const count = Math.min(PREDICT_CHUNK_ROWS, rows - start);
       const { x, y } = encodeColumns(spec, sliceColumns(columns, start, count), count);
-      outputs.set(model.predict(x, count), start * width);
       if (labels && y) labels.set(y, start);
+      const block = model.predictAsync(x, count).then((out) => outputs.set(out, start * width));
+      block.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      await scoring;
+      scoring = block;
       if (start + count < rows) {
         await yieldToEventLoop();
         signal?.throwIfAborted();
       }
     }
+    await scoring;
     if (task === 'regression') {
       for (let i = 0; i < outputs.length; i++) outputs[i] = decodeTarget(spec, outputs[i] as number);
       if (labels) for (let i = 0; i < labels.length; i++) labels[i] = decodeTarget(spec, labels[i] as number);

@@ -14,6 +14,8 @@ export interface TrainedModel {
    * in meta.classes order; regression — the predicted value per row.
    */
   predict(x: Float32Array, rows: number): Float32Array;
+  /** The same outputs; a large block may be scored on several cores (gbdt's prediction helpers). */
+  predictAsync(x: Float32Array, rows: number): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -32,19 +34,21 @@ async function loadTfjsModel(store: ArtifactStore, folderKey: string, meta: Tfjs
   const { tf } = await loadTfjs();
   const model = await tf.loadLayersModel(new StoreModelHandler(store, folderKey, meta.files));
   let disposed = false;
+  const predict = (x: Float32Array, rows: number): Float32Array => {
+    if (disposed) throw new Error('this model was disposed');
+    if (x.length !== rows * meta.featureCount) {
+      throw new Error(`predict expects rows × featureCount = ${rows} × ${meta.featureCount} values, got ${x.length}`);
+    }
+    if (rows === 0) return new Float32Array(0);
+    return tf.tidy(() => {
+      const output = model.predict(tf.tensor2d(x, [rows, meta.featureCount])) as ReturnType<typeof tf.tensor>;
+      return Float32Array.from(output.dataSync() as Float32Array);
+    });
+  };
   return {
     meta,
-    predict(x, rows) {
-      if (disposed) throw new Error('this model was disposed');
-      if (x.length !== rows * meta.featureCount) {
-        throw new Error(`predict expects rows × featureCount = ${rows} × ${meta.featureCount} values, got ${x.length}`);
-      }
-      if (rows === 0) return new Float32Array(0);
-      return tf.tidy(() => {
-        const output = model.predict(tf.tensor2d(x, [rows, meta.featureCount])) as ReturnType<typeof tf.tensor>;
-        return Float32Array.from(output.dataSync() as Float32Array);
-      });
-    },
+    predict,
+    predictAsync: async (x, rows) => predict(x, rows),
     dispose() {
       if (disposed) return;
       disposed = true;

@@ -10,7 +10,8 @@ import type { BatchSource } from '../../lib/data/batches';
 import { binOf, fitBinThresholds } from '../../lib/model/gbdt/bins';
 import { buildHistogram, HistogramPool, histogramSize } from '../../lib/model/gbdt/histogram';
 import { HistogramThreads } from '../../lib/model/gbdt/histogram-threads';
-import { ensembleFromJson, EnsembleJson, roundsOf } from '../../lib/model/gbdt/ensemble';
+import { ensembleFromJson, EnsembleJson, predictRaw, roundsOf } from '../../lib/model/gbdt/ensemble';
+import { MIN_ROWS_TO_SHARE, PredictThreads } from '../../lib/model/gbdt/predict-threads';
 import { trainGbdt, type GbdtOutcome } from '../../lib/model/gbdt/train-gbdt';
 import { loadTrainedModel } from '../../lib/model/load-model';
 import { memoryBatchSource, mulberry32 } from '../../lib/model/memory-batch-source';
@@ -411,5 +412,51 @@ describe('gbdt: configuration', () => {
       ],
       [100, 0.1, 31, undefined, 20, 0, 255, 10],
     );
+  });
+});
+
+describe('gbdt: prediction helper threads', () => {
+  it('score a large block off this thread exactly as one thread does, for every task; a failed helper costs speed, not scores', async () => {
+    for (const task of ['binary', 'multiclass', 'regression'] as const) {
+      const outcome = await trainGbdt(
+        { store, train: generatedSplit(task, 3_000, 31, 6), validation: generatedSplit(task, 500, 32, 6) },
+        job(task, { maxIterations: 8 }, { earlyStopping: false }),
+      );
+      const model = await loadTrainedModel(store, outcome.model);
+      try {
+        const rows = 3 * MIN_ROWS_TO_SHARE + 17; // uneven ranges
+        const random = mulberry32(5);
+        const x = Float32Array.from({ length: rows * model.meta.featureCount }, () => random() * 4 - 2);
+        const oneThread = model.predict(x, rows);
+        assert.deepEqual(await model.predictAsync(x.slice(), rows), oneThread, `${task}: helpers`);
+        assert.deepEqual(
+          await model.predictAsync(x.slice(0, 10 * model.meta.featureCount), 10),
+          oneThread.slice(0, 10 * (oneThread.length / rows)),
+        );
+      } finally {
+        model.dispose();
+      }
+    }
+  });
+
+  it('a helper that dies fails the call it was on, and every later call is scored on this thread', async () => {
+    const outcome = await trainGbdt(
+      { store, train: generatedSplit('binary', 2_000, 41, 4), validation: generatedSplit('binary', 400, 42, 4) },
+      job('binary', { maxIterations: 4 }, { earlyStopping: false }),
+    );
+    const trees = ensembleFromJson(EnsembleJson.parse(JSON.parse(await treesJson(outcome))));
+    const threads = new PredictThreads(trees, 4);
+    try {
+      const rows = 2 * MIN_ROWS_TO_SHARE;
+      const x = Float32Array.from({ length: rows * 4 }, (_, i) => Math.sin(i));
+      const expected = predictRaw(trees, x, rows, 4);
+      assert.deepEqual(await threads.predictRaw(x.slice(), rows), expected);
+      const cut = assert.rejects(threads.predictRaw(x.slice(), rows), /prediction helpers were closed/);
+      await threads.close(); // the helpers go away with the call on them
+      await cut;
+      assert.deepEqual(await threads.predictRaw(x.slice(), rows), expected, 'later calls run on this thread');
+    } finally {
+      await threads.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { ArtifactStore } from '../../store/artifact-store';
 import type { TrainedModel } from '../load-model';
 import { GbdtModelMeta, MODEL_META_JSON, TREES_JSON, type StoredFile } from '../model-meta';
 import { ensembleFromJson, EnsembleJson, ensembleToJson, predictRaw, type Ensemble } from './ensemble';
+import { MIN_ROWS_TO_SHARE, PredictThreads } from './predict-threads';
 import { objectiveFor } from './objective';
 
 export type GbdtModelMetaDraft = Omit<GbdtModelMeta, 'format' | 'formatVersion' | 'files' | 'backend'>;
@@ -58,15 +59,30 @@ export async function loadGbdtModel(store: ArtifactStore, meta: GbdtModelMeta): 
     );
   }
   const objective = objectiveFor(meta.task, meta.classes?.length ?? 0);
+  const checkShape = (x: Float32Array, rows: number) => {
+    if (x.length !== rows * meta.featureCount) {
+      throw new Error(`predict expects rows × featureCount = ${rows} × ${meta.featureCount} values, got ${x.length}`);
+    }
+  };
+  let threads: PredictThreads | undefined;
   return {
     meta,
     predict(x, rows) {
-      if (x.length !== rows * meta.featureCount) {
-        throw new Error(`predict expects rows × featureCount = ${rows} × ${meta.featureCount} values, got ${x.length}`);
-      }
+      checkShape(x, rows);
       return objective.transform(predictRaw(ensemble, x, rows, meta.featureCount));
     },
-    dispose() {},
+    async predictAsync(x, rows) {
+      checkShape(x, rows);
+      if (rows < MIN_ROWS_TO_SHARE) return objective.transform(predictRaw(ensemble, x, rows, meta.featureCount));
+      threads ??= new PredictThreads(ensemble, meta.featureCount);
+      // A helper that fails costs speed, never the scores: this thread scores the block alone (and every later one).
+      const raw = await threads.predictRaw(x, rows).catch(() => predictRaw(ensemble, x, rows, meta.featureCount));
+      return objective.transform(raw);
+    },
+    dispose() {
+      void threads?.close();
+      threads = undefined;
+    },
   };
 }
 
