@@ -308,7 +308,7 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
     assert.equal(new Set(rows.map((r) => r.prediction_id)).size, penguins.length);
   });
 
-  it("refuses an unknown alias naming the aliases, and an output folder that holds another input's parts", async () => {
+  it("refuses an unknown alias naming the aliases, an output folder that holds another input's parts, and an output outside the store or climbing out of its prefix", async () => {
     const uri = await upload('penguins-claims', penguins);
     const rootOf = (error: unknown) => {
       assert.ok(error instanceof WorkflowFailedError);
@@ -338,6 +338,29 @@ describe('batchPredict (real Temporal, real MinIO)', () => {
         return true;
       },
     );
+    for (const [outside, rule] of [
+      ['s3://elsewhere/predictions', /names bucket "elsewhere", but this store is bucket/],
+      [
+        h.store.uriFor(`${h.prefix}/predictions/x`).replace('/x', '/../../x'),
+        /must not contain "\." or "\.\." segments/,
+      ],
+    ] as const)
+      await assert.rejects(
+        predict({
+          model: `${record.model}@champion`,
+          dataset: { uri },
+          output: { uri: outside },
+          operator: { timeout: '0s' },
+        }),
+        (error: unknown) => {
+          const failure = rootOf(error);
+          assert.equal(failure?.type, 'InvalidPipelineConfig', outside);
+          assert.equal(failure?.nonRetryable, true);
+          assert.match(failure?.message ?? '', /output\.uri/);
+          assert.match(failure?.message ?? '', rule);
+          return true;
+        },
+      );
   });
 
   it('reads the partitions the selection names, as training does', async () => {
