@@ -80,22 +80,23 @@ describe('trainyard status and runs (real Temporal, real MinIO)', () => {
           model: `views-bar-${randomUUID().slice(0, 6)}`,
           dataset: { uri: penguinsUri },
           task: { type: 'multiclass', label: 'Species' },
-          train: { model: 'mlp', epochs: 400, batchSize: 8, earlyStopping: { enabled: false } },
+          // Far more epochs than the bar needs: on a quiet machine 400 finished before a poll saw one (the run is terminated below).
+          train: { model: 'mlp', epochs: 4000, batchSize: 8, earlyStopping: { enabled: false } },
           cache: { enabled: false },
         },
       ],
     });
     try {
       let shown = '';
-      for (let i = 0; i < 120 && !/epoch [1-9]\d*\/400/.test(shown); i++) {
+      for (let i = 0; i < 120 && !/epoch [1-9]\d*\/4000/.test(shown); i++) {
         const status = await runCli(['status', handle.workflowId]);
         assert.equal(status.code, 0, status.stderr);
         shown = status.stdout;
         await new Promise((r) => setTimeout(r, 500));
       }
-      assert.match(shown, /… train\s+running[\s\S]*\[█*░+\] epoch [1-9]\d*\/400 {2}loss \d/);
+      assert.match(shown, /… train\s+running[\s\S]*\[█*░+\] epoch [1-9]\d*\/4000 {2}loss \d/);
     } finally {
-      // On a quiet machine the 400 epochs can finish before this line; the bar was seen while it ran.
+      // The run may have ended on its own meanwhile; the bar was seen while it ran.
       await handle.terminate('test done').catch((error: unknown) => {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       });
