@@ -12,7 +12,12 @@ import type { DatasetFingerprint } from '../contracts/stages';
 import type { VersionRecord } from '../contracts/registry';
 import { checkInputColumns, type InputCheck } from '../lib/batch-predict/input-check';
 import { batchLayout, type BatchLayout } from '../lib/batch-predict/output-layout';
-import { numberInputRows, predictInChunks, scoreColumnsOf } from '../lib/batch-predict/predict-chunks';
+import {
+  numberInputRows,
+  predictInChunks,
+  predictionIdPrefix,
+  scoreColumnsOf,
+} from '../lib/batch-predict/predict-chunks';
 import { shadowIncompatibility, type ComparableVersion } from '../lib/batch-predict/shadow-check';
 import {
   compareShadowPredictions,
@@ -30,6 +35,7 @@ import { driftAgainstTraining, driftWarnings } from '../lib/batch-predict/drift-
 import { renderSummaryPage } from '../lib/batch-predict/summary-page';
 import { readJsonArtifact } from '../lib/data/artifact-files';
 import { loadDataset, toDatasetFailure, type DatasetTable } from '../lib/data/dataset';
+import { quoteIdentifier, quoteStringLiteral } from '../lib/data/identifiers';
 import type { DuckDbSession } from '../lib/data/duckdb';
 import { invalidConfig } from '../lib/data/failures';
 import { fingerprintSelection } from '../lib/data/fingerprint';
@@ -48,7 +54,7 @@ const MAX_WARNINGS_IN_RESULT = 50;
  * DuckDB's share of a batch run's memory: the numbered input, the statistics pass and the read-back spill to
  * disk past it, so the worker's memory does not grow with the row count (`bench predict`: 1M vs 3M rows).
  */
-const BATCH_DUCKDB_MEMORY = '128MB';
+const BATCH_DUCKDB_MEMORY = '256MB';
 export const PREDICTIONS_SUMMARY_VERSION = 1;
 
 export interface PredictBatchArgs {
@@ -226,7 +232,7 @@ export function batchPredictActivities({ store }: StoreDeps) {
           chunkRows: input.chunkRows,
           store,
           layout,
-          idSeed: `${version.model}:${version.version}:${dataset.sha256}`,
+          idSeed: idSeedOf(version.model, version.version, dataset.sha256),
           signal: run.signal,
           onProgress: (p) => run.progress({ step, ...p }),
         }).catch((error: unknown) => {
@@ -236,7 +242,8 @@ export function batchPredictActivities({ store }: StoreDeps) {
         });
 
         run.step(`summarising the predictions of ${version.model}:${version.version}`);
-        const read = await readBackPredictions(run, session, layout, served, scored.chunks, tableName);
+        const idPrefix = predictionIdPrefix(idSeedOf(version.model, version.version, dataset.sha256));
+        const read = await readBackPredictions(run, session, layout, served, scored.chunks, tableName, idPrefix);
         const predictions = read.profile;
         if (predictions.rows !== rows || predictions.distinctPredictionIds !== rows)
           throw new Error(
@@ -383,12 +390,18 @@ export function batchPredictActivities({ store }: StoreDeps) {
     model: ServingModel,
     chunks: number,
     tableName: string,
+    idPrefix: string,
   ): Promise<{ profile: PredictionsProfile; table?: DatasetTable }> {
     const scoreColumns = scoreColumnsOf(model);
     if (chunks === 0) return { profile: { rows: 0, distinctPredictionIds: 0, scores: {} } };
     const parts = await run.materialize(store, `${store.uriFor(layout.partsPrefix)}/`, { format: 'parquet' });
-    const table = await loadDataset(session, parts, { tableName });
-    return { profile: await profilePredictions(session, table, scoreColumns, model.task !== 'regression'), table };
+    // A plain view: the parts' schema is known, and loadDataset's column classification counts distinct scores.
+    const table = quoteIdentifier(tableName);
+    const files = parts.files.map((file) => quoteStringLiteral(file)).join(', ');
+    await session.run(`CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet([${files}])`);
+    const view: DatasetTable = { table, relation: 'view', columns: [], rowCount: 0 };
+    const profile = await profilePredictions(session, view, scoreColumns, model.task !== 'regression', idPrefix);
+    return { profile, table: view };
   }
 
   return { resolvePredictionModel, resolveShadowModel, predictBatch };
@@ -430,6 +443,11 @@ async function claimOutput(store: ArtifactStore, layout: BatchLayout, claim: Rec
         `${store.uriFor(layout.partsPrefix)}/ already holds predictions of another input (${store.uriFor(layout.input)} records it). Choose another output.uri, or delete that folder to recompute.`,
       );
   }
+}
+
+/** What a version's prediction ids on a dataset derive from: distinct across models, versions and datasets. */
+function idSeedOf(model: string, version: number, datasetSha256: string): string {
+  return `${model}:${version}:${datasetSha256}`;
 }
 
 /** A reference that names nothing servable is the caller's to fix: non-retryable, naming what exists and the field. */

@@ -88,7 +88,7 @@ export async function predictInChunks(args: PredictChunksArgs): Promise<PredictC
   const chunks = Math.ceil(rows / chunkRows);
   const readInputs = selects.map((s, i) => `${inputColumn(i)} AS ${quoteIdentifier(s.name)}`).join(', ');
   const scoreColumns = scoreColumnsOf(model);
-  const idPrefix = createHash('sha256').update(args.idSeed).digest('hex').slice(0, ID_PREFIX_HEX);
+  const idPrefix = predictionIdPrefix(args.idSeed);
   let written = 0;
   let skipped = 0;
   const report = (chunk: number) =>
@@ -187,6 +187,11 @@ export function scoreColumnsOf(model: Pick<ServingModel, 'task' | 'classes'>): S
 const DATA_CHUNK_ROWS = 2048;
 /** Hex digits of the run's hash that start every prediction id: `<hash of model, version, dataset>-<row>`. */
 const ID_PREFIX_HEX = 16;
+
+/** What every prediction id of a run starts with, before `-<row_index>`: the hash of `idSeed`. */
+export function predictionIdPrefix(idSeed: string): string {
+  return createHash('sha256').update(idSeed).digest('hex').slice(0, ID_PREFIX_HEX);
+}
 
 /**
  * Writes one chunk's predictions as a Parquet file: scores and classes are appended to a scratch table in

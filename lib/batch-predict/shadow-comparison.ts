@@ -5,7 +5,7 @@ import { populationStabilityIndex } from '../stats/divergence';
 import { normalInterval, wilsonInterval } from '../stats/intervals';
 import { distinctAscending } from '../stats/two-sample';
 import type { ScoreColumn } from './predict-chunks';
-import { quantileRowStep } from './summary';
+import { quantileRowStep, stableDigits } from './summary';
 
 export const SHADOW_COMPARISON_VERSION = 1;
 export const DEFAULT_TOP_DISAGREEMENTS = 20;
@@ -168,16 +168,22 @@ async function checkPairs(session: DuckDbSession, rows: number): Promise<number>
 }
 
 async function scoreDistance(session: DuckDbSession, j: number, score: string): Promise<ScoreDistance> {
-  // Summed in row order: a parallel sum's order (and so its last bits) varies run to run; the file must not.
+  // Compensated sums, to 12 digits (stableDigits): the same file every run, in memory that does not grow with rows.
   const diff = `abs(${p(j)} - ${s(j)})`;
-  const [m] = await session.all<{ pm: number; sm: number; mad: number; sd: number | null; n: number }>(
-    `SELECT avg(${p(j)} ORDER BY row_index) AS pm, avg(${s(j)} ORDER BY row_index) AS sm,
-       avg(${diff} ORDER BY row_index) AS mad, stddev_samp(${diff} ORDER BY row_index) AS sd, count(${diff}) AS n
+  const [raw] = await session.all<{ pm: number; sm: number; mad: number; msq: number; n: number }>(
+    `SELECT favg(${p(j)}) AS pm, favg(${s(j)}) AS sm, favg(${diff}) AS mad, favg(${diff} * ${diff}) AS msq,
+       count(${diff}) AS n
      FROM ${PAIRS}`,
   );
-  const mean = m?.mad ?? Number.NaN;
-  const n = m?.n ?? 0;
-  const interval = m?.sd !== null && m?.sd !== undefined && n > 1 ? normalInterval(mean, m.sd / Math.sqrt(n)) : null;
+  const n = raw?.n ?? 0;
+  const mean = stableDigits(raw?.mad) ?? Number.NaN;
+  const variance = n > 1 && raw ? (Math.max(0, raw.msq - raw.mad * raw.mad) * n) / (n - 1) : null;
+  const m = {
+    pm: stableDigits(raw?.pm),
+    sm: stableDigits(raw?.sm),
+    sd: stableDigits(variance === null ? null : Math.sqrt(variance)),
+  };
+  const interval = m.sd !== null && n > 1 ? normalInterval(mean, m.sd / Math.sqrt(n)) : null;
   const psi = await psiOnPrimaryDeciles(session, j);
   return {
     score,

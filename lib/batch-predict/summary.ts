@@ -70,6 +70,17 @@ const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
  */
 const MAX_QUANTILE_ROWS = 1_000_000;
 
+/**
+ * A sum of many doubles in DuckDB is parallel, so its order (and its last bits) varies run to run; a
+ * compensated sum (favg, Kahan–Babuška) is within an ulp or so of exact, and 12 significant digits of it are
+ * the same every run. An ordered aggregate would be exact too, but it holds every value in memory.
+ */
+export function stableDigits(value: number | null | undefined): number | null {
+  return value === null || value === undefined || !Number.isFinite(value)
+    ? (value ?? null)
+    : Number(value.toPrecision(12));
+}
+
 /** The n for "quantiles of every n-th row" (1: all rows) for a table of `rows` rows. */
 export function quantileRowStep(rows: number): number {
   return Math.max(1, Math.ceil(rows / MAX_QUANTILE_ROWS));
@@ -81,22 +92,33 @@ export async function profilePredictions(
   parts: DatasetTable,
   scoreColumns: readonly ScoreColumn[],
   classified: boolean,
+  /** What every id must start with (predictionIdPrefix), before `-<row_index>`. */
+  idPrefix: string,
 ): Promise<PredictionsProfile> {
   const t = parts.table;
-  const [counts] = await session.all<{ n: number; ids: number }>(
-    `SELECT count(*) AS n, count(DISTINCT prediction_id) AS ids FROM ${t}`,
+  // Distinct ids without a hash table of tens of millions of strings (more than the batch session may hold):
+  // row indexes sorted show no equal neighbours and run from 0 to n − 1, and every id is <prefix>-<row_index>.
+  const [check] = await session.all<{ n: number; repeats: number; first: number | null; last: number | null }>(
+    `SELECT count(*) AS n, count(*) FILTER (WHERE step = 0) AS repeats, min(row_index) AS first, max(row_index) AS last
+     FROM (SELECT row_index, row_index - lag(row_index) OVER (ORDER BY row_index) AS step FROM ${t})`,
   );
+  const [ids] = await session.all<{ misnamed: number }>(
+    `SELECT count(*) FILTER (WHERE prediction_id IS DISTINCT FROM ($1 || '-' || CAST(row_index AS VARCHAR))) AS misnamed FROM ${t}`,
+    [idPrefix],
+  );
+  const n = check?.n ?? 0;
+  const wellFormed = n === 0 || (check?.repeats === 0 && check.first === 0 && check.last === n - 1);
+  const counts = { n, ids: wellFormed && ids?.misnamed === 0 ? n : n - (check?.repeats ?? 0) - (ids?.misnamed ?? 0) };
   const scores: PredictionsProfile['scores'] = {};
   const every = quantileRowStep(counts?.n ?? 0);
   for (const column of scoreColumns) {
     const q = quoteIdentifier(column.name);
     const [row] = await session.all<{ qs: (number | null)[] | null; mean: number | null }>(
-      // Averaged in row order: a parallel sum's order (and so its last bits) varies run to run; the summary must not.
-      `SELECT quantile_cont(${q}, $1) FILTER (WHERE row_index % ${every} = 0) AS qs, avg(${q} ORDER BY row_index) AS mean FROM ${t}`,
+      `SELECT quantile_cont(${q}, $1) FILTER (WHERE row_index % ${every} = 0) AS qs, favg(${q}) AS mean FROM ${t}`,
       [listValue(QUANTILES)],
     );
     const entries = QUANTILES.map((p, i) => [`p${String(Math.round(p * 100)).padStart(2, '0')}`, row?.qs?.[i] ?? null]);
-    scores[column.name] = { ...Object.fromEntries(entries), mean: row?.mean ?? null };
+    scores[column.name] = { ...Object.fromEntries(entries), mean: stableDigits(row?.mean) };
   }
   let classes: Record<string, number> | undefined;
   if (classified) {
