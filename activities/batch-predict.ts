@@ -52,7 +52,8 @@ import { stageActivity, type StageRun, type StageSpec } from './stage-run';
 const MAX_WARNINGS_IN_RESULT = 50;
 /**
  * DuckDB's share of a batch run's memory: the numbered input, the statistics pass and the read-back spill to
- * disk past it, so the worker's memory does not grow with the row count (`bench predict`: 1M vs 3M rows).
+ * disk past it, so the worker's memory is bounded (3M rows: 1,044 MiB peak; 30M: 1,125 MiB). 128 MB ran out in the
+ * read-back at 30M rows.
  */
 const BATCH_DUCKDB_MEMORY = '256MB';
 export const PREDICTIONS_SUMMARY_VERSION = 1;
