@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ArtifactUri } from './artifacts';
-import { describeZodIssues } from './errors';
 import { ModelReferenceText } from './model-reference';
-import type { ParseResult } from './pipeline-input';
+import { parseWith, type ParseResult } from './pipeline-input';
 import { OperatorConfig, PartitionSelection } from './stage-config';
 
 /** Output columns batchPredict writes itself; a key column may not take one of these names. */
@@ -64,8 +63,7 @@ export type BatchPredictInput = z.output<typeof BatchPredictInput>;
 export type BatchPredictInputDraft = z.input<typeof BatchPredictInput>;
 
 export function parseBatchPredictInput(raw: unknown): ParseResult<BatchPredictInput> {
-  const result = BatchPredictInput.safeParse(raw);
-  return result.success ? { ok: true, value: result.data } : { ok: false, problems: describeZodIssues(result.error) };
+  return parseWith(BatchPredictInput, raw);
 }
 
 /** The version a run scores with: resolved once, at the start, and recorded in the result and memo. */

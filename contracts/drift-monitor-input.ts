@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { describeZodIssues } from './errors';
-import { checkGateMetricNames, ModelName, PipelineInputFields, type ParseResult } from './pipeline-input';
+import { checkGateMetricNames, ModelName, parseWith, PipelineInputFields, type ParseResult } from './pipeline-input';
 import { AliasName } from './registry';
 import { DriftAlpha, Duration, PartitionSelection } from './stage-config';
 
@@ -64,8 +63,7 @@ export type DriftMonitorInput = z.output<typeof DriftMonitorInput>;
 export type DriftMonitorInputDraft = z.input<typeof DriftMonitorInput>;
 
 export function parseDriftMonitorInput(raw: unknown): ParseResult<DriftMonitorInput> {
-  const result = DriftMonitorInput.safeParse(raw);
-  return result.success ? { ok: true, value: result.data } : { ok: false, problems: describeZodIssues(result.error) };
+  return parseWith(DriftMonitorInput, raw);
 }
 
 /** The settings a check applies: the monitor's own thresholds, else the pipeline's validation drift settings. */

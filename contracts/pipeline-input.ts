@@ -119,9 +119,14 @@ export type PipelineInputDraft = z.input<typeof PipelineInput>;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
 
-export function parsePipelineInput(raw: unknown): ParseResult<PipelineInput> {
-  const result = PipelineInput.safeParse(raw);
+/** `raw` checked by `schema`: the value with defaults applied, or every problem with its field's path. */
+export function parseWith<S extends z.ZodType>(schema: S, raw: unknown): ParseResult<z.output<S>> {
+  const result = schema.safeParse(raw);
   return result.success ? { ok: true, value: result.data } : { ok: false, problems: describeZodIssues(result.error) };
+}
+
+export function parsePipelineInput(raw: unknown): ParseResult<PipelineInput> {
+  return parseWith(PipelineInput, raw);
 }
 
 export function pipelineInputJsonSchema(): Record<string, unknown> {

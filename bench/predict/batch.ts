@@ -18,9 +18,7 @@ import { publicDatasetPath } from '../../test/support/public-data';
 import type { TestHarness } from '../../test/support/temporal';
 import { median, round, type BenchRow } from '../harness';
 import { runPipeline } from '../pipeline-run';
-import { readProcess } from '../proc-sampler';
-import { startWorkerProcess } from '../../test/support/worker-process';
-import { randomUUID } from 'node:crypto';
+import { batchPredictInFreshWorker } from './fresh-worker-run';
 
 const DATA_DIR = path.join(os.homedir(), '.cache', 'trainyard', 'bench-data');
 /** Rows per encoded block the floor hands the model: the batch path's chunk size. */
@@ -82,29 +80,13 @@ export async function benchBatch(h: TestHarness, options: BatchBenchOptions): Pr
       const runs: { seconds: number; peak: number; result: BatchPredictResult }[] = [];
       for (let i = 0; i < options.runs; i++) {
         console.error(`predict/batch: ${kind} on ${size} rows, run ${i + 1}/${options.runs} …`);
-        // A fresh worker process per run: its kernel high-water mark is this run's peak, nothing else's.
-        const taskQueue = `bench-batch-${randomUUID()}`;
-        const worker = startWorkerProcess(taskQueue);
-        try {
-          await worker.ready;
-          const started = performance.now();
-          const result = (await h.client.workflow.execute('batchPredict', {
-            taskQueue,
-            workflowId: `bench-batch-${kind}-${size}-${i}-${h.prefix.replace(/\W/g, '')}`,
-            args: [
-              {
-                model: reference,
-                dataset: { uri: uris.get(size) },
-                output: { uri: `${h.store.uriFor(`${h.prefix}/predictions/${kind}-${size}-${i}`)}/` },
-              },
-            ],
-          })) as BatchPredictResult;
-          const seconds = (performance.now() - started) / 1000;
-          const reading = await readProcess(worker.child.pid as number);
-          runs.push({ seconds, peak: reading?.hwmBytes ?? Number.NaN, result });
-        } finally {
-          await worker.kill('SIGTERM');
-        }
+        runs.push(
+          await batchPredictInFreshWorker(h, {
+            model: reference,
+            dataset: { uri: uris.get(size) as string },
+            output: { uri: `${h.store.uriFor(`${h.prefix}/predictions/${kind}-${size}-${i}`)}/` },
+          }),
+        );
       }
       endToEnd.push({ size, runs });
     }
